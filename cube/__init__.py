@@ -1,0 +1,1 @@
+"""Cube engine: model catalog, query planning, execution and the answer driver."""

@@ -1,0 +1,1 @@
+"""Conformed dimensions: code lists, region reference data and hierarchies (pure definitions)."""

@@ -1,0 +1,1 @@
+"""Offline data path: data contracts, the synthetic generator, validation and releases."""

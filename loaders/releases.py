@@ -1,0 +1,121 @@
+"""Releases: where they live, which one serves, switching and rollback.
+
+See ``docs/release-schema.md``. Publishing is an atomic rename of a finished staging
+directory followed by an atomic replace of the ``current`` pointer file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_HOME = "ZICHT_HOME"
+
+
+class ReleaseError(Exception):
+    """A release problem a user can act on (message is safe to show)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / "release.duckdb"
+
+    @property
+    def created(self) -> str:
+        return str(self.manifest.get("created", ""))
+
+
+def data_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: ``home`` if given, else ``$ZICHT_HOME``, else a per-user default."""
+    if home:
+        return Path(home).expanduser()
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "zicht"
+
+
+def _read_release(path: Path) -> Release:
+    manifest_path = path / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"release {path.name}: manifest missing or damaged") from exc
+    if not (path / "release.duckdb").is_file():
+        raise ReleaseError(f"release {path.name}: data file release.duckdb is missing")
+    return Release(id=path.name, path=path, manifest=manifest)
+
+
+def list_releases(home: Path) -> list[Release]:
+    """All complete releases, oldest first."""
+    root = home / "releases"
+    if not root.is_dir():
+        return []
+    found = []
+    for p in sorted(root.iterdir()):
+        if p.is_dir():
+            try:
+                found.append(_read_release(p))
+            except ReleaseError:
+                continue
+    return sorted(found, key=lambda r: (r.created, r.id))
+
+
+def get_release(home: Path, release_id: str) -> Release:
+    path = home / "releases" / release_id
+    if not path.is_dir() or "/" in release_id or release_id.startswith("."):
+        raise ReleaseError(f"no release with id {release_id!r}")
+    return _read_release(path)
+
+
+def current_release(home: Path) -> Release | None:
+    """The serving release, or None when nothing has been published yet."""
+    pointer = home / "current"
+    if not pointer.is_file():
+        return None
+    release_id = pointer.read_text(encoding="utf-8").strip()
+    return get_release(home, release_id)
+
+
+def switch_release(home: Path, release_id: str) -> Release:
+    """Make ``release_id`` the serving release (atomic replace of the pointer)."""
+    release = get_release(home, release_id)
+    tmp = home / f".current.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(release.id + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, home / "current")
+    _fsync_dir(home)
+    return release
+
+
+def rollback(home: Path) -> Release:
+    """Switch to the release published before the current one."""
+    current = current_release(home)
+    releases = list_releases(home)
+    if current is None or len(releases) < 2:
+        raise ReleaseError("nothing to roll back to: fewer than two releases")
+    ids = [r.id for r in releases]
+    idx = ids.index(current.id) if current.id in ids else len(ids)
+    if idx == 0:
+        raise ReleaseError("the current release is the oldest; nothing to roll back to")
+    return switch_release(home, ids[idx - 1])
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""Pure measure definitions (kinds, formulas) shared by cube/ and loaders/."""

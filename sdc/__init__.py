@@ -1,0 +1,1 @@
+"""Disclosure control (pure numpy): rules, secondary suppression with LP audit, cell keys."""

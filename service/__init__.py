@@ -1,0 +1,1 @@
+"""Service layer: CLI, HTTP API, serialisation, cache, audit log and monitoring."""

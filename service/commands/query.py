@@ -1,0 +1,17 @@
+"""`zicht query` (not yet implemented)."""
+
+from __future__ import annotations
+
+import argparse
+
+from service.cli import CliError
+
+HELP = "query (not yet implemented)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    raise CliError("query is not implemented yet")
