@@ -1,0 +1,1 @@
+"""HTTP resources as Flask blueprints: thin views (parse → service → serialise)."""

@@ -1,0 +1,115 @@
+"""Durable audit log of every answer (DESIGN §5), JSON Lines in ``<data home>/audit/``.
+
+One file per UTC day (``audit-YYYYMMDD.jsonl``). Each record is appended with one ``write`` on
+an ``O_APPEND`` descriptor and ``fsync``-ed before the response is sent: an answer the client
+received always has its record on disk, even if the process is killed right after.
+Clients are recorded as ``key:<api key id>`` or ``addr:<salted hash of the address>``, never
+as a raw address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cube.result import Answer
+
+
+def load_salt(audit_dir: Path, configured: str) -> str:
+    """The configured salt, else a random one created once and kept in ``.salt`` (mode 0600)."""
+    if configured:
+        return configured
+    audit_dir.mkdir(parents=True, exist_ok=True)
+    path = audit_dir / ".salt"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secrets.token_hex(16))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path.read_text(encoding="utf-8").strip()
+
+
+def client_id(address: str, salt: str, api_key_id: str | None = None) -> str:
+    if api_key_id:
+        return f"key:{api_key_id}"
+    digest = hashlib.sha256(f"{salt}\n{address}".encode()).hexdigest()
+    return f"addr:{digest[:16]}"
+
+
+def cell_summary(answer: Answer) -> dict[str, Any]:
+    """Cells by status and by suppression/perturbation reason, counted from the rows."""
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for row in answer.rows:
+        for v in row.values:
+            statuses[v.status] += 1
+            if v.reason:
+                reasons[v.reason] += 1
+    return {
+        "cells": sum(statuses.values()),
+        "by_status": dict(sorted(statuses.items())),
+        "by_reason": dict(sorted(reasons.items())),
+    }
+
+
+class AuditLog:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._day = ""
+        self._fd: int | None = None
+        self.records = 0
+
+    def _file_for(self, day: str) -> int:
+        if day != self._day or self._fd is None:
+            if self._fd is not None:
+                os.close(self._fd)
+            path = self.directory / f"audit-{day}.jsonl"
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._day = day
+        return self._fd
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record and fsync it; returns only once it is on disk."""
+        now = datetime.now(UTC)
+        line = json.dumps({"time": now.isoformat(timespec="milliseconds"), **record})
+        data = (line.replace("\n", " ") + "\n").encode("utf-8")
+        with self._lock:
+            fd = self._file_for(now.strftime("%Y%m%d"))
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+            self.records += 1
+
+    def recent(self, limit: int = 100, client: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` records (newest first), optionally of one client."""
+        out: list[dict[str, Any]] = []
+        for path in sorted(self.directory.glob("audit-*.jsonl"), reverse=True):
+            for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # a torn last line after a crash is not an acknowledged record
+                if client is None or record.get("client") == client:
+                    out.append(record)
+                    if len(out) >= limit:
+                        return out
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

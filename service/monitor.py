@@ -1,0 +1,141 @@
+"""Query-level risk monitor (DESIGN §5): flags answer patterns that look like attacks.
+
+Per client it remembers the last ``window`` answers and flags:
+
+- ``differencing``: two answers on the same cube, measures and drill-down whose cuts differ and
+  whose populations differ by more than 0 and fewer than ``threshold`` units: subtracting them
+  would isolate a group smaller than the threshold rule allows (perturbation blunts this; the
+  monitor still tells the privacy officer who tries).
+- ``near_identical``: ``similar_limit`` answers of one shape (cube, measures, drill-down, cut
+  dimensions and levels) with different cut members: a systematic walk over members.
+- ``small_cell_sweep``: more than ``small_cell_limit`` suppressed cells received in the window:
+  probing where the small cells are.
+
+Flags never contain cell values; they go to the admin resource and to counters in /metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cachetools import LRUCache
+
+from cube.query import Query
+from cube.result import Answer
+
+KINDS = ("differencing", "near_identical", "small_cell_sweep")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    time: float
+    canonical: str
+    comparable: str  # cube + measures + drill-down: answers that can be subtracted
+    shape: str  # comparable + cut dimensions/levels/forms
+    population: float | None
+    suppressed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    time: float
+    client: str
+    kind: str
+    message: str
+    queries: tuple[str, ...]
+
+
+def answer_population(answer: Answer) -> float | None:
+    """Units covered by an answer: the engine's figure if it reports one, else the grand
+    total row of the first count measure, else the sum of its published count cells."""
+    reported = answer.report.get("population") if isinstance(answer.report, dict) else None
+    if isinstance(reported, int | float):
+        return float(reported)
+    idx = next((i for i, m in enumerate(answer.measures) if m.kind == "count"), None)
+    if idx is None:
+        return None
+    for row in answer.rows:
+        if all(m is None for m in row.members):
+            return row.values[idx].value
+    values = [r.values[idx].value for r in answer.rows if not r.is_total]
+    published = [v for v in values if v is not None]
+    return float(sum(published)) if published else None
+
+
+def _shapes(query: Query) -> tuple[str, str]:
+    comparable = json.dumps([query.cube, sorted(query.measures), list(query.drilldown)])
+    forms = sorted(
+        (c.dimension, c.level, "members" if c.members else c.relation or "range", c.exclude)
+        for c in query.cuts
+    )
+    return comparable, comparable + json.dumps(forms)
+
+
+class RiskMonitor:
+    def __init__(
+        self, threshold: int, window: int, similar_limit: int, small_cell_limit: int
+    ) -> None:
+        self.threshold = threshold
+        self.window = window
+        self.similar_limit = similar_limit
+        self.small_cell_limit = small_cell_limit
+        self._clients: LRUCache[str, deque[Observation]] = LRUCache(maxsize=10_000)
+        self._flags: deque[Flag] = deque(maxlen=1_000)
+        self.counts: Counter[str] = Counter({k: 0 for k in KINDS})
+        self._lock = threading.Lock()
+
+    def observe(
+        self, client: str, query: Query, canonical: str, answer: Answer, suppressed: int
+    ) -> list[Flag]:
+        comparable, shape = _shapes(query)
+        obs = Observation(
+            time.time(), canonical, comparable, shape, answer_population(answer), suppressed
+        )
+        with self._lock:
+            history = self._clients.get(client)
+            if history is None:
+                history = self._clients[client] = deque(maxlen=self.window)
+            flags = self._check(client, obs, history)
+            history.append(obs)
+            for f in flags:
+                self._flags.append(f)
+                self.counts[f.kind] += 1
+        return flags
+
+    def _check(self, client: str, obs: Observation, history: deque[Observation]) -> list[Flag]:
+        flags = []
+        for old in history:
+            if old.comparable != obs.comparable or old.canonical == obs.canonical:
+                continue
+            if old.population is None or obs.population is None:
+                continue
+            if 0 < abs(old.population - obs.population) < self.threshold:
+                msg = f"two answers' populations differ by fewer than {self.threshold} units"
+                flags.append(Flag(obs.time, client, "differencing", msg, (old.canonical,)))
+                break
+        same_shape = {o.canonical for o in history if o.shape == obs.shape}
+        same_shape.add(obs.canonical)
+        if obs.canonical not in {o.canonical for o in history} and (
+            len(same_shape) % self.similar_limit == 0
+        ):
+            msg = f"{len(same_shape)} near-identical queries in the recent window"
+            flags.append(Flag(obs.time, client, "near_identical", msg, ()))
+        before = sum(o.suppressed for o in history)
+        if before <= self.small_cell_limit < before + obs.suppressed:
+            msg = f"more than {self.small_cell_limit} suppressed cells in the recent window"
+            flags.append(Flag(obs.time, client, "small_cell_sweep", msg, ()))
+        return flags
+
+    def flags(self, limit: int = 100, client: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            chosen = [f for f in reversed(self._flags) if client is None or f.client == client]
+        return [{**asdict(f), "queries": list(f.queries)} for f in chosen[:limit]]
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return {"clients": len(self._clients), "flags": dict(self.counts)}

@@ -1,0 +1,136 @@
+"""The GET form of an aggregate query → the dict of the POST form (DESIGN §4).
+
+Syntax (documented in ``openapi.yaml``)::
+
+    measures=suspects,population.inhabitants      comma list, parameter may repeat
+    drilldown=residence@gemeente,period@year
+    cut=residence@provincie:PV30,PV31              members (a set)
+    cut=period@year:2019..2023                     inclusive range; open ends `2019..`, `..2023`
+    cut=!sector@section:K                          leading `!` excludes (inverts) the cut
+    cut=residence@gemeente:neighbours(GM0363)      relation: neighbours | descendants | peers
+    cut=residence@gemeente:neighbours(GM0363,self) ... including the member itself
+    totals=none|grand|margins   order=-suspects,period@year   limit=100   offset=0
+    derived=rate:suspects/population.inhabitants*1000   (name:numerator/denominator[*per])
+    ranking=m1,m2  ranking_method=rank|zscore  ranking_name=composite
+    option=key:value   lang=nl|en   format=json|csv|sdmx-csv|statline
+
+Every malformed parameter is reported (location ``query.<name>[i]``), together with the
+problems the query schema finds afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from cube.errors import Problem
+
+LIST_PARAMS = ("measures", "drilldown")
+SCALAR_PARAMS = ("totals", "limit", "offset", "lang")
+REPEATED_PARAMS = ("cut", "order", "derived", "option")
+RANKING_PARAMS = ("ranking", "ranking_method", "ranking_name")
+ALLOWED = frozenset((*LIST_PARAMS, *SCALAR_PARAMS, *REPEATED_PARAMS, *RANKING_PARAMS, "format"))
+
+_CUT = re.compile(r"^(?P<neg>!)?(?P<dim>[^@:]+)@(?P<level>[^:]+):(?P<body>.+)$")
+_RELATION = re.compile(
+    r"^(?P<rel>neighbours|descendants|peers)\((?P<of>[^,()]+)(?P<self>,self)?\)$"
+)
+_DERIVED = re.compile(r"^(?P<name>[^:]+):(?P<num>[^/]+)/(?P<den>[^*]+)(\*(?P<per>.+))?$")
+
+
+def _split(values: list[str]) -> list[str]:
+    return [item.strip() for v in values for item in v.split(",") if item.strip()]
+
+
+def parse_cut(text: str) -> dict[str, Any]:
+    """One ``cut=`` value → the JSON cut dict; ValueError with a safe message if malformed."""
+    m = _CUT.match(text)
+    if not m:
+        raise ValueError("expected `[!]dimension@level:members|from..to|relation(code[,self])`")
+    cut: dict[str, Any] = {"dimension": m["dim"], "level": m["level"]}
+    if m["neg"]:
+        cut["exclude"] = True
+    body = m["body"]
+    rel = _RELATION.match(body)
+    if rel:
+        cut.update(relation=rel["rel"], of=rel["of"])
+        if rel["self"]:
+            cut["include_self"] = True
+    elif ".." in body:
+        lo, _, hi = body.partition("..")
+        if not lo and not hi:
+            raise ValueError("a range needs at least one end: `from..`, `..to` or `from..to`")
+        cut.update({"from": lo or None, "to": hi or None})
+    else:
+        cut["members"] = [c for c in body.split(",") if c]
+    return cut
+
+
+def parse_order(text: str) -> list[dict[str, Any]]:
+    return [
+        {"by": item[1:], "desc": True} if item.startswith("-") else {"by": item, "desc": False}
+        for item in _split([text])
+    ]
+
+
+def parse_derived(text: str) -> dict[str, Any]:
+    m = _DERIVED.match(text)
+    if not m:
+        raise ValueError("expected `name:numerator/denominator` with optional `*per`")
+    out: dict[str, Any] = {"name": m["name"], "numerator": m["num"], "denominator": m["den"]}
+    if m["per"] is not None:
+        out["per"] = m["per"]
+    return out
+
+
+def parse_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition(":")
+    if not sep or not key:
+        raise ValueError("expected `key:value`")
+    return key, value
+
+
+def _repeated(args: MultiDict[str, str], body: dict[str, Any], problems: list[Problem]) -> None:
+    parsers = {"cut": ("cuts", parse_cut), "derived": ("derived", parse_derived)}
+    for param, (key, parse) in parsers.items():
+        for i, text in enumerate(args.getlist(param)):
+            try:
+                body.setdefault(key, []).append(parse(text))
+            except ValueError as exc:
+                problems.append(Problem(f"query.{param}[{i}]", str(exc)))
+    for text in args.getlist("order"):
+        body.setdefault("order", []).extend(parse_order(text))
+    for i, text in enumerate(args.getlist("option")):
+        try:
+            k, v = parse_option(text)
+            body.setdefault("options", {})[k] = v
+        except ValueError as exc:
+            problems.append(Problem(f"query.option[{i}]", str(exc)))
+
+
+def parse_args(args: MultiDict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
+    """Query parameters → (POST-form dict, problems found while parsing)."""
+    problems = [
+        Problem(f"query.{name}", "unknown parameter") for name in args if name not in ALLOWED
+    ]
+    body: dict[str, Any] = {}
+    for name in LIST_PARAMS:
+        if name in args:
+            body[name] = _split(args.getlist(name))
+    for name in SCALAR_PARAMS:
+        values = args.getlist(name)
+        if len(values) > 1:
+            problems.append(Problem(f"query.{name}", "give this parameter once"))
+        elif values:
+            body[name] = values[0]
+    _repeated(args, body, problems)
+    if "ranking" in args:
+        body["ranking"] = {"measures": _split(args.getlist("ranking"))}
+        for name in ("method", "name"):
+            if f"ranking_{name}" in args:
+                body["ranking"][name] = args[f"ranking_{name}"]
+    elif any(f"ranking_{n}" in args for n in ("method", "name")):
+        problems.append(Problem("query.ranking", "`ranking_method`/`ranking_name` need `ranking`"))
+    return body, problems

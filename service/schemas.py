@@ -1,0 +1,237 @@
+"""Requests → the frozen ``Query`` (normalise once at the boundary, STYLE 4).
+
+The POST body is the JSON of DESIGN §4; the GET form is parsed into the same dict by
+``service.query_params`` and validated by the same schema, so both have identical semantics.
+Every problem is collected (marshmallow reports all fields at once); unknown fields are rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from cube.errors import InvalidQuery, Problem
+from cube.query import Cut, Derived, Order, Query, Ranking
+
+NAME = r"[a-z][a-z0-9_]*"
+MEASURE_RE = rf"^{NAME}(\.{NAME})?$"
+DRILL_RE = rf"^{NAME}(@{NAME})?$"
+CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
+MAX_LIMIT = 100_000
+MAX_ITEMS = 50
+MAX_MEMBERS = 1_000
+
+_name = validate.Regexp(rf"^{NAME}$", error="must be a snake_case identifier")
+_measure = validate.Regexp(MEASURE_RE, error="must be `measure` or `cube.measure`")
+_drill = validate.Regexp(DRILL_RE, error="must be `role@level`")
+_code = validate.Regexp(CODE_RE, error="must be a member code (letters, digits, - _ .)")
+
+
+def _list(inner: fields.Field, *, required: bool = False, most: int = MAX_ITEMS) -> fields.List:
+    return fields.List(inner, required=required, validate=validate.Length(max=most))
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class CutSchema(_Strict):
+    dimension = fields.String(required=True, validate=_name)
+    level = fields.String(required=True, validate=_name)
+    members = _list(fields.String(validate=_code), most=MAX_MEMBERS)
+    from_ = fields.String(data_key="from", validate=_code, allow_none=True)
+    to = fields.String(validate=_code, allow_none=True)
+    relation = fields.String(validate=validate.OneOf(["neighbours", "descendants", "peers"]))
+    of = fields.String(validate=_code)
+    include_self = fields.Boolean()
+    exclude = fields.Boolean()
+
+    @validates_schema
+    def one_form(self, data: dict[str, Any], **kwargs: Any) -> None:
+        forms = [
+            bool(data.get("members")),
+            data.get("from_") is not None or data.get("to") is not None,
+            "relation" in data,
+        ]
+        if sum(forms) != 1:
+            raise ValidationError(
+                "give exactly one of `members`, a range `from`/`to`, or a `relation` with `of`"
+            )
+        if "relation" in data and "of" not in data:
+            raise ValidationError("a `relation` needs `of` (the member it is relative to)", "of")
+        if "relation" not in data and ("of" in data or data.get("include_self")):
+            raise ValidationError("`of` and `include_self` belong to a `relation` cut", "of")
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Cut:
+        if "members" in data:
+            data["members"] = tuple(dict.fromkeys(data["members"]))
+        return Cut(**data)
+
+
+class OrderSchema(_Strict):
+    by = fields.String(required=True, validate=_measure)
+    desc = fields.Boolean(load_default=False)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Order:
+        return Order(**data)
+
+
+class DerivedSchema(_Strict):
+    name = fields.String(required=True, validate=_name)
+    numerator = fields.String(required=True, validate=_measure)
+    denominator = fields.String(required=True, validate=_measure)
+    per = fields.Float(load_default=1.0, validate=validate.Range(min=0, min_inclusive=False))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Derived:
+        return Derived(**data)
+
+
+class RankingSchema(_Strict):
+    measures = fields.List(
+        fields.String(validate=_measure), required=True, validate=validate.Length(2, MAX_ITEMS)
+    )
+    method = fields.String(load_default="rank", validate=validate.OneOf(["rank", "zscore"]))
+    name = fields.String(load_default="composite", validate=_name)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Ranking:
+        return Ranking(measures=tuple(data["measures"]), method=data["method"], name=data["name"])
+
+
+class QuerySchema(_Strict):
+    cube = fields.String(validate=_name)
+    measures = fields.List(
+        fields.String(validate=_measure), required=True, validate=validate.Length(1, MAX_ITEMS)
+    )
+    drilldown = _list(fields.String(validate=_drill), most=8)
+    cuts = _list(fields.Nested(CutSchema))
+    totals = fields.String(validate=validate.OneOf(["none", "grand", "margins"]))
+    order = _list(fields.Nested(OrderSchema), most=8)
+    limit = fields.Integer(validate=validate.Range(1, MAX_LIMIT), allow_none=True)
+    offset = fields.Integer(validate=validate.Range(0, 10_000_000))
+    derived = _list(fields.Nested(DerivedSchema), most=20)
+    ranking = fields.Nested(RankingSchema, allow_none=True)
+    lang = fields.String(validate=validate.OneOf(["nl", "en"]))
+    options = fields.Dict(
+        keys=fields.String(validate=_name),
+        values=fields.String(validate=validate.Length(max=200)),
+        validate=validate.Length(max=20),
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        for name in ("measures", "drilldown", "cuts", "order", "derived"):
+            if name in data:
+                data[name] = tuple(data[name])
+        if "options" in data:
+            data["options"] = tuple(sorted(data["options"].items()))
+        return data
+
+
+_QUERY = QuerySchema()
+
+
+def load_query(cube: str, body: Any, problems: list[Problem] | None = None) -> Query:
+    """Validate a query dict for ``cube``; raise ``InvalidQuery`` listing every problem.
+
+    ``problems`` are earlier problems (from parsing the GET form) reported together.
+    """
+    found = list(problems or [])
+    data: dict[str, Any] = {}
+    try:
+        data = _QUERY.load(body if body is not None else {})
+    except ValidationError as exc:
+        found.extend(flatten(exc.messages))
+    if data.get("cube", cube) != cube:
+        found.append(Problem("cube", "differs from the cube in the path"))
+    if found:
+        raise InvalidQuery("the query is not valid", found)
+    data["cube"] = cube
+    return Query(**data)
+
+
+def flatten(messages: Any, location: str = "") -> list[Problem]:
+    """marshmallow's nested error dict → flat ``Problem`` list with dotted locations."""
+    if isinstance(messages, dict):
+        out: list[Problem] = []
+        for key, value in messages.items():
+            if key == "_schema":
+                sub = location or "body"
+            elif isinstance(key, int):
+                sub = f"{location}[{key}]"
+            else:
+                sub = f"{location}.{key}" if location else str(key)
+            out.extend(flatten(value, sub))
+        return out
+    if isinstance(messages, list | tuple):
+        return [p for m in messages for p in flatten(m, location)]
+    return [Problem(location or "body", str(messages))]
+
+
+def query_to_dict(query: Query) -> dict[str, Any]:
+    """The JSON form of a ``Query`` (as a POST body would write it), defaults included."""
+    data = asdict(query)
+    for cut in data["cuts"]:
+        cut["from"] = cut.pop("from_")
+    data["options"] = dict(query.options)
+    return data
+
+
+def canonical(query: Query) -> str:
+    """A stable text for the query: the cache key and the audit record.
+
+    Cuts and cut members are sets, so they are sorted; everything else keeps its order
+    (measures and drill-down order shape the answer).
+    """
+    data = query_to_dict(query)
+    for cut in data["cuts"]:
+        cut["members"] = sorted(cut["members"])
+    data["cuts"] = sorted(data["cuts"], key=lambda c: json.dumps(c, sort_keys=True))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+class MembersArgs(_Strict):
+    level = fields.String(validate=_name)
+    search = fields.String(validate=validate.Length(1, 100))
+    parent = fields.String(validate=_code)
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
+
+
+class AdminListArgs(_Strict):
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    client = fields.String(validate=validate.Length(1, 100))
+
+
+class FormatOnlyArgs(_Strict):
+    format = fields.String()
+
+
+def load_args(schema: Schema, args: Any) -> dict[str, Any]:
+    """Validate query parameters (each given once) with ``schema``; every problem reported."""
+    problems = [
+        Problem(f"query.{k}", "give this parameter once") for k in args if len(args.getlist(k)) > 1
+    ]
+    try:
+        data: dict[str, Any] = schema.load(args.to_dict())
+    except ValidationError as exc:
+        problems.extend(flatten(exc.messages, "query"))
+        data = {}
+    if problems:
+        raise InvalidQuery("the query parameters are not valid", problems)
+    return data

@@ -1,0 +1,241 @@
+"""Service settings, declared once as data (datasette's ``Setting(name, default, help)``).
+
+Each field of ``Settings`` carries its help text in its metadata, so name, type, default and
+help live in one place. Values load in layers: defaults → an optional TOML or YAML file
+(``--config`` or ``ZICHT_CONFIG``) → environment variables ``ZICHT_<NAME>`` → explicit
+overrides (command-line options). The result is one frozen object passed down explicitly.
+
+``docs/settings.md`` is generated from these declarations (``python -m service.settings``) and a
+test fails when it is out of date.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_PREFIX = "ZICHT_"
+ENV_CONFIG = "ZICHT_CONFIG"
+
+
+def _s(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: str = _s(
+        "",
+        "Data directory with releases and the audit log (empty: $ZICHT_HOME or "
+        "~/.local/share/zicht).",
+    )
+    host: str = _s("127.0.0.1", "Address `zicht serve` listens on.")
+    port: int = _s(8000, "TCP port `zicht serve` listens on.")
+    threads: int = _s(4, "Worker threads of the WSGI server (waitress).")
+    max_cells: int = _s(100_000, "Largest number of cells one answer may have (else 422).")
+    query_timeout_s: float = _s(
+        10.0, "Time limit of one query in seconds (else 503 `query_timeout`)."
+    )
+    max_body_bytes: int = _s(65_536, "Largest accepted request body in bytes (else 413).")
+    cache_size: int = _s(2048, "Answers kept in the in-memory cache (0 disables caching).")
+    cache_ttl_s: float = _s(600.0, "Seconds an answer stays in the cache.")
+    http_max_age_s: int = _s(300, "`Cache-Control: max-age` sent with cacheable GET answers.")
+    rate_limit_per_minute: float = _s(
+        600.0, "Sustained requests per minute per client (token bucket; 0 disables the limit)."
+    )
+    rate_limit_burst: int = _s(60, "Requests a client may send at once before the rate limit.")
+    admin_token: str = _s(
+        "", "Bearer token for /api/v1/admin (empty: admin resources refuse every request)."
+    )
+    api_keys: str = _s(
+        "",
+        "Known API keys as `id=key,id2=key2`; a client sending `X-API-Key` is audited by key id.",
+    )
+    audit_salt: str = _s(
+        "",
+        "Salt for hashing client addresses in the audit log (empty: a "
+        "random salt kept in <home>/audit/.salt).",
+    )
+    trust_forwarded_for: bool = _s(
+        False, "Take the client address from `X-Forwarded-For` (only behind a trusted proxy)."
+    )
+    cors_origins: str = _s(
+        "", "CORS: comma-separated allowed origins, `*` for any, empty for no cross-origin access."
+    )
+    monitor_threshold: int = _s(
+        10,
+        "Risk monitor: flag two answers for one client whose "
+        "populations differ by fewer units than this.",
+    )
+    monitor_window: int = _s(200, "Risk monitor: recent answers remembered per client.")
+    monitor_similar_limit: int = _s(
+        30,
+        "Risk monitor: near-identical queries (same shape, "
+        "other cut) per client in the window before a flag.",
+    )
+    monitor_small_cell_limit: int = _s(
+        100,
+        "Risk monitor: suppressed cells one client may receive in the window before a sweep flag.",
+    )
+    log_level: str = _s("INFO", "Python logging level of the service.")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    type: type
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, _TYPES[str(f.type)], f.metadata["help"])
+    for f in fields(Settings)
+    if f.default is not MISSING
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("invalid settings: " + "; ".join(problems))
+        self.problems = problems
+
+
+def convert(setting: Setting, raw: Any) -> Any:
+    """Convert a raw value (file or environment) to the setting's type, or raise ValueError."""
+    if setting.type is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected a boolean, got {raw!r}")
+    if setting.type is int and isinstance(raw, bool | float):
+        raise ValueError(f"expected an integer, got {raw!r}")
+    try:
+        return setting.type(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected {setting.type.__name__}, got {raw!r}") from None
+
+
+def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) settings file into a flat dict."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError([f"cannot read settings file {p}: {exc.strerror}"]) from None
+    try:
+        data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError):
+        raise SettingsError([f"settings file {p} is not valid TOML/YAML"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError([f"settings file {p} must hold a mapping of setting names"])
+    return data
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults → file → environment → overrides; collects every problem before raising."""
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    config = config or env.get(ENV_CONFIG)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if config:
+        layers.append((f"file {config}", read_file(config)))
+    layers.append(("environment", {s.name: env[s.env] for s in SETTINGS if s.env in env}))
+    layers.append(("option", {k: v for k, v in (overrides or {}).items() if v is not None}))
+    for where, layer in layers:
+        for name, raw in layer.items():
+            setting = BY_NAME.get(name)
+            if setting is None:
+                problems.append(f"{where}: unknown setting {name!r}")
+                continue
+            try:
+                values[name] = convert(setting, raw)
+            except ValueError as exc:
+                problems.append(f"{where}: {name}: {exc}")
+    settings = replace(Settings(), **values)
+    problems.extend(validate(settings))
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def validate(s: Settings) -> list[str]:
+    """Range checks that no single type conversion can express."""
+    problems = []
+    for name in ("port", "threads", "max_cells", "max_body_bytes", "monitor_window"):
+        if getattr(s, name) < 1:
+            problems.append(f"{name}: must be at least 1")
+    for name in ("cache_size", "cache_ttl_s", "http_max_age_s", "rate_limit_per_minute"):
+        if getattr(s, name) < 0:
+            problems.append(f"{name}: must not be negative")
+    if s.query_timeout_s <= 0:
+        problems.append("query_timeout_s: must be positive")
+    if s.rate_limit_burst < 1:
+        problems.append("rate_limit_burst: must be at least 1")
+    try:
+        parse_api_keys(s.api_keys)
+    except ValueError as exc:
+        problems.append(f"api_keys: {exc}")
+    return problems
+
+
+def parse_api_keys(text: str) -> dict[str, str]:
+    """``id=key,id2=key2`` → {key: id}."""
+    keys: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key_id, sep, key = item.partition("=")
+        if not sep or not key_id or not key:
+            raise ValueError("expected `id=key` items separated by commas")
+        keys[key] = key_id
+    return keys
+
+
+def render_doc() -> str:
+    """The Markdown page ``docs/settings.md`` (generated; do not edit by hand)."""
+    lines = [
+        "# Service settings",
+        "",
+        "<!-- Generated by `python -m service.settings > docs/settings.md`; do not edit. -->",
+        "",
+        "Settings load in layers: defaults, then an optional TOML or YAML file (`zicht serve "
+        "--config FILE` or `ZICHT_CONFIG`), then environment variables `ZICHT_<NAME>`, then "
+        "command-line options. Unknown names and bad values are all reported at once.",
+        "",
+        "| name | environment | type | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = f"`{s.default!r}`" if s.default != "" else "(empty)"
+        lines.append(f"| `{s.name}` | `{s.env}` | {s.type.__name__} | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_doc())

@@ -1,0 +1,264 @@
+"""The running service's state: the serving engine, cache, audit log, monitor and limits.
+
+``EngineHolder`` swaps releases without dropping in-flight requests: a request takes a
+reference to the engine it started with (``use()``), a switch replaces the reference
+atomically, and the old engine is closed when its last request has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cube.errors import NoRelease, NotFound
+from cube.query import Query
+from loaders import releases
+from service.audit import AuditLog, cell_summary, load_salt
+from service.cache import AnswerCache, Entry
+from service.errors import ReleaseConflict
+from service.limits import QueryRunner, RateLimiter
+from service.metrics import Metrics
+from service.monitor import RiskMonitor
+from service.schemas import canonical
+from service.settings import Settings, parse_api_keys
+
+log = logging.getLogger("zicht.service")
+
+
+class EngineLike(Protocol):
+    """What the service needs of ``cube.engine.Engine``."""
+
+    release_id: str
+
+    def cubes(self) -> list[dict[str, Any]]: ...
+    def cube(self, cube_id: str) -> dict[str, Any]: ...
+    def members(
+        self,
+        cube_id: str,
+        dimension: str,
+        level: str | None = None,
+        *,
+        search: str | None = None,
+        parent: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+    def neighbours(self, gemeente_code: str) -> list[dict[str, Any]]: ...
+    def answer(self, query: Query) -> Any: ...
+    def close(self) -> None: ...
+
+
+EngineFactory = Callable[[releases.Release, Settings], EngineLike]
+
+
+def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
+    """The default factory: the real cube engine (imported late: it loads DuckDB and Ibis)."""
+    from cube.engine import Engine
+
+    return Engine.open(
+        release, max_cells=settings.max_cells, query_timeout_s=settings.query_timeout_s
+    )
+
+
+class EngineHolder:
+    def __init__(self, home: Path, settings: Settings, factory: EngineFactory):
+        self.home, self.settings, self.factory = home, settings, factory
+        self._lock = threading.Lock()
+        self._engine: EngineLike | None = None
+        self._in_flight: dict[int, int] = {}
+        self._retired: dict[int, EngineLike] = {}
+        self.switch_lock = threading.Lock()  # one switch at a time
+
+    @property
+    def release_id(self) -> str | None:
+        engine = self._engine
+        return engine.release_id if engine is not None else None
+
+    def load_current(self) -> None:
+        release = releases.current_release(self.home)
+        if release is not None:
+            self._swap(self.factory(release, self.settings))
+
+    @contextmanager
+    def use(self) -> Iterator[EngineLike]:
+        with self._lock:
+            engine = self._engine
+            if engine is None:
+                raise NoRelease("no data release is loaded yet")
+            self._in_flight[id(engine)] = self._in_flight.get(id(engine), 0) + 1
+        try:
+            yield engine
+        finally:
+            self.release(engine)
+
+    def hold(self, engine: EngineLike) -> EngineLike:
+        """One more reference to ``engine`` (for work handed to another thread)."""
+        with self._lock:
+            self._in_flight[id(engine)] = self._in_flight.get(id(engine), 0) + 1
+        return engine
+
+    def release(self, engine: EngineLike) -> None:
+        with self._lock:
+            left = self._in_flight[id(engine)] = self._in_flight[id(engine)] - 1
+            retired = self._retired.pop(id(engine), None) if left == 0 else None
+        if retired is not None:
+            retired.close()
+
+    def _swap(self, new: EngineLike) -> None:
+        with self._lock:
+            old, self._engine = self._engine, new
+            busy = old is not None and self._in_flight.get(id(old), 0) > 0
+            if old is not None and busy:
+                self._retired[id(old)] = old
+        if old is not None and not busy:
+            old.close()
+
+    def activate(self, release_id: str) -> releases.Release:
+        """Open ``release_id``, then publish it: a release that fails to open never serves."""
+        with self.switch_lock:
+            try:
+                release = releases.get_release(self.home, release_id)
+            except releases.ReleaseError:
+                raise NotFound("no such release") from None
+            engine = self._open(release)
+            releases.switch_release(self.home, release.id)
+            self._swap(engine)
+            return release
+
+    def rollback(self) -> releases.Release:
+        with self.switch_lock:
+            previous = releases.current_release(self.home)
+            try:
+                target = releases.rollback(self.home)
+            except releases.ReleaseError as exc:
+                raise ReleaseConflict(str(exc)) from None
+            try:
+                engine = self._open(target)
+            except ReleaseConflict:
+                if previous is not None:
+                    releases.switch_release(self.home, previous.id)
+                raise
+            self._swap(engine)
+            return target
+
+    def _open(self, release: releases.Release) -> EngineLike:
+        try:
+            return self.factory(release, self.settings)
+        except Exception:
+            log.exception("release %s could not be opened", release.id)
+            raise ReleaseConflict("the release could not be opened; see the server log") from None
+
+    def close(self) -> None:
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    entry: Entry
+    canonical: str
+    release: str
+    cached: bool
+
+
+class Service:
+    """Everything a view needs, built once per app from the settings."""
+
+    def __init__(self, settings: Settings, home: Path, factory: EngineFactory):
+        self.settings = settings
+        self.home = home
+        self.engines = EngineHolder(home, settings, factory)
+        self.cache = AnswerCache(settings.cache_size, settings.cache_ttl_s)
+        self.audit = AuditLog(home / "audit")
+        self.salt = load_salt(home / "audit", settings.audit_salt)
+        self.api_keys = parse_api_keys(settings.api_keys)
+        self.monitor = RiskMonitor(
+            settings.monitor_threshold,
+            settings.monitor_window,
+            settings.monitor_similar_limit,
+            settings.monitor_small_cell_limit,
+        )
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
+        self.metrics = Metrics(self.figures)
+
+    def answer(self, query: Query, client: str, fmt: str) -> Answered:
+        """Cache → engine (with the time limit) → audit (durable) → risk monitor."""
+        started = time.perf_counter()
+        key = canonical(query)
+        with self.engines.use() as engine:
+            release = engine.release_id
+            entry = self.cache.get(release, key)
+            cached = entry is not None
+            if entry is None:
+                entry = self.cache.put(release, key, self._run(engine, query))
+        summary = cell_summary(entry.answer)
+        suppressed = summary["by_status"].get("suppressed", 0)
+        flags = self.monitor.observe(client, query, key, entry.answer, suppressed)
+        self.audit.append(
+            {
+                "client": client,
+                "cube": query.cube,
+                "query": json.loads(key),
+                "release": release,
+                "format": fmt,
+                "cached": cached,
+                **summary,
+                "risk_flags": [f.kind for f in flags],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+        )
+        self.metrics.count_cells(summary["by_status"])
+        return Answered(entry, key, release, cached)
+
+    def _run(self, engine: EngineLike, query: Query) -> Any:
+        # The worker holds its own reference: a query that outlives its request's time limit
+        # keeps its engine open until it ends, even across a release switch.
+        held = self.engines.hold(engine)
+
+        def job() -> Any:
+            try:
+                return held.answer(query)
+            finally:
+                self.engines.release(held)
+
+        return self.runner.run(job)
+
+    def activate(self, release_id: str) -> releases.Release:
+        release = self.engines.activate(release_id)
+        self.cache.clear()
+        return release
+
+    def rollback(self) -> releases.Release:
+        release = self.engines.rollback()
+        self.cache.clear()
+        return release
+
+    def figures(self) -> dict[str, Any]:
+        summary = self.monitor.summary()
+        return {
+            "cache_entries": len(self.cache),
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "cache_hit_ratio": self.cache.hit_ratio,
+            "risk_flags": summary["flags"],
+            "risk_clients": summary["clients"],
+            "audit": self.audit.records,
+            "rate_limited": self.limiter.refused,
+            "timeouts": self.runner.timeouts,
+            "release": self.engines.release_id,
+        }
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        self.engines.close()
+        self.audit.close()
