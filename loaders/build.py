@@ -1,0 +1,237 @@
+"""Building the release tables of ``docs/release-schema.md`` from validated staging tables.
+
+All heavy lifting is DuckDB SQL run on the staging connection, writing into the attached
+release database ``rel``. Each fact table is one ``CREATE TABLE ... AS SELECT ... ORDER BY``:
+a per-dataset *base* query (own columns, period, derived columns) wrapped by a generic one
+adding region ids per role, the record key and the holding statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from loaders import reference
+from loaders.contracts import BY_NAME, Dataset
+from loaders.geometry import gemeente_neighbours
+from loaders.keys import record_key_sql
+from loaders.stage import SQL_TYPES, insert_rows
+
+LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veiligheidsregio")
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    dataset: str
+    roles: tuple[tuple[str, str], ...]  # (role, buurt code column), first role sorts the table
+    holding: str
+    magnitudes: tuple[str, ...] = ()
+    date: str | None = None  # event date: year, quarter and month come from it
+    base: Callable[[], str] | None = None  # SELECT with own and derived columns (default: all)
+
+    @property
+    def table(self) -> str:
+        return f"fact_{self.dataset}"
+
+
+def _population_base() -> str:
+    return """SELECT p.*, coalesce(s.first_date < make_date(p.year, 1, 1), false) AS suspect_before
+        FROM t_population p LEFT JOIN first_suspect s USING (person_id)"""
+
+
+def _dwellings_base() -> str:
+    # Stock on 1 January of `year`: count the sales in the 20 calendar years before it.
+    return """SELECT d.*, CAST(coalesce(len(list_filter(tr.years,
+            lambda y: y >= d.year - 20 AND y < d.year)), 0) AS INTEGER) AS transfers_20y,
+            transfers_20y >= 5 AS doorsluis
+        FROM t_dwellings d LEFT JOIN transfer_years tr USING (dwelling_id)"""
+
+
+def _plantations_base() -> str:
+    return """SELECT x.*, x.resident_person_id IS NOT NULL AS has_resident,
+            p.age AS resident_age, p.sex AS resident_sex,
+            p.household_type AS resident_household_type,
+            p.income_decile AS resident_income_decile, p.tenure AS resident_tenure,
+            CASE WHEN x.resident_person_id IS NOT NULL
+                 THEN coalesce(s.first_date < x.cleared_date, false) END AS resident_suspect_before
+        FROM t_plantations x
+        LEFT JOIN t_population p
+            ON p.person_id = x.resident_person_id AND p.year = year(x.cleared_date)
+        LEFT JOIN first_suspect s ON s.person_id = x.resident_person_id"""
+
+
+def _companies_base() -> str:
+    return """SELECT c.*, s.section AS sbi_section
+        FROM t_companies c
+        LEFT JOIN rel.sector s ON s.level = 'division' AND s.code = c.sbi_division"""
+
+
+FACTS: tuple[FactSpec, ...] = (
+    FactSpec("population", (("region", "buurt_code"),), "person_id", base=_population_base),
+    FactSpec(
+        "dwellings", (("region", "buurt_code"),), "owner_id", ("woz_value",), base=_dwellings_base
+    ),
+    FactSpec(
+        "plantations",
+        (("region", "buurt_code"),),
+        "plantation_id",
+        ("plants",),
+        date="cleared_date",
+        base=_plantations_base,
+    ),
+    FactSpec(
+        "suspects",
+        (("residence", "residence_buurt_code"), ("offence", "offence_buurt_code")),
+        "person_id",
+        date="registration_date",
+    ),
+    FactSpec(
+        "transactions",
+        (("region", "subject_buurt_code"),),
+        "subject_id",
+        ("amount_eur",),
+        date="transaction_date",
+    ),
+    FactSpec(
+        "companies", (("region", "buurt_code"),), "company_id", ("employees",), base=_companies_base
+    ),
+)
+
+
+def create_typed_views(con: duckdb.DuckDBPyConnection, datasets: list[Dataset]) -> None:
+    """``t_<dataset>``: the staged columns in their contract types (validated, so casts succeed)."""
+    for ds in datasets:
+        cols = ", ".join(
+            f'CAST("{c.name}" AS {SQL_TYPES[c.type]}) AS "{c.name}"' for c in ds.columns
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t_{ds.name} AS SELECT {cols} FROM src_{ds.name}")
+
+
+def create_helpers(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""CREATE OR REPLACE TEMP TABLE first_suspect AS
+        SELECT person_id, min(registration_date) AS first_date
+        FROM t_suspects GROUP BY person_id""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE transfer_years AS
+        SELECT dwelling_id, list(CAST(year(transfer_date) AS INTEGER)) AS years
+        FROM t_transfers GROUP BY dwelling_id""")
+
+
+def build_meta(con: duckdb.DuckDBPyConnection, meta: dict[str, str]) -> None:
+    con.execute("CREATE TABLE rel.meta (key VARCHAR, value VARCHAR)")
+    insert_rows(con, "rel.meta", sorted(meta.items()))
+
+
+def build_sector(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE rel.sector (level VARCHAR, code VARCHAR, name VARCHAR, section VARCHAR)"
+    )
+    insert_rows(
+        con, "rel.sector", [(s.level, s.code, s.name, s.section) for s in reference.sectors()]
+    )
+
+
+def build_neighbours(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE rel.region_neighbour (gemeente VARCHAR, neighbour VARCHAR)")
+    insert_rows(con, "rel.region_neighbour", gemeente_neighbours())
+
+
+def build_region(con: duckdb.DuckDBPyConnection) -> None:
+    """``rel.region`` for all levels, then ``buurt_ids``: each buurt code with its ids per level."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE region_src (level VARCHAR, code VARCHAR,
+        name VARCHAR, wijk VARCHAR, gemeente VARCHAR, provincie VARCHAR, politie_eenheid VARCHAR,
+        veiligheidsregio VARCHAR, population BIGINT, area_km2 DOUBLE)""")
+    rows: set[tuple[object, ...]] = {("land", "NL01", "Nederland", *[None] * 7)}
+    parents: dict[str, tuple[str, str, str]] = {}
+    for g in reference.gemeenten():
+        pv, re, vr = g.provincie, g.politie_eenheid, g.veiligheidsregio
+        parents[g.code] = (pv, re, vr)
+        rows.add(("provincie", pv, g.provincie_name, *[None] * 7))
+        rows.add(("politie_eenheid", re, g.politie_eenheid_name, *[None] * 7))
+        rows.add(("veiligheidsregio", vr, g.veiligheidsregio_name, *[None] * 7))
+        rows.add(("gemeente", g.code, g.name, None, None, pv, re, vr, g.population, g.area_km2))
+    for w in reference.wijken():
+        pv, re, vr = parents[w.gemeente]
+        rows.add(("wijk", w.code, w.name, None, w.gemeente, pv, re, vr, None, None))
+    insert_rows(con, "region_src", sorted(rows, key=str))
+    con.execute("""INSERT INTO region_src
+        SELECT 'buurt', b.buurt_code, b.buurt_name, b.wijk_code, w.gemeente, w.provincie,
+               w.politie_eenheid, w.veiligheidsregio, NULL, NULL
+        FROM t_buurten b JOIN region_src w ON w.level = 'wijk' AND w.code = b.wijk_code""")
+    con.execute("""CREATE TABLE rel.region AS
+        SELECT level, CAST(row_number() OVER (PARTITION BY level ORDER BY code) AS INTEGER) AS id,
+               code, name, wijk, gemeente, provincie, politie_eenheid, veiligheidsregio,
+               population, area_km2
+        FROM region_src ORDER BY level, code""")
+    joins = "\n".join(
+        f"JOIN rel.region {lv[:2]}_ ON {lv[:2]}_.level = '{lv}' AND {lv[:2]}_.code = b.{lv}"
+        for lv in LEVELS[1:]
+    )
+    ids = ", ".join(f"{lv[:2]}_.id AS {lv}" for lv in LEVELS[1:])
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE buurt_ids AS
+        SELECT b.code, b.id AS buurt, {ids}
+        FROM rel.region b {joins} WHERE b.level = 'buurt'""")
+
+
+def build_fact(con: duckdb.DuckDBPyConnection, spec: FactSpec, derived_key: str) -> None:
+    ds = BY_NAME[spec.dataset]
+    base = spec.base() if spec.base else f"SELECT * FROM t_{spec.dataset}"
+    role_cols = {col for _, col in spec.roles}
+    period = _period(spec)
+    region_sel = ", ".join(
+        f"{role[:1]}{i}.{lv} AS {role}_{lv}"
+        for i, (role, _) in enumerate(spec.roles)
+        for lv in LEVELS
+    )
+    region_join = "\n".join(
+        f"JOIN buurt_ids {role[:1]}{i} ON {role[:1]}{i}.code = base.{col}"
+        for i, (role, col) in enumerate(spec.roles)
+    )
+    hold_sel, hold_cte, hold_join = _holding(ds, spec)
+    own = ", ".join(
+        f"base.{c.name}" for c in ds.columns if c.name not in role_cols and c.name != "year"
+    )
+    derived = _derived_columns(con, base, ds)
+    first = spec.roles[0][0]
+    key = record_key_sql(derived_key, ds.name, ds.record_id)
+    con.execute(f"""CREATE TABLE rel.{spec.table} AS
+        WITH base AS (SELECT *{period}, {key} AS record_key FROM ({base})){hold_cte}
+        SELECT {region_sel}, base.year, {"base.quarter, base.month, " if spec.date else ""}
+            base.record_key,
+            CAST(base.{spec.holding} AS BIGINT) AS holding, {hold_sel},
+            {own}{"".join(", base." + d for d in derived)}
+        FROM base {region_join} {hold_join}
+        ORDER BY {first}_gemeente, {first}_wijk, {first}_buurt, base.year""")
+
+
+def _period(spec: FactSpec) -> str:
+    if spec.date is None:
+        return ""  # stock facts carry their own year column
+    d = spec.date
+    return (
+        f", CAST(year({d}) AS SMALLINT) AS year, CAST(quarter({d}) AS TINYINT) AS quarter, "
+        f"CAST(month({d}) AS TINYINT) AS month"
+    )
+
+
+def _holding(ds: Dataset, spec: FactSpec) -> tuple[str, str, str]:
+    """Holding statistics; a key within (holding, year) means one row per holding-year."""
+    if set(ds.key) <= {spec.holding, "year"}:
+        sel = ["CAST(1 AS INTEGER) AS holding_rows_year"]
+        sel += [f"CAST(base.{m} AS DOUBLE) AS holding_year_{m}" for m in spec.magnitudes]
+        return ", ".join(sel), "", ""
+    sums = "".join(f", sum(CAST({m} AS DOUBLE)) AS holding_year_{m}" for m in spec.magnitudes)
+    cte = f""",
+        hold AS (SELECT {spec.holding} AS h, year AS y, CAST(count(*) AS INTEGER) AS n{sums}
+                 FROM base GROUP BY ALL)"""
+    join = f"JOIN hold ON hold.h = base.{spec.holding} AND hold.y = base.year"
+    sel = ["hold.n AS holding_rows_year"] + [f"hold.holding_year_{m}" for m in spec.magnitudes]
+    return ", ".join(sel), cte, join
+
+
+def _derived_columns(con: duckdb.DuckDBPyConnection, base: str, ds: Dataset) -> list[str]:
+    """Columns the base query adds beyond the contract (found by describing it, no scan)."""
+    names = [r[0] for r in con.execute(f"DESCRIBE {base}").fetchall()]
+    own = {c.name for c in ds.columns}
+    return [n for n in names if n not in own]

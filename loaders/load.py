@@ -1,0 +1,273 @@
+"""``load_directory``: validate a directory of input files and publish it as a new release.
+
+The pipeline, one step each: find files → stage them into a work database → validate (all
+problems) → checksum → build the release tables → manifest → fsync → atomic publish.
+Everything happens under ``<home>/staging/<load>/``; only a complete release directory is
+renamed into ``<home>/releases/`` and only then does ``current`` switch to it. Any failure
+(bad data, disk full, a bug) removes the staging directory and publishes nothing; a load
+killed outright leaves a staging directory that the next load removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from loaders import build
+from loaders.contracts import CONTRACT_VERSION
+from loaders.keys import DESCRIPTION, derive_key
+from loaders.problems import ERROR, LoadProblem
+from loaders.progress import NullProgress, Progress
+from loaders.releases import Release, switch_release
+from loaders.stage import Source, find_sources, stage_source
+from loaders.validate import validate
+
+ENV_MEMORY_LIMIT = "ZICHT_LOAD_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "10GB"  # well below the 24 GiB machine, leaving room for the service
+
+
+class LoadError(Exception):
+    """The input cannot be loaded; ``problems`` lists every reason (safe to show)."""
+
+    def __init__(self, problems: list[LoadProblem]) -> None:
+        self.problems = problems
+        errors = sum(p.severity == ERROR for p in problems)
+        super().__init__(f"load refused: {errors} problem(s) found, nothing was published")
+
+
+def load_directory(
+    source: Path,
+    home: Path,
+    *,
+    secret: bytes,
+    progress: Progress | None = None,
+    extra_meta: dict[str, Any] | None = None,
+) -> Release:
+    """Validate ``source`` and publish it as the new current release under ``home``."""
+    progress = progress or NullProgress()
+    derived_key = derive_key(secret)  # fail on a bad secret before any work
+    source = Path(source)
+    if not source.is_dir():
+        raise LoadError([LoadProblem(str(source), None, None, "not a directory")])
+    sources, problems = find_sources(source)
+    home.mkdir(parents=True, exist_ok=True)
+    clean_stale_staging(home)
+    staging = _new_staging(home)
+    try:
+        return _load(sources, problems, home, staging, derived_key, progress, extra_meta or {})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _load(
+    sources: list[Source],
+    problems: list[LoadProblem],
+    home: Path,
+    staging: Path,
+    derived_key: str,
+    progress: Progress,
+    extra_meta: dict[str, Any],
+) -> Release:
+    progress.start(len(sources) + 4 + len(build.FACTS))
+    con = _connect(staging)
+    try:
+        for src in sources:
+            with progress.step(f"reading {src.path.name}"):
+                problem = stage_source(con, src)
+            if problem:
+                problems.append(problem)
+        staged = [s for s in sources if problem_free(s, problems)]
+        with progress.step("validating"):
+            problems += validate(con, staged)
+        for p in problems:
+            if p.severity != ERROR:
+                progress.note(str(p))
+        if any(p.severity == ERROR for p in problems):
+            raise LoadError(problems)
+        with progress.step("checksums"):
+            checksums = [(s, _sha256(s.path)) for s in sources]
+        created = datetime.now(UTC).replace(microsecond=0)
+        release_id = _release_id(home, created, [c for _, c in checksums])
+        out = staging / "release"
+        out.mkdir()
+        counts = _build(con, out, sources, derived_key, progress, release_id, created, extra_meta)
+    finally:
+        con.close()
+    manifest = {
+        "id": release_id,
+        "created": created.isoformat().replace("+00:00", "Z"),
+        "contract_version": CONTRACT_VERSION,
+        "sources": [
+            {
+                "dataset": s.dataset.name,
+                "file": s.path.name,
+                "sha256": c,
+                "bytes": s.path.stat().st_size,
+            }
+            for s, c in checksums
+        ],
+        "row_counts": counts,
+        "record_key": DESCRIPTION,
+        "warnings": [str(p) for p in problems],
+        "meta": {k: str(v) for k, v in extra_meta.items()},
+    }
+    with progress.step("publishing"):
+        return _publish(home, out, release_id, manifest)
+
+
+def problem_free(src: Source, problems: list[LoadProblem]) -> bool:
+    return not any(
+        p.file == src.path.name and p.row is None and "cannot be read" in p.message
+        for p in problems
+    )
+
+
+def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(staging / "work.duckdb"))
+    limit = os.environ.get(ENV_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
+    con.execute("SET memory_limit = $m", {"m": limit})
+    con.execute("SET temp_directory = $t", {"t": str(staging / "tmp")})
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    sources: list[Source],
+    derived_key: str,
+    progress: Progress,
+    release_id: str,
+    created: datetime,
+    extra_meta: dict[str, Any],
+) -> dict[str, int]:
+    db = str(out / "release.duckdb").replace("'", "''")
+    con.execute(f"ATTACH '{db}' AS rel")  # ATTACH takes no parameters
+    build.create_typed_views(con, [s.dataset for s in sources])
+    with progress.step("regions, neighbours, sectors"):
+        meta = {
+            "release_id": release_id,
+            "contract_version": CONTRACT_VERSION,
+            "created": created.isoformat().replace("+00:00", "Z"),
+        }
+        meta.update({k: str(v) for k, v in extra_meta.items()})
+        build.build_meta(con, meta)
+        build.build_sector(con)
+        build.build_neighbours(con)
+        build.build_region(con)
+        build.create_helpers(con)
+    for spec in build.FACTS:
+        with progress.step(f"building {spec.table}"):
+            build.build_fact(con, spec, derived_key)
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'rel' ORDER BY 1"
+        ).fetchall()
+    ]
+    counts = {}
+    for t in tables:
+        row = con.execute(f"SELECT count(*) FROM rel.{t}").fetchone()
+        counts[t] = int(row[0]) if row else 0
+    con.execute("CHECKPOINT rel")
+    con.execute("DETACH rel")
+    return counts
+
+
+def _publish(home: Path, out: Path, release_id: str, manifest: dict[str, Any]) -> Release:
+    _write_synced(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    for f in out.iterdir():
+        _fsync_file(f)
+    _fsync_dir(out)
+    releases = home / "releases"
+    releases.mkdir(exist_ok=True)
+    target = releases / release_id
+    os.rename(out, target)  # atomic on one file system: the release appears complete or not at all
+    _fsync_dir(releases)
+    return switch_release(home, release_id)
+
+
+def _release_id(home: Path, created: datetime, checksums: list[str]) -> str:
+    digest = hashlib.sha256("".join(checksums).encode()).hexdigest()[:8]
+    base = f"{created.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+    release_id, n = base, 1
+    while (home / "releases" / release_id).exists():  # same data loaded twice in one second
+        n += 1
+        release_id = f"{base}-{n}"
+    return release_id
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- staging directories -------------------------------------------------------------------
+
+OWNER_FILE = "owner.pid"
+
+
+def _new_staging(home: Path) -> Path:
+    path = home / "staging" / f"load-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    (path / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
+    return path
+
+
+def clean_stale_staging(home: Path) -> list[Path]:
+    """Remove staging directories whose load process is gone (killed loads); return them."""
+    root = home / "staging"
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for path in root.iterdir():
+        if path.is_dir() and not _owner_alive(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        pid = int((path / OWNER_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)
