@@ -1,0 +1,183 @@
+"""``protect``: rules → secondary suppression (+ LP audit) → perturbation → rounding.
+
+Derived measures come after, from the protected components (``sdc.derived``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sdc import status as st
+from sdc.audit import AuditError
+from sdc.ckm import generate_ptable, perturb_counts, perturb_magnitudes, uniform_keys
+from sdc.policy import Policy
+from sdc.relations import Relations, build_relations
+from sdc.rounding import round_published
+from sdc.rules import RULES
+from sdc.secondary import cell_rank, suppress
+from sdc.table import CellTable, MeasureStats
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ProtectedMeasure:
+    published: np.ndarray  # float64, NaN where suppressed
+    status: np.ndarray  # int8 codes of sdc.status
+    reason: np.ndarray  # int8 codes of sdc.status (0 = none)
+    facts: Mapping[str, Any] = field(default_factory=dict)  # figures for the report
+
+    def cell(self, i: int) -> tuple[float | None, str, str | None]:
+        """(value or None, status, reason) of cell ``i`` as the API publishes it."""
+        value = None if np.isnan(self.published[i]) else float(self.published[i])
+        return value, st.STATUS_NAMES[self.status[i]], st.REASON_NAMES[self.reason[i]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Protected:
+    policy_id: str
+    measures: Mapping[str, ProtectedMeasure]
+
+    def report(self) -> dict[str, Any]:
+        """Cells by status and rule, the policy id and a risk summary (for the audit log)."""
+        per = {name: _measure_report(m) for name, m in self.measures.items()}
+        return {
+            "policy": self.policy_id,
+            "by_status": _sum_counts(r["by_status"] for r in per.values()),
+            "by_reason": _sum_counts(r["by_reason"] for r in per.values()),
+            "risk": {
+                "smallest_published_contributors": _min_or_none(
+                    r["smallest_published_contributors"] for r in per.values()
+                ),
+                "lp_audits": sum(r["lp_audits"] for r in per.values()),
+            },
+            "measures": per,
+        }
+
+
+def protect(table: CellTable, policy: Policy) -> Protected:
+    """Protect every measure of one answer (each measure gets its own pattern)."""
+    table.validate()
+    relations = build_relations(table)
+    out = {
+        name: protect_measure(table, relations, stats, policy.for_measure(name))
+        for name, stats in table.measures.items()
+    }
+    return Protected(policy.id, out)
+
+
+def protect_measure(
+    table: CellTable, rel: Relations, stats: MeasureStats, policy: Policy
+) -> ProtectedMeasure:
+    values = np.asarray(stats.value, dtype=np.float64)
+    primary, reason, level = primary_suppression(stats, policy)
+    suppressed, n_lps, rounds = primary, 0, 0
+    if policy.secondary and rel.n and primary.any():
+        result = _secondary(table, rel, stats, policy, primary, level)
+        suppressed, n_lps, rounds = result.suppressed, result.n_lps, result.rounds
+        reason = np.where(result.secondary, st.SECONDARY, reason).astype(np.int8)
+    published = _publish(stats, policy)
+    published[suppressed] = np.nan
+    _check_invariant(stats, policy, published)
+    status = np.where(published == values, st.SAFE, st.PERTURBED).astype(np.int8)
+    status[suppressed] = st.SUPPRESSED
+    facts = {
+        "lp_audits": n_lps,
+        "suppression_rounds": rounds,
+        "smallest_published_contributors": _smallest_published(stats, suppressed),
+        "max_abs_deviation": _max_dev(published, values, relative=False),
+        "max_relative_deviation": _max_dev(published, values, relative=True),
+    }
+    return ProtectedMeasure(published, status, reason, facts)
+
+
+def primary_suppression(stats: MeasureStats, policy: Policy):
+    """(unsafe mask, reason codes, protection levels) from the rules in ``RULES`` order."""
+    n = stats.n_cells
+    unsafe = np.zeros(n, dtype=bool)
+    reason = np.zeros(n, dtype=np.int8)
+    level = np.zeros(n)
+    for rule in RULES:
+        if stats.kind not in rule.kinds:
+            continue
+        found = rule.check(stats, policy)
+        reason = np.where(found.unsafe & ~unsafe, st.REASON_CODES[rule.name], reason)
+        level = np.where(found.unsafe, np.maximum(level, found.level), level)
+        unsafe |= found.unsafe
+    return unsafe, reason.astype(np.int8), level
+
+
+def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
+    values = np.asarray(stats.value, dtype=np.float64)
+    contributors = np.asarray(stats.contributors)
+    cost = {
+        "value": np.abs(values),
+        "contributors": contributors.astype(np.float64),
+        "unit": np.ones(len(values)),
+    }[policy.secondary_cost]
+    rank = cell_rank(np.asarray(table.coords), cost)
+    lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
+    return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound)
+
+
+def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:
+    values = np.asarray(stats.value, dtype=np.float64).copy()
+    ckm = policy.ckm
+    if policy.perturb:
+        u = uniform_keys(stats.cell_key, ckm.key_bits)
+        if stats.kind == "count":
+            table = generate_ptable(ckm.D, ckm.V, ckm.js, policy.threshold)
+            values = perturb_counts(values, u, table)
+        else:
+            table = generate_ptable(ckm.D, ckm.V, 0, 0)
+            values = perturb_magnitudes(values, stats.x1, u, table, ckm.magnitude_delta)
+    if policy.rounding_base:
+        floor = policy.threshold if stats.kind == "count" else None
+        values = round_published(values, policy.rounding_base, floor)
+    return values
+
+
+def _check_invariant(stats: MeasureStats, policy: Policy, published: np.ndarray) -> None:
+    """Every published count is 0 or at least the threshold; anything else is a bug."""
+    if stats.kind != "count":
+        return
+    bad = (published > 0) & (published < policy.threshold)
+    if np.any(bad):
+        raise AuditError("a count between 0 and the threshold would have been published")
+
+
+def _smallest_published(stats: MeasureStats, suppressed: np.ndarray) -> int | None:
+    n = np.asarray(stats.contributors)[~suppressed]
+    n = n[n > 0]
+    return int(n.min()) if len(n) else None
+
+
+def _max_dev(published: np.ndarray, values: np.ndarray, relative: bool) -> float:
+    ok = ~np.isnan(published)
+    dev = np.abs(published[ok] - values[ok])
+    if relative:
+        dev = np.divide(dev, np.abs(values[ok]), out=np.zeros_like(dev), where=values[ok] != 0)
+    return float(dev.max(initial=0.0))
+
+
+def _measure_report(m: ProtectedMeasure) -> dict[str, Any]:
+    by_status = {name: int(np.sum(m.status == code)) for code, name in enumerate(st.STATUS_NAMES)}
+    by_reason = {
+        name: int(np.sum(m.reason == code)) for code, name in enumerate(st.REASON_NAMES) if name
+    }
+    return {"by_status": by_status, "by_reason": by_reason, **m.facts}
+
+
+def _sum_counts(items) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for counts in items:
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def _min_or_none(values):
+    present = [v for v in values if v is not None]
+    return min(present) if present else None

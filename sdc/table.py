@@ -1,0 +1,124 @@
+"""What the cube engine hands to disclosure control: per-cell statistics of one answer.
+
+The cube computes these in one scan (GROUPING SETS); ``sdc`` never sees records. Arrays are
+indexed by cell; ``coords[c, d] == -1`` marks a total (margin) over drill-down item ``d``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+KEY_SPACE = 2**32  # record keys and cell keys live in [0, 2**32): see docs/release-schema.md
+
+
+class TableError(ValueError):
+    """The cell table handed to ``protect`` is malformed (a programming error, not a user one)."""
+
+
+# eq=False: the fields are numpy arrays, whose == is element-wise; identity equality is right.
+@dataclass(frozen=True, slots=True, eq=False)
+class MeasureStats:
+    """Disclosure statistics of one measure for every cell.
+
+    For cells with a negative contribution (``has_negative``) ``x1``/``x2`` are the largest
+    *absolute* per-holding contributions and ``abs_value`` (if given) is the sum of absolute
+    contributions; see docs/disclosure-control.md, "Negative contributions".
+    """
+
+    kind: Literal["count", "magnitude"]
+    value: np.ndarray  # float64: true aggregate (count of units, or sum)
+    contributors: np.ndarray  # int64: exact number of distinct holdings in the cell
+    x1: np.ndarray  # float64: largest per-holding contribution (0 for counts)
+    x2: np.ndarray  # float64: second largest per-holding contribution (0 if < 2)
+    cell_key: np.ndarray  # int64 in [0, 2**32): sum of record keys mod 2**32
+    has_negative: np.ndarray | None = None  # bool: some contribution in the cell is negative
+    abs_value: np.ndarray | None = None  # float64: sum of |contribution| (only used if negative)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.value.shape[0])
+
+    def negative_mask(self) -> np.ndarray:
+        if self.has_negative is None:
+            return np.zeros(self.n_cells, dtype=bool)
+        return np.asarray(self.has_negative, dtype=bool)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Hierarchy:
+    """Drill-down items ``child_dim`` and ``parent_dim`` are two levels of one dimension.
+
+    ``child_to_parent[i]`` is the parent member index of child member ``i``. It adds the
+    relation total(child=-1, parent=p) = sum over children g of p of cell(child=g, parent=-1).
+    """
+
+    child_dim: int
+    parent_dim: int
+    child_to_parent: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CellTable:
+    coords: np.ndarray  # int32 (n_cells, n_dims): member index per item, -1 = total
+    measures: Mapping[str, MeasureStats]
+    hierarchies: tuple[Hierarchy, ...] = ()
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.coords.shape[0])
+
+    def validate(self) -> None:
+        """Raise ``TableError`` listing every inconsistency (shapes, kinds, key range)."""
+        problems = _coord_problems(self.coords)
+        n = self.n_cells
+        for name, stats in self.measures.items():
+            problems += [f"measure {name}: {p}" for p in _stats_problems(stats, n)]
+        for h in self.hierarchies:
+            problems += _hierarchy_problems(h, self.coords)
+        if problems:
+            raise TableError("invalid cell table: " + "; ".join(problems))
+
+
+def _coord_problems(coords: np.ndarray) -> list[str]:
+    if coords.ndim != 2:
+        return ["coords must be a 2-d array (cells x drill-down items)"]
+    if coords.shape[0] and coords.min(initial=0) < -1:
+        return ["coords must be member indexes >= 0 or -1 for a total"]
+    if coords.shape[0] and len(np.unique(coords, axis=0)) != coords.shape[0]:
+        return ["coords contain duplicate cells"]
+    return []
+
+
+def _stats_problems(s: MeasureStats, n: int) -> list[str]:
+    problems = []
+    if s.kind not in ("count", "magnitude"):
+        problems.append("kind must be 'count' or 'magnitude'")
+    for field in ("value", "contributors", "x1", "x2", "cell_key", "has_negative", "abs_value"):
+        arr = getattr(s, field)
+        if arr is not None and np.shape(arr) != (n,):
+            problems.append(f"{field} must have one entry per cell")
+    if problems:
+        return problems
+    if np.any(s.contributors < 0):
+        problems.append("contributors must be >= 0")
+    if np.any((s.cell_key < 0) | (s.cell_key >= KEY_SPACE)):
+        problems.append("cell_key must lie in [0, 2**32)")
+    if not np.all(np.isfinite(s.value)):
+        problems.append("value must be finite")
+    return problems
+
+
+def _hierarchy_problems(h: Hierarchy, coords: np.ndarray) -> list[str]:
+    n_dims = coords.shape[1] if coords.ndim == 2 else 0
+    if not (0 <= h.child_dim < n_dims and 0 <= h.parent_dim < n_dims):
+        return ["hierarchy refers to a drill-down item that does not exist"]
+    if h.child_dim == h.parent_dim:
+        return ["hierarchy child and parent must be different drill-down items"]
+    children = coords[:, h.child_dim]
+    if children.max(initial=-1) >= len(h.child_to_parent):
+        return ["hierarchy child_to_parent does not cover every child member"]
+    return []
