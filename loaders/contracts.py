@@ -4,8 +4,9 @@ One ``Dataset`` per input file; the loader enforces every column's type, nullabi
 list, range and reference, and ``docs/data-contracts.md`` is generated from (and tested
 against) these definitions. The synthetic generator writes exactly these files.
 
-Region references are CBS codes: ``BU`` + 8 digits for buurten (listed in ``buurten.csv``, each
-inside a real 2023 wijk), ``WK`` + 6 digits for wijken, ``GM`` + 4 digits for gemeenten.
+Region references are CBS codes: ``BU`` + 8 characters for buurten (listed in ``buurten.csv``,
+each inside a real 2023 wijk), ``WK`` + 6 characters for wijken (digits, except Amsterdam's
+``WK0363AA``..), ``GM`` + 4 digits for gemeenten.
 Sector references are SBI 2008 two-digit divisions (``01`` .. ``99``).
 """
 
@@ -58,12 +59,14 @@ BUURTEN = Dataset(
     file="buurten.csv",
     description="Buurten (neighbourhoods) and the real CBS wijk each lies in.",
     columns=(
-        Column("buurt_code", "string", "CBS buurt code, BU + 8 digits; digits 1-6 = its wijk"),
+        Column(
+            "buurt_code", "string", "CBS buurt code, BU + 8 characters; characters 1-6 = its wijk"
+        ),
         Column("buurt_name", "string", "Name of the buurt"),
         Column(
             "wijk_code",
             "string",
-            "CBS wijk code (WK + 6 digits) of the 2023 division",
+            "CBS wijk code (WK + 6 characters) of the 2023 division",
             ref="region:wijk",
         ),
     ),

@@ -198,13 +198,17 @@ def _structure(src: Source, types: dict[str, str]) -> list[LoadProblem]:
     ]
     for c in src.dataset.columns:
         t = types.get(c.name)
-        if t is not None and t != SQL_TYPES[c.type] and not t.startswith(_CASTABLE):
+        if t is not None and t != SQL_TYPES[c.type] and not _castable(t):
             out.append(LoadProblem(f, None, c.name, f"column has type {t}, expected {c.type}"))
     return out
 
 
+def _castable(source_type: str) -> bool:
+    return source_type.split("(")[0] in _CASTABLE
+
+
 def _usable(dataset: Dataset, types: dict[str, str]) -> list[Column]:
-    return [c for c in dataset.columns if c.name in types and types[c.name].startswith(_CASTABLE)]
+    return [c for c in dataset.columns if c.name in types and _castable(types[c.name])]
 
 
 def _all_checks(dataset: Dataset, types: dict[str, str]) -> list[Check]:

@@ -170,7 +170,10 @@ def write_tables(
     for name, rows in tables.items():
         ds = BY_NAME[name]
         stem = Path(ds.file).stem
-        if raw or not rows or set(rows[0]) != {c.name for c in ds.columns}:
+        if raw and name in csv:  # CSV is text anyway: mixed values are written as they print
+            text = [{k: None if v is None else _text(v) for k, v in r.items()} for r in rows]
+            table = pa.Table.from_pylist(text)
+        elif raw or not rows or set(rows[0]) != {c.name for c in ds.columns}:
             table = pa.Table.from_pylist(rows)
         else:
             schema = pa.schema([(c.name, ARROW[c.type]) for c in ds.columns])
@@ -180,3 +183,7 @@ def write_tables(
         else:
             pq.write_table(table, directory / f"{stem}.parquet")
     return directory
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
