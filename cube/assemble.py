@@ -1,0 +1,107 @@
+"""Assemble the answer: rows with codes and labels, values with statuses, order, page, report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cube.derive import Output
+from cube.errors import InvalidQuery, Problem
+from cube.plan import Plan
+from cube.protect import ProtectedParts
+from cube.result import Row, Value
+from sdc.status import REASON_NAMES, STATUS_NAMES
+
+if TYPE_CHECKING:
+    from cube.engine import Engine
+
+TOTAL_LABEL = {"nl": "Totaal", "en": "Total"}
+
+
+def _sort_keys(plan: Plan, grid: np.ndarray, outputs: list[Output]) -> list[np.ndarray]:
+    """lexsort keys (last = primary) for the requested order; unknown names are refused."""
+    keys: list[np.ndarray] = []
+    problems = []
+    by_measure = {o.info.id: o for o in outputs}
+    for i, order in enumerate(plan.query.order):
+        item = next((j for j, it in enumerate(plan.items) if order.by in (it.text, it.role)), None)
+        if item is not None:
+            col = grid[:, item].astype(np.float64)
+            col = np.where(col < 0, np.inf, col)  # totals after members
+            keys.append(-col if order.desc else col)
+        elif order.by in by_measure:
+            v = by_measure[order.by].value
+            primary = np.where(np.isnan(v), np.inf, -v if order.desc else v)  # nulls last
+            keys.append(primary)
+        else:
+            problems.append(
+                Problem(
+                    f"order[{i}]",
+                    f"cannot order by {order.by[:60]!r}: not a "
+                    "measure or drill-down item of the query",
+                )
+            )
+    if problems:
+        raise InvalidQuery("the query has problems", problems)
+    return keys[::-1]
+
+
+def _value(o: Output, i: int) -> Value:
+    v = o.value[i]
+    value = None if np.isnan(v) else round(float(v), o.decimals) if o.decimals else float(v)
+    if value is not None and o.decimals == 0:
+        value = float(round(value))
+    return Value(value, STATUS_NAMES[o.status[i]], REASON_NAMES[o.reason[i]])
+
+
+def assemble(
+    engine: Engine, plan: Plan, grid: np.ndarray, outputs: list[Output], protected: ProtectedParts
+) -> dict[str, Any]:
+    q = plan.query
+    axes = engine.axes_for(plan.cube)
+    n = len(grid)
+    keys = _sort_keys(plan, grid, outputs)
+    order = np.lexsort(keys) if keys else np.arange(n)
+    start = min(q.offset, n)
+    stop = n if q.limit is None else min(n, start + q.limit)
+    levels = [axes[it.role].levels[it.level] for it in plan.items]
+    total = TOTAL_LABEL[q.lang]
+    rows = []
+    for i in order[start:stop].tolist():
+        coords = grid[i]
+        members = tuple(None if c < 0 else levels[d].codes[c] for d, c in enumerate(coords))
+        labels = tuple(
+            total if c < 0 else levels[d].labels[c].get(q.lang) for d, c in enumerate(coords)
+        )
+        rows.append(Row(members, labels, tuple(_value(o, i) for o in outputs)))
+    return {
+        "query": q,
+        "release": engine.release_id,
+        "drilldown": tuple(it.text for it in plan.items),
+        "measures": tuple(o.info for o in outputs),
+        "rows": tuple(rows),
+        "total_rows": n,
+        "truncated": bool(stop < n),
+        "report": _report(plan, outputs, protected),
+    }
+
+
+def _report(plan: Plan, outputs: list[Output], protected: ProtectedParts) -> dict[str, Any]:
+    by_status: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    for o in outputs:
+        for code, count in zip(*np.unique(o.status, return_counts=True), strict=True):
+            by_status[STATUS_NAMES[code]] = by_status.get(STATUS_NAMES[code], 0) + int(count)
+        for code, count in zip(*np.unique(o.reason, return_counts=True), strict=True):
+            if code:
+                by_reason[REASON_NAMES[code] or ""] = by_reason.get(
+                    REASON_NAMES[code] or "", 0
+                ) + int(count)
+    return {
+        "policy": plan.cube.policy.id,
+        "cells": len(outputs[0].value) if outputs else 0,
+        "values_by_status": by_status,
+        "values_by_reason": by_reason,
+        "parts": protected.reports,
+    }

@@ -1,0 +1,185 @@
+"""The engine: one open release, its members and model, and ``answer()`` for every thread.
+
+DuckDB connections are not thread-safe: each thread gets its own cursor on the one read-only
+connection (DESIGN §7). Compiled SQL and whole answers are cached per release.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import cachetools
+import duckdb
+
+from cube import metadata
+from cube.answer import answer as run_answer
+from cube.axes import RoleAxis, role_axis
+from cube.errors import NoRelease, NotFound
+from cube.members import MemberStore, load_members
+from cube.model import Catalog, Cube, load_catalog
+from cube.query import Query
+from cube.result import Answer
+from loaders.releases import Release
+
+
+class Engine:
+    def __init__(
+        self,
+        release: Release,
+        catalog: Catalog,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        max_cells: int,
+        query_timeout_s: float,
+        answer_cache_size: int = 2048,
+    ):
+        self.release = release
+        self.release_id = release.id
+        self.catalog = catalog
+        self.max_cells = max_cells
+        self.query_timeout_s = query_timeout_s
+        self._con = con
+        self._local = threading.local()
+        facts = tuple(c.fact for c in catalog.cubes.values())
+        self.store: MemberStore = load_members(con, facts)
+        self.schemas = {f: _schema(con, f) for f in facts}
+        self.single_pass = {c.id: _single_pass(con, c) for c in catalog.cubes.values()}
+        self._axes: dict[str, dict[str, RoleAxis]] = {}
+        self._axes_lock = threading.Lock()
+        self.sql_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=1024)
+        self.answer_cache: cachetools.LRUCache[Query, Answer] = cachetools.LRUCache(
+            maxsize=answer_cache_size
+        )
+        self.cache_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        release: Release,
+        *,
+        max_cells: int = 100_000,
+        query_timeout_s: float = 10.0,
+        catalog: Catalog | None = None,
+    ) -> Engine:
+        if not release.db_path.is_file():
+            raise NoRelease(f"release {release.id} has no data file")
+        con = duckdb.connect(str(release.db_path), read_only=True)
+        try:
+            return cls(
+                release,
+                catalog or load_catalog(),
+                con,
+                max_cells=max_cells,
+                query_timeout_s=query_timeout_s,
+            )
+        except Exception:
+            con.close()
+            raise
+
+    # -- per-thread cursor and per-cube axes -------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def axes_for(self, cube: Cube) -> dict[str, RoleAxis]:
+        axes = self._axes.get(cube.id)
+        if axes is None:
+            years = self.store.fact_years.get(cube.fact, ())
+            axes = {r.id: role_axis(r, self.store, years, r.unknown) for r in cube.roles}
+            with self._axes_lock:
+                self._axes[cube.id] = axes
+        return axes
+
+    def cube_or_404(self, cube_id: str) -> Cube:
+        cube = self.catalog.cubes.get(cube_id)
+        if cube is None:
+            raise NotFound(f"unknown cube {cube_id[:60]!r}")
+        return cube
+
+    # -- public API ------------------------------------------------------------------------------
+    def answer(self, query: Query) -> Answer:
+        with self.cache_lock:
+            hit = self.answer_cache.get(query)
+        if hit is not None:
+            return hit
+        result = run_answer(self, query)
+        with self.cache_lock:
+            self.answer_cache[query] = result
+        return result
+
+    def cubes(self) -> list[dict[str, Any]]:
+        return [metadata.cube_summary(c) for c in self.catalog.cubes.values()]
+
+    def cube(self, cube_id: str) -> dict[str, Any]:
+        return metadata.cube_model(self, self.cube_or_404(cube_id))
+
+    def members(
+        self,
+        cube_id: str,
+        dimension: str,
+        level: str | None = None,
+        *,
+        search: str | None = None,
+        parent: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        return metadata.members(
+            self,
+            self.cube_or_404(cube_id),
+            dimension,
+            level,
+            search=search,
+            parent=parent,
+            limit=limit,
+            offset=offset,
+        )
+
+    def neighbours(self, gemeente_code: str) -> list[dict[str, Any]]:
+        return metadata.neighbours(self, gemeente_code)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = con.execute(f'DESCRIBE "{table}"').fetchall()
+    return {name: _ibis_type(typ) for name, typ, *_ in rows}
+
+
+_TYPES = {
+    "BIGINT": "int64",
+    "INTEGER": "int32",
+    "SMALLINT": "int16",
+    "TINYINT": "int8",
+    "DOUBLE": "float64",
+    "FLOAT": "float32",
+    "VARCHAR": "string",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "HUGEINT": "decimal(38, 0)",
+    "UBIGINT": "uint64",
+    "UINTEGER": "uint32",
+    "USMALLINT": "uint16",
+    "UTINYINT": "uint8",
+    "TIMESTAMP": "timestamp",
+}
+
+
+def _ibis_type(duck: str) -> str:
+    return _TYPES.get(duck, "string" if duck.startswith("ENUM") else duck.lower())
+
+
+def _single_pass(con: duckdb.DuckDBPyConnection, cube: Cube) -> bool:
+    """True when distinct holdings equal rows in every cell: for stocks (cells lie within one
+    year) every holding has one row per year; for events every holding has one row at all."""
+    if cube.period == "stock":
+        sql = f'SELECT max(holding_rows_year) <= 1 FROM "{cube.fact}"'
+    else:
+        sql = f'SELECT count(*) = count(DISTINCT holding) FROM "{cube.fact}"'
+    row = con.execute(sql).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,142 @@
+"""JSON-ready metadata: cube list, cube model, members of a level, region neighbours."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cube.errors import NotFound, Problem
+from cube.model import Cube, Role
+from dimensions.model import Label
+
+if TYPE_CHECKING:
+    from cube.engine import Engine
+
+ATTRIBUTION = (
+    "Bron: CBS / PDOK (CBS Gebiedsindelingen 2023, 2025); CBS (wijkcijfers "
+    "2020/2023), CC BY 4.0. Microdata: synthetic."
+)
+
+
+def _labels(label: Label) -> dict[str, str]:
+    return {"label": label.nl, "label_en": label.en}
+
+
+def cube_summary(cube: Cube) -> dict[str, Any]:
+    return {
+        "id": cube.id,
+        **_labels(cube.label),
+        "theme": cube.theme,
+        "description": cube.description,
+        "measures": [m.id for m in cube.measures],
+    }
+
+
+def _role(engine: Engine, cube: Cube, role: Role) -> dict[str, Any]:
+    dim = role.dimension
+    return {
+        "id": role.id,
+        "dimension": dim.id,
+        **_labels(dim.label),
+        "levels": [
+            {
+                "id": lv.id,
+                **_labels(lv.label),
+                "members": len(engine.axes_for(cube)[role.id].levels[lv.id].codes),
+            }
+            for lv in dim.levels
+            if lv.id in role.levels
+        ],
+        "hierarchies": [
+            {"id": h.id, "levels": [x for x in h.levels if x in role.levels]}
+            for h in dim.hierarchies
+        ],
+    }
+
+
+def cube_model(engine: Engine, cube: Cube) -> dict[str, Any]:
+    p = cube.policy
+    years = engine.store.fact_years.get(cube.fact, ())
+    return {
+        **cube_summary(cube),
+        "source": _labels(cube.source),
+        "period_type": cube.period,
+        "dimensions": [_role(engine, cube, r) for r in cube.roles],
+        "measures": [
+            {
+                "id": m.id,
+                **_labels(m.label),
+                "kind": m.kind,
+                "unit": m.unit,
+                "description": m.description,
+                "decimals": m.decimals,
+                "components": list(m.components()),
+            }
+            for m in cube.measures
+        ],
+        "policy": {
+            "id": p.id,
+            "threshold": p.threshold,
+            "dominance": {"n": p.dominance_n, "k": p.dominance_k},
+            "p_percent": p.p_percent,
+            "secondary_suppression": p.secondary,
+            "cell_key_perturbation": p.perturb,
+            "max_deviation": p.ckm.D if p.perturb else 0,
+            "rounding_base": p.rounding_base,
+        },
+        "periods": [str(y) for y in years],
+        "release": engine.release_id,
+        "attribution": ATTRIBUTION,
+    }
+
+
+def members(
+    engine: Engine,
+    cube: Cube,
+    dimension: str,
+    level: str | None,
+    *,
+    search: str | None,
+    parent: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    axes = engine.axes_for(cube)
+    if dimension not in axes:
+        raise NotFound(
+            f"cube {cube.id!r} has no dimension role {dimension[:40]!r}",
+            [Problem("dimension", "unknown dimension role")],
+        )
+    axis = axes[dimension]
+    level = level or axis.role.levels[-1]
+    lax = axis.levels.get(level)
+    if lax is None:
+        raise NotFound(
+            f"{dimension!r} has no level {level[:40]!r}",
+            [Problem("level", f"levels: {', '.join(axis.levels)}")],
+        )
+    store = engine.store
+    found = []
+    needle = (search or "").casefold()
+    for code, label in zip(lax.codes, lax.labels, strict=True):
+        parents = store.parents.get(code, {}) if axis.role.dimension.id == "region" else {}
+        if parent and parent not in parents.values():
+            continue
+        if (
+            needle
+            and needle not in label.nl.casefold()
+            and needle not in label.en.casefold()
+            and needle not in code.casefold()
+        ):
+            continue
+        found.append({"code": code, **_labels(label), "parents": parents})
+    return found[offset : offset + limit], len(found)
+
+
+def neighbours(engine: Engine, gemeente: str) -> list[dict[str, Any]]:
+    names = engine.store.regions["gemeente"]
+    if gemeente not in names.index:
+        raise NotFound(f"unknown gemeente {gemeente[:20]!r}", [Problem("code", "unknown gemeente")])
+    return [
+        {"code": c, "label": names.names[names.index[c]]}
+        for c in engine.store.neighbours.get(gemeente, ())
+    ]

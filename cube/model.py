@@ -1,0 +1,290 @@
+"""The cube model catalog: YAML model files → frozen definitions, validated all at once.
+
+``load_catalog()`` reads ``cube/models/*.yaml`` (dimensions, policies, one file per cube) and
+raises ``ModelError`` listing **every** problem found. The logical model (dimensions, measures)
+is kept apart from the physical mapping (fact table, columns), as in Cubes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dimensions import codelists
+from dimensions.model import LEVEL_KINDS, Dimension, Hierarchy, Label, Level
+from measures.model import DERIVED_KINDS, FILTER_OPS, KINDS, Filter, Measure
+from sdc.policy import Policy, PolicyError, parse_policy
+
+MODEL_DIR = Path(__file__).parent / "models"
+
+
+class ModelError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("invalid cube model:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A dimension used by a cube under a name (``residence`` and ``offence`` are region roles)."""
+
+    id: str
+    dimension: Dimension
+    prefix: str | None = None  # region roles: columns <prefix>_<level>
+    columns: tuple[tuple[str, str], ...] = ()  # level -> column, for other dimensions
+    levels: tuple[str, ...] = ()  # levels available in this cube
+    unknown: bool = False  # the column may be NULL: an extra member "unknown"
+
+    def column(self, level: str) -> str:
+        if self.prefix:
+            return f"{self.prefix}_{level}"
+        return dict(self.columns)[level]
+
+
+@dataclass(frozen=True, slots=True)
+class Cube:
+    id: str
+    fact: str
+    label: Label
+    theme: str
+    description: str
+    source: Label
+    policy: Policy
+    period: str  # stock | event
+    roles: tuple[Role, ...]
+    measures: tuple[Measure, ...]
+
+    def role(self, role_id: str) -> Role:
+        for r in self.roles:
+            if r.id == role_id:
+                return r
+        raise KeyError(role_id)
+
+    def measure(self, measure_id: str) -> Measure:
+        for m in self.measures:
+            if m.id == measure_id:
+                return m
+        raise KeyError(measure_id)
+
+    def roles_of(self, dimension_id: str) -> tuple[Role, ...]:
+        return tuple(r for r in self.roles if r.dimension.id == dimension_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    dimensions: Mapping[str, Dimension]
+    cubes: Mapping[str, Cube]
+    policies: Mapping[str, Policy]
+
+
+def _label(raw: Any, where: str, problems: list[str]) -> Label:
+    if (
+        isinstance(raw, Mapping)
+        and isinstance(raw.get("nl"), str)
+        and isinstance(raw.get("en"), str)
+    ):
+        return Label(raw["nl"], raw["en"])
+    problems.append(f"{where}: label must have 'nl' and 'en' strings")
+    return Label("?", "?")
+
+
+def _dimension(did: str, raw: Mapping[str, Any], problems: list[str]) -> Dimension:
+    where = f"dimensions.{did}"
+    levels = []
+    for i, lv in enumerate(raw.get("levels") or []):
+        lw = f"{where}.levels[{i}]"
+        kind = lv.get("kind")
+        if kind not in LEVEL_KINDS:
+            problems.append(f"{lw}: unknown level kind {kind!r}")
+        cl = lv.get("codelist")
+        if kind == "codelist" and cl not in codelists.BY_NAME:
+            problems.append(f"{lw}: unknown code list {cl!r}")
+        levels.append(
+            Level(str(lv.get("id")), _label(lv.get("label"), lw, problems), str(kind), cl)
+        )
+    if not levels:
+        problems.append(f"{where}: no levels")
+    ids = [lv.id for lv in levels]
+    hierarchies = []
+    for hid, hl in (raw.get("hierarchies") or {"default": ids}).items():
+        unknown = [x for x in hl if x not in ids]
+        if unknown:
+            problems.append(f"{where}.hierarchies.{hid}: unknown levels {unknown}")
+        hierarchies.append(Hierarchy(hid, tuple(hl)))
+    label = _label(raw.get("label"), where, problems)
+    return Dimension(did, label, tuple(levels), tuple(hierarchies), raw.get("description", ""))
+
+
+def _filters(raw: Any, where: str, problems: list[str]) -> tuple[Filter, ...]:
+    out: list[Filter] = []
+    for column, cond in (raw or {}).items():
+        if not isinstance(cond, Mapping) or not cond:
+            problems.append(f"{where}.filter.{column}: expected {{op: value}}")
+            continue
+        for op, value in cond.items():
+            if op not in FILTER_OPS:
+                problems.append(f"{where}.filter.{column}: unknown operator {op!r}")
+            out.append(Filter(column, op, tuple(value) if isinstance(value, list) else value))
+    return tuple(out)
+
+
+def _measure(mid: str, raw: Mapping[str, Any], where: str, problems: list[str]) -> Measure:
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        problems.append(f"{where}: unknown measure kind {kind!r}")
+    if kind == "sum" and not raw.get("column"):
+        problems.append(f"{where}: a sum needs a column")
+    if raw.get("count", "rows") not in ("rows", "holdings"):
+        problems.append(f"{where}: count must be 'rows' or 'holdings'")
+    needs = {
+        "mean": ("numerator", "denominator"),
+        "rate": ("numerator", "denominator"),
+        "share": ("numerator", "denominator"),
+        "change": ("base",),
+        "index": ("numerator", "denominator", "ref_numerator", "ref_denominator"),
+    }
+    for key in needs.get(str(kind), ()):
+        if not raw.get(key):
+            problems.append(f"{where}: a {kind} needs '{key}'")
+    if "unit" not in raw:
+        problems.append(f"{where}: missing unit")
+    return Measure(
+        id=mid,
+        label=_label(raw.get("label"), where, problems),
+        kind=str(kind),
+        unit=str(raw.get("unit", "")),
+        description=raw.get("description", ""),
+        count=raw.get("count", "rows"),
+        column=raw.get("column"),
+        filters=_filters(raw.get("filter"), where, problems),
+        numerator=raw.get("numerator"),
+        denominator=raw.get("denominator"),
+        ref_numerator=raw.get("ref_numerator"),
+        ref_denominator=raw.get("ref_denominator"),
+        base=raw.get("base"),
+        per=float(raw.get("per", 1)),
+        decimals=int(raw.get("decimals", 0)),
+    )
+
+
+def _role(
+    rid: str, raw: Mapping[str, Any], dims: Mapping[str, Dimension], where: str, problems: list[str]
+) -> Role | None:
+    dim = dims.get(raw.get("dimension", ""))
+    if dim is None:
+        problems.append(f"{where}: unknown dimension {raw.get('dimension')!r}")
+        return None
+    levels = tuple(raw.get("levels") or dim.level_ids)
+    bad = [lv for lv in levels if lv not in dim.level_ids]
+    if bad:
+        problems.append(f"{where}: levels {bad} not in dimension {dim.id}")
+    if raw.get("prefix"):
+        return Role(rid, dim, prefix=raw["prefix"], levels=levels)
+    unknown = bool(raw.get("unknown", False))
+    if dim.id == "period":
+        cols = tuple((lv, lv) for lv in levels)
+    elif raw.get("columns"):
+        cols = tuple((str(k), str(v)) for k, v in raw["columns"].items())
+    elif raw.get("column"):
+        # one stored column; coarser levels are computed from it (age bands, quintiles)
+        cols = tuple((lv, raw["column"]) for lv in levels)
+    else:
+        problems.append(f"{where}: needs 'prefix', 'column' or 'columns'")
+        cols = ()
+    return Role(rid, dim, columns=cols, levels=levels, unknown=unknown)
+
+
+def _cube(
+    raw: Mapping[str, Any],
+    dims: Mapping[str, Dimension],
+    policies: Mapping[str, Policy],
+    problems: list[str],
+) -> Cube:
+    cid = str(raw.get("id"))
+    where = f"cubes.{cid}"
+    for key in ("fact", "label", "roles", "measures", "policy"):
+        if key not in raw:
+            problems.append(f"{where}: missing '{key}'")
+    roles = [
+        _role(rid, r, dims, f"{where}.roles.{rid}", problems)
+        for rid, r in (raw.get("roles") or {}).items()
+    ]
+    measures = [
+        _measure(mid, m, f"{where}.measures.{mid}", problems)
+        for mid, m in (raw.get("measures") or {}).items()
+    ]
+    policy = policies.get(raw.get("policy", ""))
+    if policy is None:
+        problems.append(f"{where}: unknown policy {raw.get('policy')!r}")
+        policy = Policy()
+    if raw.get("period") not in ("stock", "event"):
+        problems.append(f"{where}: period must be 'stock' or 'event'")
+    return Cube(
+        id=cid,
+        fact=str(raw.get("fact")),
+        label=_label(raw.get("label"), where, problems),
+        theme=str(raw.get("theme", "")),
+        description=str(raw.get("description", "")),
+        source=_label(raw.get("source"), f"{where}.source", problems),
+        policy=policy,
+        period=str(raw.get("period")),
+        roles=tuple(r for r in roles if r),
+        measures=tuple(measures),
+    )
+
+
+def _check_references(cubes: Mapping[str, Cube], problems: list[str]) -> None:
+    for cube in cubes.values():
+        own = {m.id for m in cube.measures}
+        for m in cube.measures:
+            for ref in m.components():
+                other, _, mid = ref.rpartition(".")
+                target = cubes.get(other) if other else cube
+                if target is None or mid not in {x.id for x in target.measures}:
+                    problems.append(f"cubes.{cube.id}.measures.{m.id}: unknown measure {ref!r}")
+                elif other and m.kind not in DERIVED_KINDS:
+                    problems.append(
+                        f"cubes.{cube.id}.measures.{m.id}: only derived measures "
+                        "may use another cube"
+                    )
+            if m.kind in DERIVED_KINDS and m.id in own and m.id in m.components():
+                problems.append(f"cubes.{cube.id}.measures.{m.id}: refers to itself")
+
+
+def _read(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{path.name}: cannot read ({exc.__class__.__name__})")
+        return None
+
+
+def load_catalog(model_dir: Path = MODEL_DIR) -> Catalog:
+    """Read and validate the model; raise ``ModelError`` with every problem found."""
+    problems: list[str] = []
+    raw_dims = _read(model_dir / "dimensions.yaml", problems) or {}
+    dims = {did: _dimension(did, d, problems) for did, d in raw_dims.items()}
+    policies: dict[str, Policy] = {}
+    for pid, raw in (_read(model_dir / "policies.yaml", problems) or {}).items():
+        try:
+            policies[pid] = parse_policy({"id": pid, **raw})
+        except PolicyError as exc:
+            problems.extend(f"policies.{pid}: {p}" for p in exc.problems)
+    cubes: dict[str, Cube] = {}
+    for path in sorted(model_dir.glob("*.yaml")):
+        if path.name in ("dimensions.yaml", "policies.yaml"):
+            continue
+        raw = _read(path, problems)
+        if isinstance(raw, Mapping):
+            cube = _cube(raw, dims, policies, problems)
+            if cube.id in cubes:
+                problems.append(f"{path.name}: duplicate cube id {cube.id!r}")
+            cubes[cube.id] = cube
+    _check_references(cubes, problems)
+    if problems:
+        raise ModelError(problems)
+    return Catalog(dims, cubes, policies)

@@ -1,0 +1,452 @@
+"""Planning: a ``Query`` → a validated ``Plan`` (items, members, grouping sets, cube parts).
+
+Resolution collects **every** problem before refusing (``InvalidQuery``). Measures of other
+cubes (``population.inhabitants``) and previous-period components (``change``) become extra
+*parts*: each part is aggregated on its own cube at the answer's grain, then joined by cell
+(never joining facts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from cube.axes import LevelAxis, RoleAxis
+from cube.errors import InvalidQuery, Problem, TooManyCells
+from cube.members import MemberStore
+from cube.model import Catalog, Cube, Role
+from cube.query import Cut, Query
+from measures.model import Measure
+
+MAX_ITEMS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A drill-down item ``role@level`` of the main cube, with its members in the answer."""
+
+    text: str
+    role: str
+    level: str
+    dimension: str
+    members: tuple[int, ...]  # member indexes into the level axis, in code order
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFilter:
+    """Restrict the fact to rows whose key at ``role@level`` is (not) in ``keys``."""
+
+    role: str
+    level: str
+    keys: tuple[Any, ...]
+    exclude: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One aggregate over one cube's facts: base measures at the answer's grain."""
+
+    cube: Cube
+    shift: int  # period shift in years: -1 reads the previous year (change measures)
+    items: tuple[int, ...]  # the answer items this part breaks down by (others: broadcast)
+    roles: tuple[str, ...]  # this cube's role for each of those items
+    measures: tuple[Measure, ...]
+    filters: tuple[KeyFilter, ...]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.cube.id, self.shift)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Plan:
+    query: Query
+    cube: Cube
+    items: tuple[Item, ...]
+    grouping_sets: tuple[tuple[int, ...], ...]  # item indexes grouped in each set
+    parts: tuple[Part, ...]
+    n_cells: int
+    masks: dict[str, np.ndarray]  # per role: base items that pass every cut
+
+
+class _Resolver:
+    def __init__(
+        self, query: Query, catalog: Catalog, axes: Any, store: MemberStore, max_cells: int
+    ):
+        self.q, self.catalog, self.axes, self.store = query, catalog, axes, store
+        self.max_cells = max_cells
+        self.problems: list[Problem] = []
+
+    def fail(self, location: str, message: str) -> None:
+        self.problems.append(Problem(location, message))
+
+    # -- measures -------------------------------------------------------------------------
+    def find_measure(self, ref: str, cube: Cube, where: str) -> tuple[Cube, Measure] | None:
+        other, _, mid = ref.rpartition(".")
+        target = self.catalog.cubes.get(other) if other else cube
+        if target is None:
+            self.fail(where, f"unknown cube {other!r}")
+            return None
+        try:
+            return target, target.measure(mid)
+        except KeyError:
+            self.fail(where, f"cube {target.id!r} has no measure {mid!r}")
+            return None
+
+    def collect(
+        self,
+        cube: Cube,
+        m: Measure,
+        shift: int,
+        need: dict[tuple[str, int], dict],
+        where: str,
+        depth: int = 0,
+    ) -> None:
+        if depth > 8:
+            self.fail(where, "measure definitions nest too deeply")
+            return
+        if m.is_base:
+            need.setdefault((cube.id, shift), {})[m.id] = m
+            return
+        for comp in m.components():
+            found = self.find_measure(comp, cube, where)
+            if found:
+                sub_shift = shift - 1 if (m.kind == "change") else shift
+                self.collect(found[0], found[1], sub_shift, need, where, depth + 1)
+
+    # -- drill-down and cuts -------------------------------------------------------------
+    def parse_item(self, text: str, cube: Cube, where: str) -> tuple[Role, str] | None:
+        role_id, _, level = text.partition("@")
+        try:
+            role = cube.role(role_id)
+        except KeyError:
+            self.fail(
+                where,
+                f"cube {cube.id!r} has no dimension role {role_id!r}; "
+                f"roles: {', '.join(r.id for r in cube.roles)}",
+            )
+            return None
+        level = level or role.levels[-1]
+        if level not in role.levels:
+            self.fail(
+                where, f"{role_id!r} has no level {level!r}; levels: {', '.join(role.levels)}"
+            )
+            return None
+        return role, level
+
+    def cut_mask(self, cut: Cut, axis: RoleAxis, where: str) -> np.ndarray | None:
+        lax = axis.levels.get(cut.level)
+        if lax is None:
+            self.fail(
+                where,
+                f"{cut.dimension!r} has no level {cut.level!r}; levels: {', '.join(axis.levels)}",
+            )
+            return None
+        forms = sum(
+            [
+                bool(cut.members),
+                cut.from_ is not None or cut.to is not None,
+                cut.relation is not None,
+            ]
+        )
+        if forms != 1:
+            self.fail(where, "a cut needs exactly one of: members, from/to, relation")
+            return None
+        if cut.relation:
+            chosen = self.relation_members(cut, axis, lax, where)
+        elif cut.members:
+            chosen = self.codes_to_index(cut.members, lax, where)
+        else:
+            chosen = self.range_members(cut, lax, where)
+        if chosen is None:
+            return None
+        mask = np.isin(lax.base_index, np.fromiter(chosen, dtype=np.int64, count=len(chosen)))
+        return ~mask if cut.exclude else mask
+
+    def codes_to_index(self, codes: tuple[str, ...], lax: LevelAxis, where: str) -> set[int] | None:
+        index = {c: i for i, c in enumerate(lax.codes)}
+        unknown = [c for c in codes if c not in index]
+        if unknown:
+            shown = ", ".join(repr(c[:40]) for c in unknown[:5])
+            more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
+            self.fail(where, f"unknown {lax.level} member(s): {shown}{more}")
+            return None
+        return {index[c] for c in codes}
+
+    def range_members(self, cut: Cut, lax: LevelAxis, where: str) -> set[int] | None:
+        lo = 0 if cut.from_ is None else lax.index_of(cut.from_)
+        hi = len(lax.codes) - 1 if cut.to is None else lax.index_of(cut.to)
+        if lo is None or hi is None:
+            self.fail(where, f"range bounds must be {lax.level} members")
+            return None
+        if lo > hi:
+            self.fail(where, "range 'from' comes after 'to'")
+            return None
+        if lax.level in (
+            "land",
+            "provincie",
+            "politie_eenheid",
+            "veiligheidsregio",
+            "gemeente",
+            "wijk",
+            "buurt",
+        ):
+            self.fail(where, "ranges are not defined on regions; list members instead")
+            return None
+        return set(range(lo, hi + 1))
+
+    def relation_members(
+        self, cut: Cut, axis: RoleAxis, lax: LevelAxis, where: str
+    ) -> set[int] | None:
+        if axis.role.dimension.id != "region" or not cut.of:
+            self.fail(where, "relations (neighbours, descendants, peers) need a region 'of'")
+            return None
+        of_level = self.store.region_level_of(cut.of)
+        if of_level is None:
+            self.fail(where, f"unknown region {cut.of[:40]!r}")
+            return None
+        if cut.relation == "descendants":
+            of_axis = axis.levels.get(of_level)
+            if of_axis is None:
+                self.fail(where, f"level {of_level!r} is not available here")
+                return None
+            inside = of_axis.base_index == of_axis.index_of(cut.of)
+            return set(np.unique(lax.base_index[inside]).tolist())
+        if of_level != "gemeente" or lax.level != "gemeente":
+            self.fail(where, f"{cut.relation} are defined for gemeenten (level gemeente)")
+            return None
+        codes = (
+            self.store.neighbours.get(cut.of, ())
+            if cut.relation == "neighbours"
+            else self.store.peers(cut.of)
+        )
+        chosen = set(codes) | ({cut.of} if cut.include_self else set())
+        if cut.relation == "peers" and not cut.include_self:
+            chosen.discard(cut.of)
+        return {lax.index_of(c) for c in chosen} - {None}  # type: ignore[return-value]
+
+
+def _grouping_sets(items: list[Item], cube: Cube, totals: str) -> tuple[tuple[int, ...], ...]:
+    n = len(items)
+    full = tuple(range(n))
+    if totals == "none" or n == 0:
+        return (full,)
+    if totals == "grand":
+        return (full, ())
+    sets = []
+    for k in range(n, -1, -1):
+        for combo in combinations(full, k):
+            if _consistent(combo, items, cube):
+                sets.append(combo)
+    return tuple(sets)
+
+
+def _consistent(combo: tuple[int, ...], items: list[Item], cube: Cube) -> bool:
+    """A set grouping a fine level must also group the coarser levels of the same role that
+    are drilled (a gemeente determines its provincie; the extra sets would only repeat cells)."""
+    for i in combo:
+        parents = cube.role(items[i].role).dimension.parents_of(items[i].level)
+        for j, other in enumerate(items):
+            if j not in combo and other.role == items[i].role and other.level in parents:
+                return False
+    return True
+
+
+def _role_tuples(
+    items: list[Item], idx: tuple[int, ...], axis: RoleAxis, mask: np.ndarray
+) -> np.ndarray:
+    """Distinct member tuples of the items ``idx`` (all of one role) over the filtered base."""
+    cols = np.stack([axis.levels[items[i].level].base_index[mask] for i in idx], axis=1)
+    return np.unique(cols, axis=0) if len(cols) else np.zeros((0, len(idx)), dtype=np.int64)
+
+
+def cell_grid(
+    items: list[Item],
+    sets: tuple[tuple[int, ...], ...],
+    axes: dict[str, RoleAxis],
+    masks: dict[str, np.ndarray],
+) -> np.ndarray:
+    """Coordinates of every cell of the answer (-1 = total), empty cells included."""
+    blocks = []
+    for gs in sets:
+        block = np.full((1, len(items)), -1, dtype=np.int64)
+        by_role: dict[str, list[int]] = {}
+        for i in gs:
+            by_role.setdefault(items[i].role, []).append(i)
+        for role, idx in by_role.items():
+            tuples = _role_tuples(items, tuple(idx), axes[role], masks[role])
+            reps = np.repeat(block, len(tuples), axis=0)
+            tiled = np.tile(tuples, (len(block), 1))
+            reps[:, idx] = tiled
+            block = reps
+        blocks.append(block)
+    return np.concatenate(blocks) if blocks else np.zeros((0, len(items)), dtype=np.int64)
+
+
+def _map_role(
+    r: _Resolver, main: Cube, other: Cube, role_id: str, where: str, required: bool
+) -> Role | None:
+    dim = main.role(role_id).dimension.id
+    try:
+        same = other.role(role_id)
+        if same.dimension.id == dim:
+            return same
+    except KeyError:
+        pass
+    candidates = other.roles_of(dim)
+    if len(candidates) == 1:
+        return candidates[0]
+    if required:
+        r.fail(
+            where,
+            f"cube {other.id!r} cannot be broken down by {role_id!r} (no single {dim} dimension)",
+        )
+    return None
+
+
+def _stock_single_year(
+    r: _Resolver,
+    cube: Cube,
+    items: list[Item],
+    masks: dict[str, np.ndarray],
+    axes: dict[str, RoleAxis],
+    where: str,
+) -> None:
+    """Stocks (inhabitants on 1 January) cannot be added over years: each cell is one year."""
+    period = [role for role in cube.roles if role.dimension.id == "period"]
+    if not period or any(it.role == period[0].id and it.level == "year" for it in items):
+        return
+    years = axes[period[0].id].levels["year"].base_index[masks[period[0].id]]
+    if len(np.unique(years)) != 1:
+        r.fail(
+            where,
+            f"{cube.id} is a stock on 1 January: drill down by period@year or cut a single year",
+        )
+
+
+def _build_parts(
+    r: _Resolver,
+    cube: Cube,
+    items: list[Item],
+    need: dict[tuple[str, int], dict],
+    cut_filters: list[tuple[Cut, tuple]],
+    axes_for: Any,
+    masks: dict[str, np.ndarray],
+) -> list[Part]:
+    parts = []
+    for (cid, shift), measures in sorted(need.items(), key=lambda kv: (kv[0][0] != cube.id, kv[0])):
+        other = r.catalog.cubes[cid]
+        where = f"measures ({cid})"
+        roles: list[str] = []
+        used: list[int] = []
+        taken: dict[str, str] = {}  # this cube's role -> the answer role mapped onto it
+        for i, it in enumerate(items):
+            role = (
+                it.role
+                if other is cube
+                else getattr(_map_role(r, cube, other, it.role, where, False), "id", None)
+            )
+            if role is None or taken.setdefault(role, it.role) != it.role:
+                continue  # e.g. the offence role for a population denominator: broadcast
+            if it.level not in other.role(role).levels:
+                r.fail(where, f"cube {cid!r} has no level {it.level!r} for {role!r}")
+            roles.append(role)
+            used.append(i)
+        filters = []
+        for cut, keys in cut_filters:
+            role = (
+                cut.dimension
+                if other is cube
+                else getattr(_map_role(r, cube, other, cut.dimension, where, False), "id", None)
+            )
+            if role and cut.level in other.role(role).levels:
+                filters.append(KeyFilter(role, cut.level, keys, False))
+        if other is not cube:
+            _stock_single_year(r, other, items, masks, axes_for(cube), where)
+        parts.append(
+            Part(other, shift, tuple(used), tuple(roles), tuple(measures.values()), tuple(filters))
+        )
+    return parts
+
+
+def make_plan(
+    query: Query, catalog: Catalog, axes_for: Any, store: MemberStore, max_cells: int
+) -> Plan:
+    """Resolve and validate ``query``; raise ``InvalidQuery`` listing every problem."""
+    r = _Resolver(query, catalog, axes_for, store, max_cells)
+    cube = catalog.cubes.get(query.cube)
+    if cube is None:
+        raise InvalidQuery(
+            "unknown cube",
+            [
+                Problem(
+                    "cube", f"unknown cube {query.cube[:60]!r}; cubes: {', '.join(catalog.cubes)}"
+                )
+            ],
+        )
+    axes: dict[str, RoleAxis] = axes_for(cube)
+    need: dict[tuple[str, int], dict] = {}
+    if not query.measures:
+        r.fail("measures", "name at least one measure")
+    for i, ref in enumerate(query.measures):
+        found = r.find_measure(ref, cube, f"measures[{i}]")
+        if found:
+            r.collect(found[0], found[1], 0, need, f"measures[{i}]")
+    items: list[Item] = []
+    if len(query.drilldown) > MAX_ITEMS:
+        r.fail("drilldown", f"at most {MAX_ITEMS} drill-down items")
+    for i, text in enumerate(query.drilldown[:MAX_ITEMS]):
+        parsed = r.parse_item(text, cube, f"drilldown[{i}]")
+        if parsed:
+            role, level = parsed
+            if any(it.role == role.id and it.level == level for it in items):
+                r.fail(f"drilldown[{i}]", f"{text!r} is listed twice")
+                continue
+            items.append(Item(f"{role.id}@{level}", role.id, level, role.dimension.id, ()))
+    masks = {rid: np.ones(ax.base_size, dtype=bool) for rid, ax in axes.items()}
+    cut_filters: list[tuple[Cut, tuple]] = []
+    for i, cut in enumerate(query.cuts):
+        where = f"cuts[{i}]"
+        if cut.dimension not in axes:
+            r.fail(where, f"cube {cube.id!r} has no dimension role {cut.dimension[:40]!r}")
+            continue
+        mask = r.cut_mask(cut, axes[cut.dimension], where)
+        if mask is not None:
+            masks[cut.dimension] &= mask
+            lax = axes[cut.dimension].levels[cut.level]
+            keep = np.unique(lax.base_index[mask])
+            cut_filters.append((cut, tuple(lax.keys[k] for k in keep)))
+    _stock_single_year(r, cube, items, masks, axes, "cuts")
+    parts = _build_parts(r, cube, items, need, cut_filters, axes_for, masks)
+    if r.problems:
+        raise InvalidQuery("the query has problems", r.problems)
+    items = [
+        Item(
+            it.text,
+            it.role,
+            it.level,
+            it.dimension,
+            tuple(np.unique(axes[it.role].levels[it.level].base_index[masks[it.role]])),
+        )
+        for it in items
+    ]
+    sets = _grouping_sets(items, cube, query.totals)
+    n_cells = sum(_set_size(items, gs) for gs in sets)
+    if n_cells > max_cells:
+        raise TooManyCells(
+            f"the answer would have about {n_cells:,} cells; the maximum is "
+            f"{max_cells:,}: cut or drill less deeply",
+            [Problem("drilldown", "too many cells")],
+        )
+    return Plan(query, cube, tuple(items), sets, tuple(parts), n_cells, masks)
+
+
+def _set_size(items: list[Item], gs: tuple[int, ...]) -> int:
+    """Upper bound on the cells of one grouping set (product of member counts)."""
+    size = 1
+    for i in gs:
+        size *= max(1, len(items[i].members))
+    return size

@@ -1,0 +1,108 @@
+"""Execute every part of a plan on this thread's cursor, with compiled-SQL caching and a time
+limit (a query over its limit is interrupted and refused with ``query_timeout``)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+
+from cube.errors import Problem, QueryTimeout
+from cube.execute import run_part
+from cube.plan import Part, Plan
+from cube.sql import PartSql, part_sql
+from sdc.table import MeasureStats
+
+if TYPE_CHECKING:
+    from cube.engine import Engine
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PartResult:
+    """A part's cells (the answer's cells on the part's items) and their statistics;
+    ``inverse`` maps every answer cell to its part cell (broadcast over the other items)."""
+
+    grid: np.ndarray
+    inverse: np.ndarray
+    stats: dict[str, MeasureStats]
+
+
+Results = dict[tuple[str, int], PartResult]
+
+
+def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
+    key = (part, plan.items, plan.grouping_sets)
+    with engine.cache_lock:
+        hit = engine.sql_cache.get(key)
+    if hit is not None:
+        return hit
+    ps = part_sql(
+        part,
+        plan.items,
+        plan.grouping_sets,
+        engine.schemas[part.cube.fact],
+        engine.axes_for(part.cube),
+        engine.single_pass[part.cube.id],
+    )
+    with engine.cache_lock:
+        engine.sql_cache[key] = ps
+    return ps
+
+
+def _translate(engine: Engine, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:
+    """Member indexes of the answer's axes → the part cube's axes, through the codes (the
+    years of two facts may differ). Codes the part lacks get fresh indexes: empty cells."""
+    main, own = engine.axes_for(plan.cube), engine.axes_for(part.cube)
+    out = sub.copy()
+    for col, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
+        item = plan.items[item_idx]
+        src, dst = main[item.role].levels[item.level], own[role].levels[item.level]
+        if src.codes == dst.codes:
+            continue
+        index = {c: i for i, c in enumerate(dst.codes)}
+        lut = np.array([index.get(c, len(dst.codes) + i) for i, c in enumerate(src.codes)])
+        column = sub[:, col]
+        out[:, col] = np.where(column < 0, column, lut[np.maximum(column, 0)])
+    return out
+
+
+def _part_grid(
+    engine: Engine, plan: Plan, grid: np.ndarray, part: Part
+) -> tuple[np.ndarray, np.ndarray]:
+    if part.cube is plan.cube and part.shift == 0:
+        return grid, np.arange(len(grid))
+    sub = _translate(engine, plan, part, grid[:, list(part.items)])
+    if sub.shape[1] == 0:
+        return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)
+    unique, inverse = np.unique(sub, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:
+    cur = engine.cursor()
+    timer = threading.Timer(engine.query_timeout_s, cur.interrupt)
+    timer.start()
+    try:
+        out = {}
+        for part in plan.parts:
+            pgrid, inverse = _part_grid(engine, plan, grid, part)
+            stats = run_part(
+                cur,
+                compiled(engine, plan, part),
+                part,
+                plan.items,
+                pgrid,
+                engine.axes_for(part.cube),
+            )
+            out[part.key] = PartResult(pgrid, inverse, stats)
+        return out
+    except duckdb.InterruptException:
+        raise QueryTimeout(
+            f"the query took longer than {engine.query_timeout_s:g} s and was stopped",
+            [Problem("query", "narrow the query: fewer cells, a shorter period or a smaller area")],
+        ) from None
+    finally:
+        timer.cancel()

@@ -1,0 +1,156 @@
+"""SQL for one plan part: an Ibis projection (portable) wrapped in GROUPING SETS (hand-written,
+since Ibis 12 has none), computing the values *and* the disclosure statistics in one pass.
+
+Two shapes (see docs/cube-engine.md):
+
+- **single pass**, when every holding has one row per year and each cell lies within one year
+  (population: a person is one row per year). Distinct contributors then equal row counts;
+- **holding pass**, otherwise: rows are first summed per holding within each grouping set, then
+  per cell — exact distinct contributors and the largest two holding contributions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ibis
+from ibis.expr.types import BooleanValue, Table
+
+from cube.axes import RoleAxis
+from cube.plan import Item, Part
+from measures.model import Filter, Measure
+
+KEY_MOD = 2**32
+
+
+@dataclass(frozen=True, slots=True)
+class PartSql:
+    sql: str
+    n_items: int
+    measures: tuple[Measure, ...]
+
+
+def _filter_expr(t: Table, f: Filter) -> BooleanValue:
+    col = t[f.column]
+    value = f.value
+    match f.op:
+        case "eq":
+            return col == value
+        case "ne":
+            return col != value
+        case "in":
+            return col.isin(list(value))  # type: ignore[arg-type]
+        case "lt":
+            return col < value
+        case "le":
+            return col <= value
+        case "gt":
+            return col > value
+        case "ge":
+            return col >= value
+    raise ValueError(f.op)
+
+
+def projection(
+    part: Part, items: tuple[Item, ...], schema: Mapping[str, str], axes: Mapping[str, RoleAxis]
+) -> Table:
+    """Filtered fact rows with the cell keys and the measure inputs, as an Ibis expression."""
+    t = ibis.table(schema, name=part.cube.fact)
+    if part.shift:
+        t = t.mutate(year=t["year"] - part.shift)
+    for kf in part.filters:
+        key = axes[kf.role].levels[kf.level].expr(t)
+        cond = key.isin(list(kf.keys))
+        t = t.filter(~cond if kf.exclude else cond)
+    cols = {}
+    for i, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
+        cols[f"k{i}"] = axes[role].levels[items[item_idx].level].expr(t)
+    cols["holding"] = t["holding"]
+    cols["record_key"] = t["record_key"]
+    for j, m in enumerate(part.measures):
+        cond: BooleanValue = ibis.literal(True)
+        for f in m.filters:
+            cond = cond & _filter_expr(t, f)
+        cols[f"f{j}"] = cond.fill_null(False)
+        if m.kind == "sum":
+            cols[f"x{j}"] = t[m.column].cast("float64").fill_null(0)  # type: ignore[index]
+    return t.select(**cols)
+
+
+def _sets_sql(n_items: int, sets: tuple[tuple[int, ...], ...], extra: str = "") -> str:
+    parts = []
+    for gs in sets:
+        cols = [f"k{i}" for i in gs] + ([extra] if extra else [])
+        parts.append("(" + ", ".join(cols) + ")")
+    return "GROUPING SETS (" + ", ".join(parts) + ")"
+
+
+def _grouping(n_items: int) -> str:
+    if n_items == 0:
+        return "0"
+    return "GROUPING(" + ", ".join(f"k{i}" for i in range(n_items)) + ")"
+
+
+def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+    """The answer's grouping sets projected on the part's items (local indexes), deduplicated."""
+    local = {item: i for i, item in enumerate(part.items)}
+    out: list[tuple[int, ...]] = []
+    for gs in sets:
+        projected = tuple(local[i] for i in gs if i in local)
+        if projected not in out:
+            out.append(projected)
+    return tuple(out)
+
+
+def part_sql(
+    part: Part,
+    items: tuple[Item, ...],
+    sets: tuple[tuple[int, ...], ...],
+    schema: Mapping[str, str],
+    axes: Mapping[str, RoleAxis],
+    single_pass: bool,
+) -> PartSql:
+    proj = ibis.to_sql(projection(part, items, schema, axes), dialect="duckdb")
+    n = len(part.items)
+    sets = local_sets(part, sets)
+    keys = [f"k{i}" for i in range(n)]
+    key_list = "".join(f"{k}, " for k in keys)
+    if single_pass:
+        aggs = []
+        for j, m in enumerate(part.measures):
+            w = f"FILTER (WHERE f{j})"
+            aggs += [
+                f"count(*) {w} AS n{j}",
+                f"count(*) {w} AS c{j}",
+                f"CAST(coalesce(sum(record_key) {w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
+            ]
+            if m.kind == "sum":
+                aggs += [f"coalesce(sum(x{j}) {w}, 0) AS s{j}", f"max(x{j}, 2) {w} AS top{j}"]
+        sql = (
+            f"WITH f AS ({proj})\nSELECT {key_list}{_grouping(n)} AS g, "
+            + ", ".join(aggs)
+            + f"\nFROM f GROUP BY {_sets_sql(n, sets)}"
+        )
+        return PartSql(sql, n, part.measures)
+    inner, outer = [], []
+    for j, m in enumerate(part.measures):
+        w = f"FILTER (WHERE f{j})"
+        inner += [f"count(*) {w} AS n{j}", f"coalesce(sum(record_key) {w}, 0) AS r{j}"]
+        outer += [
+            f"sum(n{j}) AS n{j}",
+            f"count(*) FILTER (WHERE n{j} > 0) AS c{j}",
+            f"CAST(sum(r{j}) % {KEY_MOD} AS BIGINT) AS key{j}",
+        ]
+        if m.kind == "sum":
+            inner.append(f"coalesce(sum(x{j}) {w}, 0) AS s{j}")
+            outer += [f"sum(s{j}) AS s{j}", f"max(s{j}, 2) FILTER (WHERE n{j} > 0) AS top{j}"]
+    sql = (
+        f"WITH f AS ({proj}),\nh AS (SELECT {key_list}{_grouping(n)} AS g, holding, "
+        + ", ".join(inner)
+        + f"\nFROM f GROUP BY {_sets_sql(n, sets, 'holding')})\n"
+        + f"SELECT {key_list}g, "
+        + ", ".join(outer)
+        + f"\nFROM h GROUP BY {key_list}g"
+    )
+    return PartSql(sql, n, part.measures)
