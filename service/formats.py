@@ -47,10 +47,18 @@ def choose_format(param: str | None, accept: MIMEAccept) -> str:
         return param
     if not accept:
         return "json"
-    best = accept.best_match(list(_ACCEPT), default=None)
-    if best is None:
-        raise NotAcceptable("no acceptable response format; see openapi.yaml")
-    return _ACCEPT[best]
+    # Parameters (``;version=1.0.0``) do not decide the format: match on the bare media type.
+    for value, quality in sorted(accept, key=lambda vq: -vq[1]):
+        bare = value.split(";")[0].strip().lower()
+        if quality <= 0:
+            continue
+        if bare in _ACCEPT:
+            return _ACCEPT[bare]
+        if bare in ("*/*", "application/*"):
+            return "json"
+        if bare == "text/*":
+            return "csv"
+    raise NotAcceptable("no acceptable response format; see openapi.yaml")
 
 
 def cbs_period(code: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from cube.query import Query
-from cube.result import Answer
+from cube.result import Answer, Value
 
 KINDS = ("differencing", "near_identical", "small_cell_sweep")
 
@@ -59,12 +59,16 @@ def answer_population(answer: Answer) -> float | None:
     idx = next((i for i, m in enumerate(answer.measures) if m.kind == "count"), None)
     if idx is None:
         return None
+
+    def published(v: Value) -> float | None:
+        return None if v.status == "suppressed" else v.value
+
     for row in answer.rows:
         if all(m is None for m in row.members):
-            return row.values[idx].value
-    values = [r.values[idx].value for r in answer.rows if not r.is_total]
-    published = [v for v in values if v is not None]
-    return float(sum(published)) if published else None
+            return published(row.values[idx])
+    values = (published(r.values[idx]) for r in answer.rows if not r.is_total)
+    published_values = [v for v in values if v is not None]
+    return float(sum(published_values)) if published_values else None
 
 
 def _shapes(query: Query) -> tuple[str, str]:

@@ -35,6 +35,9 @@ MAX_MEMBERS = 1_000
 _name = validate.Regexp(rf"^{NAME}$", error="must be a snake_case identifier")
 _measure = validate.Regexp(MEASURE_RE, error="must be `measure` or `cube.measure`")
 _drill = validate.Regexp(DRILL_RE, error="must be `role@level`")
+_order_by = validate.Regexp(
+    rf"^{NAME}([.@]{NAME})?$", error="must be a measure or a drill-down item `role@level`"
+)
 _code = validate.Regexp(CODE_RE, error="must be a member code (letters, digits, - _ .)")
 
 
@@ -82,7 +85,7 @@ class CutSchema(_Strict):
 
 
 class OrderSchema(_Strict):
-    by = fields.String(required=True, validate=_measure)
+    by = fields.String(required=True, validate=_order_by)
     desc = fields.Boolean(load_default=False)
 
     @post_load
@@ -157,7 +160,7 @@ def load_query(cube: str, body: Any, problems: list[Problem] | None = None) -> Q
         data = _QUERY.load(body if body is not None else {})
     except ValidationError as exc:
         found.extend(flatten(exc.messages))
-    if data.get("cube", cube) != cube:
+    if isinstance(body, dict) and body.get("cube", cube) != cube:
         found.append(Problem("cube", "differs from the cube in the path"))
     if found:
         raise InvalidQuery("the query is not valid", found)
@@ -189,7 +192,16 @@ def query_to_dict(query: Query) -> dict[str, Any]:
     for cut in data["cuts"]:
         cut["from"] = cut.pop("from_")
     data["options"] = dict(query.options)
-    return data
+    return _lists(data)
+
+
+def _lists(value: Any) -> Any:
+    """Tuples → lists, recursively, so the dict equals its own JSON round trip."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
 
 
 def canonical(query: Query) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, send_file
+from flask import Blueprint, Response, jsonify, request
 
 from service.app import STATIC, service
 from service.errors import error_body, error_response
@@ -39,10 +39,16 @@ def metrics() -> Response:
 
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
-    response = send_file(OPENAPI, mimetype="application/yaml", max_age=60)
-    return response
+    return _file(OPENAPI, "application/yaml")
 
 
 @bp.get("/docs")
 def docs() -> Response:
-    return send_file(STATIC / "docs.html", mimetype="text/html", max_age=60)
+    return _file(STATIC / "docs.html", "text/html; charset=utf-8")
+
+
+def _file(path: Path, content_type: str) -> Response:
+    response = Response(path.read_bytes(), content_type=content_type)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.add_etag()
+    return response.make_conditional(request)

@@ -21,7 +21,9 @@ from service.app import create_app
 from service.settings import Settings
 
 GEMEENTEN = {"GM0363": "Amsterdam", "GM0599": "Rotterdam", "GM0518": "'s-Gravenhage"}
-SECRET_VALUE = 7.0  # a suppressed cell's true value: must never appear in any response
+# A suppressed cell's true value. The fake hands it out *with* status "suppressed" (as a buggy
+# engine might): the service must still publish only null / x / NaN.
+SECRET_VALUE = 4242.0
 MEASURES = {
     "suspects": MeasureInfo("suspects", "Verdachten", "persons", "count"),
     "suspects_per_10k": MeasureInfo("suspects_per_10k", "Verdachten per 10k", "per 10k", "rate"),
@@ -97,7 +99,7 @@ class FakeEngine:
         for n, code in enumerate(sorted(GEMEENTEN)):
             # The last gemeente is suppressed (threshold): its true value must not leak.
             if n == 2:
-                vals = tuple(Value(None, "suppressed", "threshold") for _ in infos)
+                vals = tuple(Value(SECRET_VALUE, "suppressed", "threshold") for _ in infos)
             else:
                 vals = tuple(Value(100.0 + n, "perturbed") for _ in infos)
             members = tuple(code if d.endswith("gemeente") else "2023" for d in query.drilldown)
