@@ -28,8 +28,8 @@ class Column:
     nullable: bool = False
     codelist: str | None = None  # name in dimensions.codelists.BY_NAME, or "sbi_division"
     ref: str | None = None  # "dataset.column" this column must exist in, or "region:buurt"
-    min: float | None = None
-    max: float | None = None
+    min: float | None = None  # for a date column: the earliest year (default YEAR_MIN)
+    max: float | None = None  # for a date column: the latest year (default YEAR_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,8 @@ TRANSFERS = Dataset(
     columns=(
         Column("transfer_id", "int64", "Transfer id", min=1),
         Column("dwelling_id", "int64", "Dwelling sold", ref="dwellings.dwelling_id"),
-        Column("transfer_date", "date", "Date of the deed"),
+        # Sales before 2000 count towards the 20-year doorsluis window of the first years.
+        Column("transfer_date", "date", "Date of the deed", min=1980),
         Column("price", "int64", "Price paid in euro", min=0),
         Column("buyer_type", "string", "Kind of buyer", codelist="owner_type"),
     ),

@@ -26,7 +26,8 @@ General rules:
 - Types: `int16/int32/int64` whole numbers in range of the type, `float64` numbers, `bool`
   `true/false` (CSV also `1/0`, `t/f`), `date` ISO `YYYY-MM-DD`, `string` text. A value that
   does not convert is an error ("wrong type").
-- Dates must lie in the years {YEAR_MIN}-{YEAR_MAX} ("impossible date" otherwise).
+- Dates must lie in the years {YEAR_MIN}-{YEAR_MAX} unless a column says otherwise
+  ("impossible date" otherwise).
 - Columns not marked *may be empty* must have a value in every row.
 - Coded columns take exactly the codes of their code list (`dimensions.codelists`; SBI
   divisions: the KvK list of SBI 2008 plus divisions 05 and 07).
@@ -47,7 +48,11 @@ def _constraints(c: Column) -> str:
         parts.append(f"code list `{c.codelist}`")
     if c.ref:
         parts.append("→ CBS 2023 wijk" if c.ref == "region:wijk" else f"→ `{c.ref}`")
-    if c.min is not None and c.max is not None:
+    if c.type == "date":
+        first = f"{c.min:g}" if c.min is not None else YEAR_MIN
+        last = f"{c.max:g}" if c.max is not None else YEAR_MAX
+        parts.append(f"years {first}-{last}")
+    elif c.min is not None and c.max is not None:
         parts.append(f"{c.min:g} ≤ value ≤ {c.max:g}")
     elif c.min is not None:
         parts.append(f"≥ {c.min:g}")

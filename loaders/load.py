@@ -40,7 +40,7 @@ class LoadError(Exception):
     def __init__(self, problems: list[LoadProblem]) -> None:
         self.problems = problems
         errors = sum(p.severity == ERROR for p in problems)
-        super().__init__(f"load refused: {errors} problem(s) found, nothing was published")
+        super().__init__(f"load refused ({errors} problems reported), nothing was published")
 
 
 def load_directory(

@@ -94,7 +94,7 @@ def column_checks(column: Column, source_type: str) -> list[Check]:
         checks.append(
             Check(column.name, f"{name} IS NULL", "empty value in a required column", False)
         )
-    if column.min is not None:
+    if column.min is not None and column.type != "date":
         checks.append(
             Check(
                 column.name,
@@ -102,7 +102,7 @@ def column_checks(column: Column, source_type: str) -> list[Check]:
                 f"value {{value}} is below the minimum {column.min:g}",
             )
         )
-    if column.max is not None:
+    if column.max is not None and column.type != "date":
         checks.append(
             Check(
                 column.name,
@@ -111,11 +111,13 @@ def column_checks(column: Column, source_type: str) -> list[Check]:
             )
         )
     if column.type == "date":
+        first = int(column.min) if column.min is not None else YEAR_MIN
+        last = int(column.max) if column.max is not None else YEAR_MAX
         checks.append(
             Check(
                 column.name,
-                f"year({v}) NOT BETWEEN {YEAR_MIN} AND {YEAR_MAX}",
-                f"impossible date {{value}}: outside the years {YEAR_MIN}-{YEAR_MAX}",
+                f"year({v}) NOT BETWEEN {first} AND {last}",
+                f"impossible date {{value}}: outside the years {first}-{last}",
             )
         )
     if column.codelist:
@@ -237,15 +239,18 @@ def _rows(con: duckdb.DuckDBPyConnection, src: Source, checks: list[Check]) -> l
             LoadProblem(src.path.name, row, check.column, check.message.format(value=_show(value)))
             for row, value in examples
         ]
-        out += _more(src, check.column, n, check.message)
+        out += _more(src, check.column, n)
     return out
 
 
-def _more(src: Source, column: str | None, n: int, message: str) -> list[LoadProblem]:
+def _more(src: Source, column: str | None, n: int) -> list[LoadProblem]:
     if n <= MAX_EXAMPLES:
         return []
-    what = message.replace("{value}", "…").replace("value … ", "")
-    return [LoadProblem(src.path.name, None, column, f"and {n - MAX_EXAMPLES} more rows: {what}")]
+    return [
+        LoadProblem(
+            src.path.name, None, column, f"and {n - MAX_EXAMPLES} more rows with the same problem"
+        )
+    ]
 
 
 def _show(value: object) -> str:
@@ -347,4 +352,4 @@ def _dangling(
     out = [
         LoadProblem(src.path.name, r, col.name, message.format(value=_show(val))) for r, val in rows
     ]
-    return out + _more(src, col.name, total, message)
+    return out + _more(src, col.name, total)

@@ -149,7 +149,8 @@ def test_fact_columns_and_types(con: duckdb.DuckDBPyConnection, table: str) -> N
     types = dict(
         _rows(
             con,
-            f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{table}'",
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_name = '{table}'",
         )
     )
     for role in roles:
@@ -197,7 +198,8 @@ def test_population_suspect_before(con: duckdb.DuckDBPyConnection) -> None:
     got = dict(
         _rows(
             con,
-            "SELECT (person_id, year), suspect_before FROM fact_population WHERE person_id IN (2, 5)",
+            "SELECT (person_id, year), suspect_before FROM fact_population "
+            "WHERE person_id IN (2, 5)",
         )
     )
     # Person 2 registered 2021-07-01; person 5 on 2023-02-03 (not before 1 January 2023).
