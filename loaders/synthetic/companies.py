@@ -38,7 +38,7 @@ _DIVISION_SHARE = {"45": 0.15, "46": 0.30, "47": 0.55, "64": 0.8, "65": 0.05, "6
 CASH_INTENSIVE = ("45", "46", "47", "49", "55", "56", "64", "68", "77", "92", "93", "96")
 COMPANY_ID_BASE = 100_000_000  # KvK-like 9-digit ids, disjoint from person ids
 EXIT_RATE = 0.065
-ENTRIES_PER_YEAR = 200_000  # at scale 1; with EXIT_RATE gives ~2.4 M in 2024
+ENTRIES_PER_YEAR = 210_000  # at scale 1; with EXIT_RATE gives ~2.4 M in 2024
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +113,12 @@ def build(geo: Geography, scale: float, rng: np.random.Generator) -> Establishme
 
 def _lifetimes(scale: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Opening and closing years of companies: the 2015 stock plus yearly entrants."""
-    n0 = round(params.ESTABLISHMENTS_2015 * scale * 0.865)  # chains add ~13 %
+    # Companies, not establishments, are drawn: divide by the mean chain size at this scale.
+    per_company = 1.0 / _chain_sizes(200_000, scale, rng).mean()
+    n0 = round(params.ESTABLISHMENTS_2015 * scale * per_company)
     founded0 = np.maximum(params.FIRST_YEAR - 1 - rng.exponential(11.0, n0).astype(int), 1850)
     entry_years = np.arange(params.FIRST_YEAR, params.LAST_YEAR)
-    per_year = round(ENTRIES_PER_YEAR * scale * 0.865)
+    per_year = round(ENTRIES_PER_YEAR * scale * per_company)
     founded1 = np.repeat(entry_years, per_year)
     opened = np.concatenate((founded0, founded1))
     start = np.maximum(opened + 1, params.FIRST_YEAR)

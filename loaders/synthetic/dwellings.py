@@ -33,7 +33,9 @@ PERSON, COMPANY, FOUNDATION, CORPORATION = range(4)
 PRIVATE_OWNER_BASE = 500_000_000  # owner ids: not linked to population person ids
 LEGAL_OWNER_BASE = 900_000_000
 # WOZ value index (2024 = 1) and a house-price index for transfer prices (2024 = 1).
-_WOZ_INDEX = dict(zip(params.YEARS, (0.56, 0.58, 0.61, 0.65, 0.70, 0.76, 0.81, 0.90, 0.96, 1.0), strict=True))  # fmt: skip
+_WOZ_INDEX = dict(
+    zip(params.YEARS, (0.56, 0.58, 0.61, 0.65, 0.70, 0.76, 0.81, 0.90, 0.96, 1.0), strict=True)
+)
 _PRICE_KNOTS = ((1995, 0.20), (2000, 0.38), (2008, 0.55), (2013, 0.45), (2015, 0.50),
                 (2019, 0.70), (2022, 0.97), (2024.99, 1.0))  # fmt: skip
 
@@ -212,7 +214,7 @@ def _woz(
     geo: Geography, buurt: np.ndarray, tenure: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     wealth = geo.b_high20[buurt] - geo.b_low40[buurt]
-    base = 330_000 * np.exp(1.2 * wealth) * np.where(tenure == OWNER, 1.1, 0.8)
+    base = 400_000 * np.exp(1.2 * wealth) * np.where(tenure == OWNER, 1.1, 0.8)
     return np.round(base * rng.lognormal(0.0, 0.3, len(buurt)), -3).astype(np.int64)
 
 

@@ -8,6 +8,7 @@ Dutch-sounding names), and "hot spot" multipliers that put signal into the event
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ def _centroids(codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _ring_centroid(ring: list[list[float]]) -> tuple[float, float, float]:
     area = cx = cy = 0.0
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
         cross = x0 * y1 - x1 * y0
         area += cross
         cx += (x0 + x1) * cross

@@ -32,6 +32,9 @@ _PLANTATIONS_TABLE: dict[str, tuple[int, int, int, int, int]] = {
     "RE10": (600, 538, 502, 437, 419),  # Limburg
 }
 _PLANTATIONS_2015_TOTAL = 6_000  # "bijna 6000" in 2015: 2016 unit shares scaled to this total
+# The published 2020 unit figures add up to 3,165, not to the published total of 2,894
+# (2,892 without the Landelijke Eenheid): the 2020 units are scaled down to that total.
+_PLANTATIONS_2020_TOTAL = 2_892
 PLANTATIONS_DECLINE_AFTER_2020 = 0.82  # per year, 2021-2024 (cf. Oost-NL 527 -> 278 in 2022)
 # Published unit figures after 2020 override the extrapolation.
 _PLANTATIONS_KNOWN_LATER = {("RE02", 2022): 278, ("RE03", 2021): 139, ("RE03", 2022): 87}
@@ -40,10 +43,12 @@ _PLANTATIONS_KNOWN_LATER = {("RE02", 2022): 278, ("RE03", 2021): 139, ("RE03", 2
 def plantations_by_unit() -> dict[str, dict[int, float]]:
     """Target cleared plantations per politie-eenheid and year 2015-2024 (scale 1)."""
     total_2016 = sum(v[0] for v in _PLANTATIONS_TABLE.values())
+    total_2020 = sum(v[4] for v in _PLANTATIONS_TABLE.values())
     out: dict[str, dict[int, float]] = {}
     for unit, values in _PLANTATIONS_TABLE.items():
         per_year: dict[int, float] = {2015: values[0] * _PLANTATIONS_2015_TOTAL / total_2016}
         per_year.update({2016 + i: float(v) for i, v in enumerate(values)})
+        per_year[2020] *= _PLANTATIONS_2020_TOTAL / total_2020
         for year in range(2021, LAST_YEAR + 1):
             per_year[year] = _PLANTATIONS_KNOWN_LATER.get(
                 (unit, year), per_year[year - 1] * PLANTATIONS_DECLINE_AFTER_2020

@@ -19,7 +19,7 @@ from loaders.synthetic.writer import Coded
 DRUG_TYPES = ("cannabis", "hashish", "synthetic", "cocaine", "heroin", "other")
 OFFENCE_TYPES = ("production", "trade", "possession", "import_export")
 REPEAT_SHARE = 0.25
-FAMILY_RECRUIT_SHARE = 0.20  # tuned so that ~36 % of registrations have a suspect relative
+FAMILY_RECRUIT_SHARE = 0.16  # tuned so that ~36 % of registrations have a suspect relative
 _FIELDS = ("person", "household", "day", "res_buurt", "off_buurt", "age", "sex", "drug", "offence")
 
 
@@ -131,9 +131,9 @@ def _fresh_weight(pop: Population, geo: Geography, age: np.ndarray) -> np.ndarra
 def _family_recruits(
     pop: Population, current: np.ndarray, age: np.ndarray, n: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Household members (14+) of earlier or current suspects who are not suspects this year."""
+    """Household members (14+) of this year's suspects: drug families share a household id in
+    the registration year, which is what ``family_member_suspect`` is derived from."""
     in_family = np.zeros(len(pop.h_id), bool)
-    in_family[pop.p_hh[pop.p_suspect > 0]] = True
     in_family[pop.p_hh[current]] = True
     w = (in_family[pop.p_hh] & (age >= 14)) * np.where(pop.p_sex == 0, 1.0, 0.5)
     w = w * (1.0 + (age >= 18))
