@@ -223,7 +223,7 @@ def _sector_axis(role: Role, store: MemberStore) -> dict[str, LevelAxis]:
             tuple(Label(n, n) for _, n, _ in sections),
             sec_codes,
             np.array([sec_codes.index(s or "") for _, _, s in divisions], dtype=np.int64),
-            lambda t: t[col],
+            lambda t, c=col: t[c],
         )
     if "division" in role.levels:
         col = role.column("division")
@@ -234,7 +234,7 @@ def _sector_axis(role: Role, store: MemberStore) -> dict[str, LevelAxis]:
             tuple(Label(n, n) for _, n, _ in divisions),
             codes,
             _same(len(codes)),
-            lambda t: t[col],
+            lambda t, c=col: t[c],
         )
     return out
 

@@ -70,6 +70,25 @@ class Plan:
     parts: tuple[Part, ...]
     n_cells: int
     masks: dict[str, np.ndarray]  # per role: base items that pass every cut
+    year_index: dict[str, np.ndarray]  # period role: base item -> year index
+
+    def single_year(self, part: Part, local_sets: tuple[tuple[int, ...], ...]) -> bool:
+        """Does every cell of ``part`` lie within one year (a cut year or a year in each set)?"""
+        period = [r.id for r in self.cube.roles if r.dimension.id == "period"]
+        if period:
+            years = self.masks[period[0]]
+            lax_year = self._year_index(period[0])
+            if lax_year is not None and len(np.unique(lax_year[years])) == 1:
+                return True
+        local = [
+            i
+            for i, idx in enumerate(part.items)
+            if self.items[idx].dimension == "period" and self.items[idx].level == "year"
+        ]
+        return bool(local) and all(local[0] in gs for gs in local_sets)
+
+    def _year_index(self, role: str) -> np.ndarray | None:
+        return self.year_index.get(role)
 
 
 class _Resolver:
@@ -244,6 +263,21 @@ def _grouping_sets(items: list[Item], cube: Cube, totals: str) -> tuple[tuple[in
     return tuple(sets)
 
 
+def _keep_years(
+    sets: tuple[tuple[int, ...], ...], items: list[Item], cube: Cube
+) -> tuple[tuple[int, ...], ...]:
+    """A stock (inhabitants on 1 January) has no total over years: every set keeps the year."""
+    year = [i for i, it in enumerate(items) if it.dimension == "period" and it.level == "year"]
+    if cube.period != "stock" or not year:
+        return sets
+    out: list[tuple[int, ...]] = []
+    for gs in sets:
+        kept = tuple(sorted(set(gs) | {year[0]}))
+        if kept not in out:
+            out.append(kept)
+    return tuple(out)
+
+
 def _consistent(combo: tuple[int, ...], items: list[Item], cube: Cube) -> bool:
     """A set grouping a fine level must also group the coarser levels of the same role that
     are drilled (a gemeente determines its provincie; the extra sets would only repeat cells)."""
@@ -317,7 +351,11 @@ def _stock_single_year(
 ) -> None:
     """Stocks (inhabitants on 1 January) cannot be added over years: each cell is one year."""
     period = [role for role in cube.roles if role.dimension.id == "period"]
-    if not period or any(it.role == period[0].id and it.level == "year" for it in items):
+    if (
+        cube.period != "stock"
+        or not period
+        or any(it.role == period[0].id and it.level == "year" for it in items)
+    ):
         return
     years = axes[period[0].id].levels["year"].base_index[masks[period[0].id]]
     if len(np.unique(years)) != 1:
@@ -433,7 +471,7 @@ def make_plan(
         )
         for it in items
     ]
-    sets = _grouping_sets(items, cube, query.totals)
+    sets = _keep_years(_grouping_sets(items, cube, query.totals), items, cube)
     n_cells = sum(_set_size(items, gs) for gs in sets)
     if n_cells > max_cells:
         raise TooManyCells(
@@ -441,7 +479,10 @@ def make_plan(
             f"{max_cells:,}: cut or drill less deeply",
             [Problem("drilldown", "too many cells")],
         )
-    return Plan(query, cube, tuple(items), sets, tuple(parts), n_cells, masks)
+    year_index = {
+        rid: ax.levels["year"].base_index for rid, ax in axes.items() if "year" in ax.levels
+    }
+    return Plan(query, cube, tuple(items), sets, tuple(parts), n_cells, masks, year_index)
 
 
 def _set_size(items: list[Item], gs: tuple[int, ...]) -> int:
