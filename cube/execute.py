@@ -85,5 +85,6 @@ def run_part(
             x1=x1,
             x2=x2,
             cell_key=take(f"key{j}", np.int64),
+            additive_value=count.astype(np.float64) if m.count == "holdings" else None,
         )
     return out

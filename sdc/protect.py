@@ -110,7 +110,8 @@ def primary_suppression(stats: MeasureStats, policy: Policy):
 
 
 def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
-    values = np.asarray(stats.value, dtype=np.float64)
+    source = stats.value if stats.additive_value is None else stats.additive_value
+    values = np.asarray(source, dtype=np.float64)
     contributors = np.asarray(stats.contributors)
     cost = {
         "value": np.abs(values),

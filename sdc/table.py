@@ -37,6 +37,10 @@ class MeasureStats:
     cell_key: np.ndarray  # int64 in [0, 2**32): sum of record keys mod 2**32
     has_negative: np.ndarray | None = None  # bool: some contribution in the cell is negative
     abs_value: np.ndarray | None = None  # float64: sum of |contribution| (only used if negative)
+    # Additive stand-in for ``value`` in the relations of secondary suppression and its audit,
+    # when ``value`` is not additive over margins (distinct counts: a person with registrations
+    # in two buurten counts once in their total). The row counts bound the distinct counts.
+    additive_value: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:

@@ -96,7 +96,7 @@ def oracle_stats(engine: Engine, plan: Plan, grid: np.ndarray, fact_rows: list[d
                     n += 1
                     key += r["record_key"]
                     per_holding[r["holding"]] += r[m.column] if m.kind == "sum" else 1
-            top = sorted(per_holding.values(), reverse=True) + [0.0, 0.0]
+            top = [*sorted(per_holding.values(), reverse=True), 0.0, 0.0]
             stats["contributors"][c] = len(per_holding)
             stats["value"][c] = (
                 sum(per_holding.values())

@@ -1,0 +1,199 @@
+"""answer(): protection on every path, totals, combinations, ordering, paging and errors."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from cube.errors import InvalidQuery, TooManyCells
+from cube.query import Cut, Derived, Order, Query, Ranking
+
+YEAR_2023 = Cut("period", "year", ("2023",))
+
+
+def test_published_counts_are_zero_or_at_least_the_threshold(engine):
+    a = engine.answer(
+        Query(
+            "drug_suspects",
+            ("suspects", "registrations"),
+            ("residence@buurt", "period@year"),
+            totals="margins",
+        )
+    )
+    threshold = engine.catalog.cubes["drug_suspects"].policy.threshold
+    values = [v for row in a.rows for v in row.values]
+    assert any(v.status == "suppressed" for v in values)
+    for v in values:
+        if v.status == "suppressed":
+            assert v.value is None and v.reason in (
+                "threshold",
+                "secondary",
+                "dominance",
+                "p_percent",
+            )
+        else:
+            assert v.value == 0 or v.value >= threshold
+
+
+def test_total_rows_are_marked_and_report_counts_cells(engine):
+    a = engine.answer(
+        Query("population", ("inhabitants",), ("region@gemeente", "period@year"), totals="margins")
+    )
+    totals = [r for r in a.rows if r.is_total]
+    assert totals and all(r.members[1] is not None for r in a.rows)  # no total over years
+    assert all(r.labels[0] == "Totaal" for r in totals)
+    assert a.report["cells"] == a.total_rows == len(a.rows)
+    assert sum(a.report["values_by_status"].values()) == a.total_rows
+
+
+def test_empty_cells_appear_with_zero(engine):
+    a = engine.answer(
+        Query(
+            "plantations",
+            ("plantations",),
+            ("region@buurt",),
+            cuts=(Cut("region", "gemeente", ("GM0362",)),),
+        )
+    )
+    assert [r.members[0] for r in a.rows] == ["BU03620101"]  # no plantation there
+    assert a.rows[0].values[0].value == 0 and a.rows[0].values[0].status == "safe"
+
+
+def test_derived_measure_is_suppressed_when_a_component_is(engine):
+    a = engine.answer(
+        Query(
+            "drug_suspects",
+            ("suspects", "suspects_per_10k_inhabitants"),
+            ("residence@buurt",),
+            cuts=(YEAR_2023,),
+        )
+    )
+    for row in a.rows:
+        count, rate = row.values
+        if count.status == "suppressed":
+            assert rate.status == "suppressed" and rate.reason == "derived"
+
+
+def test_combination_equals_manual_join_of_protected_answers(engine):
+    combo = engine.answer(
+        Query(
+            "plantations",
+            ("plantations", "plantations_per_100k_inhabitants", "population.inhabitants"),
+            ("region@gemeente", "period@year"),
+        )
+    )
+    pop = engine.answer(Query("population", ("inhabitants",), ("region@gemeente", "period@year")))
+    plant = engine.answer(
+        Query("plantations", ("plantations",), ("region@gemeente", "period@year"))
+    )
+    inhabitants = {r.members: r.values[0].value for r in pop.rows}
+    plantations = {r.members: r.values[0].value for r in plant.rows}
+    checked = 0
+    for row in combo.rows:
+        count, rate, inh = row.values
+        assert count.value == plantations[row.members]  # same cells, same noise
+        assert inh.value == inhabitants[row.members]
+        if rate.value is not None:
+            assert math.isclose(rate.value, round(count.value / inh.value * 100_000, 1))
+            checked += 1
+    assert checked > 0
+
+
+def test_adhoc_ratio_and_ranking(engine):
+    q = Query(
+        "dwellings",
+        ("dwellings", "doorsluis_dwellings", "woz_mean"),
+        ("region@wijk",),
+        cuts=(YEAR_2023,),
+        derived=(Derived("doorsluis_per_dwelling", "doorsluis_dwellings", "dwellings", 1.0),),
+        ranking=Ranking(("dwellings", "woz_mean"), "rank"),
+    )
+    a = engine.answer(q)
+    ids = [m.id for m in a.measures]
+    assert ids[-2:] == ["doorsluis_per_dwelling", "composite"]
+    ranks = sorted(r.values[-1].value for r in a.rows if r.values[-1].value is not None)
+    assert ranks and ranks[0] >= 1
+
+
+def test_order_limit_offset_and_truncated(engine):
+    base = Query(
+        "population",
+        ("inhabitants",),
+        ("region@buurt",),
+        cuts=(YEAR_2023,),
+        order=(Order("inhabitants", desc=True),),
+    )
+    full = engine.answer(base)
+    values = [r.values[0].value for r in full.rows if r.values[0].value is not None]
+    assert values == sorted(values, reverse=True)
+    page = engine.answer(replace(base, limit=2, offset=1))
+    assert page.truncated and len(page.rows) == 2 and page.total_rows == full.total_rows
+    assert page.rows == full.rows[1:3]
+    assert not engine.answer(replace(base, limit=10_000)).truncated
+
+
+def test_every_problem_is_reported_at_once(engine):
+    q = Query(
+        "drug_suspects",
+        ("suspects", "nope"),
+        ("residence@gemeente", "colour@hue"),
+        cuts=(Cut("residence", "gemeente", ("GM9999",)), Cut("period", "year", from_="2030")),
+        totals="margins",
+    )
+    with pytest.raises(InvalidQuery) as err:
+        engine.answer(q)
+    locations = {p.location for p in err.value.problems}
+    assert {"measures[1]", "drilldown[1]", "cuts[0]", "cuts[1]"} <= locations
+
+
+def test_unknown_cube_and_stock_without_year_are_refused(engine):
+    with pytest.raises(InvalidQuery):
+        engine.answer(Query("nope", ("x",)))
+    with pytest.raises(InvalidQuery) as err:
+        engine.answer(Query("population", ("inhabitants",), ("region@gemeente",)))
+    assert "period@year" in err.value.problems[0].message
+
+
+def test_too_many_cells_is_refused(engine):
+    from cube.engine import Engine
+
+    small = Engine(engine.release, engine.catalog, engine._con, max_cells=10, query_timeout_s=5)
+    with pytest.raises(TooManyCells):
+        small.answer(Query("population", ("inhabitants",), ("region@buurt", "period@year")))
+
+
+def test_same_cell_same_value_from_different_queries(engine):
+    """Cell key method: a cell reached through other queries is published identically."""
+    a = engine.answer(
+        Query(
+            "transactions",
+            ("transactions",),
+            ("region@gemeente",),
+            cuts=(Cut("period", "year", ("2022",)),),
+        )
+    )
+    b = engine.answer(
+        Query(
+            "transactions", ("transactions",), ("region@gemeente", "period@year"), totals="margins"
+        )
+    )
+    by_a = {r.members[0]: r.values[0] for r in a.rows}
+    compared = 0
+    for r in b.rows:
+        if (
+            r.members[1] == "2022"
+            and r.members[0]
+            and by_a[r.members[0]].status != "suppressed"
+            and r.values[0].status != "suppressed"
+        ):
+            assert r.values[0].value == by_a[r.members[0]].value
+            compared += 1
+    assert compared > 0
+
+
+def test_english_labels(engine):
+    a = engine.answer(Query("drug_suspects", ("suspects",), ("drug_type",), lang="en"))
+    assert a.measures[0].label == "Suspects"
+    assert "Cannabis" in [r.labels[0] for r in a.rows]
