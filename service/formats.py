@@ -159,7 +159,7 @@ def to_sdmx_csv(answer: Answer) -> str:
     flow = f"ZICHT:{answer.query.cube.upper()}(1.0)"
     header = ["DATAFLOW", *(_sdmx_dim(i) for i in answer.drilldown), "MEASURE"]
     header += ["OBS_VALUE", "CONF_STATUS"]
-    rows = []
+    rows: list[list[Any]] = []
     for row in answer.rows:
         keys = [TOTAL_CODE if code is None else code for code in row.members]
         for m, v in zip(answer.measures, row.values, strict=True):

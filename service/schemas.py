@@ -59,7 +59,8 @@ class CutSchema(_Strict):
     relation = fields.String(validate=validate.OneOf(["neighbours", "descendants", "peers"]))
     of = fields.String(validate=_code)
     include_self = fields.Boolean()
-    exclude = fields.Boolean()
+    # `exclude` is also an attribute of marshmallow's Schema: declare under another name.
+    exclude_ = fields.Boolean(data_key="exclude")
 
     @validates_schema
     def one_form(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -81,6 +82,8 @@ class CutSchema(_Strict):
     def make(self, data: dict[str, Any], **kwargs: Any) -> Cut:
         if "members" in data:
             data["members"] = tuple(dict.fromkeys(data["members"]))
+        if "exclude_" in data:
+            data["exclude"] = data.pop("exclude_")
         return Cut(**data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -51,4 +52,4 @@ def _file(path: Path, content_type: str) -> Response:
     response = Response(path.read_bytes(), content_type=content_type)
     response.headers["Cache-Control"] = "public, max-age=60"
     response.add_etag()
-    return response.make_conditional(request)
+    return cast(Response, response.make_conditional(request))

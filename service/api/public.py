@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, g, jsonify, request
 
@@ -26,7 +26,7 @@ def _cacheable(response: Response) -> Response:
     """Public, cacheable metadata: ETag from the body, 304 on a matching If-None-Match."""
     response.headers["Cache-Control"] = f"public, max-age={service().settings.http_max_age_s}"
     response.add_etag()
-    return response.make_conditional(request)
+    return cast(Response, response.make_conditional(request))
 
 
 @bp.get("/cubes")
@@ -84,7 +84,7 @@ def aggregate(cube: str) -> Response:
     if request.method == "GET":
         response.headers["Cache-Control"] = f"public, max-age={svc.settings.http_max_age_s}"
         response.set_etag(etag(answered.release, answered.canonical, fmt).strip('"'))
-        return response.make_conditional(request)
+        return cast(Response, response.make_conditional(request))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,17 +1,124 @@
-"""`zicht demo` (not yet implemented)."""
+"""`zicht demo`: generate the synthetic Netherlands, load it as a release, print a summary.
+
+The generated files go through exactly the loader a real delivery goes through
+(``loaders.load.load_directory``), so the real path is always exercised. The demo uses a
+fixed, documented record-key secret; real loads must supply their own (``zicht load``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 
+import duckdb
+
+from loaders.load import LoadError, load_directory
+from loaders.progress import StreamProgress
+from loaders.releases import Release, ReleaseError, current_release, data_home
+from loaders.synthetic import DEMO_SCALE, MAX_SCALE, MIN_SCALE, generate
 from service.cli import CliError
 
-HELP = "demo (not yet implemented)"
+HELP = "generate the synthetic demo data, load them as a release and print a summary"
+DEMO_SECRET = b"zicht-demo-secret"  # public on purpose: demo data are synthetic
+LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veiligheidsregio", "land")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=DEMO_SCALE,
+        help=f"fraction of the national magnitudes (1 = 17.9 M inhabitants; default {DEMO_SCALE})",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--out", help="directory for the generated files (default: <home>/demo-input/SEED-SCALE)"
+    )
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing but print the summary if a current release already exists",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise CliError("demo is not implemented yet")
+    _check(args)
+    home = data_home(args.home)
+    if args.if_missing:
+        existing = _current(home)
+        if existing is not None:
+            print(f"release {existing.id} is current in {home}; nothing to build")
+            print(release_summary(existing))
+            return 0
+    out = Path(args.out) if args.out else home / "demo-input" / f"{args.seed}-{args.scale:g}"
+    began = time.monotonic()
+    counts = _generate(out, args.scale, args.seed)
+    generated = time.monotonic() - began
+    meta = {"seed": str(args.seed), "scale": f"{args.scale:g}", "generator": "loaders.synthetic"}
+    try:
+        release = load_directory(
+            out, home, secret=DEMO_SECRET, progress=StreamProgress(), extra_meta=meta
+        )
+    except LoadError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"zicht demo: {exc}", file=sys.stderr)
+        return 1
+    total = time.monotonic() - began
+    print(f"generated {sum(counts.values()):,} rows in {generated:.1f} s into {out}")
+    print(f"published release {release.id} in {home} (now current), {total:.1f} s in all")
+    print(release_summary(release))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not MIN_SCALE <= args.scale <= MAX_SCALE:
+        raise CliError(f"--scale must be between {MIN_SCALE} and {MAX_SCALE}")
+    if args.seed < 0:
+        raise CliError("--seed must be a non-negative integer")
+
+
+def _current(home: Path) -> Release | None:
+    try:
+        return current_release(home)
+    except ReleaseError:
+        return None  # a damaged pointer: build a fresh release
+
+
+def _generate(out: Path, scale: float, seed: int) -> dict[str, int]:
+    print(f"generating the synthetic Netherlands (scale {scale:g}, seed {seed})", file=sys.stderr)
+    try:
+        return generate(out, scale=scale, seed=seed, progress=_say)
+    except OSError as exc:
+        raise CliError(f"cannot write the demo files into {out}: {exc.strerror}") from exc
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def release_summary(release: Release) -> str:
+    """Datasets with row counts and years, and regions per level, read from the release."""
+    con = duckdb.connect(str(release.db_path), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_name LIKE 'fact_%' ORDER BY table_name"
+            ).fetchall()
+        ]
+        lines = [f"release {release.id}", "  dataset              rows        years"]
+        for table in tables:
+            rows, lo, hi = con.execute(
+                f'SELECT count(*), min("year"), max("year") FROM "{table}"'
+            ).fetchone() or (0, None, None)
+            years = f"{lo}-{hi}" if lo is not None else "-"
+            lines.append(f"  {table.removeprefix('fact_'):<16} {rows:>12,}   {years}")
+        levels = dict(con.execute("SELECT level, count(*) FROM region GROUP BY level").fetchall())
+    finally:
+        con.close()
+    lines.append("  regions: " + ", ".join(f"{levels.get(lv, 0):,} {lv}" for lv in LEVELS))
+    return "\n".join(lines)
