@@ -261,20 +261,22 @@ def _sale_dates(
     tenure: np.ndarray, built: np.ndarray, doorsluis: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ordinary sales (Poisson over the dwelling's life since 1995) plus the rapid resales of
-    doorsluiswoningen (5-8 sales inside a 20-year window ending 2015-2024)."""
+    doorsluiswoningen (5-8 sales within a few years)."""
     n = len(tenure)
     start = year_start_days(np.maximum(built, params.TRANSFERS_FROM))
     end = year_start_days(params.LAST_YEAR + 1)
     rate = np.select([tenure == OWNER, tenure == PRIVATE], [0.045, 0.03], default=0.004)
-    k = rng.poisson(rate * (end - start) / 365.25)
+    # At most 4 ordinary sales since 1995: five or more are the doorsluis signal, not noise.
+    k = np.minimum(rng.poisson(rate * (end - start) / 365.25), 4)
     k = np.where((built >= params.TRANSFERS_FROM) & (tenure != SOCIAL), np.maximum(k, 1), k)
     d1 = np.repeat(np.arange(n), k)
     day1 = start[d1] + (rng.random(len(d1)) * (end - start[d1])).astype(np.int64)
     flips = np.flatnonzero(doorsluis)
     kf = 5 + rng.integers(0, 4, len(flips))
     d2 = np.repeat(flips, kf)
-    w_end = year_start_days(rng.integers(params.FIRST_YEAR, params.LAST_YEAR + 1, len(flips)) + 1)
-    w_start = np.maximum(w_end - 19 * 365, start[flips])
+    # Flipping is fast: the resales fall within 3-12 years ending between 2012 and 2024.
+    w_end = year_start_days(rng.integers(2012, params.LAST_YEAR + 1, len(flips)) + 1)
+    w_start = np.maximum(w_end - rng.integers(3, 13, len(flips)) * 365, start[flips])
     span = w_end - w_start
     day2 = np.repeat(w_start, kf) + (rng.random(len(d2)) * np.repeat(span, kf)).astype(np.int64)
     return np.concatenate((d1, d2)), np.concatenate((day1, day2))

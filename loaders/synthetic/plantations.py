@@ -40,7 +40,8 @@ class PlantationRegister:
         premises = _premises(pop.year, n, rng)
         wants = (premises == 0) | ((premises == 2) & (rng.random(n) < 0.5))
         resident = np.zeros(n, np.int64)
-        resident[wants] = _residents(pop, buurt[wants], rng)
+        # With a resident, the premises are where that resident lives.
+        resident[wants], buurt[wants] = _residents(pop, geo, unit[wants], rng)
         values = {
             "day": day_numbers(pop.year, rng, n),
             "buurt": buurt,
@@ -75,21 +76,24 @@ def _plants(premises: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.maximum(np.round(median * rng.lognormal(0.0, 0.8, len(premises))), 5).astype(np.int64)
 
 
-def _residents(pop: Population, buurt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A main resident (adult) of the plantation's buurt; 0 when the buurt has no adult."""
+def _residents(
+    pop: Population, geo: Geography, unit: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Main residents (adults) drawn per politie-eenheid, and the buurten they live in.
+
+    Weights: the buurt's plantation hot-spot factor times low income, social rent and, most of
+    all, an earlier drug-suspect registration.
+    """
     age = pop.age
+    p_buurt = pop.buurt
     decile = pop.h_decile[pop.p_hh]
-    w = ((age >= 18) & (age < 75)).astype(np.float64)
+    w = ((age >= 18) & (age < 75)).astype(np.float64) * geo.b_plantation_hot[p_buurt]
     w *= np.where((decile >= 1) & (decile <= 3), 3.0, np.where(decile <= 5, 1.5, 0.7))
     w *= np.where(pop.h_tenure[pop.p_hh] == SOCIAL, 2.0, 1.0)
-    w *= np.where(pop.p_suspect > 0, 12.0, 1.0)
-    p_buurt = pop.buurt
-    order = np.argsort(p_buurt, kind="stable")
-    counts = np.bincount(p_buurt, minlength=int(buurt.max(initial=0)) + 1)
+    w *= np.where(pop.p_suspect > 0, 30.0, 1.0)
+    p_unit = geo.g_unit[geo.b_gemeente[p_buurt]]
+    order = np.argsort(p_unit, kind="stable")
+    counts = np.bincount(p_unit, minlength=len(geo.units))
     starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    pick = choose_in_groups(buurt, w[order], starts, rng)
-    ok = pick >= 0
-    out = np.zeros(len(buurt), np.int64)
-    out[ok] = pop.p_id[order[pick[ok]]]
-    out[ok] = np.where(w[order[pick[ok]]] > 0, out[ok], 0)
-    return out
+    person = order[choose_in_groups(unit, w[order], starts, rng)]
+    return pop.p_id[person], p_buurt[person]
