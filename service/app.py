@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, current_app, g, request
 
 from cube.errors import Problem
 from loaders.releases import data_home
+from service.audit import client_id
 from service.errors import Unauthorized, register_error_handlers
 from service.settings import Settings
 from service.state import EngineFactory, Service, open_engine
@@ -41,8 +42,6 @@ def service() -> Service:
 
 def client_of(req: Request, svc: Service) -> str:
     """``key:<id>`` for a known API key, else ``addr:<salted hash>`` of the address."""
-    from service.audit import client_id
-
     key = req.headers.get("X-API-Key")
     if key is not None:
         for known, key_id in svc.api_keys.items():
@@ -58,8 +57,16 @@ def client_of(req: Request, svc: Service) -> str:
 def _before() -> None:
     g.started = time.perf_counter()
     svc = service()
-    g.client = client_of(request, svc)
-    if request.path not in UNLIMITED and request.method != "OPTIONS":
+    svc.follow_current()
+    limited = request.path not in UNLIMITED and request.method != "OPTIONS"
+    try:
+        g.client = client_of(request, svc)
+    except Unauthorized:
+        # Guessing keys is rate limited too, by address.
+        if limited:
+            svc.limiter.check(client_id(request.remote_addr or "unknown", svc.salt))
+        raise
+    if limited:
         svc.limiter.check(g.client)
 
 

@@ -84,6 +84,11 @@ class Settings:
         100,
         "Risk monitor: suppressed cells one client may receive in the window before a sweep flag.",
     )
+    release_poll_s: float = _s(
+        5.0,
+        "Seconds between checks of the data home's `current` pointer: a release published or "
+        "rolled back by `zicht load`/`zicht releases` is picked up without a restart (0: never).",
+    )
     log_level: str = _s("INFO", "Python logging level of the service.")
 
 
@@ -192,7 +197,13 @@ def validate(s: Settings) -> list[str]:
     for name in ("port", "threads", "max_cells", "max_body_bytes", "monitor_window"):
         if getattr(s, name) < 1:
             problems.append(f"{name}: must be at least 1")
-    for name in ("cache_size", "cache_ttl_s", "http_max_age_s", "rate_limit_per_minute"):
+    for name in (
+        "cache_size",
+        "cache_ttl_s",
+        "http_max_age_s",
+        "rate_limit_per_minute",
+        "release_poll_s",
+    ):
         if getattr(s, name) < 0:
             problems.append(f"{name}: must not be negative")
     if s.query_timeout_s <= 0:

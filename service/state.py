@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cube.errors import NoRelease, NotFound
+from cube.errors import NoRelease, NotFound, UserError
 from cube.query import Query
 from loaders import releases
 from service.audit import AuditLog, cell_summary, load_salt
@@ -190,6 +190,8 @@ class Service:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
         self.metrics = Metrics(self.figures)
+        self._polled = time.monotonic()
+        self._refused = ""
 
     def answer(self, query: Query, client: str, fmt: str) -> Answered:
         """Cache → engine (with the time limit) → audit (durable) → risk monitor."""
@@ -257,6 +259,32 @@ class Service:
             "timeouts": self.runner.timeouts,
             "release": self.engines.release_id,
         }
+
+    def follow_current(self) -> None:
+        """Serve what the ``current`` pointer names, if another process switched it.
+
+        Checked at most every ``release_poll_s`` seconds, on the request path (a stat and a
+        tiny read); a release that fails to open is logged once and not retried.
+        """
+        interval = self.settings.release_poll_s
+        now = time.monotonic()
+        if interval <= 0 or now - self._polled < interval:
+            return
+        self._polled = now
+        try:
+            wanted = (self.home / "current").read_text(encoding="utf-8").strip()
+        except OSError:
+            return
+        if not wanted or wanted in (self.engines.release_id, self._refused):
+            return
+        if not self.engines.switch_lock.acquire(blocking=False):
+            return  # a switch is under way
+        self.engines.switch_lock.release()
+        try:
+            self.activate(wanted)
+            log.info("now serving release %s (published elsewhere)", wanted)
+        except UserError:
+            self._refused = wanted
 
     def close(self) -> None:
         self.runner.shutdown()

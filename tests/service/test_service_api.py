@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
 import pytest
 
-from tests.service.zicht_fakes import Factory, make_app
+from tests.service.zicht_fakes import Factory, make_app, make_home_release
 
 CUBE = "/api/v1/cubes/drug_suspects"
 AGG = f"{CUBE}/aggregate"
@@ -255,3 +256,27 @@ def test_docs_page_loads_only_local_assets(client):
         assert r.status_code == 200
         r.close()  # static files are streamed from disk
     assert client.get("/openapi.yaml").data.startswith(b"openapi:")
+
+
+def test_release_switched_by_another_process_is_followed(tmp_path):
+    factory = Factory(fail=frozenset({"20250103T000000Z-cccccccc"}))
+    app = make_app(tmp_path, factory, ids=(OLD, NEW), release_poll_s=0.01)
+    c = app.test_client()
+    assert c.get("/ready").json["release"] == NEW
+    (tmp_path / "current").write_text(OLD + "\n")  # as `zicht releases switch` would
+    time.sleep(0.02)
+    assert c.get("/ready").json["release"] == OLD
+    # a release that fails to open is refused once and the old one keeps serving
+    bad = make_home_release(tmp_path, "20250103T000000Z-cccccccc")
+    (tmp_path / "current").write_text(bad + "\n")
+    time.sleep(0.02)
+    assert c.get("/ready").json["release"] == OLD
+    assert c.get(f"{AGG}?measures=suspects").status_code == 200
+
+
+def test_guessing_api_keys_is_rate_limited(tmp_path):
+    c = make_app(
+        tmp_path, api_keys="a=k", rate_limit_per_minute=6, rate_limit_burst=2
+    ).test_client()
+    codes = [c.get("/api/v1/cubes", headers={"X-API-Key": f"g{i}"}).status_code for i in range(3)]
+    assert codes == [401, 401, 429]

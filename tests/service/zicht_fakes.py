@@ -125,14 +125,20 @@ class FakeEngine:
         self.closed = True
 
 
+def make_home_release(root: Path, rid: str) -> str:
+    """Add a (fake) complete release directory ``rid`` to the data home ``root``."""
+    path = root / "releases" / rid
+    path.mkdir(parents=True)
+    manifest = {"id": rid, "created": f"{rid[:4]}-{rid[4:6]}-{rid[6:8]}T00:00:00Z"}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "release.duckdb").write_bytes(b"")
+    return rid
+
+
 def make_home(root: Path, ids: tuple[str, ...] = ("20250101T000000Z-aaaaaaaa",)) -> Path:
     """A data home with releases ``ids`` (oldest first); the last one is current."""
-    for n, rid in enumerate(ids):
-        path = root / "releases" / rid
-        path.mkdir(parents=True)
-        manifest = {"id": rid, "created": f"2025-01-0{n + 1}T00:00:00Z"}
-        (path / "manifest.json").write_text(json.dumps(manifest))
-        (path / "release.duckdb").write_bytes(b"")
+    for rid in ids:
+        make_home_release(root, rid)
     if ids:
         (root / "current").write_text(ids[-1] + "\n")
     return root
