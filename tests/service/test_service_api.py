@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import time
 
 import pytest
@@ -280,3 +281,25 @@ def test_guessing_api_keys_is_rate_limited(tmp_path):
     ).test_client()
     codes = [c.get("/api/v1/cubes", headers={"X-API-Key": f"g{i}"}).status_code for i in range(3)]
     assert codes == [401, 401, 429]
+
+
+def test_switch_does_not_drop_an_in_flight_request(tmp_path):
+    factory = Factory(delay_s=0.5)
+    app = make_app(tmp_path, factory, ids=(OLD, NEW))
+    results = {}
+
+    def slow_request():
+        r = app.test_client().get(f"{AGG}?measures=suspects")
+        results["status"], results["release"] = r.status_code, r.headers["X-Zicht-Release"]
+
+    worker = threading.Thread(target=slow_request)
+    worker.start()
+    time.sleep(0.1)  # the request now holds the NEW engine
+    c = app.test_client()
+    assert c.post("/api/v1/admin/releases/rollback", headers=ADMIN).json["serving"] == OLD
+    serving_new = factory.opened[0]
+    assert not serving_new.closed  # still answering the in-flight request
+    worker.join(5)
+    assert results == {"status": 200, "release": NEW}
+    assert serving_new.closed  # closed once its last request finished
+    assert c.get("/ready").json["release"] == OLD

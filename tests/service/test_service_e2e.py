@@ -81,6 +81,14 @@ def test_relation_cut_and_formats(client):
     assert periods and all(len(p) == 8 and p.endswith("JJ00") for p in periods)
 
 
+def test_combination_of_cubes_on_the_same_endpoint(client):
+    url = f"{AGG}?measures=suspects,population.inhabitants&drilldown=residence@gemeente"
+    body = client.get(url + "&cut=period@year:2023").json
+    ids = [m["id"] for m in body["measures"]]
+    assert len(ids) == 2 and ids[0] == "suspects" and ids[1].endswith("inhabitants")
+    assert body["rows"] and all(set(r["cells"]) == set(ids) for r in body["rows"])
+
+
 def test_engine_problems_come_back_in_the_error_shape(client):
     r = client.get(f"{AGG}?measures=nope&drilldown=foo@bar")
     assert r.status_code == 400
