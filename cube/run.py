@@ -13,7 +13,7 @@ import numpy as np
 from cube.errors import Problem, QueryTimeout
 from cube.execute import run_part
 from cube.plan import Part, Plan
-from cube.sql import PartSql, part_sql
+from cube.sql import PartSql, local_sets, part_sql
 from sdc.table import MeasureStats
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
         plan.grouping_sets,
         engine.schemas[part.cube.fact],
         engine.axes_for(part.cube),
-        engine.single_pass[part.cube.id],
+        strategy(engine, plan, part),
     )
     with engine.cache_lock:
         engine.sql_cache[key] = ps
@@ -79,6 +79,14 @@ def _part_grid(
         return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)
     unique, inverse = np.unique(sub, axis=0, return_inverse=True)
     return unique, inverse.reshape(-1)
+
+
+def strategy(engine: Engine, plan: Plan, part: Part) -> str:
+    """How to get exact statistics cheaply (see cube.sql.part_sql)."""
+    one_year = plan.single_year(part, local_sets(part, plan.grouping_sets))
+    if engine.single_pass[part.cube.id] and (part.cube.period != "stock" or one_year):
+        return "single"
+    return "bounds" if one_year else "holding"
 
 
 def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:

@@ -26,7 +26,9 @@ KEY_MOD = 2**32
 
 @dataclass(frozen=True, slots=True)
 class PartSql:
-    sql: str
+    one_pass: str  # single pass (exact, or bounds), "" for the holding strategy
+    holding: str  # holding pass, with a {where} placeholder for refinement
+    strategy: str  # single | bounds | holding
     n_items: int
     measures: tuple[Measure, ...]
 
@@ -68,6 +70,7 @@ def projection(
         cols[f"k{i}"] = axes[role].levels[items[item_idx].level].expr(t)
     cols["holding"] = t["holding"]
     cols["record_key"] = t["record_key"]
+    cols["hr"] = t["holding_rows_year"]
     for j, m in enumerate(part.measures):
         cond: BooleanValue = ibis.literal(True)
         for f in m.filters:
@@ -103,36 +106,33 @@ def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int
     return tuple(out)
 
 
-def part_sql(
-    part: Part,
-    items: tuple[Item, ...],
-    sets: tuple[tuple[int, ...], ...],
-    schema: Mapping[str, str],
-    axes: Mapping[str, RoleAxis],
-    single_pass: bool,
-) -> PartSql:
-    proj = ibis.to_sql(projection(part, items, schema, axes), dialect="duckdb")
-    n = len(part.items)
-    sets = local_sets(part, sets)
-    keys = [f"k{i}" for i in range(n)]
-    key_list = "".join(f"{k}, " for k in keys)
-    if single_pass:
-        aggs = []
-        for j, m in enumerate(part.measures):
-            w = f"FILTER (WHERE f{j})"
-            aggs += [
-                f"count(*) {w} AS n{j}",
-                f"count(*) {w} AS c{j}",
-                f"CAST(coalesce(sum(record_key) {w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
-            ]
-            if m.kind == "sum":
-                aggs += [f"coalesce(sum(x{j}) {w}, 0) AS s{j}", f"max(x{j}, 2) {w} AS top{j}"]
-        sql = (
-            f"WITH f AS ({proj})\nSELECT {key_list}{_grouping(n)} AS g, "
-            + ", ".join(aggs)
-            + f"\nFROM f GROUP BY {_sets_sql(n, sets)}"
-        )
-        return PartSql(sql, n, part.measures)
+def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool) -> str:
+    """Values and statistics straight from the rows (exact when holdings are unique per cell;
+    with ``bounds``, also Σ 1/rows-of-holding-in-year (a lower bound on distinct holdings) and
+    the largest rows-of-holding, which says whether the row counts are exact)."""
+    aggs = []
+    for j, m in enumerate(part.measures):
+        w = f"FILTER (WHERE f{j})"
+        aggs += [
+            f"count(*) {w} AS n{j}",
+            f"count(*) {w} AS c{j}",
+            f"CAST(coalesce(sum(record_key) {w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
+        ]
+        if bounds:
+            aggs += [f"sum(CAST(1 AS DOUBLE) / hr) {w} AS lb{j}", f"max(hr) {w} AS mr{j}"]
+        if m.kind == "sum":
+            aggs += [f"coalesce(sum(x{j}) {w}, 0) AS s{j}", f"max(x{j}, 2) {w} AS top{j}"]
+    keys = "".join(f"k{i}, " for i in range(n))
+    return (
+        f"WITH f AS ({proj})\nSELECT {keys}{_grouping(n)} AS g, "
+        + ", ".join(aggs)
+        + f"\nFROM f GROUP BY {_sets_sql(n, sets)}"
+    )
+
+
+def _holding_pass(proj: str, part: Part, n: int, sets) -> str:
+    """Rows summed per holding within each grouping set, then per cell: exact distinct holdings
+    and the two largest holding contributions. ``{where}`` restricts the rows (refinement)."""
     inner, outer = [], []
     for j, m in enumerate(part.measures):
         w = f"FILTER (WHERE f{j})"
@@ -145,12 +145,29 @@ def part_sql(
         if m.kind == "sum":
             inner.append(f"coalesce(sum(x{j}) {w}, 0) AS s{j}")
             outer += [f"sum(s{j}) AS s{j}", f"max(s{j}, 2) FILTER (WHERE n{j} > 0) AS top{j}"]
-    sql = (
-        f"WITH f AS ({proj}),\nh AS (SELECT {key_list}{_grouping(n)} AS g, holding, "
+    keys = "".join(f"k{i}, " for i in range(n))
+    return (
+        f"WITH f AS ({proj}),\nh AS (SELECT {keys}{_grouping(n)} AS g, holding, "
         + ", ".join(inner)
-        + f"\nFROM f GROUP BY {_sets_sql(n, sets, 'holding')})\n"
-        + f"SELECT {key_list}g, "
+        + f"\nFROM f {{where}} GROUP BY {_sets_sql(n, sets, 'holding')})\n"
+        + f"SELECT {keys}g, "
         + ", ".join(outer)
-        + f"\nFROM h GROUP BY {key_list}g"
+        + f"\nFROM h GROUP BY {keys}g"
     )
-    return PartSql(sql, n, part.measures)
+
+
+def part_sql(
+    part: Part,
+    items: tuple[Item, ...],
+    sets: tuple[tuple[int, ...], ...],
+    schema: Mapping[str, str],
+    axes: Mapping[str, RoleAxis],
+    strategy: str,
+) -> PartSql:
+    """``strategy``: ``single`` (holdings unique per cell), ``bounds`` (cells within one year:
+    bounds first, exact holding pass only for the cells they cannot clear) or ``holding``."""
+    proj = ibis.to_sql(projection(part, items, schema, axes), dialect="duckdb")
+    n = len(part.items)
+    sets = local_sets(part, sets)
+    one = _one_pass(proj, part, n, sets, strategy == "bounds") if strategy != "holding" else ""
+    return PartSql(one, _holding_pass(proj, part, n, sets), strategy, n, part.measures)

@@ -13,6 +13,7 @@ from cube.run import execute_parts
 from tests.cube.oracle import oracle_stats
 
 _ROWS: dict[str, list[dict]] = {}
+YEAR = Cut("period", "year", ("2023",))
 
 
 def fact_rows(engine, fact: str) -> list[dict]:
@@ -28,9 +29,16 @@ def compare(engine, query: Query) -> None:
     grid = cell_grid(list(plan.items), plan.grouping_sets, engine.axes_for(plan.cube), plan.masks)
     got = execute_parts(engine, plan, grid)[(plan.cube.id, 0)].stats
     want = oracle_stats(engine, plan, grid, fact_rows(engine, plan.cube.fact))
+    threshold = plan.cube.policy.threshold
     for mid, expected in want.items():
         for field, values in expected.items():
-            np.testing.assert_allclose(getattr(got[mid], field), values, err_msg=f"{mid}.{field}")
+            actual = getattr(got[mid], field)
+            if field == "contributors":
+                # bound-cleared cells carry a lower bound that already passes the threshold
+                exact = actual == values
+                assert (exact | ((actual <= values) & (actual >= threshold))).all(), mid
+                continue
+            np.testing.assert_allclose(actual, values, err_msg=f"{mid}.{field}")
 
 
 QUERIES = [
