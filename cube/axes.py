@@ -50,6 +50,20 @@ class RoleAxis:
     levels: dict[str, LevelAxis]
 
 
+def _column(name: str) -> Callable[[Table], Value]:
+    def expr(t: Table) -> Value:
+        return t[name]
+
+    return expr
+
+
+def _constant(value: int) -> Callable[[Table], Value]:
+    def expr(t: Table) -> Value:
+        return ibis.literal(value)
+
+    return expr
+
+
 def _same(n: int) -> np.ndarray:
     return np.arange(n, dtype=np.int64)
 
@@ -62,10 +76,7 @@ def _region_axis(role: Role, store: MemberStore) -> dict[str, LevelAxis]:
             continue
         rl = store.regions[lv]
         labels = tuple(Label(n, n) for n in rl.names)
-        if lv == "land":
-            expr: Callable[[Table], Value] = lambda t: ibis.literal(1)  # noqa: E731
-        else:
-            expr = lambda t, c=f"{prefix}_{lv}": t[c]  # noqa: E731
+        expr = _constant(1) if lv == "land" else _column(f"{prefix}_{lv}")
         out[lv] = LevelAxis(
             lv, rl.codes, labels, tuple(range(1, len(rl.codes) + 1)), store.buurt_parent[lv], expr
         )
@@ -223,7 +234,7 @@ def _sector_axis(role: Role, store: MemberStore) -> dict[str, LevelAxis]:
             tuple(Label(n, n) for _, n, _ in sections),
             sec_codes,
             np.array([sec_codes.index(s or "") for _, _, s in divisions], dtype=np.int64),
-            lambda t, c=col: t[c],
+            _column(col),
         )
     if "division" in role.levels:
         col = role.column("division")
@@ -234,7 +245,7 @@ def _sector_axis(role: Role, store: MemberStore) -> dict[str, LevelAxis]:
             tuple(Label(n, n) for _, n, _ in divisions),
             codes,
             _same(len(codes)),
-            lambda t, c=col: t[c],
+            _column(col),
         )
     return out
 

@@ -86,7 +86,7 @@ def derive(
         outputs.append(out)
         by_id[d.name] = out
     if q.ranking:
-        outputs.append(_composite(plan, q.ranking, by_id, ev, (grid >= 0).all(axis=1)))
+        outputs.append(_composite(plan, q.ranking, by_id, ev, np.asarray((grid >= 0).all(axis=1))))
     return outputs
 
 

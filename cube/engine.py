@@ -7,7 +7,8 @@ connection (DESIGN §7). Compiled SQL and whole answers are cached per release.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import cachetools
 import duckdb
@@ -20,7 +21,16 @@ from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, load_catalog
 from cube.query import Query
 from cube.result import Answer
-from loaders.releases import Release
+
+
+class Release(Protocol):
+    """What the engine needs of a release (``loaders.releases.Release`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def db_path(self) -> Path: ...
 
 
 class Engine:

@@ -63,8 +63,8 @@ def projection(
         t = t.mutate(year=t["year"] - part.shift)
     for kf in part.filters:
         key = axes[kf.role].levels[kf.level].expr(t)
-        cond = key.isin(list(kf.keys))
-        t = t.filter(~cond if kf.exclude else cond)
+        inside = key.isin(list(kf.keys))
+        t = t.filter(~inside if kf.exclude else inside)
     cols = {}
     for i, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
         cols[f"k{i}"] = axes[role].levels[items[item_idx].level].expr(t)
