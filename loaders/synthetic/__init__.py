@@ -25,7 +25,7 @@ from loaders.synthetic.transactions import TransactionRegister
 from loaders.synthetic.writer import Coded, TableWriter, write_buurten, write_table
 
 Progress = Callable[[str], None]
-DEMO_SCALE = 0.05
+DEMO_SCALE = 0.02  # generation + load well under a minute on 2 cores
 MIN_SCALE, MAX_SCALE = 0.0005, 2.0
 _STREAMS = ("geography", "companies", "dwellings", "population", "events", "final")
 
