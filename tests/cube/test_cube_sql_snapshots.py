@@ -1,0 +1,56 @@
+"""SQL snapshots: the compiled SQL of a few queries is committed; a change must be deliberate.
+
+Regenerate with ``ZICHT_UPDATE_SNAPSHOTS=1 pytest tests/cube/test_cube_sql_snapshots.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cube.plan import make_plan
+from cube.query import Cut, Query
+from cube.run import compiled, strategy
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+CASES = {
+    "population_margins": Query(
+        "population",
+        ("inhabitants", "inhabitants_low_income"),
+        ("region@gemeente", "period@year"),
+        totals="margins",
+    ),
+    "suspects_flows": Query(
+        "drug_suspects",
+        ("suspects",),
+        ("residence@gemeente", "offence@gemeente"),
+        cuts=(Cut("period", "year", ("2023",)),),
+    ),
+    "dwellings_bounds": Query(
+        "dwellings",
+        ("dwellings", "woz_total"),
+        ("region@wijk",),
+        cuts=(Cut("region", "gemeente", ("GM0014",)), Cut("period", "year", ("2023",))),
+        totals="grand",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compiled_sql_matches_snapshot(engine, name):
+    q = CASES[name]
+    plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+    text = (
+        "\n\n".join(
+            f"-- part {p.cube.id} shift {p.shift} strategy {strategy(engine, plan, p)}\n"
+            f"{compiled(engine, plan, p).one_pass}\n-- holding pass\n{compiled(engine, plan, p).holding}"
+            for p in plan.parts
+        )
+        + "\n"
+    )
+    path = SNAPSHOTS / f"{name}.sql"
+    if os.environ.get("ZICHT_UPDATE_SNAPSHOTS") or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text()
