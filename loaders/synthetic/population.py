@@ -74,7 +74,7 @@ def initial(geo: Geography, scale: float, rng: np.random.Generator) -> Populatio
     pop = _empty(params.FIRST_YEAR)
     _add_households(pop, geo, h_gem, h_types, rng, decile_shift=0)
     births, sexes = _member_demography(hh, h_types, params.FIRST_YEAR, rng)
-    _add_persons(pop, hh + 0, births, sexes)
+    _add_persons(pop, hh, births, sexes)
     return pop
 
 
