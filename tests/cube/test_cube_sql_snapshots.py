@@ -45,7 +45,8 @@ def test_compiled_sql_matches_snapshot(engine, name):
     text = (
         "\n\n".join(
             f"-- part {p.cube.id} shift {p.shift} strategy {strategy(engine, plan, p)}\n"
-            f"{compiled(engine, plan, p).one_pass}\n-- holding pass\n{compiled(engine, plan, p).holding}"
+            f"{compiled(engine, plan, p).one_pass}\n-- holding pass\n"
+            f"{compiled(engine, plan, p).holding}"
             for p in plan.parts
         )
         + "\n"
