@@ -11,8 +11,9 @@ duplicate key, dangling reference.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -178,12 +179,23 @@ def validate(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> list[
         types = column_types(con, src.table)
         types_by_name[src.dataset.name] = types
         problems += _structure(src, types)
-        problems += _rows(con, src, _all_checks(src.dataset, types))
-        problems += _duplicates(con, src, types)
+        problems += _guarded(src, _rows, con, src, _all_checks(src.dataset, types))
+        problems += _guarded(src, _duplicates, con, src, types)
     by_name = {s.dataset.name: s for s in sources}
     for src in sources:
-        problems += _references(con, src, by_name, types_by_name)
+        problems += _guarded(src, _references, con, src, by_name, types_by_name)
     return problems
+
+
+def _guarded(src: Source, check: Callable[..., list[LoadProblem]], *args: Any) -> list[LoadProblem]:
+    """Run a check; a file that breaks while being read (a damaged page) becomes a problem."""
+    try:
+        return check(*args)
+    except duckdb.Error:
+        # Not passed on: the engine's message may quote SQL or file contents.
+        return [
+            LoadProblem(src.path.name, None, None, "could not be read completely (damaged file?)")
+        ]
 
 
 def _structure(src: Source, types: dict[str, str]) -> list[LoadProblem]:

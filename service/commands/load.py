@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
+
 from loaders.keys import SecretError
 from loaders.load import LoadError, load_directory
 from loaders.progress import StreamProgress
@@ -50,6 +52,16 @@ def run(args: argparse.Namespace) -> int:
         )
     except SecretError as exc:
         raise CliError(str(exc)) from exc
+    except OSError as exc:
+        raise CliError(
+            f"load failed, nothing was published: {exc.strerror or 'I/O error'}"
+        ) from exc
+    except duckdb.Error as exc:
+        # The engine's message may contain SQL or data, so only its kind is shown.
+        raise CliError(
+            f"load failed in the database engine ({type(exc).__name__}: disk full or out of "
+            "memory?), nothing was published"
+        ) from exc
     except LoadError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
