@@ -14,12 +14,9 @@ import json
 import os
 import secrets
 import threading
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from cube.result import Answer
 
 
 def load_salt(audit_dir: Path, configured: str) -> str:
@@ -44,22 +41,6 @@ def client_id(address: str, salt: str, api_key_id: str | None = None) -> str:
         return f"key:{api_key_id}"
     digest = hashlib.sha256(f"{salt}\n{address}".encode()).hexdigest()
     return f"addr:{digest[:16]}"
-
-
-def cell_summary(answer: Answer) -> dict[str, Any]:
-    """Cells by status and by suppression/perturbation reason, counted from the rows."""
-    statuses: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    for row in answer.rows:
-        for v in row.values:
-            statuses[v.status] += 1
-            if v.reason:
-                reasons[v.reason] += 1
-    return {
-        "cells": sum(statuses.values()),
-        "by_status": dict(sorted(statuses.items())),
-        "by_reason": dict(sorted(reasons.items())),
-    }
 
 
 class AuditLog:

@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,33 @@ def _cell(v: Value) -> dict[str, Any]:
     return {"value": shown, "status": v.status, "reason": v.reason}
 
 
+def cell_summary(answer: Answer) -> dict[str, Any]:
+    """Cells by status and by suppression reason, counted from the published rows."""
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for row in answer.rows:
+        for v in row.values:
+            statuses[v.status] += 1
+            if v.reason:
+                reasons[v.reason] += 1
+    return {
+        "cells": sum(statuses.values()),
+        "by_status": dict(sorted(statuses.items())),
+        "by_reason": dict(sorted(reasons.items())),
+    }
+
+
+def public_report(answer: Answer) -> dict[str, Any]:
+    """The disclosure report a client may see: policy id and cells by status and rule.
+
+    The engine's own report also holds risk figures (smallest contributor count of a published
+    cell, largest perturbation deviation) that would narrow down true values: those go to the
+    audit log only, never into an answer.
+    """
+    policy = answer.report.get("policy") if isinstance(answer.report, dict) else None
+    return {"policy": policy if isinstance(policy, str) else None, **cell_summary(answer)}
+
+
 def to_json(answer: Answer) -> dict[str, Any]:
     """The default JSON answer (schema ``Answer`` in ``openapi.yaml``)."""
     items, ids = answer.drilldown, [m.id for m in answer.measures]
@@ -115,7 +143,7 @@ def to_json(answer: Answer) -> dict[str, Any]:
         ],
         "total_rows": answer.total_rows,
         "truncated": answer.truncated,
-        "report": answer.report,
+        "report": public_report(answer),
     }
 
 

@@ -20,9 +20,10 @@ from typing import Any, Protocol
 from cube.errors import NoRelease, NotFound, UserError
 from cube.query import Query
 from loaders import releases
-from service.audit import AuditLog, cell_summary, load_salt
+from service.audit import AuditLog, load_salt
 from service.cache import AnswerCache, Entry
 from service.errors import ReleaseConflict
+from service.formats import cell_summary
 from service.limits import QueryRunner, RateLimiter
 from service.metrics import Metrics
 from service.monitor import RiskMonitor
@@ -216,6 +217,8 @@ class Service:
                 "cached": cached,
                 **summary,
                 "risk_flags": [f.kind for f in flags],
+                # the engine's full report (risk figures included) is for the audit only
+                "engine_report": entry.answer.report,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             }
         )

@@ -196,6 +196,18 @@ def test_release_that_fails_to_open_never_serves(tmp_path):
     assert (tmp_path / "current").read_text().strip() == NEW
 
 
+def test_public_report_holds_only_counts_the_audit_holds_the_rest(client):
+    body = client.get(f"{AGG}?measures=suspects&drilldown=residence@gemeente").json
+    assert body["report"] == {
+        "policy": "default",
+        "cells": 3,
+        "by_status": {"perturbed": 2, "suppressed": 1},
+        "by_reason": {"threshold": 1},
+    }
+    record = client.get("/api/v1/admin/audit?limit=1", headers=ADMIN).json["records"][0]
+    assert record["engine_report"]["risk"]["smallest_published_contributors"] == 4242
+
+
 def test_audit_and_risk_resources(client):
     client.get(f"{AGG}?measures=suspects&drilldown=residence@gemeente")
     records = client.get("/api/v1/admin/audit?limit=5", headers=ADMIN).json["records"]

@@ -118,7 +118,11 @@ class FakeEngine:
             rows=tuple(rows),
             total_rows=len(rows),
             truncated=False,
-            report={"cells": len(rows) * len(infos)},
+            # Like the real engine's report, it holds risk figures that must stay internal.
+            report={
+                "policy": "default",
+                "risk": {"smallest_published_contributors": int(SECRET_VALUE)},
+            },
         )
 
     def close(self) -> None:
