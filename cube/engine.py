@@ -18,7 +18,7 @@ from cube.answer import answer as run_answer
 from cube.axes import RoleAxis, role_axis
 from cube.errors import NoRelease, NotFound
 from cube.members import MemberStore, load_members
-from cube.model import Catalog, Cube, load_catalog
+from cube.model import Catalog, Cube, ModelError, load_catalog
 from cube.query import Query
 from cube.result import Answer
 
@@ -54,6 +54,7 @@ class Engine:
         facts = tuple(c.fact for c in catalog.cubes.values())
         self.store: MemberStore = load_members(con, facts)
         self.schemas = {f: _schema(con, f) for f in facts}
+        check_physical(catalog, self.schemas)
         self.single_pass = {c.id: _single_pass(con, c) for c in catalog.cubes.values()}
         self._axes: dict[str, dict[str, RoleAxis]] = {}
         self._axes_lock = threading.Lock()
@@ -193,3 +194,21 @@ def _single_pass(con: duckdb.DuckDBPyConnection, cube: Cube) -> bool:
         sql = f'SELECT count(*) = count(DISTINCT holding) FROM "{cube.fact}"'
     row = con.execute(sql).fetchone()
     return bool(row and row[0])
+
+
+def check_physical(catalog: Catalog, schemas: dict[str, dict[str, str]]) -> None:
+    """Every column the model maps must exist in the release: all problems at once."""
+    problems = []
+    for cube in catalog.cubes.values():
+        cols = schemas.get(cube.fact, {})
+        needed = {"holding", "record_key", "holding_rows_year", "year"}
+        for role in cube.roles:
+            needed |= {role.column(lv) for lv in role.levels if lv != "land"}
+        for m in cube.measures:
+            needed |= {f.column for f in m.filters} | ({m.column} if m.column else set())
+        problems += [
+            f"cubes.{cube.id}: column {c!r} is not in {cube.fact}"
+            for c in sorted(needed - set(cols))
+        ]
+    if problems:
+        raise ModelError(problems)
