@@ -106,6 +106,7 @@ def _after(response: Response) -> Response:
 def create_app(settings: Settings, *, engine_factory: EngineFactory | None = None) -> Flask:
     """Build the app; loads the current release if there is one (else /ready answers 503)."""
     from service.api import admin, ops, public
+    from service.dashboard import bp as dashboard_bp
 
     logging.getLogger("zicht").setLevel(settings.log_level.upper())
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
@@ -121,4 +122,5 @@ def create_app(settings: Settings, *, engine_factory: EngineFactory | None = Non
     app.register_blueprint(public.bp, url_prefix="/api/v1")
     app.register_blueprint(admin.bp, url_prefix="/api/v1/admin")
     app.register_blueprint(ops.bp)
+    app.register_blueprint(dashboard_bp)
     return app

@@ -1,0 +1,443 @@
+// The dashboard: pickers from the API metadata, the map, the profile, the scatter and the
+// over-representation bars. All state is in `state` and mirrored in the URL hash.
+import * as api from "./api.js";
+import { barChart, emptyNote, scatter } from "./charts.js";
+import { applyTexts, label, t, themeLabel } from "./i18n.js";
+import { ChoroplethMap, drawLegend } from "./map.js";
+import { renderProfile } from "./profile.js";
+import { readHash, writeHash } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+const ABSOLUTE = new Set(["count", "sum", "mean"]);
+const RATES = new Set(["rate", "share", "change"]);
+const timings = { firstMap: null, redraws: [] };
+window.zichtTimings = timings;
+
+const state = { lang: "nl", mode: "abs", level: "wijk", ...readHash() };
+const metas = new Map(); // cube id -> metadata
+let cubeList = [];
+let gmNames = new Map();
+let map;
+let drawVersion = 0;
+
+function status(text, isError = false) {
+  const el = $("status");
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+}
+
+async function meta(cubeId) {
+  if (!metas.has(cubeId)) metas.set(cubeId, await api.cube(cubeId));
+  return metas.get(cubeId);
+}
+
+function splitIndicator(value) {
+  const dot = value ? value.indexOf(".") : -1;
+  return dot < 0 ? [null, null] : [value.slice(0, dot), value.slice(dot + 1)];
+}
+
+function current() {
+  const [cubeId, measureId] = splitIndicator(state.ind);
+  const m = metas.get(cubeId);
+  return { meta: m, measure: m && api.measure(m, measureId) };
+}
+
+function fits(measure, mode) {
+  return (mode === "rate" ? RATES : ABSOLUTE).has(measure.kind);
+}
+
+function option(value, text, selected) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = text;
+  o.selected = selected;
+  return o;
+}
+
+// ---- pickers -----------------------------------------------------------------------------
+
+function themeCubes(theme) {
+  return cubeList.filter((c) => c.theme === theme && c.measures.length > 0);
+}
+
+function fillThemes() {
+  const themes = [...new Set(cubeList.map((c) => c.theme))];
+  if (!themes.includes(state.theme)) state.theme = themes.includes("drugs") ? "drugs" : themes[0];
+  $("theme").replaceChildren(...themes.map((th) => option(th, themeLabel(state.lang, th), th === state.theme)));
+}
+
+/** Indicator options of the theme for the mode, grouped per cube; keeps the choice if valid. */
+function fillIndicators() {
+  const groups = [];
+  const values = [];
+  for (const c of themeCubes(state.theme)) {
+    const m = metas.get(c.id);
+    const group = document.createElement("optgroup");
+    group.label = label(state.lang, m);
+    for (const measure of m.measures.filter((x) => fits(x, state.mode))) {
+      const value = `${c.id}.${measure.id}`;
+      values.push(value);
+      group.append(option(value, label(state.lang, measure), false));
+    }
+    if (group.children.length) groups.push(group);
+  }
+  if (!values.includes(state.ind)) state.ind = values[0];
+  $("indicator").replaceChildren(...groups);
+  $("indicator").value = state.ind;
+}
+
+function fillYears() {
+  const { meta: m } = current();
+  const years = api.years(m);
+  if (!years.includes(state.year)) state.year = years.at(-1);
+  $("year").replaceChildren(...years.map((y) => option(y, y, y === state.year)).reverse());
+}
+
+/** The counterpart of the indicator in the other mode (a count's rate, a rate's count). */
+function counterpart(mode) {
+  const { meta: m, measure } = current();
+  if (!measure) return;
+  const inCube = m.measures.filter((x) => fits(x, mode));
+  const match =
+    mode === "rate"
+      ? inCube.find((x) => x.components.includes(measure.id))
+      : inCube.find((x) => measure.components.includes(x.id));
+  if (match) state.ind = `${m.id}.${match.id}`;
+}
+
+// ---- the map ------------------------------------------------------------------------------
+
+function mapParams(m, measureId, year = state.year) {
+  return [
+    ["measures", measureId],
+    ["drilldown", `${api.regionRole(m)}@gemeente`],
+    ["cut", `${api.periodRole(m)}@year:${year}`],
+  ];
+}
+
+async function drawMap() {
+  const version = ++drawVersion;
+  const { meta: m, measure } = current();
+  $("map").dataset.status = "loading";
+  const params = mapParams(m, measure.id);
+  const answer = await api.aggregate(m.id, params, state.lang);
+  if (version !== drawVersion) return false;
+  const cells = api.cellsBy(answer, `${api.regionRole(m)}@gemeente`, measure.id);
+  const colours = map.paint(cells, measure, state.lang);
+  drawLegend($("legend"), colours, measure, state.lang);
+  $("map-measure").textContent = `${label(state.lang, measure)} (${measure.unit})`;
+  $("map-year").textContent = state.year;
+  const link = $("download-map");
+  link.href = api.aggregateUrl(m.id, params, state.lang, "csv");
+  link.download = `zicht-${m.id}-${measure.id}-gemeente-${state.year}.csv`;
+  Object.assign($("map").dataset, { status: "ready", indicator: state.ind, year: state.year });
+  $("map").dataset.rows = String(cells.size);
+  return true;
+}
+
+async function redrawMap() {
+  performance.mark("zicht:change");
+  const started = performance.now();
+  if (await drawMap()) {
+    performance.measure("zicht:redraw", "zicht:change");
+    timings.redraws.push(performance.now() - started);
+    status(t(state.lang, "ready"));
+  }
+}
+
+// ---- profile, scatter, index bars -------------------------------------------------------
+
+async function showProfile() {
+  const root = $("profile");
+  if (!state.gm) {
+    root.hidden = true;
+    map.select(null);
+    return;
+  }
+  const { meta: m } = current();
+  root.hidden = false;
+  root.dataset.status = "loading";
+  map.select(state.gm);
+  await renderProfile(root, {
+    meta: m,
+    measureId: current().measure.id,
+    gm: state.gm,
+    gmName: gmNames.get(state.gm),
+    year: state.year,
+    level: state.level,
+    lang: state.lang,
+  });
+}
+
+function allMeasures(filter) {
+  const out = [];
+  for (const c of cubeList) {
+    const m = metas.get(c.id);
+    if (!m || !api.regionRole(m)) continue;
+    for (const x of m.measures.filter(filter)) out.push({ cube: m, measure: x, value: `${m.id}.${x.id}` });
+  }
+  return out;
+}
+
+function fillScatterPickers() {
+  const choices = allMeasures((x) => x.kind !== "index");
+  // Rates compare gemeenten of different size; shares are often `x` in small places.
+  const rates = choices.filter((c) => c.measure.kind === "rate");
+  const values = choices.map((c) => c.value);
+  if (!values.includes(state.x)) state.x = (rates[0] || choices[0]).value;
+  if (!values.includes(state.y)) {
+    const other = rates.find((c) => c.cube.id !== splitIndicator(state.x)[0]);
+    state.y = (other || choices[1] || choices[0]).value;
+  }
+  for (const [id, chosen] of [["scatter-x", state.x], ["scatter-y", state.y]]) {
+    const opts = choices.map((c) => option(c.value, `${label(state.lang, c.cube)}: ${label(state.lang, c.measure)}`, c.value === chosen));
+    $(id).replaceChildren(...opts);
+  }
+}
+
+async function gemeenteValues(indicator) {
+  const [cubeId, measureId] = splitIndicator(indicator);
+  const m = await meta(cubeId);
+  const years = api.years(m);
+  const year = years.includes(state.year) ? state.year : years.at(-1);
+  const answer = await api.aggregate(cubeId, mapParams(m, measureId, year), state.lang);
+  return { m, measure: api.measure(m, measureId), cells: api.cellsBy(answer, `${api.regionRole(m)}@gemeente`, measureId) };
+}
+
+async function drawScatter() {
+  const box = $("scatter");
+  box.dataset.status = "loading";
+  const [xs, ys] = await Promise.all([gemeenteValues(state.x), gemeenteValues(state.y)]);
+  const points = [];
+  let left = 0;
+  for (const [code, e] of xs.cells) {
+    const other = ys.cells.get(code);
+    const ok = (c) => c && c.status !== "suppressed" && c.value != null;
+    if (ok(e.cell) && other && ok(other.cell)) points.push({ code, name: e.label, x: e.cell.value, y: other.cell.value });
+    else left += 1;
+  }
+  const xLabel = label(state.lang, xs.measure);
+  const yLabel = label(state.lang, ys.measure);
+  const r = points.length ? scatter(box, points, { lang: state.lang, xLabel, yLabel, xDecimals: xs.measure.decimals, yDecimals: ys.measure.decimals, onPick: pickGemeente }) : emptyNote(box, state.lang);
+  const fmt = new Intl.NumberFormat(state.lang === "en" ? "en-GB" : "nl-NL", { maximumFractionDigits: 2 });
+  $("scatter-note").textContent = `${points.length} / ${points.length + left}; ${left} ${t(state.lang, "points_left_out")}${r == null ? "" : `; ${t(state.lang, "correlation")} r = ${fmt.format(r)}`}`;
+  scatterCsv(points, xLabel, yLabel);
+  box.dataset.status = "ready";
+  box.dataset.points = String(points.length);
+}
+
+function csvField(value) {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function scatterCsv(points, xLabel, yLabel) {
+  const lines = [["code", "name", xLabel, yLabel].map(csvField).join(",")];
+  for (const p of points) lines.push([p.code, p.name, p.x, p.y].map(csvField).join(","));
+  const link = $("scatter-csv");
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([`${lines.join("\n")}\n`], { type: "text/csv" }));
+  link.download = `zicht-scatter-gemeente-${state.year}.csv`;
+}
+
+/** Over-represented characteristics: the `index` measures, nationally and for the gemeente. */
+async function drawIndex() {
+  const box = $("index-bars");
+  const indexCube = cubeList.map((c) => metas.get(c.id)).find((m) => m && m.measures.some((x) => x.kind === "index"));
+  if (!indexCube) return emptyNote(box, state.lang);
+  const ids = indexCube.measures.filter((x) => x.kind === "index").map((x) => x.id);
+  const years = api.years(indexCube);
+  const year = years.includes(state.year) ? state.year : years.at(-1);
+  const base = [["measures", ids.join(",")], ["cut", `${api.periodRole(indexCube)}@year:${year}`]];
+  const region = api.regionRole(indexCube);
+  const asks = [api.aggregate(indexCube.id, base, state.lang)];
+  if (state.gm) asks.push(api.aggregate(indexCube.id, [...base, ["cut", `${region}@gemeente:${state.gm}`]], state.lang));
+  const [nl, gm] = await Promise.all(asks);
+  const bars = [];
+  for (const id of ids) {
+    const name = label(state.lang, api.measure(indexCube, id)).replace(/^(Oververtegenwoordiging|Over-representation of) /, "")
+      .replace(/^./, (c) => c.toUpperCase());
+    bars.push({ name: `${name} — ${t(state.lang, "netherlands")}`, cell: nl.rows[0]?.cells[id] });
+    if (gm) bars.push({ name: `${name} — ${gmNames.get(state.gm) || state.gm}`, cell: gm.rows[0]?.cells[id], highlight: true });
+  }
+  $("index-cube").textContent = `${label(state.lang, indexCube)} ${year}`;
+  barChart(box, bars, { lang: state.lang, decimals: 0, title: t(state.lang, "over_rep"), reference: { value: 100, name: "100" } });
+  box.dataset.status = "ready";
+}
+
+// ---- orchestration ------------------------------------------------------------------------
+
+async function guarded(task) {
+  try {
+    await task();
+  } catch (err) {
+    status(`${t(state.lang, "error")}: ${err.message}`, true);
+  }
+}
+
+function refreshDetails() {
+  guarded(showProfile);
+  guarded(drawScatter);
+  guarded(drawIndex);
+}
+
+async function update({ details = true } = {}) {
+  writeHash(state);
+  await guarded(redrawMap);
+  if (details) refreshDetails();
+}
+
+function pickGemeente(code) {
+  if (!gmNames.has(code)) return;
+  state.gm = code;
+  writeHash(state);
+  guarded(async () => {
+    await showProfile();
+    $("profile").scrollIntoView({ block: "nearest" });
+  });
+  guarded(drawIndex);
+}
+
+async function changeTheme() {
+  state.theme = $("theme").value;
+  await Promise.all(themeCubes(state.theme).map((c) => meta(c.id)));
+  fillIndicators();
+  fillYears();
+  await update();
+}
+
+function changeMode(mode) {
+  counterpart(mode);
+  state.mode = mode;
+  fillIndicators();
+  fillYears();
+  return update();
+}
+
+function relabel() {
+  applyTexts(state.lang);
+  fillThemes();
+  fillIndicators();
+  fillScatterPickers();
+}
+
+async function copyLink() {
+  writeHash(state);
+  try {
+    await navigator.clipboard.writeText(location.href);
+    status(t(state.lang, "link_copied"));
+  } catch {
+    // No clipboard (e.g. an insecure origin): show the link to copy by hand.
+    $("copy-fallback").hidden = false;
+    $("copy-fallback-input").value = location.href;
+    $("copy-fallback-input").select();
+  }
+}
+
+function wire() {
+  $("theme").addEventListener("change", () => guarded(changeTheme));
+  $("indicator").addEventListener("change", () => {
+    state.ind = $("indicator").value;
+    fillYears();
+    update();
+  });
+  $("year").addEventListener("change", () => {
+    state.year = $("year").value;
+    update();
+  });
+  for (const radio of document.querySelectorAll("input[name=mode]")) {
+    radio.addEventListener("change", () => changeMode(radio.value));
+  }
+  for (const radio of document.querySelectorAll("input[name=level]")) {
+    radio.addEventListener("change", () => {
+      state.level = radio.value;
+      writeHash(state);
+      guarded(showProfile);
+    });
+  }
+  $("gm-search").addEventListener("change", (e) => {
+    const wanted = e.target.value.trim().toLowerCase();
+    const hit = [...gmNames].find(([code, name]) => name.toLowerCase() === wanted || code.toLowerCase() === wanted);
+    if (hit) pickGemeente(hit[0]);
+  });
+  $("close-profile").addEventListener("click", () => {
+    state.gm = undefined;
+    writeHash(state);
+    guarded(showProfile);
+    guarded(drawIndex);
+    $("map").querySelector("path.gm")?.focus();
+  });
+  $("lang-switch").addEventListener("click", () => {
+    state.lang = state.lang === "en" ? "nl" : "en";
+    relabel();
+    update();
+  });
+  $("copy-link").addEventListener("click", copyLink);
+  for (const id of ["scatter-x", "scatter-y"]) {
+    $(id).addEventListener("change", () => {
+      state.x = $("scatter-x").value;
+      state.y = $("scatter-y").value;
+      writeHash(state);
+      guarded(drawScatter);
+    });
+  }
+  document.querySelector("a.skip").addEventListener("click", (e) => {
+    e.preventDefault();
+    $("main").focus();
+  });
+  window.addEventListener("hashchange", () => guarded(restoreFromHash));
+}
+
+/** A pasted link in the same tab: take its state and redraw everything. */
+async function restoreFromHash() {
+  const wanted = readHash();
+  if (!Object.keys(wanted).length) return;
+  Object.assign(state, { gm: undefined }, wanted);
+  for (const radio of document.querySelectorAll("input[name=mode]")) radio.checked = radio.value === state.mode;
+  await startView();
+}
+
+function syncRadios() {
+  for (const radio of document.querySelectorAll("input[name=mode]")) radio.checked = radio.value === state.mode;
+  for (const radio of document.querySelectorAll("input[name=level]")) radio.checked = radio.value === state.level;
+}
+
+/** Pickers from metadata, then the map; details after the map is on screen. */
+async function startView() {
+  const [indCube] = splitIndicator(state.ind);
+  const fromIndicator = cubeList.find((c) => c.id === indCube);
+  if (fromIndicator) state.theme = fromIndicator.theme;
+  applyTexts(state.lang);
+  fillThemes();
+  await Promise.all(themeCubes(state.theme).map((c) => meta(c.id)));
+  const chosen = current().measure;
+  if (chosen && !fits(chosen, state.mode)) state.mode = RATES.has(chosen.kind) ? "rate" : "abs";
+  syncRadios();
+  fillIndicators();
+  fillYears();
+  writeHash(state);
+  await drawMap();
+}
+
+async function main() {
+  status(t(state.lang, "loading"));
+  map = new ChoroplethMap($("map"), $("tooltip"), pickGemeente);
+  const [list, gemeenten, provincies] = await Promise.all([api.cubes(), api.geometry("gemeente"), api.geometry("provincie")]);
+  cubeList = list.cubes;
+  gmNames = new Map(gemeenten.features.map((f) => [f.properties.statcode, f.properties.statnaam]));
+  $("gm-list").replaceChildren(...[...gmNames.values()].sort().map((n) => option(n, n, false)));
+  map.setGeometry(gemeenten, provincies);
+  wire();
+  await startView();
+  timings.firstMap = performance.now();
+  performance.mark("zicht:first-map");
+  status(t(state.lang, "ready"));
+  await Promise.all(cubeList.map((c) => meta(c.id)));
+  const attribution = metas.get(cubeList[0].id)?.attribution || "";
+  $("attribution").textContent = attribution.replace(/^Bron: CBS \/ PDOK\s*/, "");
+  fillScatterPickers();
+  writeHash(state);
+  refreshDetails();
+}
+
+main().catch((err) => status(`${t(state.lang, "error")}: ${err.message}`, true));

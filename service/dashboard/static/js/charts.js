@@ -1,0 +1,147 @@
+// Small d3 charts: a time series, horizontal bars with `x` markers, and a scatter.
+import { numberFormat, t } from "./i18n.js";
+
+const d3 = window.d3;
+
+function frame(container, width, height, margin) {
+  container.replaceChildren();
+  const svg = d3
+    .select(container)
+    .append("svg")
+    .attr("viewBox", `0 0 ${width} ${height}`)
+    .attr("class", "chart");
+  const inner = svg.append("g").attr("transform", `translate(${margin.left},${margin.top})`);
+  return { svg, inner, w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
+}
+
+const published = (p) => p.cell && p.cell.status !== "suppressed" && p.cell.value != null;
+
+/**
+ * Lines over the years. `series`: [{name, cls, points: [{year, cell}]}]. Suppressed years are
+ * gaps in the line and an `x` above the axis.
+ */
+export function lineChart(container, series, { lang, decimals, title }) {
+  const { svg, inner, w, h } = frame(container, 520, 240, { top: 16, right: 110, bottom: 28, left: 56 });
+  svg.attr("role", "img").attr("aria-label", title);
+  const years = [...new Set(series.flatMap((s) => s.points.map((p) => p.year)))].sort();
+  const values = series.flatMap((s) => s.points.filter(published).map((p) => p.cell.value));
+  const x = d3.scalePoint().domain(years).range([0, w]).padding(0.3);
+  const y = d3.scaleLinear().domain([Math.min(0, d3.min(values) ?? 0), d3.max(values) ?? 1]).nice().range([h, 0]);
+  const fmt = numberFormat(lang, decimals);
+  inner.append("g").attr("transform", `translate(0,${h})`).call(d3.axisBottom(x).tickValues(years.filter((_, i) => years.length < 9 || i % 2 === 0)));
+  inner.append("g").call(d3.axisLeft(y).ticks(5).tickFormat((v) => fmt.format(v)));
+  for (const s of series) {
+    const line = d3.line().defined(published).x((p) => x(p.year)).y((p) => y(p.cell.value));
+    const g = inner.append("g").attr("class", `series ${s.cls}`);
+    g.append("path").datum(s.points).attr("class", "line").attr("d", line);
+    g.selectAll("circle")
+      .data(s.points.filter(published))
+      .join("circle")
+      .attr("r", 3)
+      .attr("cx", (p) => x(p.year))
+      .attr("cy", (p) => y(p.cell.value))
+      .append("title")
+      .text((p) => `${s.name} ${p.year}: ${fmt.format(p.cell.value)}`);
+    g.selectAll("text.x-mark")
+      .data(s.points.filter((p) => p.cell && p.cell.status === "suppressed"))
+      .join("text")
+      .attr("class", "x-mark")
+      .attr("x", (p) => x(p.year))
+      .attr("y", h - 4)
+      .text("x");
+    const last = s.points.filter(published).at(-1);
+    if (last) {
+      g.append("text").attr("class", "series-label").attr("x", x(last.year) + 8).attr("y", y(last.cell.value)).text(s.name);
+    }
+  }
+}
+
+/**
+ * Horizontal bars, one per item {name, cell, highlight}; suppressed bars show `x`.
+ * `reference` {value, name} draws a vertical line (e.g. the national figure or index 100).
+ */
+export function barChart(container, bars, { lang, decimals, title, reference }) {
+  const items = bars.map((d, i) => ({ ...d, i }));
+  const rowH = 22;
+  const height = Math.max(60, items.length * rowH + 36);
+  const { svg, inner, w } = frame(container, 520, height, { top: 8, right: 60, bottom: 24, left: 250 });
+  svg.attr("role", "img").attr("aria-label", title);
+  const values = items.filter(published).map((i) => i.cell.value);
+  if (reference && reference.value != null) values.push(reference.value);
+  const x = d3.scaleLinear().domain([Math.min(0, d3.min(values) ?? 0), d3.max(values) || 1]).nice().range([0, w]);
+  const y = d3.scaleBand().domain(items.map((_, i) => i)).range([0, items.length * rowH]).padding(0.2);
+  const fmt = numberFormat(lang, decimals);
+  inner.append("g").attr("transform", `translate(0,${items.length * rowH})`).call(d3.axisBottom(x).ticks(5).tickFormat((v) => fmt.format(v)));
+  const rows = inner.selectAll("g.bar").data(items).join("g").attr("class", (d) => `bar${d.highlight ? " highlight" : ""}`);
+  rows.append("text").attr("class", "bar-name").attr("x", -6).attr("y", (d) => y(d.i) + y.bandwidth() / 2).text((d) => d.name);
+  rows
+    .filter(published)
+    .append("rect")
+    .attr("x", (d) => x(Math.min(0, d.cell.value)))
+    .attr("y", (d) => y(d.i))
+    .attr("width", (d) => Math.abs(x(d.cell.value) - x(0)))
+    .attr("height", y.bandwidth());
+  rows
+    .append("text")
+    .attr("class", (d) => (published(d) ? "bar-value" : "bar-value x-mark"))
+    .attr("x", (d) => (published(d) ? x(Math.max(0, d.cell.value)) + 4 : x(0) + 4))
+    .attr("y", (d) => y(d.i) + y.bandwidth() / 2)
+    .text((d) => (published(d) ? fmt.format(d.cell.value) : "x"));
+  if (reference && reference.value != null) {
+    const g = inner.append("g").attr("class", "reference");
+    g.append("line").attr("x1", x(reference.value)).attr("x2", x(reference.value)).attr("y1", -4).attr("y2", items.length * rowH);
+    g.append("text").attr("x", x(reference.value) + 3).attr("y", 4).text(reference.name);
+  }
+}
+
+function pearson(points) {
+  const n = points.length;
+  if (n < 3) return null;
+  const mx = d3.mean(points, (p) => p.x);
+  const my = d3.mean(points, (p) => p.y);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const p of points) {
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+    syy += (p.y - my) ** 2;
+  }
+  return sxx && syy ? sxy / Math.sqrt(sxx * syy) : null;
+}
+
+/** Scatter of regions {code, name, x, y}; returns the correlation coefficient (or null). */
+export function scatter(container, points, { lang, xLabel, yLabel, xDecimals, yDecimals, onPick }) {
+  const { svg, inner, w, h } = frame(container, 520, 360, { top: 12, right: 16, bottom: 44, left: 64 });
+  svg.attr("role", "img").attr("aria-label", `${xLabel} / ${yLabel}`);
+  const x = d3.scaleLinear().domain(d3.extent(points, (p) => p.x)).nice().range([0, w]);
+  const y = d3.scaleLinear().domain(d3.extent(points, (p) => p.y)).nice().range([h, 0]);
+  const fx = numberFormat(lang, xDecimals);
+  const fy = numberFormat(lang, yDecimals);
+  inner.append("g").attr("transform", `translate(0,${h})`).call(d3.axisBottom(x).ticks(6).tickFormat((v) => fx.format(v)));
+  inner.append("g").call(d3.axisLeft(y).ticks(6).tickFormat((v) => fy.format(v)));
+  inner.append("text").attr("class", "axis-label").attr("x", w).attr("y", h + 38).attr("text-anchor", "end").text(xLabel);
+  inner.append("text").attr("class", "axis-label").attr("x", 0).attr("y", -2).text(yLabel);
+  inner
+    .append("g")
+    .attr("class", "points")
+    .selectAll("circle")
+    .data(points)
+    .join("circle")
+    .attr("r", 3.5)
+    .attr("cx", (p) => x(p.x))
+    .attr("cy", (p) => y(p.y))
+    .attr("data-code", (p) => p.code)
+    .on("click", (_e, p) => onPick && onPick(p.code))
+    .append("title")
+    .text((p) => `${p.name}: ${fx.format(p.x)} / ${fy.format(p.y)}`);
+  return pearson(points);
+}
+
+export function emptyNote(container, lang) {
+  container.replaceChildren();
+  const p = document.createElement("p");
+  p.className = "muted";
+  p.textContent = t(lang, "no_data");
+  container.append(p);
+}

@@ -1,0 +1,187 @@
+// Interface texts in Dutch (default) and English. Data labels (cubes, measures, regions)
+// come from the API metadata; only the page's own words live here.
+
+const TEXT = {
+  nl: {
+    title: "Zicht op Ondermijning",
+    subtitle: "Beveiligde cijfers per gemeente, wijk en buurt",
+    switch_lang: "English",
+    switch_lang_label: "Switch to English",
+    theme: "Thema",
+    indicator: "Indicator",
+    year: "Jaar",
+    show: "Weergave",
+    absolute: "Absolute aantallen",
+    rates: "Relatief (per inwoner, aandeel)",
+    gemeente: "Gemeente",
+    find_gemeente: "Zoek een gemeente",
+    open_profile: "Open profiel",
+    copy_link: "Kopieer link",
+    link_copied: "Link gekopieerd",
+    link_manual: "Kopieer deze link:",
+    download_csv: "Download CSV",
+    skip_map: "Sla de kaart over",
+    map_title: "Kaart",
+    map_caption: "Klik op een gemeente (of kies Enter) voor het profiel.",
+    legend: "Legenda",
+    suppressed: "x = geheim",
+    no_data: "geen gegevens",
+    loading: "Laden…",
+    ready: "Kaart bijgewerkt",
+    error: "Er ging iets mis",
+    protect_title: "Over deze cijfers",
+    protect_text:
+      "Alle cijfers zijn beveiligd, zodat geen persoon, bedrijf of adres herkenbaar is. " +
+      "Een x betekent geheim: te weinig personen of bedrijven, of één bedrijf overheerst het " +
+      "cijfer, of het cijfer zou anders terug te rekenen zijn. Kleine aantallen zijn licht " +
+      "verstoord; totalen kunnen daardoor afwijken van de som van de delen.",
+    synthetic: "De microdata in deze versie zijn synthetisch.",
+    profile: "Profiel",
+    close_profile: "Sluit profiel",
+    over_time: "Verloop over de jaren",
+    neighbours: "Vergelijking met buurgemeenten",
+    netherlands: "Nederland",
+    national_total: "Nederland totaal",
+    areas: "Gebieden binnen de gemeente",
+    wijken: "Wijken",
+    buurten: "Buurten",
+    rank: "Rang",
+    code: "Code",
+    name: "Naam",
+    value: "Waarde",
+    compare: "Twee indicatoren vergelijken",
+    x_axis: "Horizontaal (x)",
+    y_axis: "Verticaal (y)",
+    points_left_out: "gemeenten weggelaten (geheim of geen gegevens)",
+    correlation: "correlatie",
+    over_rep: "Oververtegenwoordigde kenmerken",
+    over_rep_note: "Index: 100 = aandeel in de hele bevolking.",
+    reason: "reden",
+    reasons: {
+      threshold: "te weinig eenheden",
+      dominance: "één of twee bijdragers overheersen",
+      p_percent: "een bijdrager is te goed te schatten",
+      secondary: "anders terug te rekenen",
+      derived: "onderdeel is geheim",
+    },
+    perturbed: "licht verstoord ter bescherming",
+    themes: {
+      drugs: "Drugs",
+      real_estate: "Vastgoed",
+      transactions: "Verdachte transacties",
+      sectors: "Branches",
+      population: "Bevolking",
+    },
+    source: "Bron: CBS / PDOK",
+    api_docs: "API-documentatie",
+  },
+  en: {
+    title: "Zicht op Ondermijning",
+    subtitle: "Protected figures by municipality, district and neighbourhood",
+    switch_lang: "Nederlands",
+    switch_lang_label: "Schakel naar Nederlands",
+    theme: "Theme",
+    indicator: "Indicator",
+    year: "Year",
+    show: "Show",
+    absolute: "Absolute numbers",
+    rates: "Rates (per inhabitant, share)",
+    gemeente: "Municipality",
+    find_gemeente: "Find a municipality",
+    open_profile: "Open profile",
+    copy_link: "Copy link",
+    link_copied: "Link copied",
+    link_manual: "Copy this link:",
+    download_csv: "Download CSV",
+    skip_map: "Skip the map",
+    map_title: "Map",
+    map_caption: "Click a municipality (or press Enter) for its profile.",
+    legend: "Legend",
+    suppressed: "x = confidential",
+    no_data: "no data",
+    loading: "Loading…",
+    ready: "Map updated",
+    error: "Something went wrong",
+    protect_title: "About these figures",
+    protect_text:
+      "All figures are protected so that no person, company or address can be recognised. " +
+      "An x means confidential: too few persons or companies, one company dominates the " +
+      "figure, or the figure could otherwise be recalculated. Small counts are slightly " +
+      "perturbed; totals may therefore differ from the sum of their parts.",
+    synthetic: "The microdata in this version are synthetic.",
+    profile: "Profile",
+    close_profile: "Close profile",
+    over_time: "Over the years",
+    neighbours: "Compared with neighbouring municipalities",
+    netherlands: "Netherlands",
+    national_total: "Netherlands total",
+    areas: "Areas within the municipality",
+    wijken: "Districts (wijken)",
+    buurten: "Neighbourhoods (buurten)",
+    rank: "Rank",
+    code: "Code",
+    name: "Name",
+    value: "Value",
+    compare: "Compare two indicators",
+    x_axis: "Horizontal (x)",
+    y_axis: "Vertical (y)",
+    points_left_out: "municipalities left out (confidential or no data)",
+    correlation: "correlation",
+    over_rep: "Over-represented characteristics",
+    over_rep_note: "Index: 100 = share in the whole population.",
+    reason: "reason",
+    reasons: {
+      threshold: "too few units",
+      dominance: "one or two contributors dominate",
+      p_percent: "a contributor could be estimated too closely",
+      secondary: "could otherwise be recalculated",
+      derived: "a component is confidential",
+    },
+    perturbed: "slightly perturbed for protection",
+    themes: {
+      drugs: "Drugs",
+      real_estate: "Real estate",
+      transactions: "Suspicious transactions",
+      sectors: "Sectors",
+      population: "Population",
+    },
+    source: "Source: CBS / PDOK",
+    api_docs: "API documentation",
+  },
+};
+
+export function t(lang, key) {
+  const table = TEXT[lang] || TEXT.nl;
+  return key in table ? table[key] : TEXT.nl[key] ?? key;
+}
+
+export function themeLabel(lang, theme) {
+  const known = t(lang, "themes")[theme];
+  return known || theme.replace(/_/g, " ");
+}
+
+export function reasonText(lang, reason) {
+  return (reason && t(lang, "reasons")[reason]) || reason || "";
+}
+
+/** The label of a metadata object (cube, measure, level) in the chosen language. */
+export function label(lang, obj) {
+  if (!obj) return "";
+  return (lang === "en" && obj.label_en) || obj.label || obj.id;
+}
+
+export function applyTexts(lang, root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(lang, el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-label]")) {
+    el.setAttribute("aria-label", t(lang, el.dataset.i18nLabel));
+  }
+  document.documentElement.lang = lang;
+}
+
+export function numberFormat(lang, decimals) {
+  const locale = lang === "en" ? "en-GB" : "nl-NL";
+  const digits = Math.max(0, Math.min(decimals ?? 0, 6));
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
+}
