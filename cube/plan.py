@@ -248,6 +248,18 @@ class _Resolver:
         return {lax.index_of(c) for c in chosen} - {None}  # type: ignore[return-value]
 
 
+OPTIONS = {"rounding": ("5", "10")}  # options may only strengthen protection
+
+
+def _check_options(r: _Resolver, query: Query) -> None:
+    for key, value in query.options:
+        allowed = OPTIONS.get(key)
+        if allowed is None:
+            r.fail(f"options.{key[:40]}", f"unknown option; options: {', '.join(OPTIONS)}")
+        elif value not in allowed:
+            r.fail(f"options.{key}", f"must be one of {', '.join(allowed)}")
+
+
 def _grouping_sets(items: list[Item], cube: Cube, totals: str) -> tuple[tuple[int, ...], ...]:
     n = len(items)
     full = tuple(range(n))
@@ -462,6 +474,7 @@ def make_plan(
             lax = axes[cut.dimension].levels[cut.level]
             keep = np.unique(lax.base_index[mask])
             cut_filters.append((cut, tuple(lax.keys[k] for k in keep)))
+    _check_options(r, query)
     _stock_single_year(r, cube, items, masks, axes, "cuts")
     parts = _build_parts(r, cube, items, need, cut_filters, axes_for, masks)
     if r.problems:

@@ -197,3 +197,18 @@ def test_english_labels(engine):
     a = engine.answer(Query("drug_suspects", ("suspects",), ("drug_type",), lang="en"))
     assert a.measures[0].label == "Suspects"
     assert "Cannabis" in [r.labels[0] for r in a.rows]
+
+
+def test_rounding_option_rounds_published_values(engine):
+    q = Query(
+        "population",
+        ("inhabitants",),
+        ("region@buurt",),
+        cuts=(YEAR_2023,),
+        options=(("rounding", "5"),),
+    )
+    values = [r.values[0].value for r in engine.answer(q).rows if r.values[0].value is not None]
+    assert values and all(v % 5 == 0 for v in values)
+    with pytest.raises(InvalidQuery) as err:
+        engine.answer(replace(q, options=(("rounding", "3"), ("colour", "red"))))
+    assert {p.location for p in err.value.problems} == {"options.rounding", "options.colour"}
