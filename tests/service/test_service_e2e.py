@@ -112,6 +112,7 @@ def test_openapi_served_by_the_app_is_the_file(client):
 schema = schemathesis.openapi.from_dict(SPEC)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # see openapi test
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_schemathesis_on_the_real_engine(case, app):
