@@ -16,6 +16,7 @@ Flags never contain cell values; they go to the admin resource and to counters i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -34,9 +35,11 @@ KINDS = ("differencing", "near_identical", "small_cell_sweep")
 @dataclass(frozen=True, slots=True)
 class Observation:
     time: float
-    canonical: str
-    comparable: str  # cube + measures + drill-down: answers that can be subtracted
-    shape: str  # comparable + cut dimensions/levels/forms
+    # Short digests, not query texts: memory stays small for many clients; the audit log
+    # records the same ``query_id`` next to the full query.
+    canonical: str  # query_id of the canonical query
+    comparable: str  # digest of cube + measures + drill-down: answers that can be subtracted
+    shape: str  # digest of comparable + cut dimensions/levels/forms
     population: float | None
     suppressed: int
 
@@ -71,13 +74,18 @@ def answer_population(answer: Answer) -> float | None:
     return float(sum(published_values)) if published_values else None
 
 
+def query_id(canonical: str) -> str:
+    """A short stable id of a canonical query (in audit records and risk flags)."""
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
 def _shapes(query: Query) -> tuple[str, str]:
     comparable = json.dumps([query.cube, sorted(query.measures), list(query.drilldown)])
     forms = sorted(
         (c.dimension, c.level, "members" if c.members else c.relation or "range", c.exclude)
         for c in query.cuts
     )
-    return comparable, comparable + json.dumps(forms)
+    return query_id(comparable), query_id(comparable + json.dumps(forms))
 
 
 class RiskMonitor:
@@ -98,7 +106,12 @@ class RiskMonitor:
     ) -> list[Flag]:
         comparable, shape = _shapes(query)
         obs = Observation(
-            time.time(), canonical, comparable, shape, answer_population(answer), suppressed
+            time.time(),
+            query_id(canonical),
+            comparable,
+            shape,
+            answer_population(answer),
+            suppressed,
         )
         with self._lock:
             history = self._clients.get(client)
@@ -120,7 +133,8 @@ class RiskMonitor:
                 continue
             if 0 < abs(old.population - obs.population) < self.threshold:
                 msg = f"two answers' populations differ by fewer than {self.threshold} units"
-                flags.append(Flag(obs.time, client, "differencing", msg, (old.canonical,)))
+                pair = (old.canonical, obs.canonical)
+                flags.append(Flag(obs.time, client, "differencing", msg, pair))
                 break
         same_shape = {o.canonical for o in history if o.shape == obs.shape}
         same_shape.add(obs.canonical)

@@ -26,7 +26,7 @@ from service.errors import ReleaseConflict
 from service.formats import cell_summary
 from service.limits import QueryRunner, RateLimiter
 from service.metrics import Metrics
-from service.monitor import RiskMonitor
+from service.monitor import RiskMonitor, query_id
 from service.schemas import canonical
 from service.settings import Settings, parse_api_keys
 
@@ -211,6 +211,7 @@ class Service:
             {
                 "client": client,
                 "cube": query.cube,
+                "query_id": query_id(key),
                 "query": json.loads(key),
                 "release": release,
                 "format": fmt,

@@ -213,6 +213,7 @@ def test_audit_and_risk_resources(client):
     records = client.get("/api/v1/admin/audit?limit=5", headers=ADMIN).json["records"]
     assert records[0]["by_status"] == {"perturbed": 2, "suppressed": 1}
     assert records[0]["by_reason"] == {"threshold": 1}
+    assert len(records[0]["query_id"]) == 16
     assert records[0]["client"].startswith("addr:") and "127.0.0.1" not in json.dumps(records)
     risk = client.get("/api/v1/admin/risk", headers=ADMIN).json
     assert risk["summary"]["clients"] == 1

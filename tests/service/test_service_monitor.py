@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cube.query import Cut, Query
 from cube.result import Answer, MeasureInfo, Row, Value
-from service.monitor import RiskMonitor, answer_population
+from service.monitor import RiskMonitor, answer_population, query_id
 from service.schemas import canonical
 
 COUNT = (MeasureInfo("suspects", "Verdachten", "persons", "count"),)
@@ -35,7 +35,12 @@ def test_differencing_flagged_only_below_threshold_and_per_client():
     assert [f.kind for f in flags] == ["differencing"]
     assert "995" not in flags[0].message and "1000" not in flags[0].message
     assert mon.summary()["flags"]["differencing"] == 1
-    assert mon.flags(client="a")[0]["kind"] == "differencing"
+    flag = mon.flags(client="a")[0]
+    assert flag["kind"] == "differencing"
+    assert flag["queries"] == [
+        query_id(canonical(q("GM0363", "GM0599"))),
+        query_id(canonical(q("GM0363"))),
+    ]
 
 
 def test_same_query_twice_is_not_differencing():
