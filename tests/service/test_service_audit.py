@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from service.audit import AuditLog, client_id, load_salt
@@ -83,3 +84,21 @@ def test_killed_process_loses_no_acknowledged_record(tmp_path):
         with contextlib.suppress(ValueError):
             written.add(json.loads(line)["n"])
     assert set(range(acked + 1)) <= written
+
+
+def test_concurrent_writers_share_fsyncs_and_lose_nothing(tmp_path):
+    log = AuditLog(tmp_path)
+
+    def write(k: int) -> None:
+        for i in range(50):
+            log.append({"n": k * 1000 + i})
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    found = {r["n"] for r in log.recent(limit=1000)}
+    assert found == {k * 1000 + i for k in range(4) for i in range(50)}
+    assert log.records == 200 and 1 <= log.fsyncs <= 200
+    log.close()
