@@ -97,7 +97,8 @@ function fillYears() {
 function counterpart(mode) {
   const { meta: m, measure } = current();
   if (!measure) return;
-  const inCube = m.measures.filter((x) => fits(x, mode));
+  // Rates first: "per 1,000 inhabitants" is what a switch to relative figures means most.
+  const inCube = m.measures.filter((x) => fits(x, mode)).sort((a, b) => (b.kind === "rate") - (a.kind === "rate"));
   const match =
     mode === "rate"
       ? inCube.find((x) => x.components.includes(measure.id))

@@ -54,6 +54,21 @@ export function colourScale(values) {
   return { scale, classes: classes.filter((c) => c.low !== undefined) };
 }
 
+/**
+ * d3-geo wants exterior rings clockwise; GeoJSON (RFC 7946) files may wind them the other way,
+ * which d3 reads as "the whole globe minus this polygon". Reverse such polygons.
+ */
+export function rewind(collection) {
+  const fix = (rings) => (d3.geoArea({ type: "Polygon", coordinates: rings }) > 2 * Math.PI ? rings.map((r) => [...r].reverse()) : rings);
+  const features = collection.features.map((f) => {
+    const g = f.geometry;
+    if (!g) return f;
+    const coordinates = g.type === "Polygon" ? fix(g.coordinates) : g.type === "MultiPolygon" ? g.coordinates.map(fix) : g.coordinates;
+    return { ...f, geometry: { ...g, coordinates } };
+  });
+  return { ...collection, features };
+}
+
 export class ChoroplethMap {
   constructor(svgEl, tooltipEl, onPick) {
     this.svg = d3.select(svgEl).attr("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
@@ -63,7 +78,9 @@ export class ChoroplethMap {
   }
 
   /** Draw the boundaries once; values are painted by `paint`. */
-  setGeometry(gemeenten, provincies) {
+  setGeometry(gemeenten, provinciesRaw) {
+    const provincies = provinciesRaw && rewind(provinciesRaw);
+    gemeenten = rewind(gemeenten);
     const projection = d3.geoMercator().fitSize([WIDTH, HEIGHT], gemeenten);
     const path = d3.geoPath(projection);
     this.path = path;

@@ -1,0 +1,131 @@
+"""A small synthetic release, `zicht serve` on a free port, and headless Debian Chromium.
+
+The browser is Debian's `chromium` (installed by `.ci/run`); nothing downloads a browser. Locally
+the tests skip with a reason when it is missing; under CI (CI=true) a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loaders.load import load_directory
+from loaders.synthetic import generate
+from tests.service.test_service_live import free_port, get, wait_ready, zicht
+
+CHROMIUM = Path(os.environ.get("ZICHT_CHROMIUM", "/usr/bin/chromium"))
+# From the machine notes: without the background-networking flags Chromium keeps trying to
+# reach the (closed) network.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Small enough to build in seconds on 2 busy cores, big enough that every gemeente has people
+# (population counts are safe) while most drug cells are suppressed: both kinds on one map.
+SCALE = 0.003
+
+
+def require_browser() -> Any:
+    """The Playwright module, or a skip (a failure under CI) when the browser is missing."""
+    problem = None
+    try:
+        from playwright import sync_api
+    except ImportError:
+        problem = "Python playwright is not installed (pip install -e '.[test]')"
+    if problem is None and not CHROMIUM.exists():
+        problem = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run in CI: {problem}")
+        pytest.skip(problem)
+    return sync_api
+
+
+def build_home(root: Path) -> Path:
+    generate(root / "input", scale=SCALE, seed=1)
+    load_directory(root / "input", root / "home", secret=b"dashboard-test-secret")
+    return root / "home"
+
+
+class Server:
+    """`zicht serve` over real HTTP on loopback, rate limit off (the tests reload often)."""
+
+    def __init__(self, home: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        os.environ["ZICHT_RATE_LIMIT_PER_MINUTE"] = "0"
+        try:
+            self.proc = zicht(
+                home,
+                "serve",
+                "--port",
+                str(self.port),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        finally:
+            del os.environ["ZICHT_RATE_LIMIT_PER_MINUTE"]
+        wait_ready(self.base, self.proc)
+
+    def json(self, path: str, **params: str | list[str]) -> Any:
+        query = urllib.parse.urlencode(params, doseq=True)
+        status, _headers, body = get(f"{self.base}{path}?{query}")
+        assert status == 200, body[:200]
+        return json.loads(body)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    require_browser()
+    srv = Server(build_home(tmp_path_factory.mktemp("dashboard")))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(server) -> Iterator[Any]:
+    sync_api = require_browser()
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[Any]:
+    """A fresh context per test (no HTTP cache shared between tests); console errors kept."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.base = server.base  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def open_dashboard(pg: Any, hash_: str = "") -> None:
+    pg.goto(f"{pg.base}/{hash_}")
+    pg.wait_for_selector("#map[data-status=ready]", timeout=30_000)

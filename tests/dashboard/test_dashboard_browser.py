@@ -1,0 +1,211 @@
+"""The dashboard in headless Chromium against the real service and a small real release."""
+
+# The fixtures are imported from dashboard_fixtures (no conftest), so their names recur as
+# test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from tests.dashboard.dashboard_fixtures import (  # noqa: F401  (pytest fixtures)
+    ARTIFACTS,
+    browser,
+    open_dashboard,
+    page,
+    server,
+)
+from tests.service.test_service_live import get
+
+HATCH = "url(#hatch)"
+
+
+def map_state(pg) -> dict[str, dict[str, str]]:
+    """code -> {fill, status} of every gemeente path on the map."""
+    return pg.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#map path.gm')].map(
+            p => [p.dataset.code, {fill: p.getAttribute('fill'), status: p.dataset.status}]))"""
+    )
+
+
+def shown_indicator(pg) -> tuple[str, str, str]:
+    cube, measure = pg.get_attribute("#map", "data-indicator").split(".", 1)
+    return cube, measure, pg.get_attribute("#map", "data-year")
+
+
+def map_answer(server, cube: str, measure: str, year: str) -> dict[str, dict]:
+    """What the API says for the map's query: code -> cell."""
+    model = server.json(f"/api/v1/cubes/{cube}")
+    region = next(d["id"] for d in model["dimensions"] if d["dimension"] == "region")
+    period = next(d["id"] for d in model["dimensions"] if d["dimension"] == "period")
+    answer = server.json(
+        f"/api/v1/cubes/{cube}/aggregate",
+        measures=measure,
+        drilldown=f"{region}@gemeente",
+        cut=f"{period}@year:{year}",
+    )
+    return {r["members"][f"{region}@gemeente"]: r["cells"][measure] for r in answer["rows"]}
+
+
+def test_page_loads_without_console_errors_and_maps_342_gemeenten(page, server):
+    status, headers, _ = get(f"{server.base}/")
+    assert status == 200
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe" not in csp
+    open_dashboard(page)
+    page.wait_for_selector("#scatter[data-status=ready]", timeout=30_000)
+    page.wait_for_selector("#index-bars[data-status=ready]", timeout=30_000)
+    assert page.locator("#map path.gm").count() == 342
+    assert page.get_attribute("#map", "data-rows") == "342"
+    assert page.locator("#legend li").count() >= 3
+    assert "Bron: CBS / PDOK" in page.inner_text("footer")
+    assert " x " in f" {page.inner_text('.explain')} "
+    assert page.locator("#scatter circle").count() > 0
+    assert page.locator("#index-bars .bar").count() > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_theme_and_indicator_lists_come_from_the_metadata(page, server):
+    open_dashboard(page)
+    cubes = server.json("/api/v1/cubes")["cubes"]
+    themes = page.eval_on_selector_all("#theme option", "os => os.map(o => o.value)")
+    assert sorted(themes) == sorted({c["theme"] for c in cubes})
+    options = page.eval_on_selector_all("#indicator option", "os => os.map(o => o.value)")
+    theme = page.input_value("#theme")
+    in_theme = {f"{c['id']}.{m}" for c in cubes if c["theme"] == theme for m in c["measures"]}
+    assert options and set(options) <= in_theme
+
+
+def test_changing_the_indicator_fetches_from_the_api_and_redraws(page, server):
+    open_dashboard(page)
+    before = map_state(page)
+    page.select_option("#theme", "population")
+    page.wait_for_function(
+        "() => document.querySelector('#map').dataset.indicator.startsWith('population.')"
+    )
+    page.wait_for_selector("#map[data-status=ready]")
+    cube, measure, _year = shown_indicator(page)
+    target = next(
+        o
+        for o in page.eval_on_selector_all("#indicator option", "os => os.map(o => o.value)")
+        if o != f"{cube}.{measure}"
+    )
+    with page.expect_response(
+        lambda r: "/aggregate?" in r.url and f"measures={target.split('.')[1]}" in r.url
+    ) as response:
+        page.select_option("#indicator", target)
+    assert response.value.status == 200
+    page.wait_for_function(f"() => document.querySelector('#map').dataset.indicator === '{target}'")
+    after = map_state(page)
+    assert after != before
+    expected = map_answer(server, *shown_indicator(page))
+    hatched = {code for code, s in after.items() if s["fill"] == HATCH}
+    assert hatched == {code for code, c in expected.items() if c["status"] == "suppressed"}
+    timings = page.evaluate("window.zichtTimings")
+    assert timings["firstMap"] > 0 and len(timings["redraws"]) >= 2
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_suppressed_gemeente_is_hatched_and_explained_as_x(page, server):
+    open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&mode=abs&year=2023")
+    cells = map_answer(server, *shown_indicator(page))
+    suppressed = sorted(c for c, cell in cells.items() if cell["status"] == "suppressed")
+    published = sorted(c for c, cell in cells.items() if cell["status"] != "suppressed")
+    assert suppressed and published, "the fixture should give both kinds of cell"
+    state = map_state(page)
+    assert all(state[c]["fill"] == HATCH and state[c]["status"] == "suppressed" for c in suppressed)
+    assert all(state[c]["fill"] != HATCH for c in published)
+    code = suppressed[0]
+    page.hover(f"#map path[data-code={code}]", force=True)
+    tooltip = page.inner_text("#tooltip")
+    assert re.search(r"\bx\b", tooltip), tooltip
+    label = page.get_attribute(f"#map path[data-code={code}]", "aria-label")
+    assert ": x (" in label
+
+
+def test_clicking_a_gemeente_opens_its_profile(page, server):
+    open_dashboard(page, "#theme=population&ind=population.inhabitants&year=2023")
+    page.click("#map path[data-code=GM0363]", force=True)
+    page.wait_for_selector("#profile[data-status=ready][data-gm=GM0363]", timeout=30_000)
+    assert page.inner_text("#profile-name") == "Amsterdam"
+    assert "gm=GM0363" in page.url
+    assert page.locator("#profile-series .series.own circle").count() >= 2
+    assert page.locator("#profile-neighbours .bar.highlight").count() == 1
+    assert page.locator("#profile-neighbours .bar").count() >= 3  # Amsterdam has 10+ neighbours
+    wijken = server.json(
+        "/api/v1/cubes/population/aggregate",
+        measures="inhabitants",
+        drilldown="region@wijk",
+        cut=["region@wijk:descendants(GM0363)", "period@year:2023"],
+    )["rows"]
+    rows = page.locator("#areas-table tbody tr")
+    assert rows.count() == len(wijken) > 0
+    x_rows = sum(1 for r in wijken if r["cells"]["inhabitants"]["status"] == "suppressed")
+    assert page.locator("#areas-table tbody tr[data-status=suppressed]").count() == x_rows
+    if x_rows:
+        assert page.inner_text("#areas-table tbody tr[data-status=suppressed] td.x-mark") == "x"
+    page.check("input[name=level][value=buurt]")
+    page.wait_for_function("() => document.querySelector('#areas-csv').href.includes('%40buurt')")
+
+
+def test_keyboard_enter_on_a_gemeente_opens_its_profile(page):
+    open_dashboard(page)
+    page.focus("#map path[data-code=GM0014]")
+    assert not page.is_hidden("#tooltip")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#profile[data-gm=GM0014][data-status=ready]", timeout=30_000)
+    page.keyboard.press("Tab")  # focus moves on; nothing traps it
+
+
+def test_the_csv_download_has_the_rows_on_the_map(page, tmp_path: Path):
+    open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&mode=abs&year=2023")
+    state = map_state(page)
+    with page.expect_download() as download:
+        page.click("#download-map")
+    path = tmp_path / "map.csv"
+    download.value.save_as(path)
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"))))
+    header, body = rows[0], rows[1:]
+    code_col = next(i for i, h in enumerate(header) if body and body[0][i] in state)
+    value_col = header.index(shown_indicator(page)[1])
+    assert {r[code_col] for r in body} == set(state) and len(body) == 342
+    x_in_csv = {r[code_col] for r in body if r[value_col] == "x"}
+    assert x_in_csv == {c for c, s in state.items() if s["status"] == "suppressed"}
+
+
+def test_a_copied_link_restores_the_view_in_english(page):
+    view = "#lang=en&theme=real_estate&ind=dwellings.dwellings&mode=abs&year=2020&gm=GM0599"
+    open_dashboard(page, view)
+    page.wait_for_selector("#profile[data-gm=GM0599][data-status=ready]", timeout=30_000)
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.input_value("#theme") == "real_estate"
+    assert page.input_value("#indicator") == "dwellings.dwellings"
+    assert page.input_value("#year") == "2020"
+    assert page.inner_text("#map-heading").startswith("Map")
+    assert page.inner_text("#profile-name") == "Rotterdam"
+    for key in ("lang=en", "ind=dwellings.dwellings", "year=2020", "gm=GM0599"):
+        assert key in page.url
+    page.click("#lang-switch")
+    page.wait_for_function("() => document.documentElement.lang === 'nl'")
+    assert "lang=nl" in page.url
+
+
+def test_rates_switch_and_phone_layout(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&mode=abs&year=2023")
+    page.check("input[name=mode][value=rate]")
+    page.wait_for_function(
+        "() => document.querySelector('#map').dataset.indicator.includes('per_')"
+    )
+    assert "mode=rate" in page.url
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
