@@ -12,12 +12,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cube.errors import NoRelease, NotFound, UserError
+from cube.errors import NoRelease, NotFound, QueryTimeout, UserError
 from cube.query import Query
 from loaders import releases
 from service.audit import AuditLog, load_salt
@@ -192,6 +194,8 @@ class Service:
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
         self.metrics = Metrics(self.figures)
         self._polled = time.monotonic()
+        self._flights: dict[tuple[str, str], Future[Any]] = {}
+        self._flights_lock = threading.Lock()
         self._refused = ""
 
     def answer(self, query: Query, client: str, fmt: str) -> Answered:
@@ -203,7 +207,7 @@ class Service:
             entry = self.cache.get(release, key)
             cached = entry is not None
             if entry is None:
-                entry = self.cache.put(release, key, self._run(engine, query))
+                entry = self.cache.put(release, key, self._single_flight(engine, key, query))
         summary = cell_summary(entry.answer)
         suppressed = summary["by_status"].get("suppressed", 0)
         flags = self.monitor.observe(client, query, key, entry.answer, suppressed)
@@ -225,6 +229,31 @@ class Service:
         )
         self.metrics.count_cells(summary["by_status"])
         return Answered(entry, key, release, cached)
+
+    def _single_flight(self, engine: EngineLike, key: str, query: Query) -> Any:
+        """Identical queries arriving together are computed once (a cold popular dashboard
+        query must not run N times); the others wait for the first one's result."""
+        flight = (engine.release_id, key)
+        with self._flights_lock:
+            pending = self._flights.get(flight)
+            leader = pending is None
+            if pending is None:
+                pending = self._flights[flight] = Future()
+        if not leader:
+            try:
+                return pending.result(timeout=self.settings.query_timeout_s)
+            except FutureTimeout:
+                raise QueryTimeout("the query took too long; narrow it down and retry") from None
+        try:
+            answer = self._run(engine, query)
+            pending.set_result(answer)
+            return answer
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        finally:
+            with self._flights_lock:
+                self._flights.pop(flight, None)
 
     def _run(self, engine: EngineLike, query: Query) -> Any:
         # The worker holds its own reference: a query that outlives its request's time limit

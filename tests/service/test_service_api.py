@@ -316,3 +316,20 @@ def test_switch_does_not_drop_an_in_flight_request(tmp_path):
     assert results == {"status": 200, "release": NEW}
     assert serving_new.closed  # closed once its last request finished
     assert c.get("/ready").json["release"] == OLD
+
+
+def test_identical_cold_queries_are_computed_once(tmp_path):
+    factory = Factory(delay_s=0.3)
+    app = make_app(tmp_path, factory)
+    statuses = []
+
+    def ask():
+        statuses.append(app.test_client().get(f"{AGG}?measures=suspects").status_code)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert statuses == [200, 200, 200]
+    assert factory.opened[-1].answers == 1
