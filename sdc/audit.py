@@ -69,18 +69,27 @@ class _ComponentLP:
         rows = np.unique(rel.by_cell[:, cells].indices)
         a = rel.matrix[rows]
         published = np.where(suppressed, 0.0, values)
+        # Work in units of the largest value: sums computed in another order differ in the
+        # last bits, and unscaled that rounding noise can exceed HiGHS' feasibility tolerance.
+        self.scale = max(1.0, float(np.abs(values[a.indices]).max(initial=0.0)))
         self.a_eq = a[:, cells].tocsr()
-        self.b_eq = -(a @ published)
+        self.b_eq = -(a @ published) / self.scale
         self.lb = lb[cells]
         self.n_lps = 0
 
-    def solve(self, objective: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        bounds = np.column_stack([lo, hi])
-        res = linprog(objective, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs")
+    def solve(
+        self, objective: np.ndarray, lo: np.ndarray, hi: np.ndarray, unbounded_ok: bool = False
+    ) -> np.ndarray:
+        bounds = np.column_stack([lo, hi]) / self.scale
+        # Interior point (with crossover) is several times faster on large components.
+        method = "highs-ipm" if self.a_eq.shape[1] > 400 else "highs"
+        res = linprog(objective, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method=method)
         self.n_lps += 1
+        if res.status == 3 and unbounded_ok:
+            return np.where(objective != 0, -np.sign(objective) * np.inf, np.nan)
         if res.status != 0:
             raise AuditError("the LP audit of a suppression pattern could not be solved")
-        return np.asarray(res.x)
+        return np.asarray(res.x) * self.scale
 
 
 def audit(
@@ -100,7 +109,10 @@ def audit(
     return out
 
 
-def audit_component(rel, values, suppressed, t: Targets, cells) -> tuple[list, list, int]:
+def audit_component(
+    rel, values, suppressed, t: Targets, cells, max_single: int = 1_000_000
+) -> tuple[list, list, int]:
+    """Failing cells (up, down) of one component; ``max_single`` caps the per-cell LPs."""
     lp = _ComponentLP(rel, values, suppressed, cells, t.lower_bound)
     v = values[cells]
     scale = max(1.0, float(np.abs(v).max(initial=0.0)))
@@ -130,6 +142,10 @@ def audit_component(rel, values, suppressed, t: Targets, cells) -> tuple[list, l
     free_hi = np.full(len(cells), np.inf)
     _push_rounds(lp, witness, need_up, hi, lp.lb, free_hi, sign=-1.0)
     _push_rounds(lp, witness, need_down, lo, lp.lb, free_hi, sign=1.0)
+    if need_up().sum() + need_down().sum() > max_single:
+        # Too many unproven cells to settle one LP each: report them all as failing. The
+        # caller protects them further, so this only trades a little suppression for time.
+        return _failures(cells, primary, secondary, up_ok, down_ok, moved, lp.n_lps)
     # Cells no push round could prove: one exact LP per cell and direction.
     for i in map(int, np.flatnonzero(need_up())):
         if need_up()[i]:
@@ -139,12 +155,16 @@ def audit_component(rel, values, suppressed, t: Targets, cells) -> tuple[list, l
             floor = lp.lb.copy()
             floor[i] = max(lo[i], lp.lb[i])
             witness(lp.solve(_unit(len(cells), i, 1.0), floor, free_hi))
+    return _failures(cells, primary, secondary, up_ok, down_ok, moved, lp.n_lps)
+
+
+def _failures(cells, primary, secondary, up_ok, down_ok, moved, n_lps):
     fail_up = (primary & ~up_ok) | (secondary & ~moved)
     fail_down = primary & ~down_ok
-    return cells[fail_up].tolist(), cells[fail_down].tolist(), lp.n_lps
+    return cells[fail_up].tolist(), cells[fail_down].tolist(), n_lps
 
 
-def _push_rounds(lp, witness, need, target, lb, free_hi, sign: float, max_rounds: int = 4):
+def _push_rounds(lp, witness, need, target, lb, free_hi, sign: float, max_rounds: int = 8):
     """Push all still-unproven cells towards their targets at once until no progress."""
     for _ in range(max_rounds):
         todo = need()
@@ -186,13 +206,7 @@ def feasibility_intervals(
         free = np.full(len(cells), np.inf)
         for i, c in enumerate(cells):
             low = lp.solve(_unit(len(cells), i, 1.0), lp.lb, free)[i]
-            res = linprog(
-                _unit(len(cells), i, -1.0),
-                A_eq=lp.a_eq,
-                b_eq=lp.b_eq,
-                bounds=np.column_stack([lp.lb, free]),
-                method="highs",
-            )
-            high = np.inf if res.status == 3 else float(res.x[i])
-            out[int(c)] = (float(low), high)
+            # Uncapped maximum: an unbounded cell (+inf) is the best possible protection.
+            high = lp.solve(_unit(len(cells), i, -1.0), lp.lb, free, unbounded_ok=True)[i]
+            out[int(c)] = (float(low), float(high))
     return out

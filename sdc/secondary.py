@@ -1,10 +1,10 @@
 """Secondary (complementary) suppression over all additive relations of one answer.
 
 Heuristic with a proof at the end:
-1. *Singletons*: a relation with exactly one suppressed cell gives that cell away; add the
-   cheapest unsuppressed partner able to absorb the cell's protection level (a part needs a
-   value >= the level to move down by it; a total can always move). Repeat until no relation
-   has exactly one suppressed cell.
+1. *Capacity*: per relation, every suppressed cell needs suppressed partners able to absorb
+   its protection level (see ``_resolve_capacity``); otherwise add the cheapest unsuppressed
+   member that can (a part needs a value >= the shortfall; a total can always move). Repeat
+   until no relation falls short.
 2. *LP audit* (``sdc.audit``) of each component. For every cell whose feasibility interval
    is too narrow add the cheapest partner in one of its relations, redo 1, re-audit the
    components that changed. Stop when the audit passes; otherwise ``AuditError``.
@@ -22,8 +22,11 @@ import numpy as np
 
 from sdc.audit import AuditError, Targets, audit_component, components
 from sdc.relations import Relations
+from sdc.repair import cells_to_release
 
 MAX_ROUNDS = 200
+# Above this many unproven cells in a component, add partners instead of one LP per cell.
+MAX_SINGLE_LPS = 12
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -78,17 +81,23 @@ def suppress(
         lower_bound,
     )
     targets = _targets(values, primary, state.suppressed, level, lower_bound)
+    # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
+    weight = (1.0 + rank.astype(np.float64)) / max(1, len(rank))
     passed: set[bytes] = set()
     n_lps = 0
     for rounds in range(1, MAX_ROUNDS + 1):
-        _resolve_singletons(state)
+        _resolve_capacity(state)
         targets = _targets(values, primary, state.suppressed, level, lower_bound)
         failing, lps = _audit_changed(state, targets, passed)
         n_lps += lps
         if not failing:
             return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds)
-        for cell in sorted(failing, key=lambda c: rank[c]):
-            if not _add_partner(state, cell, need=state.level[cell]):
+        for cell, up in sorted(failing, key=lambda f: (rank[f[0]], f[1])):
+            target = targets.hi[cell] if up else targets.lo[cell]
+            if np.isnan(target):  # a secondary cell that must move by eps at all
+                target = values[cell] + targets.eps[cell]
+            n_lps += 1
+            if not _release(state, cell, float(target), weight):
                 raise AuditError("no complementary cell can protect a suppressed cell")
     raise AuditError("secondary suppression did not converge")
 
@@ -106,59 +115,118 @@ def secondary_eps(values: np.ndarray) -> np.ndarray:
     return np.maximum(1e-3 * np.abs(values), np.minimum(1.0, np.abs(values) + 1e-6))
 
 
-def _audit_changed(state: _State, targets: Targets, passed: set[bytes]) -> tuple[list[int], int]:
-    failing: list[int] = []
+def _release(s: _State, cell: int, target: float, weight: np.ndarray) -> bool:
+    """Suppress the cells the repair LP moves (growing the neighbourhood if needed)."""
+    for depth in (2, 4):
+        cells = cells_to_release(
+            s.rel, s.values, s.suppressed, s.candidate, weight, s.lower_bound, cell, target, depth
+        )
+        if cells is not None and len(cells):
+            for c in cells:
+                s.suppressed[c] = True
+                s.candidate[c] = False
+                s.count[s.rel.of_cell(c)] += 1
+            return True
+    # Last resort (e.g. the LP found the target already reachable within tolerance).
+    return _add_partner(s, cell, need=s.level[cell])
+
+
+def _audit_changed(
+    state: _State, targets: Targets, passed: set[bytes]
+) -> tuple[list[tuple[int, bool]], int]:
+    failing: list[tuple[int, bool]] = []
     n_lps = 0
     for cells in components(state.rel, state.suppressed):
         key = cells.tobytes()
         if key in passed:  # same cells, same published neighbours: same verdict
             continue
-        up, down, lps = audit_component(state.rel, state.values, state.suppressed, targets, cells)
+        up, down, lps = audit_component(
+            state.rel, state.values, state.suppressed, targets, cells, max_single=MAX_SINGLE_LPS
+        )
         n_lps += lps
         if up or down:
-            failing += sorted(set(up) | set(down))
+            failing += [(c, True) for c in up] + [(c, False) for c in down]
         else:
             passed.add(key)
     return failing, n_lps
 
 
-def _resolve_singletons(s: _State) -> None:
-    stuck: set[int] = set()  # lonely relations without any candidate: left to the audit
+def _resolve_capacity(s: _State) -> None:
+    """Make every relation able to absorb the protection level of its suppressed cells.
+
+    Per relation (total = sum of parts), for a suppressed cell with level L: it needs another
+    suppressed member at all (else it is recomputed exactly); a part moving up by L needs the
+    total suppressed or other suppressed parts holding >= L; a total moving down by L needs
+    suppressed parts holding >= L. Singletons are the special case of the first condition.
+    """
+    coo = s.rel.matrix.tocoo()
     while True:
-        lonely = [int(r) for r in np.flatnonzero(s.count == 1) if int(r) not in stuck]
-        if not lonely:
+        rows, cols, deficit = _shortfalls(s, coo.row, coo.col, coo.data < 0)
+        if len(rows) == 0:
             return
-        # Deterministic order: by the rank of the lone suppressed cell, then of the relation.
-        alone = [_lone_member(s, r) for r in lonely]
-        for r, cell in sorted(zip(lonely, alone, strict=True), key=lambda rc: _order(s, rc)):
-            if s.count[r] == 1 and not _add_partner(s, cell, s.level[cell], relations=[r]):
-                stuck.add(r)
+        touched: set[int] = set()
+        added = False
+        for i in sorted(range(len(rows)), key=lambda i: (s.rank[cols[i]], rows[i])):
+            r = int(rows[i])
+            if r not in touched:  # one fix per relation, then re-measure
+                touched.add(r)
+                added |= _add_partner(s, int(cols[i]), float(deficit[i]), relations=[r])
+        if not added:  # nothing left to add: the audit will judge what remains
+            return
 
 
-def _order(s: _State, rc: tuple[int, int]) -> tuple[int, int]:
-    r, cell = rc
-    return int(s.rank[cell]), int(s.rank[s.rel.members(r)].min())
-
-
-def _lone_member(s: _State, r: int) -> int:
-    members = s.rel.members(r)
-    return int(members[s.suppressed[members]][0])
+def _shortfalls(s: _State, rows, cols, is_part):
+    """(relation, suppressed cell, missing capacity) for every shortfall."""
+    sup = s.suppressed[cols]
+    rows, cols, is_part = rows[sup], cols[sup], is_part[sup]
+    # Cells that may be negative are unbounded below: infinite capacity.
+    capacity = np.where(np.isinf(s.lower_bound), np.inf, np.abs(s.values))
+    n_rel = s.rel.n
+    part_sum = np.bincount(rows[is_part], weights=capacity[cols[is_part]], minlength=n_rel)
+    total_sup = np.bincount(rows[~is_part], minlength=n_rel) > 0
+    level = s.level[cols]
+    tol = 1e-9 * np.maximum(1.0, np.abs(s.values[cols]))
+    alone = s.count[rows] < 2
+    others = np.where(is_part, part_sum[rows] - capacity[cols], part_sum[rows])
+    short = ~alone & (level - others > tol) & ~(is_part & total_sup[rows])
+    bad = alone | short
+    deficit = np.where(alone, level, level - others)
+    return rows[bad], cols[bad], np.maximum(deficit[bad], 0.0)
 
 
 def _add_partner(s: _State, cell: int, need: float, relations=None) -> bool:
-    """Suppress the cheapest good partner of ``cell`` in ``relations`` (default: all its)."""
-    best = -1
-    for r in s.rel.of_cell(cell) if relations is None else relations:
-        p = _best_in_relation(s, r, need)
-        if p >= 0 and (best < 0 or _better(s, p, best, need)):
-            best = p
+    """Suppress the cheapest good partner of ``cell`` in ``relations``.
+
+    Without ``relations``: the cell's own relations first; if they hold no candidate (all
+    suppressed or empty), the relations of the suppressed cells linked to it, ring by ring.
+    """
+    if relations is not None:
+        best = _best_among(s, relations, need)
+    else:
+        best, seen, ring = -1, {cell}, [cell]
+        while best < 0 and ring:
+            rels = np.unique(np.concatenate([s.rel.of_cell(c) for c in ring]))
+            best = _best_among(s, rels, need)
+            linked = np.concatenate([s.rel.members(r) for r in rels] or [np.zeros(0, int)])
+            ring = [int(c) for c in np.unique(linked) if s.suppressed[c] and int(c) not in seen]
+            seen.update(ring)
     if best < 0:
         return False
     s.suppressed[best] = True
     s.candidate[best] = False
-    s.level[best] = max(s.level[best], need)
+    # The partner moves with the cell it protects, so it carries the cell's level onwards.
+    s.level[best] = max(s.level[best], s.level[cell])
     s.count[s.rel.of_cell(best)] += 1
     return True
+
+
+def _best_among(s: _State, relations, need: float) -> int:
+    best = -1
+    for r in relations:
+        p = _best_in_relation(s, int(r), need)
+        if p >= 0 and (best < 0 or _better(s, p, best, need)):
+            best = p
+    return best
 
 
 def _best_in_relation(s: _State, r: int, need: float) -> int:
