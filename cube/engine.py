@@ -7,6 +7,7 @@ connection (DESIGN §7). Compiled SQL and whole answers are cached per release.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ import duckdb
 from cube import metadata
 from cube.answer import answer as run_answer
 from cube.axes import RoleAxis, role_axis
+from cube.backend import Backend, DuckDbBackend
 from cube.errors import NoRelease, NotFound
 from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError, load_catalog
@@ -63,6 +65,7 @@ class Engine:
             maxsize=answer_cache_size
         )
         self.cache_lock = threading.Lock()
+        self.backend_factory: Callable[[Engine], Backend] | None = None
 
     @classmethod
     def open(
@@ -95,6 +98,16 @@ class Engine:
             cur = self._con.cursor()
             self._local.cursor = cur
         return cur
+
+    def backend(self) -> Backend:
+        """This thread's backend for fact queries (the embedded DuckDB by default)."""
+        backend = getattr(self._local, "backend", None)
+        if backend is None:
+            backend = (
+                self.backend_factory(self) if self.backend_factory else DuckDbBackend(self.cursor())
+            )
+            self._local.backend = backend
+        return backend
 
     def axes_for(self, cube: Cube) -> dict[str, RoleAxis]:
         axes = self._axes.get(cube.id)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import duckdb
 import numpy as np
 
 from cube.axes import RoleAxis
+from cube.backend import Backend
 from cube.plan import Item, Part
 from cube.sql import PartSql
 from sdc.table import MeasureStats
@@ -24,12 +24,9 @@ MAX_REFINE_TERMS = 400  # beyond this many uncleared cells, refine over all rows
 class _Result:
     """One SQL result aligned with the grid: ``col(name)`` gives a per-cell array."""
 
-    def __init__(
-        self, cur: duckdb.DuckDBPyConnection, sql: str, grid: np.ndarray, maps: list[dict[Any, int]]
-    ):
-        res = cur.execute(sql)
-        self.names = {d[0]: i for i, d in enumerate(res.description)}
-        self.rows = res.fetchall()
+    def __init__(self, backend: Backend, sql: str, grid: np.ndarray, maps: list[dict[Any, int]]):
+        names, self.rows = backend.rows(sql)
+        self.names = {name: i for i, name in enumerate(names)}
         self.n = len(grid)
         n_items = len(maps)
         index = {tuple(row): i for i, row in enumerate(grid.tolist())}
@@ -118,7 +115,7 @@ def _refine_where(
 
 
 def run_part(
-    con: duckdb.DuckDBPyConnection,
+    con: Backend,
     ps: PartSql,
     part: Part,
     items: tuple[Item, ...],

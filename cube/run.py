@@ -7,9 +7,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 
+from cube.backend import Interrupted
 from cube.errors import Problem, QueryTimeout
 from cube.execute import run_part
 from cube.plan import Part, Plan
@@ -90,7 +90,7 @@ def strategy(engine: Engine, plan: Plan, part: Part) -> str:
 
 
 def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:
-    cur = engine.cursor()
+    cur = engine.backend()
     timer = threading.Timer(engine.query_timeout_s, cur.interrupt)
     timer.start()
     try:
@@ -107,7 +107,7 @@ def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:
             )
             out[part.key] = PartResult(pgrid, inverse, stats)
         return out
-    except duckdb.InterruptException:
+    except Interrupted:
         raise QueryTimeout(
             f"the query took longer than {engine.query_timeout_s:g} s and was stopped",
             [Problem("query", "narrow the query: fewer cells, a shorter period or a smaller area")],
