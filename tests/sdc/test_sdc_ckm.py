@@ -1,0 +1,103 @@
+"""Cell key method: Handbook §5.4 worked examples and properties of generated ptables."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sdc.ckm import PTable, generate_ptable, perturb_counts, perturb_magnitudes, uniform_keys
+
+# Handbook example table: max deviation 1, no 1s in the output.
+HANDBOOK = PTable.from_rows(
+    {
+        0: {0: 1.0},
+        1: {-1: 0.5, 1: 0.5},
+        2: {0: 1.0},
+        3: {-1: 0.3, 0: 0.4, 1: 0.3},
+    }
+)
+
+
+def key(fraction: float) -> int:
+    return round(fraction * 2**32)
+
+
+def test_handbook_count_example_3_becomes_4():
+    # Record keys 0.9, 0.3, 0.6 → cell key frac(1.8) = 0.8 → row 3 → +1.
+    ck = (key(0.9) + key(0.3) + key(0.6)) % 2**32
+    u = uniform_keys(np.array([ck]))
+    assert u[0] == pytest.approx(0.8)
+    assert perturb_counts(np.array([3.0]), u, HANDBOOK).tolist() == [4.0]
+
+
+def test_row_boundaries_follow_u_less_than_upper_bound():
+    u = np.array([0.0, 0.2999, 0.3, 0.6999, 0.7, 0.9999])
+    out = perturb_counts(np.full(6, 3.0), u, HANDBOOK)
+    assert out.tolist() == [2, 2, 3, 3, 4, 4]
+
+
+@pytest.mark.parametrize(("delta", "expected"), [(0.5, 400.0), (0.6, 360.0)])
+def test_handbook_magnitude_examples(delta, expected):
+    # x=300, x_max=200, ck=0.8: δ=0.5 → row 3 → v=1 → 400; δ=0.6 → a=2.5 → v=0.5 → 360.
+    u = np.array([0.8])
+    out = perturb_magnitudes(np.array([300.0]), np.array([200.0]), u, HANDBOOK, delta)
+    assert out[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("D", "V", "js", "floor"), [(2, 1.0, 2, 10), (3, 2.0, 0, 0), (1, 0.5, 1, 5)]
+)
+def test_generated_table_is_unbiased_bounded_and_never_negative(D, V, js, floor):
+    t = generate_ptable(D, V, js, floor)
+    d = t.deviations
+    assert np.allclose(t.probs.sum(axis=1), 1.0)
+    assert np.allclose(t.probs @ d, 0.0, atol=1e-9)  # unbiased, every row
+    assert t.probs[-1] @ d**2 == pytest.approx(V)  # full rows have variance V
+    for i, row in enumerate(t.probs):
+        results = i + d[row > 0]
+        assert results.min() >= 0
+        assert np.all((results == 0) | (results > js))
+        if i >= floor:
+            assert results.min() >= floor  # 0 or at least the threshold
+        assert np.abs(d[row > 0]).max() <= max(D, js if i <= js else D)
+
+
+def test_documented_default_rows():
+    t = generate_ptable(2, 1.0, 2, 10)
+    assert t.max_row == 12
+    assert t.probs[10, t.deviations == 0] == 1.0  # 10 can only stay 10 (mean 0, never < 10)
+
+
+@given(st.integers(0, 10_000), st.integers(0, 2**32 - 1))
+def test_published_count_is_zero_or_at_least_threshold(n, ck):
+    t = generate_ptable(2, 1.0, 2, 10)
+    out = perturb_counts(np.array([float(n)]), uniform_keys(np.array([ck])), t)[0]
+    assert abs(out - n) <= 2 or n <= 2
+    if n >= 10:
+        assert out >= 10
+    if n == 0:
+        assert out == 0
+
+
+@given(st.floats(0.0, 1e7), st.floats(1.0, 1e6), st.integers(0, 2**32 - 1))
+def test_magnitude_noise_is_bounded_and_keeps_the_sign(x, x1, ck):
+    t = generate_ptable(2, 1.0, 0, 0)
+    u = uniform_keys(np.array([ck]))
+    out = perturb_magnitudes(np.array([x, -x]), np.array([x1, x1]), np.repeat(u, 2), t, 0.05)
+    assert out[0] >= 0 and out[1] <= 0
+    assert abs(out[0] - x) <= 2 * 0.05 * x1 * (1 + 1e-9) + 1e-9
+    assert out[1] == pytest.approx(-out[0])
+
+
+def test_same_cell_key_same_noise_and_keys_reduced_mod_bits():
+    t = generate_ptable(2, 1.0, 2, 10)
+    ck = np.array([123456789, 123456789, 123456789 + 2**16])
+    u = uniform_keys(ck, key_bits=16)
+    out = perturb_counts(np.array([50.0, 50.0, 50.0]), u, t)
+    assert out[0] == out[1] == out[2]
+
+
+def test_empty_and_all_zero_magnitudes_stay_zero():
+    t = generate_ptable(2, 1.0, 0, 0)
+    out = perturb_magnitudes(np.zeros(2), np.zeros(2), np.array([0.1, 0.9]), t, 0.05)
+    assert out.tolist() == [0.0, 0.0]
