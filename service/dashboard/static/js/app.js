@@ -394,8 +394,10 @@ async function restoreFromHash() {
   const wanted = readHash();
   if (!Object.keys(wanted).length) return;
   Object.assign(state, { gm: undefined }, wanted);
-  for (const radio of document.querySelectorAll("input[name=mode]")) radio.checked = radio.value === state.mode;
   await startView();
+  fillScatterPickers();
+  writeHash(state);
+  refreshDetails();
 }
 
 function syncRadios() {
