@@ -212,3 +212,36 @@ def test_rounding_option_rounds_published_values(engine):
     with pytest.raises(InvalidQuery) as err:
         engine.answer(replace(q, options=(("rounding", "3"), ("colour", "red"))))
     assert {p.location for p in err.value.problems} == {"options.rounding", "options.colour"}
+
+
+def test_a_query_over_its_time_limit_is_stopped_with_a_clear_error(engine):
+    from cube.backend import Interrupted
+    from cube.engine import Engine
+    from cube.errors import QueryTimeout
+
+    slow = Engine(
+        engine.release, engine.catalog, engine._con, max_cells=100_000, query_timeout_s=0.05
+    )
+
+    class Sleepy:
+        """A backend whose statement runs until interrupted (the engine's timer fires)."""
+
+        name = "sleepy"
+
+        def __init__(self):
+            import threading
+
+            self.stop = threading.Event()
+
+        def rows(self, sql):
+            if not self.stop.wait(5):
+                raise AssertionError("the time limit did not interrupt the statement")
+            raise Interrupted
+
+        def interrupt(self):
+            self.stop.set()
+
+    slow.backend_factory = lambda eng: Sleepy()
+    with pytest.raises(QueryTimeout) as err:
+        slow.answer(Query("population", ("inhabitants",), ("region@gemeente", "period@year")))
+    assert err.value.error_type == "query_timeout" and "SELECT" not in err.value.message

@@ -164,3 +164,35 @@ def random_queries(draw):
 @given(query=random_queries())
 def test_random_queries_match_oracle(engine, query):
     compare(engine, query)
+
+
+def _stats(engine, query):
+    plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+    grid = cell_grid(list(plan.items), plan.grouping_sets, engine.axes_for(plan.cube), plan.masks)
+    return plan, grid, execute_parts(engine, plan, grid)[(plan.cube.id, 0)].stats
+
+
+@pytest.mark.parametrize(
+    "fine,coarse",
+    [
+        ("wijk", "gemeente"),
+        ("gemeente", "provincie"),
+        ("gemeente", "politie_eenheid"),
+        ("buurt", "land"),
+    ],
+)
+def test_hierarchy_rollups_agree(engine, fine, coarse):
+    """Before protection, a coarse level's cells equal the sums of its members' cells."""
+    measures = ("transactions", "amount")
+    _, gfine, sfine = _stats(engine, Query("transactions", measures, (f"region@{fine}",)))
+    plan, gcoarse, scoarse = _stats(engine, Query("transactions", measures, (f"region@{coarse}",)))
+    axes = engine.axes_for(plan.cube)["region"]
+    fine_ax, coarse_ax = axes.levels[fine], axes.levels[coarse]
+    parent = {}  # fine member -> coarse member, through the base (buurten)
+    for b in range(axes.base_size):
+        parent[fine_ax.base_index[b]] = coarse_ax.base_index[b]
+    for m in measures:
+        rolled = np.zeros(len(coarse_ax.codes))
+        for i, row in enumerate(gfine[:, 0]):
+            rolled[parent[row]] += sfine[m].value[i]
+        np.testing.assert_allclose(scoarse[m].value, rolled[gcoarse[:, 0]], err_msg=m)
