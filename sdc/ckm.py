@@ -150,4 +150,5 @@ def perturb_magnitudes(
     lo_rows = np.minimum(lo, table.max_row).astype(np.int64)
     hi_rows = np.minimum(lo + 1, table.max_row).astype(np.int64)
     v = (1 - frac) * table.deviation(lo_rows, u) + frac * table.deviation(hi_rows, u)
-    return np.sign(x) * (np.abs(x) + scale * v)
+    # Exact arithmetic keeps a + v >= 0; the clip only absorbs floating-point rounding.
+    return np.sign(x) * np.maximum(np.abs(x) + scale * v, 0.0)
