@@ -245,3 +245,15 @@ def test_a_query_over_its_time_limit_is_stopped_with_a_clear_error(engine):
     with pytest.raises(QueryTimeout) as err:
         slow.answer(Query("population", ("inhabitants",), ("region@gemeente", "period@year")))
     assert err.value.error_type == "query_timeout" and "SELECT" not in err.value.message
+
+
+def test_duckdb_statements_are_really_interrupted(engine):
+    import threading
+
+    from cube.backend import DuckDbBackend, Interrupted
+
+    backend = DuckDbBackend(engine._con.cursor())
+    timer = threading.Timer(0.1, backend.interrupt)
+    timer.start()
+    with pytest.raises(Interrupted):
+        backend.rows("SELECT count(*) FROM range(1000000000000) a")  # hours if not stopped
