@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from service.app import create_app
 from service.settings import Settings
 from tests.cube.cube_fixtures import build_release
-from tests.service.test_service_openapi import SPEC, _checks
+from tests.service.test_service_openapi import FUZZ_EXAMPLES, SPEC, _checks
 
 AGG = "/api/v1/cubes/drug_suspects/aggregate"
 ADMIN = {"Authorization": "Bearer e2e-token"}
@@ -114,6 +114,11 @@ schema = schemathesis.openapi.from_dict(SPEC)
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # see openapi test
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=max(5, FUZZ_EXAMPLES // 2),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 def test_schemathesis_on_the_real_engine(case, app):
     case.call_and_validate(app=app, checks=_checks())
