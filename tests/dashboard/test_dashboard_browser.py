@@ -196,6 +196,21 @@ def test_a_copied_link_restores_the_view_in_english(page):
     assert "lang=nl" in page.url
 
 
+def test_copy_link_copies_the_view_and_a_pasted_link_redraws_it(page):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&mode=abs&year=2022")
+    page.click("#copy-link")
+    page.wait_for_function("() => document.querySelector('#status').textContent.length > 0")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == page.url and "year=2022" in copied
+    pasted = "theme=population&ind=population.inhabitants&year=2021&gm=GM0014"
+    page.evaluate("(h) => { location.hash = h; }", pasted)
+    page.wait_for_selector("#profile[data-gm=GM0014][data-status=ready]", timeout=30_000)
+    assert page.get_attribute("#map", "data-indicator") == "population.inhabitants"
+    assert page.get_attribute("#map", "data-year") == "2021"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_rates_switch_and_phone_layout(page):
     page.set_viewport_size({"width": 390, "height": 844})
     open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&mode=abs&year=2023")
