@@ -86,7 +86,7 @@ class _ComponentLP:
         res = linprog(objective, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method=method)
         self.n_lps += 1
         if res.status == 3 and unbounded_ok:
-            return np.where(objective != 0, -np.sign(objective) * np.inf, np.nan)
+            return np.where(objective < 0, np.inf, np.where(objective > 0, -np.inf, np.nan))
         if res.status != 0:
             raise AuditError("the LP audit of a suppression pattern could not be solved")
         return np.asarray(res.x) * self.scale

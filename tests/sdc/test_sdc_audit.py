@@ -1,0 +1,76 @@
+"""LP audit: Handbook Example 3 feasibility interval (research §5.2) and failing patterns."""
+
+import numpy as np
+import pytest
+
+from sdc.audit import Targets, audit, feasibility_intervals
+from sdc.relations import build_relations
+from sdc.table import CellTable
+
+
+def table_3x2():
+    # rows 0..2, columns 0..1, margins; row 2 = (3, 3); row totals 7, 3, 6; columns 9, 7.
+    cells = {
+        (0, 0): 4,
+        (0, 1): 3,
+        (1, 0): 2,
+        (1, 1): 1,
+        (2, 0): 3,
+        (2, 1): 3,
+        (0, -1): 7,
+        (1, -1): 3,
+        (2, -1): 6,
+        (-1, 0): 9,
+        (-1, 1): 7,
+        (-1, -1): 16,
+    }
+    coords = np.array(list(cells), dtype=np.int32)
+    values = np.array(list(cells.values()), dtype=float)
+    return coords, values, build_relations(CellTable(coords, {}))
+
+
+def test_handbook_example_3_interval_of_x11_is_3_to_6():
+    coords, values, rel = table_3x2()
+    suppressed = np.array([tuple(c) in {(0, 0), (0, 1), (1, 0), (1, 1)} for c in coords])
+    intervals = feasibility_intervals(rel, values, suppressed)
+    assert intervals[0] == pytest.approx((3.0, 6.0))
+
+
+def targets(values, primary, level, secondary=None):
+    n = len(values)
+    eps = np.where(secondary, 1.0, np.nan) if secondary is not None else np.full(n, np.nan)
+    return Targets(
+        np.where(primary, values + level, np.nan),
+        np.where(primary, np.maximum(values - level, 0), np.nan),
+        eps,
+        np.zeros(n),
+    )
+
+
+def test_audit_passes_when_interval_covers_protection_and_fails_when_too_narrow():
+    coords, values, rel = table_3x2()
+    suppressed = np.array([tuple(c) in {(0, 0), (0, 1), (1, 0), (1, 1)} for c in coords])
+    primary = np.array([tuple(c) == (0, 0) for c in coords])
+    ok = audit(rel, values, suppressed, targets(values, primary, np.full(12, 1.0)))
+    assert ok.passed
+    # X11 = 4 cannot go below 3: a protection level of 2 is not met downwards.
+    bad = audit(rel, values, suppressed, targets(values, primary, np.full(12, 2.0)))
+    assert bad.failing_down == [0] and bad.failing_up == []
+
+
+def test_exact_disclosure_of_a_lonely_cell_is_caught():
+    coords, values, rel = table_3x2()
+    suppressed = np.array([tuple(c) in {(0, 0), (0, 1)} for c in coords])  # row only
+    primary = np.array([tuple(c) == (0, 0) for c in coords])
+    out = audit(rel, values, suppressed, targets(values, primary, np.full(12, 1.0)))
+    assert 0 in out.failing_up and 0 in out.failing_down
+    intervals = feasibility_intervals(rel, values, suppressed)
+    assert intervals[0] == pytest.approx((4.0, 4.0))
+
+
+def test_secondary_cell_must_not_be_exact():
+    coords, values, rel = table_3x2()
+    suppressed = np.array([tuple(c) in {(0, 0), (0, 1)} for c in coords])
+    secondary = np.array([tuple(c) == (0, 1) for c in coords])
+    out = audit(rel, values, suppressed, targets(values, np.zeros(12, bool), 0, secondary))
+    assert out.failing_up == [1]
