@@ -32,9 +32,10 @@ def test_relations_do_not_depend_on_row_order():
     perm = np.random.default_rng(3).permutation(len(coords))
     a = build_relations(CellTable(coords.astype(np.int32), {})).matrix.toarray()
     b = build_relations(CellTable(coords[perm].astype(np.int32), {})).matrix.toarray()
-    as_sets = lambda m, order: {
-        tuple(sorted((order[j], v) for j, v in enumerate(r) if v)) for r in m
-    }
+
+    def as_sets(m, order):
+        return {tuple(sorted((order[j], v) for j, v in enumerate(r) if v)) for r in m}
+
     assert as_sets(a, np.arange(len(coords))) == as_sets(b, perm)
 
 
