@@ -19,6 +19,7 @@ let cubeList = [];
 let gmNames = new Map();
 let map;
 let drawVersion = 0;
+let geometryReady = Promise.resolve();
 
 function status(text, isError = false) {
   const el = $("status");
@@ -122,6 +123,7 @@ async function drawMap() {
   $("map").dataset.status = "loading";
   const params = mapParams(m, measure.id);
   const answer = await api.aggregate(m.id, params, state.lang);
+  await geometryReady;
   if (version !== drawVersion) return false;
   const cells = api.cellsBy(answer, `${api.regionRole(m)}@gemeente`, measure.id);
   const colours = map.paint(cells, measure, state.lang);
@@ -422,14 +424,21 @@ async function startView() {
   await drawMap();
 }
 
-async function main() {
-  status(t(state.lang, "loading"));
-  map = new ChoroplethMap($("map"), $("tooltip"), pickGemeente);
-  const [list, gemeenten, provincies] = await Promise.all([api.cubes(), api.geometry("gemeente"), api.geometry("provincie")]);
-  cubeList = list.cubes;
+async function loadGeometry() {
+  const [gemeenten, provincies] = await Promise.all([api.geometry("gemeente"), api.geometry("provincie")]);
   gmNames = new Map(gemeenten.features.map((f) => [f.properties.statcode, f.properties.statnaam]));
   $("gm-list").replaceChildren(...[...gmNames.values()].sort().map((n) => option(n, n, false)));
   map.setGeometry(gemeenten, provincies);
+}
+
+async function main() {
+  status(t(state.lang, "loading"));
+  map = new ChoroplethMap($("map"), $("tooltip"), pickGemeente);
+  // Metadata and the first answer are asked for while the boundaries load and are drawn.
+  const listed = api.cubes();
+  if (state.ind) api.cube(splitIndicator(state.ind)[0]).catch(() => null);
+  geometryReady = loadGeometry();
+  cubeList = (await listed).cubes;
   wire();
   await startView();
   timings.firstMap = performance.now();
