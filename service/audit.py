@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,24 @@ def client_id(address: str, salt: str, api_key_id: str | None = None) -> str:
         return f"key:{api_key_id}"
     digest = hashlib.sha256(f"{salt}\n{address}".encode()).hexdigest()
     return f"addr:{digest[:16]}"
+
+
+def _lines_backwards(path: Path, block: int = 1 << 16) -> Iterator[str]:
+    """The lines of a file, last first, reading blocks from the end (day files grow large)."""
+    with open(path, "rb") as fh:
+        pos = fh.seek(0, os.SEEK_END)
+        tail = b""
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            fh.seek(pos)
+            lines = (fh.read(step) + tail).split(b"\n")
+            tail = lines.pop(0)  # may be incomplete: joined with the next block
+            for raw in reversed(lines):
+                if raw:
+                    yield raw.decode("utf-8", errors="replace")
+        if tail:
+            yield tail.decode("utf-8", errors="replace")
 
 
 class AuditLog:
@@ -102,7 +121,7 @@ class AuditLog:
         """The newest ``limit`` records (newest first), optionally of one client."""
         out: list[dict[str, Any]] = []
         for path in sorted(self.directory.glob("audit-*.jsonl"), reverse=True):
-            for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+            for line in _lines_backwards(path):
                 try:
                     record = json.loads(line)
                 except ValueError:

@@ -102,3 +102,12 @@ def test_concurrent_writers_share_fsyncs_and_lose_nothing(tmp_path):
     assert found == {k * 1000 + i for k in range(4) for i in range(50)}
     assert log.records == 200 and 1 <= log.fsyncs <= 200
     log.close()
+
+
+def test_recent_reads_backwards_across_blocks(tmp_path):
+    from service.audit import _lines_backwards
+
+    path = tmp_path / "f.jsonl"
+    lines = [f'{{"n": {i}, "pad": "{"y" * (i % 97)}"}}' for i in range(500)]
+    path.write_text("\n".join(lines) + "\n")
+    assert list(_lines_backwards(path, block=64)) == lines[::-1]
