@@ -37,8 +37,12 @@ print(sum(release.manifest.get("row_counts", {}).values()))
 """
 
 
-def run_phase(code: str, *args: str) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of ``python -c code args`` in a child process."""
+def run_phase(code: str, *args: str) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MiB, stdout) of ``python -c code args`` in a child process.
+
+    CPU seconds (user + system) are reported too: on a shared machine wall time mostly
+    measures the neighbours.
+    """
     began = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True
@@ -50,18 +54,19 @@ def run_phase(code: str, *args: str) -> tuple[float, float, str]:
     seconds = time.monotonic() - began
     if proc.returncode != 0:
         raise SystemExit(f"phase failed with exit code {proc.returncode}")
-    return seconds, usage.ru_maxrss / 1024, out.strip()  # ru_maxrss is in KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss / 1024, out.strip()  # ru_maxrss is in KiB on Linux
 
 
-def bench(scale: float, seed: int, work: Path) -> list[tuple[str, float, float, str]]:
+def bench(scale: float, seed: int, work: Path) -> list[tuple[str, float, float, float, str]]:
     src, home = work / "input", work / "home"
     gen = run_phase(_GENERATE, str(src), str(scale), str(seed))
     size = sum(f.stat().st_size for f in src.iterdir()) / 2**20
     load = run_phase(_LOAD, str(src), str(home))
     return [
-        ("generate", gen[0], gen[1], f"{int(gen[2]):,} rows, {size:,.0f} MiB of files"),
-        ("load", load[0], load[1], f"{int(load[2]):,} rows in the release"),
-        ("demo total", gen[0] + load[0], max(gen[1], load[1]), ""),
+        ("generate", *gen[:3], f"{int(gen[3]):,} rows, {size:,.0f} MiB of files"),
+        ("load", *load[:3], f"{int(load[3]):,} rows in the release"),
+        ("demo total", gen[0] + load[0], gen[1] + load[1], max(gen[2], load[2]), ""),
     ]
 
 
@@ -73,13 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scales = args.scale or [0.02]
     print(f"cpus: {os.cpu_count()}  python: {sys.version.split()[0]}")
-    print(f"{'scale':>7}  {'phase':<11} {'seconds':>8} {'peak MiB':>9}  detail")
+    print(f"{'scale':>7}  {'phase':<11} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  detail")
     for scale in scales:
         work = Path(args.keep) / f"{scale:g}" if args.keep else Path(tempfile.mkdtemp())
         work.mkdir(parents=True, exist_ok=True)
         try:
-            for phase, seconds, peak, detail in bench(scale, args.seed, work):
-                print(f"{scale:>7g}  {phase:<11} {seconds:>8.1f} {peak:>9,.0f}  {detail}")
+            for phase, seconds, cpu, peak, detail in bench(scale, args.seed, work):
+                print(
+                    f"{scale:>7g}  {phase:<11} {seconds:>8.1f} {cpu:>8.1f} {peak:>9,.0f}  {detail}"
+                )
                 sys.stdout.flush()
         finally:
             if not args.keep:
