@@ -31,7 +31,7 @@ from loaders.stage import Source, find_sources, stage_source
 from loaders.validate import validate
 
 ENV_MEMORY_LIMIT = "ZICHT_LOAD_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "10GB"  # well below the 24 GiB machine, leaving room for the service
+DEFAULT_MEMORY_LIMIT = "8GB"  # DuckDB spills beyond this; keeps the whole load under 12 GiB
 
 
 class LoadError(Exception):

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders.keys import SecretError, derive_key, record_key, record_key_sql
+from loaders.keys import SecretError, dataset_key, derive_key, record_key, record_key_sql
 from loaders.load import load_directory
 from loaders.releases import Release
 from tests.loaders.load_fixtures import SECRET, valid_tables, write_tables
@@ -77,7 +77,9 @@ def test_secret_is_not_written_anywhere(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_tables(tmp_path / "in", valid_tables())
     load_directory(tmp_path / "in", home, secret=secret)
-    needles = [secret, secret.decode("ascii").encode("utf-16-le"), derive_key(secret).encode()]
+    master = derive_key(secret)
+    needles = [secret, secret.decode("ascii").encode("utf-16-le"), master.encode()]
+    needles += [dataset_key(master, name).encode() for name in valid_tables()]
     files = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.name == "release.duckdb" for p in files)
     for path in files:
