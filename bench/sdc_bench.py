@@ -76,7 +76,7 @@ def main() -> None:
             f"protect {table.n_cells:6d} cells (~{target}), 2 measures: {seconds * 1000:8.1f} ms"
             f"  suppressed {share:.1%}  LPs {report['risk']['lp_audits']}"
         )
-    table = synthetic((50, 19), 60_000, hierarchy=True)
+    table = synthetic((26, 27), 100_000, hierarchy=True)
     for measure in ("count", "amount"):
         seconds, result = timed(secondary_only(table, measure, policy), args.repeat)
         print(
