@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from sdc import status
+from sdc.audit import feasibility_intervals
+from sdc.policy import Policy
+from sdc.protect import protect
+from sdc.relations import build_relations
+from sdc.table import CellTable, MeasureStats, TableError
+
+INNER = np.array([[3, 40, 50], [30, 12, 60], [25, 70, 0]], dtype=float)
+
+
+def table_3x3(inner=INNER, contributors=None):
+    coords, values = [], []
+    for i in range(-1, 3):
+        for j in range(-1, 3):
+            rows = range(3) if i == -1 else [i]
+            cols = range(3) if j == -1 else [j]
+            coords.append((i, j))
+            values.append(sum(inner[r, c] for r in rows for c in cols))
+    v = np.array(values)
+    n = v.astype(np.int64) if contributors is None else contributors
+    zeros = np.zeros(len(v))
+    stats = MeasureStats("count", v, n, zeros, zeros, np.arange(len(v), dtype=np.int64) * 7919)
+    return CellTable(np.array(coords, dtype=np.int32), {"count": stats})
+
+
+@pytest.mark.parametrize("cost", ["value", "contributors", "unit"])
+def test_single_primary_gets_a_pattern_that_survives_the_exact_audit(cost):
+    table = table_3x3()
+    m = protect(table, Policy(secondary_cost=cost, perturb=False)).measures["count"]
+    suppressed = m.status == status.SUPPRESSED
+    coords = [tuple(c) for c in table.coords]
+    primary = coords.index((0, 0))
+    assert m.reason[primary] == status.THRESHOLD
+    assert suppressed.sum() >= 4  # at least a rectangle
+    values = table.measures["count"].value
+    lo, hi = feasibility_intervals(build_relations(table), values, suppressed)[primary]
+    assert lo <= 2 and hi >= 4  # value 3 ± level 1
+    # The empty cell (2, 2) is never used as a complementary cell.
+    assert not suppressed[coords.index((2, 2))]
+
+
+def test_value_cost_prefers_small_partners():
+    m = protect(table_3x3(), Policy(perturb=False)).measures["count"]
+    coords = [tuple(c) for c in table_3x3().coords]
+    suppressed = {coords[i] for i in np.flatnonzero(m.status == status.SUPPRESSED)}
+    assert (-1, -1) not in suppressed  # the grand total (301) is the dearest cell
+    assert (0, 1) in suppressed or (2, 0) in suppressed  # cheapest partners of (0, 0)
+
+
+def test_malformed_tables_are_refused_with_every_problem():
+    stats = MeasureStats(
+        "count", np.array([1.0]), np.array([-1]), np.zeros(2), np.zeros(1), np.array([2**32])
+    )
+    with pytest.raises(TableError) as exc:
+        protect(CellTable(np.array([[0], [0]], dtype=np.int32), {"n": stats}), Policy())
+    text = str(exc.value)
+    assert "duplicate" in text and "value must have one entry per cell" in text
+    assert "x2 must have one entry per cell" in text and "x1 must" not in text
