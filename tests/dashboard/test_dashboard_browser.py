@@ -152,6 +152,11 @@ def test_clicking_a_gemeente_opens_its_profile(page, server):
         assert page.inner_text("#areas-table tbody tr[data-status=suppressed] td.x-mark") == "x"
     page.check("input[name=level][value=buurt]")
     page.wait_for_function("() => document.querySelector('#areas-csv').href.includes('%40buurt')")
+    page.check("input[name=scatter-level][value=wijk]")
+    page.wait_for_selector("#scatter[data-level=wijk][data-status=ready]", timeout=30_000)
+    assert "sl=wijk" in page.url
+    note = page.inner_text("#scatter-note")
+    assert note.split(";")[0].split("/")[1].strip() == str(len(wijken))
 
 
 def test_keyboard_enter_on_a_gemeente_opens_its_profile(page):

@@ -198,19 +198,41 @@ function fillScatterPickers() {
   }
 }
 
-async function gemeenteValues(indicator) {
+/** The scatter's level: wijken of the profile's gemeente, or all gemeenten. */
+function scatterLevel() {
+  return state.sl === "wijk" && state.gm ? "wijk" : "gemeente";
+}
+
+async function regionValues(indicator, level) {
   const [cubeId, measureId] = splitIndicator(indicator);
   const m = await meta(cubeId);
   const years = api.years(m);
   const year = years.includes(state.year) ? state.year : years.at(-1);
-  const answer = await api.aggregate(cubeId, mapParams(m, measureId, year), state.lang);
-  return { m, measure: api.measure(m, measureId), cells: api.cellsBy(answer, `${api.regionRole(m)}@gemeente`, measureId) };
+  const role = api.regionRole(m);
+  const params = [
+    ["measures", measureId],
+    ["drilldown", `${role}@${level}`],
+    ["cut", `${api.periodRole(m)}@year:${year}`],
+  ];
+  if (level === "wijk") params.push(["cut", `${role}@wijk:descendants(${state.gm})`]);
+  const answer = await api.aggregate(cubeId, params, state.lang);
+  return { m, measure: api.measure(m, measureId), cells: api.cellsBy(answer, `${role}@${level}`, measureId) };
+}
+
+function syncScatterLevel() {
+  const level = scatterLevel();
+  for (const radio of document.querySelectorAll("input[name=scatter-level]")) {
+    radio.checked = radio.value === level;
+    if (radio.value === "wijk") radio.disabled = !state.gm;
+  }
+  return level;
 }
 
 async function drawScatter() {
   const box = $("scatter");
   box.dataset.status = "loading";
-  const [xs, ys] = await Promise.all([gemeenteValues(state.x), gemeenteValues(state.y)]);
+  const level = syncScatterLevel();
+  const [xs, ys] = await Promise.all([regionValues(state.x, level), regionValues(state.y, level)]);
   const points = [];
   let left = 0;
   for (const [code, e] of xs.cells) {
@@ -221,11 +243,12 @@ async function drawScatter() {
   }
   const xLabel = label(state.lang, xs.measure);
   const yLabel = label(state.lang, ys.measure);
-  const r = points.length ? scatter(box, points, { lang: state.lang, xLabel, yLabel, xDecimals: xs.measure.decimals, yDecimals: ys.measure.decimals, onPick: pickGemeente }) : emptyNote(box, state.lang);
+  const r = points.length ? scatter(box, points, { lang: state.lang, xLabel, yLabel, xDecimals: xs.measure.decimals, yDecimals: ys.measure.decimals, onPick: level === "gemeente" ? pickGemeente : null }) : emptyNote(box, state.lang);
   const fmt = new Intl.NumberFormat(state.lang === "en" ? "en-GB" : "nl-NL", { maximumFractionDigits: 2 });
   $("scatter-note").textContent = `${points.length} / ${points.length + left}; ${left} ${t(state.lang, "points_left_out")}${r == null ? "" : `; ${t(state.lang, "correlation")} r = ${fmt.format(r)}`}`;
-  scatterCsv(points, xLabel, yLabel);
+  scatterCsv(points, xLabel, yLabel, level);
   box.dataset.status = "ready";
+  box.dataset.level = level;
   box.dataset.points = String(points.length);
 }
 
@@ -234,13 +257,14 @@ function csvField(value) {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function scatterCsv(points, xLabel, yLabel) {
+function scatterCsv(points, xLabel, yLabel, level) {
   const lines = [["code", "name", xLabel, yLabel].map(csvField).join(",")];
   for (const p of points) lines.push([p.code, p.name, p.x, p.y].map(csvField).join(","));
   const link = $("scatter-csv");
   if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(new Blob([`${lines.join("\n")}\n`], { type: "text/csv" }));
-  link.download = `zicht-scatter-gemeente-${state.year}.csv`;
+  const where = level === "wijk" ? `wijk-${state.gm}` : "gemeente";
+  link.download = `zicht-scatter-${where}-${state.year}.csv`;
 }
 
 /** Over-represented characteristics: the `index` measures, nationally and for the gemeente. */
@@ -299,6 +323,13 @@ function pickGemeente(code) {
     $("profile").scrollIntoView({ block: "nearest" });
   });
   guarded(drawIndex);
+  scatterFollowsGemeente();
+}
+
+/** A scatter of wijken follows the chosen gemeente; closing the profile falls back to all. */
+function scatterFollowsGemeente() {
+  if (state.sl === "wijk") guarded(drawScatter);
+  else syncScatterLevel();
 }
 
 async function changeTheme() {
@@ -368,6 +399,7 @@ function wire() {
     writeHash(state);
     guarded(showProfile);
     guarded(drawIndex);
+    scatterFollowsGemeente();
     $("map").querySelector("path.gm")?.focus();
   });
   $("lang-switch").addEventListener("click", () => {
@@ -376,6 +408,13 @@ function wire() {
     update();
   });
   $("copy-link").addEventListener("click", copyLink);
+  for (const radio of document.querySelectorAll("input[name=scatter-level]")) {
+    radio.addEventListener("change", () => {
+      state.sl = radio.value;
+      writeHash(state);
+      guarded(drawScatter);
+    });
+  }
   for (const id of ["scatter-x", "scatter-y"]) {
     $(id).addEventListener("change", () => {
       state.x = $("scatter-x").value;
