@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ class LoadError(Exception):
         super().__init__(f"load refused ({errors} problems reported), nothing was published")
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one load publishes: decided once validation has passed."""
+
+    release_id: str
+    created: str  # UTC ISO, second precision
+    sources: tuple[Source, ...]
+    checksums: tuple[str, ...]
+    meta: dict[str, str]
+
+
 def load_directory(
     source: Path,
     home: Path,
@@ -61,73 +73,79 @@ def load_directory(
     home.mkdir(parents=True, exist_ok=True)
     clean_stale_staging(home)
     staging = _new_staging(home)
+    progress.start(len(sources) + 4 + len(build.FACTS))
     try:
-        return _load(sources, problems, home, staging, derived_key, progress, extra_meta or {})
+        con = _connect(staging)
+        try:
+            warnings = _stage_and_validate(con, sources, problems, progress)
+            plan = _plan(home, sources, extra_meta or {}, progress)
+            out = staging / "release"
+            counts = _build(con, out, plan, derived_key, progress)
+        finally:
+            con.close()
+        with progress.step("publishing"):
+            return _publish(home, out, _manifest(plan, counts, warnings))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _load(
+def _stage_and_validate(
+    con: duckdb.DuckDBPyConnection,
     sources: list[Source],
     problems: list[LoadProblem],
-    home: Path,
-    staging: Path,
-    derived_key: str,
     progress: Progress,
-    extra_meta: dict[str, Any],
-) -> Release:
-    progress.start(len(sources) + 4 + len(build.FACTS))
-    con = _connect(staging)
-    try:
-        for src in sources:
-            with progress.step(f"reading {src.path.name}"):
-                problem = stage_source(con, src)
-            if problem:
-                problems.append(problem)
-        staged = [s for s in sources if problem_free(s, problems)]
-        with progress.step("validating"):
-            problems += validate(con, staged)
-        for p in problems:
-            if p.severity != ERROR:
-                progress.note(str(p))
-        if any(p.severity == ERROR for p in problems):
-            raise LoadError(problems)
-        with progress.step("checksums"):
-            checksums = [(s, _sha256(s.path)) for s in sources]
-        created = datetime.now(UTC).replace(microsecond=0)
-        release_id = _release_id(home, created, [c for _, c in checksums])
-        out = staging / "release"
-        out.mkdir()
-        counts = _build(con, out, sources, derived_key, progress, release_id, created, extra_meta)
-    finally:
-        con.close()
-    manifest = {
-        "id": release_id,
-        "created": created.isoformat().replace("+00:00", "Z"),
+) -> list[LoadProblem]:
+    """Stage and check every file; raise LoadError on any error, return the warnings."""
+    readable = []
+    for src in sources:
+        with progress.step(f"reading {src.path.name}"):
+            problem = stage_source(con, src)
+        problems += [problem] if problem else []
+        readable += [] if problem else [src]
+    with progress.step("validating"):
+        problems += validate(con, readable)
+    if any(p.severity == ERROR for p in problems):
+        raise LoadError(problems)
+    for p in problems:
+        progress.note(str(p))
+    return problems
+
+
+def _plan(
+    home: Path, sources: list[Source], extra_meta: dict[str, Any], progress: Progress
+) -> _Plan:
+    with progress.step("checksums"):
+        checksums = tuple(_sha256(s.path) for s in sources)
+    created = datetime.now(UTC).replace(microsecond=0)
+    return _Plan(
+        release_id=_release_id(home, created, list(checksums)),
+        created=created.isoformat().replace("+00:00", "Z"),
+        sources=tuple(sources),
+        checksums=checksums,
+        meta={k: str(v) for k, v in extra_meta.items()},
+    )
+
+
+def _manifest(plan: _Plan, counts: dict[str, int], warnings: list[LoadProblem]) -> dict[str, Any]:
+    sources = [
+        {
+            "dataset": s.dataset.name,
+            "file": s.path.name,
+            "sha256": c,
+            "bytes": s.path.stat().st_size,
+        }
+        for s, c in zip(plan.sources, plan.checksums, strict=True)
+    ]
+    return {
+        "id": plan.release_id,
+        "created": plan.created,
         "contract_version": CONTRACT_VERSION,
-        "sources": [
-            {
-                "dataset": s.dataset.name,
-                "file": s.path.name,
-                "sha256": c,
-                "bytes": s.path.stat().st_size,
-            }
-            for s, c in checksums
-        ],
+        "sources": sources,
         "row_counts": counts,
         "record_key": DESCRIPTION,
-        "warnings": [str(p) for p in problems],
-        "meta": {k: str(v) for k, v in extra_meta.items()},
+        "warnings": [str(p) for p in warnings],
+        "meta": plan.meta,
     }
-    with progress.step("publishing"):
-        return _publish(home, out, release_id, manifest)
-
-
-def problem_free(src: Source, problems: list[LoadProblem]) -> bool:
-    return not any(
-        p.file == src.path.name and p.row is None and "cannot be read" in p.message
-        for p in problems
-    )
 
 
 def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
@@ -140,26 +158,16 @@ def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection,
-    out: Path,
-    sources: list[Source],
-    derived_key: str,
-    progress: Progress,
-    release_id: str,
-    created: datetime,
-    extra_meta: dict[str, Any],
+    con: duckdb.DuckDBPyConnection, out: Path, plan: _Plan, derived_key: str, progress: Progress
 ) -> dict[str, int]:
+    """Write every release table into ``out/release.duckdb``; return the row counts."""
+    out.mkdir()
     db = str(out / "release.duckdb").replace("'", "''")
     con.execute(f"ATTACH '{db}' AS rel")  # ATTACH takes no parameters
-    build.create_typed_views(con, [s.dataset for s in sources])
+    build.create_typed_views(con, [s.dataset for s in plan.sources])
     with progress.step("regions, neighbours, sectors"):
-        meta = {
-            "release_id": release_id,
-            "contract_version": CONTRACT_VERSION,
-            "created": created.isoformat().replace("+00:00", "Z"),
-        }
-        meta.update({k: str(v) for k, v in extra_meta.items()})
-        build.build_meta(con, meta)
+        meta = {"release_id": plan.release_id, "contract_version": CONTRACT_VERSION}
+        build.build_meta(con, {**meta, "created": plan.created, **plan.meta})
         build.build_sector(con)
         build.build_neighbours(con)
         build.build_region(con)
@@ -167,22 +175,20 @@ def _build(
     for spec in build.FACTS:
         with progress.step(f"building {spec.table}"):
             build.build_fact(con, spec, derived_key)
-    tables = [
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'rel' ORDER BY 1"
-        ).fetchall()
-    ]
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'rel' ORDER BY 1"
+    ).fetchall()
     counts = {}
-    for t in tables:
-        row = con.execute(f"SELECT count(*) FROM rel.{t}").fetchone()
-        counts[t] = int(row[0]) if row else 0
+    for (table,) in tables:
+        row = con.execute(f"SELECT count(*) FROM rel.{table}").fetchone()
+        counts[table] = int(row[0]) if row else 0
     con.execute("CHECKPOINT rel")
     con.execute("DETACH rel")
     return counts
 
 
-def _publish(home: Path, out: Path, release_id: str, manifest: dict[str, Any]) -> Release:
+def _publish(home: Path, out: Path, manifest: dict[str, Any]) -> Release:
+    release_id = manifest["id"]
     _write_synced(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     for f in out.iterdir():
         _fsync_file(f)
