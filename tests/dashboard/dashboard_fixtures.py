@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,8 @@ import pytest
 
 from loaders.load import load_directory
 from loaders.synthetic import generate
-from tests.service.test_service_live import free_port, get, wait_ready, zicht
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = Path(os.environ.get("ZICHT_CHROMIUM", "/usr/bin/chromium"))
 # From the machine notes: without the background-networking flags Chromium keeps trying to
@@ -33,7 +39,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 # Small enough to build in seconds on 2 busy cores, big enough that every gemeente has people
 # (population counts are safe) while most drug cells are suppressed: both kinds on one map.
 SCALE = 0.003
@@ -61,25 +67,50 @@ def build_home(root: Path) -> Path:
     return root / "home"
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, Any, bytes]:
+    """Status, headers and body of a GET (errors included)."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.headers, e.read()
+
+
 class Server:
     """`zicht serve` over real HTTP on loopback, rate limit off (the tests reload often)."""
 
     def __init__(self, home: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        os.environ["ZICHT_RATE_LIMIT_PER_MINUTE"] = "0"
-        try:
-            self.proc = zicht(
-                home,
-                "serve",
-                "--port",
-                str(self.port),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        finally:
-            del os.environ["ZICHT_RATE_LIMIT_PER_MINUTE"]
-        wait_ready(self.base, self.proc)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ZICHT_RATE_LIMIT_PER_MINUTE": "0"}
+        env.pop("ZICHT_CONFIG", None)
+        main = "import sys; from service.cli import main; sys.exit(main())"
+        cmd = [sys.executable, "-c", main, "--home", str(home), "serve", "--port", str(self.port)]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("zicht serve exited early")
+            try:
+                if get(f"{self.base}/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError("zicht serve did not become ready")
 
     def json(self, path: str, **params: str | list[str]) -> Any:
         query = urllib.parse.urlencode(params, doseq=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from tests.dashboard.dashboard_fixtures import (  # noqa: F401  (pytest fixtures)
     ARTIFACTS,
     browser,
+    get,
     open_dashboard,
     page,
     server,
 )
-from tests.service.test_service_live import get
 
 HATCH = "url(#hatch)"
 
