@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
 
+from service.cli import main
 from tests.cube.cube_fixtures import build_release
+from tests.service.test_service_openapi import FUZZ_EXAMPLES, SPEC, _checks
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "live-token"
@@ -28,8 +32,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def zicht(home: Path, *args: str, **popen) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZICHT_ADMIN_TOKEN": TOKEN}
+def zicht(home: Path, *args: str, env_extra: dict | None = None, **popen) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZICHT_ADMIN_TOKEN": TOKEN, **(env_extra or {})}
     env.pop("ZICHT_CONFIG", None)
     # Not `-m service.cli`: as __main__ its CliError would be another class than the one
     # the commands raise.
@@ -103,18 +107,38 @@ def test_live_server_answers_over_http_and_audit_survives_kill(home):
     assert len(lines) == acknowledged  # every acknowledged answer is on disk after SIGKILL
 
 
-def test_serve_refuses_without_release(tmp_path):
-    proc = zicht(tmp_path, "serve", "--port", str(free_port()),
-                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
+def test_serve_refuses_without_release(tmp_path, capsys):
+    assert main(["--home", str(tmp_path), "serve", "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
     assert "no release" in err and "Traceback" not in err
 
 
-def test_serve_refuses_a_damaged_release(tmp_path):
+def test_serve_refuses_a_damaged_release(tmp_path, capsys):
     (tmp_path / "current").write_text("20250101T000000Z-deadbeef\n")
-    proc = zicht(tmp_path, "serve", "--port", str(free_port()),
-                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
+    assert main(["--home", str(tmp_path), "serve", "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
     assert "damaged" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def live_base(home):
+    port = free_port()
+    proc = zicht(home, "serve", "--port", str(port), env_extra={"ZICHT_RATE_LIMIT_PER_MINUTE": "0"},
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+schema = schemathesis.openapi.from_dict(SPEC)
+
+
+@schema.parametrize()
+@settings(max_examples=max(3, FUZZ_EXAMPLES // 5), deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
+def test_schemathesis_over_real_http(case, live_base):
+    case.call_and_validate(base_url=live_base, checks=_checks())
