@@ -7,7 +7,7 @@ connection (DESIGN §7). Compiled SQL and whole answers are cached per release.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from cube import metadata
 from cube.answer import answer as run_answer
 from cube.axes import RoleAxis, role_axis
 from cube.backend import Backend, DuckDbBackend
+from cube.backends import open_backend
 from cube.errors import NoRelease, NotFound
 from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError, load_catalog
@@ -75,18 +76,25 @@ class Engine:
         max_cells: int = 100_000,
         query_timeout_s: float = 10.0,
         catalog: Catalog | None = None,
+        backend: str = "duckdb",
+        backend_options: Mapping[str, str] | None = None,
     ) -> Engine:
+        """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
+        members and metadata always come from the release's DuckDB file."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
-            return cls(
+            engine = cls(
                 release,
                 catalog or load_catalog(),
                 con,
                 max_cells=max_cells,
                 query_timeout_s=query_timeout_s,
             )
+            facts = tuple(engine.schemas)
+            engine.backend_factory = open_backend(backend, release.db_path, facts, backend_options)
+            return engine
         except Exception:
             con.close()
             raise
@@ -167,6 +175,9 @@ class Engine:
         return metadata.neighbours(self, gemeente_code)
 
     def close(self) -> None:
+        close_backends = getattr(self.backend_factory, "close", None)
+        if close_backends is not None:
+            close_backends()
         self._con.close()
 
 
