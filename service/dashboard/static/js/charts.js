@@ -110,12 +110,19 @@ function pearson(points) {
   return sxx && syy ? sxy / Math.sqrt(sxx * syy) : null;
 }
 
+/** An extent of one value (all points equal) widened so the axis has a length. */
+function spread([lo, hi]) {
+  if (lo !== hi) return [lo, hi];
+  const pad = Math.abs(lo) / 10 || 1;
+  return [lo - pad, hi + pad];
+}
+
 /** Scatter of regions {code, name, x, y}; returns the correlation coefficient (or null). */
 export function scatter(container, points, { lang, xLabel, yLabel, xDecimals, yDecimals, onPick }) {
   const { svg, inner, w, h } = frame(container, 520, 360, { top: 12, right: 16, bottom: 44, left: 64 });
   svg.attr("role", "img").attr("aria-label", `${xLabel} / ${yLabel}`);
-  const x = d3.scaleLinear().domain(d3.extent(points, (p) => p.x)).nice().range([0, w]);
-  const y = d3.scaleLinear().domain(d3.extent(points, (p) => p.y)).nice().range([h, 0]);
+  const x = d3.scaleLinear().domain(spread(d3.extent(points, (p) => p.x))).nice().range([0, w]);
+  const y = d3.scaleLinear().domain(spread(d3.extent(points, (p) => p.y))).nice().range([h, 0]);
   const fx = numberFormat(lang, xDecimals);
   const fy = numberFormat(lang, yDecimals);
   inner.append("g").attr("transform", `translate(0,${h})`).call(d3.axisBottom(x).ticks(6).tickFormat((v) => fx.format(v)));
