@@ -90,6 +90,15 @@ class Settings:
         "rolled back by `zicht load`/`zicht releases` is picked up without a restart (0: never).",
     )
     log_level: str = _s("INFO", "Python logging level of the service.")
+    backend: str = _s(
+        "duckdb",
+        "Where fact queries run: `duckdb` (embedded, the release's file) or `spark` (the "
+        "release's Parquet export, see `zicht export`; members and metadata stay on DuckDB).",
+    )
+    spark_master: str = _s(
+        "local[2]",
+        "Spark master URL when `backend` is `spark` (`local[N]`, `spark://host:7077`, ...).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +217,8 @@ def validate(s: Settings) -> list[str]:
             problems.append(f"{name}: must not be negative")
     if s.query_timeout_s <= 0:
         problems.append("query_timeout_s: must be positive")
+    if s.backend not in ("duckdb", "spark"):
+        problems.append("backend: must be `duckdb` or `spark`")
     if s.rate_limit_burst < 1:
         problems.append("rate_limit_burst: must be at least 1")
     try:

@@ -66,8 +66,22 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
     from cube.engine import Engine
 
     return Engine.open(
-        release, max_cells=settings.max_cells, query_timeout_s=settings.query_timeout_s
+        release,
+        max_cells=settings.max_cells,
+        query_timeout_s=settings.query_timeout_s,
+        backend=settings.backend,
+        backend_options=backend_options(release, settings),
     )
+
+
+def backend_options(release: releases.Release, settings: Settings) -> dict[str, str]:
+    """Options of a non-default backend: Spark's master and the release's Parquet export."""
+    if settings.backend != "spark":
+        return {}
+    from loaders.export import parquet_dir
+
+    where = parquet_dir(release.path, release.manifest)
+    return {"master": settings.spark_master, "parquet_dir": str(where or "")}
 
 
 class EngineHolder:
