@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,7 +71,8 @@ def home(tmp_path_factory):
     return build_release(tmp_path_factory.mktemp("live")).path.parent.parent
 
 
-def test_live_server_answers_over_http_and_audit_survives_kill(home):
+def test_live_server_answers_over_http_and_audit_survives_kill(home, tmp_path):
+    home = shutil.copytree(home, tmp_path / "home")  # its own audit log: counts are exact
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = zicht(home, "serve", "--port", str(port), "--threads", "2",
