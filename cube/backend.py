@@ -47,5 +47,12 @@ class DuckDbBackend:
         except duckdb.InterruptException:
             raise Interrupted from None
 
+    def columns(self, sql: str) -> dict[str, Any]:
+        """The result as numpy columns (masked where NULL): no Python tuple per row."""
+        try:
+            return self.cursor.execute(sql).fetchnumpy()
+        except duckdb.InterruptException:
+            raise Interrupted from None
+
     def interrupt(self) -> None:
         self.cursor.interrupt()

@@ -7,9 +7,11 @@ recomputed by the holding pass, restricted to their rows.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
+import cachetools
 import numpy as np
 
 from cube.axes import RoleAxis
@@ -22,49 +24,124 @@ MAX_REFINE_TERMS = 400  # beyond this many uncleared cells, refine over all rows
 
 
 class _Result:
-    """One SQL result aligned with the grid: ``col(name)`` gives a per-cell array."""
+    """One SQL result aligned with the grid: ``col(name)`` gives a per-cell array.
 
-    def __init__(self, backend: Backend, sql: str, grid: np.ndarray, maps: list[dict[Any, int]]):
-        names, self.rows = backend.rows(sql)
-        self.names = {name: i for i, name in enumerate(names)}
+    Vectorised: the result arrives as numpy columns and its rows are matched to grid cells by
+    sorted-key lookups, not per-row Python (big answers have tens of thousands of rows)."""
+
+    def __init__(self, backend: Backend, sql: str, grid: np.ndarray, maps: list[_KeyIndex]):
+        self.cols = fetch_columns(backend, sql)
         self.n = len(grid)
         n_items = len(maps)
-        index = {tuple(row): i for i, row in enumerate(grid.tolist())}
-        pos = np.full(len(self.rows), -1, dtype=np.int64)
-        for r, row in enumerate(self.rows):
-            g = row[n_items]
-            coords = tuple(
-                -1 if (g >> (n_items - 1 - i)) & 1 else maps[i].get(row[i], -2)
-                for i in range(n_items)
-            )
-            pos[r] = index.get(coords, -1)
+        g = np.asarray(np.ma.getdata(self.cols["g"]), dtype=np.int64)
+        coords = np.empty((len(g), n_items), dtype=np.int64)
+        for i, kmap in enumerate(maps):
+            total = ((g >> (n_items - 1 - i)) & 1).astype(bool)
+            coords[:, i] = np.where(total, -1, kmap.lookup(self.cols[f"k{i}"]))
+        pos = _grid_positions(grid, coords)
         self.hit = np.nonzero(pos >= 0)[0]
         self.pos = pos[self.hit]
 
     def col(self, name: str, dtype: Any = np.float64) -> np.ndarray:
         out = np.zeros(self.n, dtype=dtype)
-        c = self.names[name]
-        out[self.pos] = np.array([self.rows[r][c] or 0 for r in self.hit], dtype=dtype)
+        col = self.cols[name][self.hit]
+        out[self.pos] = np.ma.filled(col, 0) if np.ma.isMaskedArray(col) else col
         return out
 
     def top2(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         x1, x2 = np.zeros(self.n), np.zeros(self.n)
-        c = self.names[name]
-        for r, p in zip(self.hit, self.pos, strict=True):
-            top = self.rows[r][c] or []
-            x1[p] = top[0] if len(top) > 0 else 0.0
-            x2[p] = top[1] if len(top) > 1 else 0.0
+        tops = self.cols[name][self.hit]
+        first = [t[0] if t is not None and len(t) > 0 else 0.0 for t in tops]
+        second = [t[1] if t is not None and len(t) > 1 else 0.0 for t in tops]
+        x1[self.pos], x2[self.pos] = first, second
         return x1, x2
 
 
-def _key_maps(
-    part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis]
-) -> list[dict[Any, int]]:
-    maps = []
-    for item_idx, role in zip(part.items, part.roles, strict=True):
-        lax = axes[role].levels[items[item_idx].level]
-        maps.append({k: i for i, k in enumerate(lax.keys)})
-    return maps
+def fetch_columns(backend: Backend, sql: str) -> dict[str, np.ndarray]:
+    """The result as numpy columns (masked where NULL): the backend's own columnar fetch when
+    it has one (DuckDB: ``fetchnumpy``), else built from its rows."""
+    columns = getattr(backend, "columns", None)
+    if columns is not None:
+        return dict(columns(sql))
+    names, rows = backend.rows(sql)
+    out = {}
+    for i, name in enumerate(names):
+        values = [r[i] for r in rows]
+        mask = [v is None for v in values]
+        if any(isinstance(v, list | tuple) for v in values):
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+        else:
+            arr = np.array([0 if v is None else v for v in values])
+        out[name] = np.ma.masked_array(arr, mask=mask) if any(mask) else arr
+    return out
+
+
+class _KeyIndex:
+    """SQL member keys of one level → member indexes, by binary search over the sorted keys
+    (ints or strings); a key the level lacks gives -2, so its rows match no cell."""
+
+    def __init__(self, keys: tuple[Any, ...]):
+        self.string = any(isinstance(k, str) for k in keys)
+        arr = np.array([str(k) for k in keys]) if self.string else np.array(keys, dtype=np.int64)
+        if arr.size == 0:
+            arr = np.zeros(0, dtype=np.int64)
+        self.order = np.argsort(arr, kind="stable")
+        self.sorted = arr[self.order]
+
+    def lookup(self, column: np.ndarray) -> np.ndarray:
+        mask = np.ma.getmaskarray(column)
+        data = np.ma.getdata(column)
+        if self.string:
+            values = np.array(["" if m else str(v) for v, m in zip(data, mask, strict=True)])
+        else:
+            values = np.where(mask, 0, data).astype(np.int64, copy=False)
+        if self.sorted.size == 0:
+            return np.full(len(values), -2, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.sorted, values), self.sorted.size - 1)
+        found = (self.sorted[at] == values) & ~mask
+        return np.where(found, self.order[at], -2)
+
+
+def _grid_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """For every result row, the index of its cell in ``grid`` (-1 when the grid lacks it):
+    rows are encoded as mixed-radix integers (-2 and -1 shifted to 0 and 1) and searched."""
+    if grid.shape[1] == 0:
+        return np.zeros(len(coords), dtype=np.int64) if len(grid) else -np.ones(len(coords), int)
+    radix = np.maximum(grid.max(axis=0), coords.max(axis=0, initial=0)) + 3
+    if float(np.prod(radix.astype(np.float64))) >= 2.0**62:
+        index = {tuple(row): i for i, row in enumerate(grid.tolist())}
+        return np.array([index.get(tuple(r), -1) for r in coords.tolist()], dtype=np.int64)
+    weights = np.cumprod(np.concatenate(([1], radix[::-1][:-1])))[::-1]
+    gcode = (grid.astype(np.int64) + 2) @ weights
+    rcode = (coords + 2) @ weights
+    order = np.argsort(gcode, kind="stable")
+    sorted_codes = gcode[order]
+    at = np.minimum(np.searchsorted(sorted_codes, rcode), len(sorted_codes) - 1)
+    return np.where(sorted_codes[at] == rcode, order[at], -1)
+
+
+_INDEX_CACHE: cachetools.LRUCache[int, tuple[Any, _KeyIndex]] = cachetools.LRUCache(512)
+_INDEX_LOCK = threading.Lock()
+
+
+def _key_index(lax: Any) -> _KeyIndex:
+    """Per level, built once: the entry keeps the level alive, so its id is not reused."""
+    with _INDEX_LOCK:
+        hit = _INDEX_CACHE.get(id(lax))
+    if hit is not None and hit[0] is lax:
+        return hit[1]
+    kmap = _KeyIndex(lax.keys)
+    with _INDEX_LOCK:
+        _INDEX_CACHE[id(lax)] = (lax, kmap)
+    return kmap
+
+
+def _key_maps(part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis]) -> list[_KeyIndex]:
+    return [
+        _key_index(axes[role].levels[items[item_idx].level])
+        for item_idx, role in zip(part.items, part.roles, strict=True)
+    ]
 
 
 def _stats(res: _Result, j: int, m: Any) -> dict[str, np.ndarray]:

@@ -82,13 +82,16 @@ class Catalog:
 
 
 def _label(raw: Any, where: str, problems: list[str]) -> Label:
+    # exactly nl and en: an unquoted comma in a YAML flow mapping ({en: per 1,000 x}) would
+    # otherwise cut the label silently and add a stray key
     if (
         isinstance(raw, Mapping)
-        and isinstance(raw.get("nl"), str)
-        and isinstance(raw.get("en"), str)
+        and set(raw) == {"nl", "en"}
+        and isinstance(raw["nl"], str)
+        and isinstance(raw["en"], str)
     ):
         return Label(raw["nl"], raw["en"])
-    problems.append(f"{where}: label must have 'nl' and 'en' strings")
+    problems.append(f"{where}: label must have exactly 'nl' and 'en' strings (quote commas)")
     return Label("?", "?")
 
 
