@@ -106,7 +106,8 @@ class _KeyIndex:
 def _grid_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
     """For every result row, the index of its cell in ``grid`` (-1 when the grid lacks it):
     rows are encoded as mixed-radix integers (-2 and -1 shifted to 0 and 1) and searched."""
-    if grid.shape[1] == 0:
+    if grid.shape[1] == 0 or len(grid) == 0:
+        # No items, or no cells at all (a cut on a region with no buurten in the release).
         return np.zeros(len(coords), dtype=np.int64) if len(grid) else -np.ones(len(coords), int)
     radix = np.maximum(grid.max(axis=0), coords.max(axis=0, initial=0)) + 3
     if float(np.prod(radix.astype(np.float64))) >= 2.0**62:
