@@ -81,8 +81,7 @@ def protect_measure(
     published = _publish(stats, policy)
     published[suppressed] = np.nan
     _check_invariant(stats, policy, published)
-    status = np.where(published == values, st.SAFE, st.PERTURBED).astype(np.int8)
-    status[suppressed] = st.SUPPRESSED
+    status = _status(policy, published, values, suppressed)
     facts = {
         "lp_audits": n_lps,
         "suppression_rounds": rounds,
@@ -91,6 +90,22 @@ def protect_measure(
         "max_relative_deviation": _max_dev(published, values, relative=True),
     }
     return ProtectedMeasure(published, status, reason, facts)
+
+
+def _status(policy: Policy, published, values, suppressed) -> np.ndarray:
+    """``perturbed`` for every published value that noise or rounding *could* have changed.
+
+    Marking cells whose noise happened to be 0 as ``safe`` would tell the attacker which
+    values are exact, and two exact values differenced isolate a small group. So under noise
+    or rounding only a true 0 published as 0 is ``safe``.
+    """
+    if policy.perturb or policy.rounding_base:
+        exact_zero = (published == 0) & (values == 0)
+        status = np.where(exact_zero, st.SAFE, st.PERTURBED).astype(np.int8)
+    else:
+        status = np.full(len(values), st.SAFE, dtype=np.int8)
+    status[suppressed] = st.SUPPRESSED
+    return status
 
 
 def primary_suppression(stats: MeasureStats, policy: Policy):

@@ -191,3 +191,16 @@ def test_rounding_is_applied_after_perturbation():
     m = protect(table, Policy(rounding_base=5)).measures["count"]
     shown = m.published[~np.isnan(m.published)]
     assert np.all(shown % 5 == 0)
+
+
+def test_status_never_marks_a_value_as_exact_under_noise():
+    # Cells whose noise happened to be 0 must not be told apart from the others: "safe"
+    # would tell an attacker which values are exact. Only a true 0 stays safe.
+    table = random_table(3, (4, 4), 600, hierarchy=False)
+    for name, m in protect(table, Policy()).measures.items():
+        shown = m.status != status.SUPPRESSED
+        true = table.measures[name].value
+        unchanged = shown & (m.published == true) & (true != 0)
+        assert unchanged.any()  # some cells did get zero noise ...
+        assert np.all(m.status[unchanged] == status.PERTURBED)  # ... and are not singled out
+        assert np.all((m.status == status.SAFE) == (shown & (true == 0)))
