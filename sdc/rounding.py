@@ -6,7 +6,7 @@ import numpy as np
 
 
 def round_published(values: np.ndarray, base: int, threshold: int | None = None) -> np.ndarray:
-    """Round to the nearest multiple of ``base`` (halves up).
+    """Round to the nearest multiple of ``base`` (halves up); a non-zero value never becomes 0.
 
     With ``threshold`` (counts): a positive value never rounds below the threshold but up to
     the first multiple of ``base`` at or above it, so "0 or at least the threshold" survives
@@ -14,6 +14,8 @@ def round_published(values: np.ndarray, base: int, threshold: int | None = None)
     """
     x = np.asarray(values, dtype=np.float64)
     out = np.sign(x) * np.floor(np.abs(x) / base + 0.5) * base
+    # Zero-restricted: only a true 0 is published as 0 (the API promises that a 0 is a 0).
+    out = np.where((x != 0) & (out == 0), np.sign(x) * base, out)
     if threshold is not None:
         floor = np.ceil(threshold / base) * base
         out = np.where((x > 0) & (out < threshold), floor, out)

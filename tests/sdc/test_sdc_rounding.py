@@ -12,8 +12,13 @@ def test_tau_argus_rounding_intervals():
 
 
 def test_nearest_rounding_halves_up_and_keeps_sign():
-    out = round_published(np.array([0, 2, 2.5, 12, 13, -13]), base=5)
-    assert out.tolist() == [0, 0, 5, 10, 15, -15]
+    out = round_published(np.array([0, 2.5, 12, 13, -13]), base=5)
+    assert out.tolist() == [0, 5, 10, 15, -15]
+
+
+def test_only_a_true_zero_is_published_as_zero():
+    out = round_published(np.array([0.0, 0.4, 2.0, -1.0]), base=5)
+    assert out.tolist() == [0.0, 5.0, 5.0, -5.0]
 
 
 def test_rounding_never_publishes_a_count_below_the_threshold():
@@ -22,7 +27,7 @@ def test_rounding_never_publishes_a_count_below_the_threshold():
 
 
 def test_nearest_rounding_lies_inside_the_controlled_rounding_interval():
-    for a in range(0, 200):
+    for a in range(0, 200):  # (a non-zero a below the base publishes the base: still inside)
         r = round_published(np.array([float(a)]), base=10)[0]
         lo, hi = rounding_interval(r, base=10)
         assert lo <= a <= hi
