@@ -24,6 +24,17 @@ from loaders.problems import WARNING, LoadProblem
 from loaders.stage import SQL_TYPES, Source, column_types, insert_rows
 
 MAX_EXAMPLES = 20
+_INTEGERS = (
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+    "HUGEINT",
+)
 # Source types a TRY_CAST can convert to any contract type; others are rejected per column.
 _CASTABLE = (
     "VARCHAR",
@@ -86,10 +97,12 @@ def column_checks(column: Column, source_type: str) -> list[Check]:
     checks: list[Check] = []
     if source_type != SQL_TYPES[column.type]:
         what = "a valid date (YYYY-MM-DD)" if column.type == "date" else f"of type {column.type}"
+        bad = f"{v} IS NULL"
+        if column.type.startswith("int") and source_type not in _INTEGERS:
+            # A cast to an integer rounds '3.5' to 4: a fraction must be an error instead.
+            bad = f"({bad} OR {v} <> TRY_CAST({name} AS DOUBLE))"
         checks.append(
-            Check(
-                column.name, f"{name} IS NOT NULL AND {v} IS NULL", f"value {{value}} is not {what}"
-            )
+            Check(column.name, f"{name} IS NOT NULL AND {bad}", f"value {{value}} is not {what}")
         )
     if not column.nullable:
         checks.append(

@@ -96,9 +96,20 @@ def test_wrong_type_in_csv(tmp_path: Path) -> None:
     tables = valid_tables()
     tables["population"][2]["age"] = "abc"
     tables["population"][4]["age"] = 70000  # does not fit int16
+    tables["population"][5]["household_id"] = "3.5"  # a cast would round it
     problems = _problems(tmp_path, tables, csv={"buurten", "population"}, raw=True)
+    _has(problems, "population.csv", 6, "household_id", "value '3.5' is not of type int64")
     _has(problems, "population.csv", 3, "age", "value 'abc' is not of type int16")
     _has(problems, "population.csv", 5, "age", "value '70000' is not of type int16")
+
+
+def test_fraction_in_an_integer_column_of_a_parquet_file(tmp_path: Path) -> None:
+    tables = valid_tables()
+    for i, row in enumerate(tables["companies"]):
+        row["employees"] = 7.25 if i == 1 else float(row["employees"])
+    problems = _problems(tmp_path, tables, raw=True)
+    _has(problems, "companies.parquet", 2, "employees", "value '7.25' is not of type int32")
+    assert len(problems) == 1  # whole numbers stored as floats are fine
 
 
 def test_incompatible_column_type(tmp_path: Path) -> None:
