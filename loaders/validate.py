@@ -188,24 +188,31 @@ def validate(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> list[
     sources = list(sources)
     problems: list[LoadProblem] = []
     types_by_name: dict[str, dict[str, str]] = {}
+    damaged: set[str] = set()  # files that broke while being read: checked no further
     for src in sources:
         types = column_types(con, src.table)
         types_by_name[src.dataset.name] = types
         problems += _structure(src, types)
-        problems += _guarded(src, _rows, con, src, _all_checks(src.dataset, types))
-        problems += _guarded(src, _duplicates, con, src, types)
-    by_name = {s.dataset.name: s for s in sources}
-    for src in sources:
-        problems += _guarded(src, _references, con, src, by_name, types_by_name)
+        problems += _guarded(damaged, src, _rows, con, src, _all_checks(src.dataset, types))
+        problems += _guarded(damaged, src, _duplicates, con, src, types)
+    # References only between intact files: a damaged one is already reported.
+    by_name = {s.dataset.name: s for s in sources if s.dataset.name not in damaged}
+    for src in by_name.values():
+        problems += _guarded(damaged, src, _references, con, src, by_name, types_by_name)
     return problems
 
 
-def _guarded(src: Source, check: Callable[..., list[LoadProblem]], *args: Any) -> list[LoadProblem]:
+def _guarded(
+    damaged: set[str], src: Source, check: Callable[..., list[LoadProblem]], *args: Any
+) -> list[LoadProblem]:
     """Run a check; a file that breaks while being read (a damaged page) becomes a problem."""
+    if src.dataset.name in damaged:
+        return []
     try:
         return check(*args)
     except duckdb.Error:
         # Not passed on: the engine's message may quote SQL or file contents.
+        damaged.add(src.dataset.name)
         return [
             LoadProblem(src.path.name, None, None, "could not be read completely (damaged file?)")
         ]

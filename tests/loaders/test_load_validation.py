@@ -74,6 +74,19 @@ def test_unreadable_file(tmp_path: Path) -> None:
     _has(info.value.problems, "suspects.parquet", None, None, "cannot be read as a Parquet file")
 
 
+def test_damaged_file_reported_once(tmp_path: Path) -> None:
+    src = write_tables(tmp_path / "in", valid_tables())
+    path = src / "population.parquet"
+    data = bytearray(path.read_bytes())
+    data[8:400] = b"\xab" * 392  # garble the first data pages, keep the footer readable
+    path.write_bytes(bytes(data))
+    with pytest.raises(LoadError) as info:
+        load_directory(src, tmp_path / "home", secret=SECRET)
+    assert [str(p) for p in info.value.problems] == [
+        "population.parquet: could not be read completely (damaged file?)"
+    ]
+
+
 def test_missing_column(tmp_path: Path) -> None:
     tables = valid_tables()
     for row in tables["population"]:
