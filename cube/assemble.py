@@ -47,12 +47,31 @@ def _sort_keys(plan: Plan, grid: np.ndarray, outputs: list[Output]) -> list[np.n
     return keys[::-1]
 
 
-def _value(o: Output, i: int) -> Value:
-    v = o.value[i]
-    value = None if np.isnan(v) else round(float(v), o.decimals) if o.decimals else float(v)
-    if value is not None and o.decimals == 0:
-        value = float(round(value))
-    return Value(value, STATUS_NAMES[o.status[i]], REASON_NAMES[o.reason[i]])
+def _values(o: Output, rows: list[int]) -> list[Value]:
+    """The output's published values for ``rows``, built from plain lists (one numpy scalar
+    access per cell costs more than the rest of the row for answers of many rows)."""
+    values = o.value[rows].tolist()
+    status = [STATUS_NAMES[c] for c in o.status[rows].tolist()]
+    reason = [REASON_NAMES[c] for c in o.reason[rows].tolist()]
+    out = []
+    for v, st, rs in zip(values, status, reason, strict=True):
+        if v != v:  # NaN: no value (suppressed or undefined)
+            out.append(Value(None, st, rs))
+        elif o.decimals:
+            out.append(Value(round(v, o.decimals), st, rs))
+        else:
+            out.append(Value(float(round(v)) if o.decimals == 0 else v, st, rs))
+    return out
+
+
+def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tuple[list, list]:
+    """Codes and labels of every row, per item; a negative coordinate is a total."""
+    codes, labels = [], []
+    for d, lax in enumerate(levels):
+        col = coords[:, d].tolist()
+        codes.append([None if c < 0 else lax.codes[c] for c in col])
+        labels.append([total if c < 0 else lax.labels[c].get(lang) for c in col])
+    return codes, labels
 
 
 def assemble(
@@ -67,14 +86,18 @@ def assemble(
     stop = n if q.limit is None else min(n, start + q.limit)
     levels = [axes[it.role].levels[it.level] for it in plan.items]
     total = TOTAL_LABEL[q.lang]
-    rows = []
-    for i in order[start:stop].tolist():
-        coords = grid[i]
-        members = tuple(None if c < 0 else levels[d].codes[c] for d, c in enumerate(coords))
-        labels = tuple(
-            total if c < 0 else levels[d].labels[c].get(q.lang) for d, c in enumerate(coords)
+    page = order[start:stop].tolist()
+    codes, labels = _members(levels, grid[page], q.lang, total)
+    values = [_values(o, page) for o in outputs]
+    rows = [
+        Row(tuple(m), tuple(lb), tuple(v))
+        for m, lb, v in zip(
+            zip(*codes, strict=True) if codes else [()] * len(page),
+            zip(*labels, strict=True) if labels else [()] * len(page),
+            zip(*values, strict=True) if values else [()] * len(page),
+            strict=True,
         )
-        rows.append(Row(members, labels, tuple(_value(o, i) for o in outputs)))
+    ]
     return {
         "query": q,
         "release": engine.release_id,

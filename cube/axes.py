@@ -116,7 +116,8 @@ def _period_axis(role: Role, years: tuple[int, ...]) -> dict[str, LevelAxis]:
             tuple(Label(c, c) for c in codes),
             tuple(y * 100 + m for y in years for m in range(1, 13)),
             _same(len(base)),
-            lambda t: t["year"] * 100 + t["month"],
+            # year is SMALLINT in the facts: widen first, 2024 * 100 overflows INT16
+            lambda t: t["year"].cast("int32") * 100 + t["month"],
         )
     return out
 

@@ -20,8 +20,6 @@ from cube.plan import Item, Part
 from cube.sql import PartSql
 from sdc.table import MeasureStats
 
-MAX_REFINE_TERMS = 400  # beyond this many uncleared cells, refine over all rows
-
 
 class _Result:
     """One SQL result aligned with the grid: ``col(name)`` gives a per-cell array.
@@ -177,19 +175,24 @@ def _refine_where(
     items: tuple[Item, ...],
     axes: Mapping[str, RoleAxis],
 ) -> str:
-    """Rows of the uncleared cells only (or every row when there are too many or a total)."""
+    """A superset of the uncleared cells' rows: per item, its keys among those cells (an IN
+    list, a cheap hash probe), unless one of them is a total over the item. Every row of every
+    uncleared cell passes, so their exact statistics are exact; an OR of per-cell conditions
+    cost up to 4x a full holding pass on 2 M rows."""
     coords = grid[cells]
-    if len(coords) > MAX_REFINE_TERMS or (coords < 0).all(axis=1).any():
-        return ""
     keys = [
         axes[role].levels[items[i].level].keys
         for i, role in zip(part.items, part.roles, strict=True)
     ]
-    terms = set()
-    for row in coords.tolist():
-        conds = [f"k{d} = {_literal(keys[d][c])}" for d, c in enumerate(row) if c >= 0]
-        terms.add("(" + " AND ".join(conds) + ")")
-    return "WHERE " + " OR ".join(sorted(terms))
+    conds = []
+    for d, level_keys in enumerate(keys):
+        col = coords[:, d]
+        if (col < 0).any():
+            continue  # a total over this item needs all its members' rows
+        members = sorted({_literal(level_keys[c]) for c in col.tolist() if c < len(level_keys)})
+        if len(members) < len(level_keys):
+            conds.append(f"k{d} IN ({', '.join(members) or 'NULL'})")
+    return "WHERE " + " AND ".join(conds) if conds else ""
 
 
 def run_part(

@@ -1,16 +1,5 @@
--- part drug_suspects shift 0 strategy bounds
-WITH f AS (SELECT
-  "t0"."residence_gemeente" AS "k0",
-  "t0"."offence_gemeente" AS "k1",
-  "t0"."holding",
-  "t0"."record_key",
-  "t0"."holding_rows_year" AS "hr",
-  COALESCE(TRUE, FALSE) AS "f0"
-FROM "fact_suspects" AS "t0"
-WHERE
-  "t0"."year" IN (2023))
-SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) FILTER (WHERE f0) AS n0, count(*) FILTER (WHERE f0) AS c0, CAST(coalesce(sum(record_key) FILTER (WHERE f0), 0) % 4294967296 AS BIGINT) AS key0, sum(CAST(1 AS DOUBLE) / hr) FILTER (WHERE f0) AS lb0, max(hr) FILTER (WHERE f0) AS mr0
-FROM f GROUP BY GROUPING SETS ((k0, k1))
+-- part drug_suspects shift 0 strategy holding
+
 -- holding pass
 WITH f AS (SELECT
   "t0"."residence_gemeente" AS "k0",

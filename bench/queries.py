@@ -1,0 +1,265 @@
+"""The benchmark's fixed query mix (issue 7): realistic dashboard and analyst queries, each with
+hand-written DuckDB SQL of the same aggregate *without* disclosure control (the floor).
+
+The floors compute what the engine must compute at least: the same cells from the same fact
+table, with distinct counts where the measure counts distinct contributors and the join of
+two cubes where a measure combines them. They read the same release file, so ratios compare
+engine overhead (planning, disclosure statistics, protection, assembly) with plain SQL.
+Member codes are resolved through the release's ``region`` table inside the SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cube.query import Cut, Order, Query, Ranking
+
+GM = "GM0363"  # Amsterdam: the largest gemeente, the heaviest single-gemeente queries
+PV = "PV27"  # Noord-Holland: 44 gemeenten, the flow matrix stays within max_cells
+YEAR = 2024  # the last complete year of every fact
+
+
+@dataclass(frozen=True, slots=True)
+class BenchQuery:
+    name: str
+    what: str
+    query: Query
+    floor: str  # DuckDB SQL of the same aggregate, no disclosure control
+
+
+def _rid(level: str, code: str) -> str:
+    """The integer key of a region member, as the fact tables store it."""
+    return f"(SELECT id FROM region WHERE level = '{level}' AND code = '{code}')"
+
+
+_NEIGHBOURS = (
+    f"(SELECT id FROM region WHERE level = 'gemeente' AND (code = '{GM}' OR code IN "
+    f"(SELECT neighbour FROM region_neighbour WHERE gemeente = '{GM}')))"
+)
+
+_PERIOD = Cut("period", "year", (str(YEAR),))
+_AMS = Cut("region", "gemeente", (GM,))
+
+
+def _rate_floor(num: str, den: str, keys: str, where_num: str, where_den: str) -> str:
+    """Numerator and denominator aggregated at the same grain on their own facts, joined."""
+    return (
+        f"WITH a AS ({num} WHERE {where_num} GROUP BY ALL), "
+        f"b AS ({den} WHERE {where_den} GROUP BY ALL) "
+        f"SELECT a.*, b.d, a.n / b.d * 10000 AS rate FROM a JOIN b USING ({keys})"
+    )
+
+
+MIX: tuple[BenchQuery, ...] = (
+    BenchQuery(
+        "map",
+        "drug suspects per 10,000 inhabitants by woongemeente, one year (the map)",
+        Query(
+            "drug_suspects",
+            ("suspects_per_10k_inhabitants",),
+            ("residence@gemeente",),
+            (_PERIOD,),
+        ),
+        _rate_floor(
+            "SELECT residence_gemeente AS g, count(DISTINCT holding) AS n FROM fact_suspects",
+            "SELECT region_gemeente AS g, count(*) AS d FROM fact_population",
+            "g",
+            f"year = {YEAR}",
+            f"year = {YEAR}",
+        ),
+    ),
+    BenchQuery(
+        "time_series",
+        "drug suspects and registrations by year for one gemeente",
+        Query(
+            "drug_suspects",
+            ("suspects", "registrations"),
+            ("period@year",),
+            (Cut("residence", "gemeente", (GM,)),),
+        ),
+        "SELECT year, count(DISTINCT holding), count(*) FROM fact_suspects "
+        f"WHERE residence_gemeente = {_rid('gemeente', GM)} GROUP BY year",
+    ),
+    BenchQuery(
+        "neighbours",
+        "suspects per 10,000 inhabitants of a gemeente and its neighbours, one year",
+        Query(
+            "drug_suspects",
+            ("suspects_per_10k_inhabitants",),
+            ("residence@gemeente",),
+            (
+                Cut("residence", "gemeente", relation="neighbours", of=GM, include_self=True),
+                _PERIOD,
+            ),
+        ),
+        _rate_floor(
+            "SELECT residence_gemeente AS g, count(DISTINCT holding) AS n FROM fact_suspects",
+            "SELECT region_gemeente AS g, count(*) AS d FROM fact_population",
+            "g",
+            f"year = {YEAR} AND residence_gemeente IN {_NEIGHBOURS}",
+            f"year = {YEAR} AND region_gemeente IN {_NEIGHBOURS}",
+        ),
+    ),
+    BenchQuery(
+        "wijk_ranking",
+        "doorsluis dwellings per 1,000 dwellings by wijk within Amsterdam, ranked",
+        Query(
+            "dwellings",
+            ("doorsluis_per_1000_dwellings", "doorsluis_dwellings", "dwellings"),
+            ("region@wijk",),
+            (_AMS, _PERIOD),
+            order=(Order("doorsluis_per_1000_dwellings", desc=True),),
+        ),
+        "SELECT region_wijk, count(*) FILTER (WHERE doorsluis) AS d, count(*) AS n, "
+        "1000.0 * count(*) FILTER (WHERE doorsluis) / count(*) AS r FROM fact_dwellings "
+        f"WHERE region_gemeente = {_rid('gemeente', GM)} AND year = {YEAR} "
+        "GROUP BY region_wijk ORDER BY r DESC",
+    ),
+    BenchQuery(
+        "buurt_age_year",
+        "inhabitants by buurt x 5-year age band x year within Amsterdam (3 years)",
+        Query(
+            "population",
+            ("inhabitants",),
+            ("region@buurt", "age@band5", "period@year"),
+            (_AMS, Cut("period", "year", from_=str(YEAR - 2), to=str(YEAR))),
+        ),
+        "SELECT region_buurt, least(age // 5, 18) AS band, year, count(*) FROM fact_population "
+        f"WHERE region_gemeente = {_rid('gemeente', GM)} AND year BETWEEN {YEAR - 2} AND {YEAR} "
+        "GROUP BY ALL",
+    ),
+    BenchQuery(
+        "flow_matrix",
+        "woon- x pleeggemeente matrix of drug suspects within Noord-Holland, one year",
+        Query(
+            "drug_suspects",
+            ("suspects",),
+            ("residence@gemeente", "offence@gemeente"),
+            (
+                Cut("residence", "provincie", (PV,)),
+                Cut("offence", "provincie", (PV,)),
+                _PERIOD,
+            ),
+        ),
+        "SELECT residence_gemeente, offence_gemeente, count(DISTINCT holding) FROM fact_suspects "
+        f"WHERE residence_provincie = {_rid('provincie', PV)} "
+        f"AND offence_provincie = {_rid('provincie', PV)} AND year = {YEAR} GROUP BY ALL",
+    ),
+    BenchQuery(
+        "two_cubes",
+        "cleared plantations per 1,000 dwellings by gemeente, one year (plantations + dwellings)",
+        Query(
+            "plantations",
+            ("plantations_per_1000_dwellings",),
+            ("region@gemeente",),
+            (_PERIOD,),
+        ),
+        _rate_floor(
+            "SELECT region_gemeente AS g, count(*) AS n FROM fact_plantations",
+            "SELECT region_gemeente AS g, count(*) AS d FROM fact_dwellings",
+            "g",
+            f"year = {YEAR}",
+            f"year = {YEAR}",
+        ),
+    ),
+    BenchQuery(
+        "over_representation",
+        "over-representation of resident characteristics of plantations by provincie",
+        Query(
+            "plantations",
+            ("index_low_income", "index_social_rent", "index_young_men"),
+            ("region@provincie",),
+            (_PERIOD,),
+        ),
+        "WITH a AS (SELECT region_provincie AS p, count(*) FILTER (WHERE has_resident) AS n, "
+        "count(*) FILTER (WHERE resident_income_decile <= 4) AS li, "
+        "count(*) FILTER (WHERE resident_tenure = 'social_rent') AS sr, "
+        "count(*) FILTER (WHERE resident_sex = 'M' AND resident_age BETWEEN 18 AND 34) AS ym "
+        f"FROM fact_plantations WHERE year = {YEAR} GROUP BY ALL), "
+        "b AS (SELECT region_provincie AS p, count(*) AS n, "
+        "count(*) FILTER (WHERE income_decile <= 4) AS li, "
+        "count(*) FILTER (WHERE tenure = 'social_rent') AS sr, "
+        "count(*) FILTER (WHERE sex = 'M' AND age BETWEEN 18 AND 34) AS ym "
+        f"FROM fact_population WHERE year = {YEAR} GROUP BY ALL) "
+        "SELECT p, 100 * (a.li / a.n) / (b.li / b.n), 100 * (a.sr / a.n) / (b.sr / b.n), "
+        "100 * (a.ym / a.n) / (b.ym / b.n) FROM a JOIN b USING (p)",
+    ),
+    BenchQuery(
+        "composite_ranking",
+        "kansrijke zoekgebieden: wijken of Amsterdam ranked on three real-estate indicators",
+        Query(
+            "dwellings",
+            (
+                "doorsluis_per_1000_dwellings",
+                "unexplained_purchase_per_1000_dwellings",
+                "share_foundation_dwellings",
+            ),
+            ("region@wijk",),
+            (_AMS, _PERIOD),
+            ranking=Ranking(
+                (
+                    "doorsluis_per_1000_dwellings",
+                    "unexplained_purchase_per_1000_dwellings",
+                    "share_foundation_dwellings",
+                ),
+                "rank",
+            ),
+            order=(Order("composite"),),
+        ),
+        "WITH c AS (SELECT region_wijk, count(*) AS n, "
+        "1000.0 * count(*) FILTER (WHERE doorsluis) / count(*) AS a, "
+        "1000.0 * count(*) FILTER (WHERE unexplained_purchase) / count(*) AS b, "
+        "100.0 * count(*) FILTER (WHERE owner_type = 'foundation') / count(*) AS f "
+        f"FROM fact_dwellings WHERE region_gemeente = {_rid('gemeente', GM)} AND year = {YEAR} "
+        "GROUP BY ALL) SELECT region_wijk, (rank() OVER (ORDER BY a DESC) + rank() OVER "
+        "(ORDER BY b DESC) + rank() OVER (ORDER BY f DESC)) / 3.0 AS composite FROM c "
+        "ORDER BY composite",
+    ),
+    BenchQuery(
+        "magnitude_sector_region",
+        "employees (dominance and p% rules) by SBI section x provincie, one year",
+        Query(
+            "companies",
+            ("employees", "establishments"),
+            ("sector@section", "region@provincie"),
+            (_PERIOD,),
+        ),
+        "SELECT sbi_section, region_provincie, sum(employees), count(*) "
+        "FROM fact_companies "
+        f"WHERE year = {YEAR} GROUP BY ALL",
+    ),
+    BenchQuery(
+        "margins_suspects",
+        "drug suspects by provincie x broad age group x year, with every margin",
+        Query(
+            "drug_suspects",
+            ("suspects",),
+            ("residence@provincie", "age@broad", "period@year"),
+            (),
+            totals="margins",
+        ),
+        "SELECT residence_provincie, CASE WHEN age < 15 THEN 0 WHEN age < 25 THEN 1 "
+        "WHEN age < 45 THEN 2 WHEN age < 65 THEN 3 ELSE 4 END AS broad, year, "
+        "count(DISTINCT holding) FROM fact_suspects GROUP BY CUBE (1, 2, 3)",
+    ),
+    BenchQuery(
+        "margins_transactions",
+        "suspicious transactions (count, amount) by type x gemeente in Noord-Holland, margins",
+        Query(
+            "transactions",
+            ("transactions", "amount"),
+            ("transaction_type", "region@gemeente"),
+            (Cut("region", "provincie", (PV,)), _PERIOD),
+            totals="margins",
+        ),
+        "SELECT transaction_type, region_gemeente, count(*), sum(amount_eur) "
+        f"FROM fact_transactions WHERE region_provincie = {_rid('provincie', PV)} "
+        f"AND year = {YEAR} GROUP BY CUBE (1, 2)",
+    ),
+    BenchQuery(
+        "monthly_national",
+        "cleared plantations and plants by month, nationally, over all years",
+        Query("plantations", ("plantations", "plants"), ("period@month",)),
+        "SELECT year, month, count(*), sum(plants) FROM fact_plantations GROUP BY ALL",
+    ),
+)
