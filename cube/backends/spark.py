@@ -133,6 +133,7 @@ def open_spark(db_path: Path, facts: tuple[str, ...], options: Mapping[str, str]
     """Options: ``master`` (default ``local[2]``), ``parquet_dir`` (default: ``parquet`` beside
     the release's DuckDB file), and any ``spark.*`` configuration."""
     parquet_dir = Path(options.get("parquet_dir") or db_path.parent / "parquet")
+    _facts_in(parquet_dir, facts)  # before the JVM starts: a missing export fails fast
     conf = {k: v for k, v in options.items() if k.startswith("spark.")}
     session = spark_session(options.get("master") or "local[2]", conf)
     return SparkBackends(session, register_views(session, parquet_dir, facts))

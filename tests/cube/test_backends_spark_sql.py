@@ -1,0 +1,76 @@
+"""DuckDB → Spark SQL translation (``cube.backends.spark_sql``): pure sqlglot, no Spark needed.
+That the translated statements *answer* alike is proved by tests/conformance."""
+
+from __future__ import annotations
+
+import pytest
+
+from cube.backend import BackendError
+from cube.backends import NAMES, open_backend
+from cube.backends.spark_sql import to_spark
+
+
+def test_top_n_becomes_sorted_collect_list_with_the_filter_inside():
+    got = to_spark("SELECT max(s0, 2) FILTER (WHERE n0 > 0) AS top0 FROM h")
+    assert got == (
+        "SELECT SLICE(SORT_ARRAY(COLLECT_LIST(s0) FILTER(WHERE n0 > 0), FALSE), 1, 2) AS top0 "
+        "FROM h"
+    )
+    assert to_spark("SELECT max(x, 3) FROM t") == (
+        "SELECT SLICE(SORT_ARRAY(COLLECT_LIST(x), FALSE), 1, 3) FROM t"
+    )
+    assert to_spark("SELECT max(x) FROM t") == "SELECT MAX(x) FROM t"
+
+
+def test_grouping_keeps_duckdb_bit_order_when_more_columns_are_grouped():
+    sql = (
+        "SELECT k0, k1, GROUPING(k0, k1) AS g FROM f "
+        "GROUP BY GROUPING SETS ((k0, k1, holding), (k0, holding), (holding))"
+    )
+    assert "SHIFTRIGHT(GROUPING_ID(k0, k1, holding), 1) AS g" in to_spark(sql)
+    plain = to_spark("SELECT GROUPING(k0, k1) AS g FROM f GROUP BY GROUPING SETS ((k0, k1), ())")
+    assert "GROUPING_ID(k0, k1) AS g" in plain
+    assert "SHIFTRIGHT" not in plain
+    one = to_spark("SELECT GROUPING(k0) AS g FROM f GROUP BY GROUPING SETS ((k0, holding))")
+    assert "GROUPING(k0) AS g" in one
+
+
+def test_fact_tables_are_renamed_but_ctes_are_not():
+    sql = 'WITH f AS (SELECT * FROM "fact_x" AS t0) SELECT * FROM f JOIN fact_y ON TRUE'
+    got = to_spark(sql, {"fact_x": "view_x", "fact_y": "view_y", "f": "never"})
+    assert "FROM `view_x` AS t0" in got
+    assert "JOIN `view_y`" in got
+    assert "FROM f " in got
+
+
+def test_dialect_differences_are_translated():
+    got = to_spark('SELECT CAST(1 AS DOUBLE) / hr, a::VARCHAR, "q" FROM t')
+    assert got == "SELECT CAST(1 AS DOUBLE) / hr, CAST(a AS STRING), `q` FROM t"
+
+
+@pytest.mark.parametrize(
+    "sql,feature",
+    [
+        ("SELECT my_udf(x) FROM t", "my_udf"),
+        ("SELECT max(x, n) FROM t", "non-constant"),
+        ("SELECT 1; SELECT 2", "one statement"),
+        ("SELECT (", "parsed"),
+    ],
+)
+def test_unsupported_features_are_named(sql, feature):
+    with pytest.raises(BackendError, match=feature):
+        to_spark(sql)
+
+
+def test_registry_names_backends_and_refuses_unknown(tmp_path):
+    assert NAMES[:2] == ("duckdb", "spark")
+    assert open_backend("duckdb", tmp_path / "release.duckdb", ()) is None
+    with pytest.raises(BackendError, match="unknown backend 'trino'"):
+        open_backend("trino", tmp_path / "release.duckdb", ())
+
+
+def test_spark_refuses_a_release_without_parquet_export_before_starting(tmp_path):
+    with pytest.raises(
+        BackendError, match="no Parquet export of fact_a, fact_b: run `zicht export`"
+    ):
+        open_backend("spark", tmp_path / "release.duckdb", ("fact_a", "fact_b"))
