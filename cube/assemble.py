@@ -49,19 +49,29 @@ def _sort_keys(plan: Plan, grid: np.ndarray, outputs: list[Output]) -> list[np.n
 
 def _values(o: Output, rows: list[int]) -> list[Value]:
     """The output's published values for ``rows``, built from plain lists (one numpy scalar
-    access per cell costs more than the rest of the row for answers of many rows)."""
+    access per cell costs more than the rest of the row for answers of many rows). Equal
+    values share one immutable ``Value``: counts repeat a lot, and building one costs more
+    than a dict lookup."""
     values = o.value[rows].tolist()
-    status = [STATUS_NAMES[c] for c in o.status[rows].tolist()]
-    reason = [REASON_NAMES[c] for c in o.reason[rows].tolist()]
+    status = o.status[rows].tolist()
+    reason = o.reason[rows].tolist()
+    made: dict[tuple[Any, int, int], Value] = {}
     out = []
     for v, st, rs in zip(values, status, reason, strict=True):
-        if v != v:  # NaN: no value (suppressed or undefined)
-            out.append(Value(None, st, rs))
-        elif o.decimals:
-            out.append(Value(round(v, o.decimals), st, rs))
-        else:
-            out.append(Value(float(round(v)) if o.decimals == 0 else v, st, rs))
+        key = (v, st, rs)
+        value = made.get(key)
+        if value is None:
+            value = made[key] = Value(_published(v, o.decimals), STATUS_NAMES[st], REASON_NAMES[rs])
+        out.append(value)
     return out
+
+
+def _published(v: float, decimals: int | None) -> float | None:
+    if v != v:  # NaN: no value (suppressed or undefined)
+        return None
+    if decimals:
+        return round(v, decimals)
+    return float(round(v)) if decimals == 0 else float(v)
 
 
 def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tuple[list, list]:
