@@ -1,0 +1,66 @@
+"""One small release (tests/cube/cube_fixtures.py, through the real loader), exported as
+Parquet, and one engine per backend; one Spark session for the whole test session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cube.backend import DuckDbBackend
+from cube.backends import NAMES
+from cube.engine import Engine
+from loaders.export import export_release
+from tests.cube.cube_fixtures import build_release
+
+# Spark's first statements compile code for seconds on a busy 2-core machine: no time limit.
+TIMEOUT_S = 600.0
+SPARK = {"master": "local[2]", "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"}
+OPTIONS = {"duckdb": {}, "spark": SPARK}
+
+
+@pytest.fixture(scope="session")
+def conformance_release(tmp_path_factory):
+    release = build_release(tmp_path_factory.mktemp("conformance"))
+    export_release(release)
+    return release
+
+
+@pytest.fixture(scope="session")
+def reference(conformance_release):
+    """The embedded DuckDB engine with its default per-thread cursor: the answers to match."""
+    eng = Engine.open(conformance_release, query_timeout_s=TIMEOUT_S)
+    yield eng
+    eng.close()
+
+
+class RowsOnly:
+    """DuckDB through the plain ``Backend`` interface (``rows()`` only, no columnar fetch):
+    the executor's generic path, the one every other backend takes."""
+
+    name = "duckdb-rows"
+
+    def __init__(self, inner: DuckDbBackend):
+        self.inner = inner
+
+    def rows(self, sql):
+        return self.inner.rows(sql)
+
+    def interrupt(self):
+        self.inner.interrupt()
+
+
+@pytest.fixture(scope="session", params=NAMES)
+def backend_engine(request, conformance_release):
+    if request.param == "spark" and not os.environ.get("CI"):
+        pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    eng = Engine.open(
+        conformance_release,
+        query_timeout_s=TIMEOUT_S,
+        backend=request.param,
+        backend_options=OPTIONS[request.param],
+    )
+    if request.param == "duckdb":
+        eng.backend_factory = lambda e: RowsOnly(DuckDbBackend(e.cursor()))
+    yield eng
+    eng.close()
