@@ -18,6 +18,19 @@ HEADER = f"""# Data contracts (version {CONTRACT_VERSION})
 field is an empty value). The loader checks every rule below, collects **all** problems
 (file, row, column, what is wrong) and publishes nothing if there is any.
 
+```
+zicht load DIR [--secret-file FILE]      # or set ZICHT_RECORD_KEY_SECRET (>= 16 bytes)
+zicht releases [list]                    # id, created, current marker (*), rows per fact table
+zicht releases rollback                  # serve the release published before the current one
+zicht releases switch RELEASE_ID
+```
+
+Exit codes: 0 published; 1 the data have problems (all listed, one per line:
+`file row N column C: what is wrong`); 2 a usage problem (no secret, unknown release...).
+Releases live under `$ZICHT_HOME` (or `--home`; default `~/.local/share/zicht`): see
+`docs/release-schema.md`. Publishing is atomic: a failed or interrupted load leaves the serving
+release untouched, and the next load removes what an interrupted one left in `staging/`.
+
 General rules:
 
 - Rows are numbered from 1, not counting the CSV header line.
