@@ -58,13 +58,18 @@ def run_phase(code: str, *args: str) -> tuple[float, float, float, str]:
     return seconds, cpu, usage.ru_maxrss / 1024, out.strip()  # ru_maxrss is in KiB on Linux
 
 
-def bench(scale: float, seed: int, work: Path) -> list[tuple[str, float, float, float, str]]:
+def bench(
+    scale: float, seed: int, work: Path, load_too: bool = True
+) -> list[tuple[str, float, float, float, str]]:
     src, home = work / "input", work / "home"
     gen = run_phase(_GENERATE, str(src), str(scale), str(seed))
     size = sum(f.stat().st_size for f in src.iterdir()) / 2**20
+    first = ("generate", *gen[:3], f"{int(gen[3]):,} rows, {size:,.0f} MiB of files")
+    if not load_too:
+        return [first]
     load = run_phase(_LOAD, str(src), str(home))
     return [
-        ("generate", *gen[:3], f"{int(gen[3]):,} rows, {size:,.0f} MiB of files"),
+        first,
         ("load", *load[:3], f"{int(load[3]):,} rows in the release"),
         ("demo total", gen[0] + load[0], gen[1] + load[1], max(gen[2], load[2]), ""),
     ]
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, action="append", help="repeatable")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", help="keep the generated files and release under this dir")
+    parser.add_argument("--generate-only", action="store_true", help="skip the load phase")
     args = parser.parse_args(argv)
     scales = args.scale or [0.02]
     print(f"cpus: {os.cpu_count()}  python: {sys.version.split()[0]}")
@@ -83,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(args.keep) / f"{scale:g}" if args.keep else Path(tempfile.mkdtemp())
         work.mkdir(parents=True, exist_ok=True)
         try:
-            for phase, seconds, cpu, peak, detail in bench(scale, args.seed, work):
+            for phase, seconds, cpu, peak, detail in bench(
+                scale, args.seed, work, not args.generate_only
+            ):
                 print(
                     f"{scale:>7g}  {phase:<11} {seconds:>8.1f} {cpu:>8.1f} {peak:>9,.0f}  {detail}"
                 )
