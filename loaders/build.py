@@ -175,19 +175,12 @@ def build_region(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_fact(con: duckdb.DuckDBPyConnection, spec: FactSpec, derived_key: str) -> None:
+    """One fact table: base columns, region ids, record key, holding statistics, sorted."""
     ds = BY_NAME[spec.dataset]
     base = spec.base() if spec.base else f"SELECT * FROM t_{spec.dataset}"
     role_cols = {col for _, col in spec.roles}
     period = _period(spec)
-    region_sel = ", ".join(
-        f"{role[:1]}{i}.{lv} AS {role}_{lv}"
-        for i, (role, _) in enumerate(spec.roles)
-        for lv in LEVELS
-    )
-    region_join = "\n".join(
-        f"JOIN buurt_ids {role[:1]}{i} ON {role[:1]}{i}.code = base.{col}"
-        for i, (role, col) in enumerate(spec.roles)
-    )
+    region_sel, region_join = _regions(spec)
     hold_sel, hold_cte, hold_join = _holding(ds, spec)
     own = ", ".join(
         f"base.{c.name}" for c in ds.columns if c.name not in role_cols and c.name != "year"
@@ -203,6 +196,17 @@ def build_fact(con: duckdb.DuckDBPyConnection, spec: FactSpec, derived_key: str)
             {own}{"".join(", base." + d for d in derived)}
         FROM base {region_join} {hold_join}
         ORDER BY {first}_gemeente, {first}_wijk, {first}_buurt, base.year""")
+
+
+def _regions(spec: FactSpec) -> tuple[str, str]:
+    """Region id columns ``<role>_<level>`` and the joins (on the buurt code) providing them."""
+    select = ", ".join(
+        f"r{i}.{lv} AS {role}_{lv}" for i, (role, _) in enumerate(spec.roles) for lv in LEVELS
+    )
+    joins = "\n".join(
+        f"JOIN buurt_ids r{i} ON r{i}.code = base.{col}" for i, (_, col) in enumerate(spec.roles)
+    )
+    return select, joins
 
 
 def _period(spec: FactSpec) -> str:
