@@ -54,7 +54,7 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 class Server:
-    def __init__(self, home: str, threads: int):
+    def __init__(self, home: str, threads: int, quiet: bool = False):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
@@ -63,7 +63,8 @@ class Server:
         main = "import sys; from service.cli import main; sys.exit(main())"
         cmd = [sys.executable, "-c", main, "--home", home, "serve", "--port", str(self.port)]
         cmd += ["--threads", str(threads)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        err = subprocess.DEVNULL if quiet else None  # waitress logs every queue build-up
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)

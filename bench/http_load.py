@@ -25,6 +25,8 @@ from bench.queries import MIX
 from cube.query import Cut, Query
 
 CLIENTS = (1, 8, 32)
+# answers of megabytes (41,700 rows) are exports, not dashboard requests: not in the HTTP mix
+EXPORT_SIZED = ("buurt_age_year",)
 AGG = "/api/v1/cubes/{}/aggregate?"
 YEARS = range(2016, 2025)
 
@@ -161,11 +163,11 @@ def _warm(server: Server, paths: list[str]) -> None:
 
 def http_bench(home: Path, seconds: float, threads: int = 8) -> dict[str, Any]:
     wrk = ensure_wrk()
-    server = Server(str(home), threads)
+    server = Server(str(home), threads, quiet=True)
     work = Path(tempfile.mkdtemp())
     try:
         server.wait_ready(600)
-        cached = [get_path(bq.query) for bq in MIX]
+        cached = [get_path(bq.query) for bq in MIX if bq.name not in EXPORT_SIZED]
         _warm(server, cached)
         (work / "cached.txt").write_text("\n".join(cached) + "\n")
         pool = uncached_pool(_gemeenten(server))

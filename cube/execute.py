@@ -143,15 +143,19 @@ def _key_maps(part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis])
     ]
 
 
-def _stats(res: _Result, j: int, m: Any) -> dict[str, np.ndarray]:
+def _stats(res: _Result, ps: PartSql, j: int, holding: bool) -> dict[str, np.ndarray]:
+    """Measure ``j``'s statistics, read from the columns it shares (``PartSql.alias``); in
+    the one pass a row count is also the contributor count."""
+    m, a, sa = ps.measures[j], ps.alias[j], ps.sum_alias[j]
+    n = res.col(f"n{a}", np.int64)
     out = {
-        "n": res.col(f"n{j}", np.int64),
-        "c": res.col(f"c{j}", np.int64),
-        "key": res.col(f"key{j}", np.int64),
+        "n": n,
+        "c": res.col(f"c{a}", np.int64) if holding else n.copy(),
+        "key": res.col(f"key{a}", np.int64),
     }
     if m.kind == "sum":
-        out["s"] = res.col(f"s{j}")
-        out["x1"], out["x2"] = res.top2(f"top{j}")
+        out["s"] = res.col(f"s{sa}")
+        out["x1"], out["x2"] = res.top2(f"top{sa}")
     return out
 
 
@@ -208,10 +212,10 @@ def run_part(
     maps = _key_maps(part, items, axes)
     if ps.strategy == "holding":
         res = _Result(con, ps.holding.format(where=""), grid, maps)
-        per = [_stats(res, j, m) for j, m in enumerate(ps.measures)]
+        per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
     else:
         res = _Result(con, ps.one_pass, grid, maps)
-        per = [_stats(res, j, m) for j, m in enumerate(ps.measures)]
+        per = [_stats(res, ps, j, holding=False) for j in range(len(ps.measures))]
         if ps.strategy == "bounds":
             _refine(con, ps, part, items, grid, axes, maps, res, per)
     return {m.id: _measure_stats(m, s) for m, s in zip(ps.measures, per, strict=True)}
@@ -220,18 +224,20 @@ def run_part(
 def _refine(con, ps, part, items, grid, axes, maps, res, per) -> None:  # type: ignore[no-untyped-def]
     policy = part.cube.policy
     todo = [
-        _uncleared(res, j, m, policy.for_measure(m.id).threshold) for j, m in enumerate(ps.measures)
+        _uncleared(res, ps.alias[j], m, policy.for_measure(m.id).threshold)
+        for j, m in enumerate(ps.measures)
     ]
     cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     for j, s in enumerate(per):  # cleared cells: Σ 1/rows is a lower bound on holdings
-        lb = np.ceil(res.col(f"lb{j}") - 1e-9).astype(np.int64)
-        s["c"] = np.where(res.col(f"mr{j}") > 1, lb, s["c"])
+        a = ps.alias[j]
+        lb = np.ceil(res.col(f"lb{a}") - 1e-9).astype(np.int64)
+        s["c"] = np.where(res.col(f"mr{a}") > 1, lb, s["c"])
     if len(cells) == 0:
         return
     where = _refine_where(grid, cells, part, items, axes)
     exact = _Result(con, ps.holding.format(where=where), grid, maps)
-    for j, (m, s) in enumerate(zip(ps.measures, per, strict=True)):
-        fixed = _stats(exact, j, m)
+    for j, s in enumerate(per):
+        fixed = _stats(exact, ps, j, holding=True)
         for name, arr in fixed.items():
             s[name][cells] = arr[cells]
 

@@ -5,12 +5,11 @@ WITH f AS (SELECT
   "t0"."holding",
   "t0"."record_key",
   "t0"."holding_rows_year" AS "hr",
-  COALESCE(TRUE, FALSE) AS "f0",
   COALESCE(TRUE AND (
     "t0"."income_decile" <= 4
   ), FALSE) AS "f1"
 FROM "fact_population" AS "t0")
-SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) FILTER (WHERE f0) AS n0, count(*) FILTER (WHERE f0) AS c0, CAST(coalesce(sum(record_key) FILTER (WHERE f0), 0) % 4294967296 AS BIGINT) AS key0, count(*) FILTER (WHERE f1) AS n1, count(*) FILTER (WHERE f1) AS c1, CAST(coalesce(sum(record_key) FILTER (WHERE f1), 0) % 4294967296 AS BIGINT) AS key1
+SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0, count(*) FILTER (WHERE f1) AS n1, CAST(coalesce(sum(record_key) FILTER (WHERE f1), 0) % 4294967296 AS BIGINT) AS key1
 FROM f GROUP BY GROUPING SETS ((k0, k1), (k1))
 -- holding pass
 WITH f AS (SELECT
@@ -19,12 +18,11 @@ WITH f AS (SELECT
   "t0"."holding",
   "t0"."record_key",
   "t0"."holding_rows_year" AS "hr",
-  COALESCE(TRUE, FALSE) AS "f0",
   COALESCE(TRUE AND (
     "t0"."income_decile" <= 4
   ), FALSE) AS "f1"
 FROM "fact_population" AS "t0"),
-h AS (SELECT k0, k1, GROUPING(k0, k1) AS g, holding, count(*) FILTER (WHERE f0) AS n0, coalesce(sum(record_key) FILTER (WHERE f0), 0) AS r0, count(*) FILTER (WHERE f1) AS n1, coalesce(sum(record_key) FILTER (WHERE f1), 0) AS r1
+h AS (SELECT k0, k1, GROUPING(k0, k1) AS g, holding, count(*) AS n0, coalesce(sum(record_key), 0) AS r0, count(*) FILTER (WHERE f1) AS n1, coalesce(sum(record_key) FILTER (WHERE f1), 0) AS r1
 FROM f {where} GROUP BY GROUPING SETS ((k0, k1, holding), (k1, holding)))
-SELECT k0, k1, g, sum(n0) AS n0, count(*) FILTER (WHERE n0 > 0) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, sum(n1) AS n1, count(*) FILTER (WHERE n1 > 0) AS c1, CAST(sum(r1) % 4294967296 AS BIGINT) AS key1
+SELECT k0, k1, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, sum(n1) AS n1, count(*) FILTER (WHERE n1 > 0) AS c1, CAST(sum(r1) % 4294967296 AS BIGINT) AS key1
 FROM h GROUP BY k0, k1, g
