@@ -57,7 +57,11 @@ def _json_body() -> Any:
             "expected a JSON body",
             [Problem("header.Content-Type", "use application/json")],
         )
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json's decoder recurses per level: a deep body would be a 500
+        problem = Problem("body", "nested too deeply")
+        raise BadBody("the body is nested too deeply", [problem]) from None
     if body is None:
         raise BadBody("the body is not valid JSON", [Problem("body", "not valid JSON")])
     return body
