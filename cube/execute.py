@@ -48,9 +48,13 @@ class _Result:
 
     def top2(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         x1, x2 = np.zeros(self.n), np.zeros(self.n)
-        tops = self.cols[name][self.hit]
-        first = [t[0] if t is not None and len(t) > 0 else 0.0 for t in tops]
-        second = [t[1] if t is not None and len(t) > 1 else 0.0 for t in tops]
+        col = self.cols[name][self.hit]  # lists; NULL (masked or None) when no row counted
+        tops = [
+            () if m or t is None else t
+            for t, m in zip(np.ma.getdata(col), np.ma.getmaskarray(col), strict=True)
+        ]
+        first = [t[0] if len(t) > 0 else 0.0 for t in tops]
+        second = [t[1] if len(t) > 1 else 0.0 for t in tops]
         x1[self.pos], x2[self.pos] = first, second
         return x1, x2
 
