@@ -49,8 +49,8 @@ class _Result:
     def top2(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         x1, x2 = np.zeros(self.n), np.zeros(self.n)
         col = self.cols[name][self.hit]  # lists; NULL (masked or None) when no row counted
-        tops = [
-            () if m or t is None else t
+        tops: list[Any] = [
+            [] if m or t is None else t
             for t, m in zip(np.ma.getdata(col), np.ma.getmaskarray(col), strict=True)
         ]
         first = [t[0] if len(t) > 0 else 0.0 for t in tops]
