@@ -110,9 +110,19 @@ def audit(
 
 
 def audit_component(
-    rel, values, suppressed, t: Targets, cells, max_single: int = 1_000_000
+    rel,
+    values,
+    suppressed,
+    t: Targets,
+    cells,
+    max_single: int = 1_000_000,
+    known: np.ndarray | None = None,
 ) -> tuple[list, list, int]:
-    """Failing cells (up, down) of one component; ``max_single`` caps the per-cell LPs."""
+    """Failing cells (up, down) of one component; ``max_single`` caps the per-cell LPs.
+
+    ``known`` marks cells already proven under a pattern that this one contains: suppressing
+    more cells only frees more variables, so a proven interval can only widen.
+    """
     lp = _ComponentLP(rel, values, suppressed, cells, t.lower_bound)
     v = values[cells]
     scale = max(1.0, float(np.abs(v).max(initial=0.0)))
@@ -124,9 +134,10 @@ def audit_component(
     hi = np.where(secondary, v + eps, hi)
     lo = np.where(secondary, v - eps, lo)
     can_go_down = primary | (v - eps >= lp.lb - tol)
-    up_ok = np.isnan(hi) | (v >= hi - tol)
-    down_ok = np.isnan(lo) | (v <= lo + tol)
-    moved = np.zeros(len(cells), dtype=bool)
+    proven = np.zeros(len(cells), dtype=bool) if known is None else known[cells]
+    up_ok = np.isnan(hi) | (v >= hi - tol) | proven
+    down_ok = np.isnan(lo) | (v <= lo + tol) | proven
+    moved = proven.copy()
 
     def witness(x: np.ndarray) -> None:
         up_ok[:] |= x >= hi - tol

@@ -83,22 +83,31 @@ def suppress(
     targets = _targets(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
     weight = (1.0 + rank.astype(np.float64)) / max(1, len(rank))
-    passed: set[bytes] = set()
+    proven = np.zeros(len(values), dtype=bool)
     n_lps = 0
+    exact = False  # per-cell LPs for every unproven cell (slow, but no false failures)
     for rounds in range(1, MAX_ROUNDS + 1):
         _resolve_capacity(state)
         targets = _targets(values, primary, state.suppressed, level, lower_bound)
-        failing, lps = _audit_changed(state, targets, passed)
+        failing, lps = _audit_changed(state, targets, proven, exact)
         n_lps += lps
         if not failing:
             return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds)
+        released = False
         for cell, up in sorted(failing, key=lambda f: (rank[f[0]], f[1])):
             target = targets.hi[cell] if up else targets.lo[cell]
             if np.isnan(target):  # a secondary cell that must move by eps at all
                 target = values[cell] + targets.eps[cell]
             n_lps += 1
-            if not _release(state, cell, float(target), weight):
+            released |= _release(state, cell, float(target), weight, exact)
+        if not released:
+            if exact:
                 raise AuditError("no complementary cell can protect a suppressed cell")
+            # The quick audit may report cells it merely could not prove in few LPs:
+            # settle them exactly before concluding anything.
+            exact = True
+        else:
+            exact = False
     raise AuditError("secondary suppression did not converge")
 
 
@@ -115,8 +124,12 @@ def secondary_eps(values: np.ndarray) -> np.ndarray:
     return np.maximum(1e-3 * np.abs(values), np.minimum(1.0, np.abs(values) + 1e-6))
 
 
-def _release(s: _State, cell: int, target: float, weight: np.ndarray) -> bool:
-    """Suppress the cells the repair LP moves (growing the neighbourhood if needed)."""
+def _release(s: _State, cell: int, target: float, weight: np.ndarray, exact: bool) -> bool:
+    """Suppress the cells the repair LP moves (growing the neighbourhood if needed).
+
+    False when nothing was released: either the repair LP shows the target is reachable
+    already (the quick audit could not prove it), or there is nothing left to release.
+    """
     for depth in (2, 4):
         cells = cells_to_release(
             s.rel, s.values, s.suppressed, s.candidate, weight, s.lower_bound, cell, target, depth
@@ -127,27 +140,39 @@ def _release(s: _State, cell: int, target: float, weight: np.ndarray) -> bool:
                 s.candidate[c] = False
                 s.count[s.rel.of_cell(c)] += 1
             return True
-    # Last resort (e.g. the LP found the target already reachable within tolerance).
+        if cells is not None and not exact:
+            return False  # reachable without release: let the exact audit confirm it
+    # The repair LP found no release in the neighbourhood: widen step by step.
     return _add_partner(s, cell, need=s.level[cell])
 
 
 def _audit_changed(
-    state: _State, targets: Targets, passed: set[bytes]
+    state: _State, targets: Targets, proven: np.ndarray, exact: bool
 ) -> tuple[list[tuple[int, bool]], int]:
+    """Audit the components with unproven cells; cells found safe are marked in ``proven``.
+
+    Sound across rounds because rounds only ever add suppression: a cell proven under an
+    earlier pattern stays proven (its feasibility interval can only widen).
+    """
     failing: list[tuple[int, bool]] = []
     n_lps = 0
     for cells in components(state.rel, state.suppressed):
-        key = cells.tobytes()
-        if key in passed:  # same cells, same published neighbours: same verdict
+        if proven[cells].all():
             continue
         up, down, lps = audit_component(
-            state.rel, state.values, state.suppressed, targets, cells, max_single=MAX_SINGLE_LPS
+            state.rel,
+            state.values,
+            state.suppressed,
+            targets,
+            cells,
+            max_single=2 * len(cells) if exact else MAX_SINGLE_LPS,
+            known=proven,
         )
         n_lps += lps
-        if up or down:
-            failing += [(c, True) for c in up] + [(c, False) for c in down]
-        else:
-            passed.add(key)
+        failing += [(c, True) for c in up] + [(c, False) for c in down]
+        ok = np.ones(len(cells), dtype=bool)
+        ok[np.isin(cells, up + down)] = False
+        proven[cells[ok]] = True
     return failing, n_lps
 
 
