@@ -204,3 +204,13 @@ def test_status_never_marks_a_value_as_exact_under_noise():
         assert unchanged.any()  # some cells did get zero noise ...
         assert np.all(m.status[unchanged] == status.PERTURBED)  # ... and are not singled out
         assert np.all((m.status == status.SAFE) == (shown & (true == 0)))
+
+
+def test_regression_quick_audit_false_failure_is_settled_exactly():
+    # Found by Hypothesis: the quick audit reported cells it had not proven in a few LPs while
+    # every neighbour was already suppressed; the pattern was in fact safe.
+    table = random_table(107, (5, 5), 20, hierarchy=True)
+    policy = Policy(threshold=3)
+    protected = protect(table, policy)
+    for name, m in protected.measures.items():
+        assert_pattern_protects(table, name, m.status == status.SUPPRESSED, policy)
