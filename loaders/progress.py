@@ -50,18 +50,20 @@ class StreamProgress:
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
-        began = time.monotonic()
+        began, cpu_began = time.monotonic(), time.process_time()
         if self.tty:
             self._bar(label)
         yield
         self.done += 1
-        seconds = time.monotonic() - began
+        seconds, cpu = time.monotonic() - began, time.process_time() - cpu_began
         if self.tty:
             self._bar(label, seconds)
             if self.done >= self.total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"[{self.done}/{self.total}] {label} ({seconds:.1f} s)\n")
+            # CPU seconds (all threads) too: on a shared machine wall time measures neighbours.
+            line = f"[{self.done}/{self.total}] {label} ({seconds:.1f} s, CPU {cpu:.1f} s)\n"
+            self.stream.write(line)
         self.stream.flush()
 
     def note(self, message: str) -> None:
