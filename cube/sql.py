@@ -22,6 +22,11 @@ from cube.plan import Item, Part
 from measures.model import Filter, Measure
 
 KEY_MOD = 2**32
+# Magnitudes are summed as integers of 1/SUM_SCALE units: a floating-point sum depends on the
+# order of its rows (DuckDB's own parallel sums differ between runs, Spark's differ again), an
+# integer sum does not, so every engine and run gives the same value, key and noise. Rounding to
+# 1/10,000 keeps cents exact; the conversions back (int64 → double, ÷) are exact IEEE steps.
+SUM_SCALE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,12 @@ def aliases(measures: tuple[Measure, ...]) -> tuple[tuple[int, ...], tuple[int, 
         key = (m.filters, m.column) if m.kind == "sum" else None
         sum_alias.append(first_sum.setdefault(key, j) if key else j)
     return tuple(alias), tuple(sum_alias)
+
+
+def _units(total: str) -> str:
+    """An exact integer sum of 1/SUM_SCALE units back to a double (BIGINT first: DuckDB sums
+    BIGINT as HUGEINT, and BIGINT → DOUBLE converts alike everywhere)."""
+    return f"CAST(CAST({total} AS BIGINT) AS DOUBLE) / {SUM_SCALE}"
 
 
 def _filter_expr(t: Table, f: Filter) -> BooleanValue:
@@ -95,7 +106,8 @@ def projection(
                 cond = cond & _filter_expr(t, f)
             cols[f"f{j}"] = cond.fill_null(False)
         if m.kind == "sum" and sum_alias[j] == j:
-            cols[f"x{j}"] = t[m.column].cast("float64").fill_null(0)  # type: ignore[index]
+            x = t[m.column].cast("float64").fill_null(0)  # type: ignore[index]
+            cols[f"x{j}"] = (x * SUM_SCALE + 0.5).floor().cast("int64")
     return t.select(**cols)
 
 
@@ -148,7 +160,10 @@ def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool) -> str:
             if bounds:
                 aggs += [f"sum(CAST(1 AS DOUBLE) / hr){w} AS lb{j}", f"max(hr){w} AS mr{j}"]
         if m.kind == "sum" and sum_alias[j] == j:
-            aggs += [f"coalesce(sum(x{j}){w}, 0) AS s{j}", f"max(x{j}, 2){w} AS top{j}"]
+            aggs += [
+                f"{_units(f'coalesce(sum(x{j}){w}, 0)')} AS s{j}",
+                f"max({_units(f'x{j}')}, 2){w} AS top{j}",
+            ]
     keys = "".join(f"k{i}, " for i in range(n))
     return (
         f"WITH f AS ({proj})\nSELECT {keys}{_grouping(n)} AS g, "
@@ -173,7 +188,10 @@ def _holding_pass(proj: str, part: Part, n: int, sets) -> str:
             ]
         if m.kind == "sum" and sum_alias[j] == j:
             inner.append(f"coalesce(sum(x{j}){w}, 0) AS s{j}")
-            outer += [f"sum(s{j}) AS s{j}", f"max(s{j}, 2){present} AS top{j}"]
+            outer += [
+                f"{_units(f'sum(s{j})')} AS s{j}",
+                f"max({_units(f's{j}')}, 2){present} AS top{j}",
+            ]
     keys = "".join(f"k{i}, " for i in range(n))
     return (
         f"WITH f AS ({proj}),\nh AS (SELECT {keys}{_grouping(n)} AS g, holding, "
