@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_acro:
         from bench.acro_check import acro_bench
 
-        result["acro"] = acro_bench(root, largest)
+        result["acro"] = acro_bench(root, [root / f"{s:g}" for s in reversed(scales)])
     out = Path(args.out) if args.out else RESULTS / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
