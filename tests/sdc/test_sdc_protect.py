@@ -214,3 +214,24 @@ def test_regression_quick_audit_false_failure_is_settled_exactly():
     protected = protect(table, policy)
     for name, m in protected.measures.items():
         assert_pattern_protects(table, name, m.status == status.SUPPRESSED, policy)
+
+
+@FAST
+@given(st.integers(0, 10_000), st.integers(0, 2**31))
+def test_permuting_records_changes_nothing(seed, order_seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    members = np.column_stack([rng.integers(0, 4, n), rng.integers(0, 3, n)])
+    holding, keys = rng.integers(0, 150, n), rng.integers(0, 2**32, n)
+    amount = rng.lognormal(3, 1, n)
+    perm = np.random.default_rng(order_seed).permutation(n)
+    a = cell_table_from_records(members, [4, 3], holding, keys, {"amount": amount})
+    b = cell_table_from_records(
+        members[perm], [4, 3], holding[perm], keys[perm], {"amount": amount[perm]}
+    )
+    pa, pb = protect(a, Policy()), protect(b, Policy())
+    for name in pa.measures:
+        np.testing.assert_allclose(
+            pa.measures[name].published, pb.measures[name].published, rtol=1e-12, equal_nan=True
+        )
+        np.testing.assert_array_equal(pa.measures[name].status, pb.measures[name].status)
