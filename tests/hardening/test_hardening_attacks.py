@@ -471,3 +471,84 @@ def test_risk_monitor_flags_differencing_and_sweeps(world):
         "near_identical_flags": sum(f["kind"] == "near_identical" for f in differ),
         "small_cell_sweep_flags": sum(f["kind"] == "small_cell_sweep" for f in sweeper),
     }
+
+
+# --- magnitudes: differencing sums of money ----------------------------------------------------
+
+P_PERCENT = 0.10  # public: policies.yaml
+MAG_NOISE = 0.10  # public: noise of a published sum is at most D·δ = 10 % of its largest part
+
+
+def magnitude_interval(cell: dict[str, Any]) -> tuple[float, float]:
+    """True sums consistent with a published sum of positive amounts: |v − T| ≤ 0.1·x1 and
+    x1 ≤ T, so T ∈ [v / 1.1, v / 0.9]; exact for a 0; unknown when suppressed."""
+    value, status = cell["value"], cell["status"]
+    if status == "suppressed":
+        return (0.0, math.inf)
+    if status == "safe" or value == 0:
+        return (float(value), float(value))
+    return (value / (1 + MAG_NOISE), value / (1 - MAG_NOISE))
+
+
+def group_sums(
+    truth: Truth, by: tuple[str, ...], where: str
+) -> dict[tuple, tuple[float, float, int]]:
+    """(sum, largest holding's sum, holdings) of the isolated group per cell."""
+    cols = ", ".join(by)
+    sql = (
+        f"SELECT {cols}, sum(s), max(s), count(*) FROM (SELECT {cols}, holding, "
+        f"sum(amount_eur) AS s FROM fact_transactions WHERE {where} GROUP BY ALL) GROUP BY {cols}"
+    )
+    out = {}
+    for row in truth.con.execute(sql).fetchall():
+        key = tuple(truth._code(c, v) for c, v in zip(by, row[: len(by)], strict=True))
+        out[key] = (float(row[-3]), float(row[-2]), int(row[-1]))
+    return out
+
+
+def test_differencing_magnitudes_never_lands_within_the_protection_interval(world):
+    app, truth = world
+    client = client_for(app, "differ")
+    ratios: list[float] = []
+    landed: list[str] = []
+    attacks = []
+    by_g = ["region@gemeente", "period@year"]
+    for (level, code), rid in sorted(truth.region_id.items()):
+        if level == "buurt":
+            cut = {"dimension": "region", "level": "buurt", "members": [code], "exclude": True}
+            group = group_sums(truth, ("region_gemeente", "year"), f"region_buurt = {rid}")
+            attacks.append((f"minus {code}", by_g, cut, group))
+    by_b = ["region@buurt", "period@year"]
+    for sector in ("bank", "money_transfer_office", "notary"):
+        cut = {"dimension": "reporting_sector", "level": "reporting_sector",
+               "members": [sector], "exclude": True}  # fmt: skip
+        group = group_sums(truth, ("region_buurt", "year"), f"reporting_sector = '{sector}'")
+        attacks.append((f"all but {sector}", by_b, cut, group))
+    whole = {}
+    for name, by, cut, group in attacks:
+        key_by = tuple(by)
+        if key_by not in whole:
+            whole[key_by] = cells(post(client, {"measures": ["amount"], "drilldown": by},
+                                       cube="transactions"), "amount")  # fmt: skip
+        rest = cells(post(client, {"measures": ["amount"], "drilldown": by, "cuts": [cut]},
+                          cube="transactions"), "amount")  # fmt: skip
+        for key, (true_sum, x1, holdings) in group.items():
+            if not 1 <= holdings < THRESHOLD or key not in whole[key_by]:
+                continue
+            lo_a, hi_a = magnitude_interval(whole[key_by][key])
+            lo_b, hi_b = magnitude_interval(rest.get(key, {"value": 0, "status": "safe"}))
+            lo, hi = max(0.0, lo_a - hi_b), hi_a - lo_b
+            assert lo - 1e-6 <= true_sum <= hi + 1e-6, (name, key)
+            protection = (true_sum - P_PERCENT * x1, true_sum + P_PERCENT * x1)
+            if protection[0] <= lo and hi <= protection[1]:
+                landed.append(f"{name}{key}")
+            ratios.append((hi - lo) / (2 * P_PERCENT * x1))
+    FIGURES["differencing_magnitudes"] = {
+        "small_groups_attacked": len(ratios),
+        "feasible_set_within_protection_interval": len(landed),
+        "narrowest_feasible_width_in_protection_widths": round(min(ratios), 2)
+        if ratios and math.isfinite(min(ratios))
+        else None,
+    }
+    assert ratios, "no small group isolated"
+    assert landed == [], landed[:5]
