@@ -27,7 +27,10 @@ def release(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app(release):
     home = release.path.parent.parent
-    app = create_app(Settings(home=str(home), admin_token="e2e-token", rate_limit_per_minute=0))
+    settings = Settings(
+        home=str(home), admin_token="e2e-token", rate_limit_per_minute=0, query_timeout_s=120
+    )
+    app = create_app(settings)
     yield app
     app.extensions["zicht"].close()
 

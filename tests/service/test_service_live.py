@@ -34,7 +34,9 @@ def free_port() -> int:
 
 
 def zicht(home: Path, *args: str, env_extra: dict | None = None, **popen) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZICHT_ADMIN_TOKEN": TOKEN, **(env_extra or {})}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZICHT_ADMIN_TOKEN": TOKEN}
+    env["ZICHT_QUERY_TIMEOUT_S"] = "120"  # busy CI machines: correctness, not speed, here
+    env.update(env_extra or {})
     env.pop("ZICHT_CONFIG", None)
     # Not `-m service.cli`: as __main__ its CliError would be another class than the one
     # the commands raise.
