@@ -16,8 +16,10 @@ Semantics that need no rewrite (checked by the conformance suite against both en
 is floating division and ``%`` takes the dividend's sign on both; ``FILTER`` clauses, ``GROUPING
 SETS`` (also the empty set) and ``least`` (skips NULLs) mean the same. Record-key sums stay below
 2⁶³ for fewer than 2³¹ rows, so Spark's BIGINT sum (which, unlike DuckDB's HUGEINT, fails on
-overflow in ANSI mode) gives the same cell key. Anything sqlglot cannot translate, and any
-function outside ``KNOWN_FUNCTIONS``, raises ``BackendError`` naming it.
+overflow in ANSI mode) gives the same cell key; magnitudes are summed as integers
+(``cube.sql.SUM_SCALE``), so their sums do not depend on the order each engine adds rows in.
+Anything sqlglot cannot translate, and any function outside ``KNOWN_FUNCTIONS``, raises
+``BackendError`` naming it.
 """
 
 from __future__ import annotations
