@@ -116,6 +116,7 @@ def bench_scale(root: Path, scale: float, repeat: int) -> dict[str, Any]:
     ratios = [r["ratio"] for r in rows]
     return {
         "scale": scale,
+        "load_average_after": os.getloadavg(),  # other work on the machine skews the timings
         "home": str(home),
         "release": release.id,
         "fact_rows": facts,
@@ -142,7 +143,8 @@ def _fact_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def print_scale(res: dict[str, Any]) -> None:
     rows = sum(res["fact_rows"].values())
-    print(f"\nscale {res['scale']:g}: release {res['release']}, {rows:,} fact rows")
+    load = ", ".join(f"{x:.1f}" for x in res["load_average_after"])
+    print(f"\nscale {res['scale']:g}: release {res['release']}, {rows:,} fact rows, load {load}")
     print(
         f"{'query':<24} {'cells':>6} {'floor ms':>9} {'cold ms':>9} {'ratio':>6} {'cached ms':>10}"
     )
