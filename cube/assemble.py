@@ -79,8 +79,12 @@ def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tu
     codes, labels = [], []
     for d, lax in enumerate(levels):
         col = coords[:, d].tolist()
+        names = [lb.get(lang) for lb in lax.labels] if len(lax.labels) <= len(col) else None
         codes.append([None if c < 0 else lax.codes[c] for c in col])
-        labels.append([total if c < 0 else lax.labels[c].get(lang) for c in col])
+        if names is not None:  # many rows per member: look each label up once
+            labels.append([total if c < 0 else names[c] for c in col])
+        else:
+            labels.append([total if c < 0 else lax.labels[c].get(lang) for c in col])
     return codes, labels
 
 
