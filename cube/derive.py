@@ -69,12 +69,21 @@ class _Evaluator:
         return Output(info, *_combine([num, den], _ratio(num.value, den.value, per)), m.decimals)
 
 
+def _named(out: Output, ref: str) -> Output:
+    """Outputs keep the id as the query wrote it (``population.inhabitants``), so measures of
+    two cubes with the same id cannot collide."""
+    if out.info.id == ref:
+        return out
+    info = MeasureInfo(ref, out.info.label, out.info.unit, out.info.kind)
+    return Output(info, out.value, out.status, out.reason, out.decimals)
+
+
 def derive(
     plan: Plan, grid: np.ndarray, protected: dict[tuple[str, int], dict[str, Protected]]
 ) -> list[Output]:
     q = plan.query
     ev = _Evaluator(plan, protected, q.lang)
-    outputs = [ev.ref(ref, plan.cube, 0) for ref in q.measures]
+    outputs = [_named(ev.ref(ref, plan.cube, 0), ref) for ref in q.measures]
     by_id = {o.info.id: o for o in outputs}
     for d in q.derived:
         num = by_id.get(d.numerator) or ev.ref(d.numerator, plan.cube, 0)

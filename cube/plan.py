@@ -132,8 +132,10 @@ class _Resolver:
             return
         for comp in m.components():
             found = self.find_measure(comp, cube, where)
-            if found:
-                sub_shift = shift - 1 if (m.kind == "change") else shift
+            if not found:
+                continue
+            # a change needs its base in this period and in the previous one
+            for sub_shift in (shift, shift - 1) if m.kind == "change" else (shift,):
                 self.collect(found[0], found[1], sub_shift, need, where, depth + 1)
 
     # -- drill-down and cuts -------------------------------------------------------------
@@ -446,10 +448,24 @@ def make_plan(
     need: dict[tuple[str, int], dict] = {}
     if not query.measures:
         r.fail("measures", "name at least one measure")
-    for i, ref in enumerate(query.measures):
-        found = r.find_measure(ref, cube, f"measures[{i}]")
+    named = set(query.measures)
+    refs = [(f"measures[{i}]", ref) for i, ref in enumerate(query.measures)]
+    for i, d in enumerate(query.derived):
+        refs += [
+            (f"derived[{i}].{k}", ref)
+            for k, ref in (("numerator", d.numerator), ("denominator", d.denominator))
+            if ref not in named and ref not in {x.name for x in query.derived}
+        ]
+    if query.ranking:
+        refs += [
+            (f"ranking.measures[{i}]", ref)
+            for i, ref in enumerate(query.ranking.measures)
+            if ref not in named and ref not in {x.name for x in query.derived}
+        ]
+    for where, ref in refs:
+        found = r.find_measure(ref, cube, where)
         if found:
-            r.collect(found[0], found[1], 0, need, f"measures[{i}]")
+            r.collect(found[0], found[1], 0, need, where)
     items: list[Item] = []
     if len(query.drilldown) > MAX_ITEMS:
         r.fail("drilldown", f"at most {MAX_ITEMS} drill-down items")

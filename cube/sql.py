@@ -87,7 +87,7 @@ def projection(
     """Filtered fact rows with the cell keys and the measure inputs, as an Ibis expression."""
     t = ibis.table(schema, name=part.cube.fact)
     if part.shift:
-        t = t.mutate(year=t["year"] - part.shift)
+        t = t.mutate(year=t["year"].cast("int32") - part.shift)  # int16 would overflow keys
     for kf in part.filters:
         key = axes[kf.role].levels[kf.level].expr(t)
         inside = key.isin(list(kf.keys))

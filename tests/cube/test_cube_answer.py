@@ -257,3 +257,36 @@ def test_duckdb_statements_are_really_interrupted(engine):
     timer.start()
     with pytest.raises(Interrupted):
         backend.rows("SELECT count(*) FROM range(1000000000000) a")  # hours if not stopped
+
+
+def test_change_alone_and_adhoc_ratio_with_another_cubes_denominator(engine):
+    """Regressions found by the service's random queries: both used to raise KeyError."""
+    a = engine.answer(Query("drug_suspects", ("change_suspects",), ("period@year",)))
+    b = engine.answer(Query("drug_suspects", ("suspects",), ("period@year",)))
+    counts = {r.members[0]: r.values[0].value for r in b.rows}
+    change = {r.members[0]: r.values[0] for r in a.rows}
+    assert change["2023"].value == round(
+        (counts["2023"] - counts["2022"]) / counts["2022"] * 100, 1
+    )
+    r = engine.answer(
+        Query(
+            "drug_suspects",
+            ("suspects",),
+            ("residence@gemeente",),
+            cuts=(YEAR_2023,),
+            derived=(Derived("r", "suspects", "population.inhabitants", 1000),),
+        )
+    )
+    assert [m.id for m in r.measures] == ["suspects", "r"]
+
+
+def test_measures_of_other_cubes_keep_their_prefix(engine):
+    a = engine.answer(
+        Query(
+            "plantations",
+            ("plantations", "population.inhabitants"),
+            ("region@gemeente",),
+            cuts=(YEAR_2023,),
+        )
+    )
+    assert [m.id for m in a.measures] == ["plantations", "population.inhabitants"]

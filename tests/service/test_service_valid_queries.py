@@ -16,10 +16,9 @@ from tests.cube.cube_fixtures import build_release
 
 CUBES = ("drug_suspects", "plantations", "dwellings", "transactions", "companies", "population")
 MAX_LEVEL_MEMBERS = 40  # keeps answers small: this is about correctness, not scale
-# An engine bug this test found (reported to the cube engine's owner): every `change` measure
-# answers 500 (KeyError in cube/derive.py). Skipped so the rest stays guarded; empty this once
-# fixed. (It also found the INT16 overflow of monthly drill-downs, since fixed.)
-SKIP_KINDS = frozenset({"change"})
+# This test found a `change` measure answering 500 and the INT16 overflow of monthly
+# drill-downs (both fixed, with regression tests in tests/cube). Nothing is skipped now.
+SKIP_KINDS: frozenset[str] = frozenset()
 EXAMPLES = int(os.environ.get("ZICHT_FUZZ_EXAMPLES", "25"))
 
 
