@@ -10,6 +10,7 @@ load succeeds, an injected ENOSPC during the build publishes nothing
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -119,8 +120,8 @@ def _hammer(base: str, stop: threading.Event, acknowledged: list[str], worker: i
         url = f"{AGG.replace('/api', base + '/api', 1)}&cut=age@single:{worker}..{n % 90 + worker}"
         try:
             status, _, body = get(url)
-        except OSError:
-            return  # the server is gone
+        except (OSError, http.client.HTTPException):
+            return  # the server is gone (a cut-off answer is not an acknowledged one)
         if status == 200:
             acknowledged.append(json.loads(body)["query"]["cuts"][0]["to"] + f"/{worker}")
 
