@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from dimensions import regions
 from loaders import reference
 from loaders.contracts import BY_NAME, Dataset
 from loaders.geometry import gemeente_neighbours
@@ -144,16 +145,18 @@ def build_region(con: duckdb.DuckDBPyConnection) -> None:
         veiligheidsregio VARCHAR, population BIGINT, area_km2 DOUBLE)""")
     rows: set[tuple[object, ...]] = {("land", "NL01", "Nederland", *[None] * 7)}
     parents: dict[str, tuple[str, str, str]] = {}
-    for g in reference.gemeenten():
-        pv, re, vr = g.provincie, g.politie_eenheid, g.veiligheidsregio
+    for g in regions.gemeenten():
+        pv, re, vr = g.provincie_code, g.politie_eenheid_code, g.veiligheidsregio_code
         parents[g.code] = (pv, re, vr)
         rows.add(("provincie", pv, g.provincie_name, *[None] * 7))
         rows.add(("politie_eenheid", re, g.politie_eenheid_name, *[None] * 7))
         rows.add(("veiligheidsregio", vr, g.veiligheidsregio_name, *[None] * 7))
-        rows.add(("gemeente", g.code, g.name, None, None, pv, re, vr, g.population, g.area_km2))
-    for w in reference.wijken():
-        pv, re, vr = parents[w.gemeente]
-        rows.add(("wijk", w.code, w.name, None, w.gemeente, pv, re, vr, None, None))
+        rows.add(
+            ("gemeente", g.code, g.name, None, None, pv, re, vr, g.population_2024, g.land_area_km2)
+        )
+    for w in regions.wijken():
+        pv, re, vr = parents[w.gemeente_code]
+        rows.add(("wijk", w.code, w.name, None, w.gemeente_code, pv, re, vr, None, None))
     insert_rows(con, "region_src", sorted(rows, key=str))
     con.execute("""INSERT INTO region_src
         SELECT 'buurt', b.buurt_code, b.buurt_name, b.wijk_code, w.gemeente, w.provincie,

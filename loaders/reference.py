@@ -1,4 +1,4 @@
-"""Reference data shipped with the package: regions above buurt level and SBI 2008."""
+"""Reference data shipped with the package: SBI 2008 (regions: ``dimensions.regions``)."""
 
 from __future__ import annotations
 
@@ -15,27 +15,6 @@ MISSING_SBI_DIVISIONS = (
 
 
 @dataclass(frozen=True, slots=True)
-class Gemeente:
-    code: str
-    name: str
-    provincie: str
-    provincie_name: str
-    veiligheidsregio: str
-    veiligheidsregio_name: str
-    politie_eenheid: str
-    politie_eenheid_name: str
-    population: int
-    area_km2: float
-
-
-@dataclass(frozen=True, slots=True)
-class Wijk:
-    code: str
-    name: str
-    gemeente: str
-
-
-@dataclass(frozen=True, slots=True)
 class Sector:
     level: str  # section | division
     code: str
@@ -46,37 +25,6 @@ class Sector:
 def _rows(name: str) -> list[dict[str, str]]:
     text = resources.files("dimensions").joinpath(f"data/{name}").read_text("utf-8")
     return list(csv.DictReader(text.splitlines()))
-
-
-@cache
-def gemeenten() -> tuple[Gemeente, ...]:
-    people = {r["gm_code"]: r for r in _rows("gemeente_bevolking_2024_3rdparty.csv")}
-    out = []
-    for r in _rows("gemeente_regio_2025_DERIVED.csv"):
-        p = people[r["gm_code"]]
-        out.append(
-            Gemeente(
-                code=r["gm_code"],
-                name=r["gm_naam"],
-                provincie=r["pv_code"],
-                provincie_name=r["pv_naam"],
-                veiligheidsregio=r["vr_code"],
-                veiligheidsregio_name=r["vr_naam"],
-                politie_eenheid=r["re_code"],
-                politie_eenheid_name=r["re_naam"],
-                population=int(p["bevolking_2024_01_01"]),
-                area_km2=float(p["oppervlakte_land_km2"]),
-            )
-        )
-    return tuple(sorted(out, key=lambda g: g.code))
-
-
-@cache
-def wijken() -> tuple[Wijk, ...]:
-    rows = _rows("wijken_2023_cbs.csv")
-    return tuple(
-        sorted((Wijk(r["wk_code"], r["wk_naam"], r["gm_code"]) for r in rows), key=lambda w: w.code)
-    )
 
 
 @cache

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from dimensions import codelists
+from dimensions import codelists, regions
 from loaders import reference
 from loaders.contracts import YEAR_MAX, YEAR_MIN, Column, Dataset
 from loaders.problems import WARNING, LoadProblem
@@ -179,7 +179,7 @@ def buurt_checks(types: dict[str, str]) -> list[Check]:
 
 def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE ref_wijk (code VARCHAR PRIMARY KEY)")
-    insert_rows(con, "ref_wijk", [(w.code,) for w in reference.wijken()])
+    insert_rows(con, "ref_wijk", [(w.code,) for w in regions.wijken()])
 
 
 def validate(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> list[LoadProblem]:

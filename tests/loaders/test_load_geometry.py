@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loaders import reference
+from dimensions import regions
 from loaders.geometry import gemeente_neighbours
 
 ISLANDS = {"GM0060", "GM0088", "GM0093", "GM0096", "GM0448"}  # Ameland .. Texel
@@ -29,5 +29,5 @@ def test_symmetric_and_irreflexive() -> None:
 
 def test_every_gemeente_but_the_wadden_islands_has_a_neighbour() -> None:
     with_neighbour = {a for a, _ in gemeente_neighbours()}
-    alone = {g.code for g in reference.gemeenten()} - with_neighbour
+    alone = {g.code for g in regions.gemeenten()} - with_neighbour
     assert alone == ISLANDS
