@@ -16,7 +16,7 @@ import numpy as np
 
 from cube.axes import LevelAxis, RoleAxis
 from cube.errors import InvalidQuery, Problem, TooManyCells
-from cube.members import MemberStore
+from cube.members import REGION_LEVELS, MemberStore
 from cube.model import Catalog, Cube, Role
 from cube.query import Cut, Query
 from measures.model import Measure
@@ -206,15 +206,7 @@ class _Resolver:
         if lo > hi:
             self.fail(where, "range 'from' comes after 'to'")
             return None
-        if lax.level in (
-            "land",
-            "provincie",
-            "politie_eenheid",
-            "veiligheidsregio",
-            "gemeente",
-            "wijk",
-            "buurt",
-        ):
+        if lax.level in REGION_LEVELS:
             self.fail(where, "ranges are not defined on regions; list members instead")
             return None
         return set(range(lo, hi + 1))
