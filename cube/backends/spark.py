@@ -15,6 +15,7 @@ import functools
 import hashlib
 import itertools
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,10 @@ class SparkBackend:
         context.setJobGroup(self.group, "zicht query", interruptOnCancel=True)
         try:
             frame = self.session.sql(spark_sql)
-            rows = frame.collect()
+            with warnings.catch_warnings():
+                # pyspark reads results over a local socket it leaves to the garbage collector
+                warnings.simplefilter("ignore", ResourceWarning)
+                rows = frame.collect()
         except Exception as exc:  # py4j and pyspark errors: never echo their SQL or values
             if self._stopped.is_set():
                 raise Interrupted from None

@@ -15,11 +15,6 @@ import pytest
 
 from cube.query import Cut, Derived, Order, Query, Ranking
 
-# py4j lets the garbage collector close the sockets of its per-thread gateway connections.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in.*socket:pytest.PytestUnraisableExceptionWarning"
-)
-
 Y22 = Cut("period", "year", ("2022",))
 Y23 = Cut("period", "year", ("2023",))
 YEARS = Cut("period", "year", from_="2022", to="2023")

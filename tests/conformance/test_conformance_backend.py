@@ -6,13 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from cube.backend import Interrupted
-
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in.*socket:pytest.PytestUnraisableExceptionWarning"
-)
 
 # Semantics the planner's SQL depends on, on rows where the engines could differ: NULLs,
 # negative operands, grouping bits with an extra grouping column, top-n with a filter.
