@@ -181,7 +181,7 @@ def test_slow_query_is_503_and_the_workers_are_freed(slow_app):
     for r in responses:
         refused(r, 503, "query_timeout")
     # ... and the engine's own time limit stops them, so the workers come back.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # generous: CI machines can be busy
     while time.monotonic() < deadline:
         r = client.get(f"{AGG}?measures=suspects&drilldown=period@year")
         if r.status_code == 200:
