@@ -86,7 +86,7 @@ def strategy(engine: Engine, plan: Plan, part: Part) -> str:
     one_year = plan.single_year(part, local_sets(part, plan.grouping_sets))
     if engine.single_pass[part.cube.id] and (part.cube.period != "stock" or one_year):
         return "single"
-    if not one_year or all(m.kind == "sum" or m.count == "holdings" for m in part.measures):
+    if not one_year or any(m.kind == "sum" or m.count == "holdings" for m in part.measures):
         # Bounds settle only the threshold of row counts: sums and distinct counts need the
         # exact holding pass in every cell where a holding repeats, which at scale is nearly
         # every cell, so the bounds pass would only add a scan (measured: companies by
