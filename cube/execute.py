@@ -17,7 +17,7 @@ import numpy as np
 from cube.axes import RoleAxis
 from cube.backend import Backend
 from cube.plan import Item, Part
-from cube.sql import PartSql
+from cube.sql import KEY_MOD, PartSql
 from sdc.table import MeasureStats
 
 
@@ -217,12 +217,35 @@ def run_part(
     if ps.strategy == "holding":
         res = _Result(con, ps.holding.format(where=""), grid, maps)
         per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
+    elif ps.strategy == "split":
+        per = _split(con, ps, grid, maps)
     else:
         res = _Result(con, ps.one_pass, grid, maps)
         per = [_stats(res, ps, j, holding=False) for j in range(len(ps.measures))]
         if ps.strategy == "bounds":
             _refine(con, ps, part, items, grid, axes, maps, res, per)
     return {m.id: _measure_stats(m, s) for m, s in zip(ps.measures, per, strict=True)}
+
+
+def _split(
+    con: Backend, ps: PartSql, grid: np.ndarray, maps: list[_KeyIndex]
+) -> list[dict[str, np.ndarray]]:
+    """Holdings with one row in the year (``hr = 1``) are exact per row; the rest go through
+    the holding pass. The two sets of holdings are disjoint (cells lie within one year), so
+    counts, keys and sums add, and the two largest contributions are the two largest of both."""
+    singles = _Result(con, ps.one_pass, grid, maps)
+    multis = _Result(con, ps.holding.format(where="WHERE hr > 1"), grid, maps)
+    per = []
+    for j in range(len(ps.measures)):
+        a, b = _stats(singles, ps, j, holding=False), _stats(multis, ps, j, holding=True)
+        out = {"n": a["n"] + b["n"], "c": a["c"] + b["c"]}
+        out["key"] = (a["key"] + b["key"]) % KEY_MOD
+        if "s" in a:
+            out["s"] = a["s"] + b["s"]
+            tops = -np.sort(-np.stack([a["x1"], a["x2"], b["x1"], b["x2"]], axis=1), axis=1)
+            out["x1"], out["x2"] = tops[:, 0].copy(), tops[:, 1].copy()
+        per.append(out)
+    return per
 
 
 def _refine(con, ps, part, items, grid, axes, maps, res, per) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ SUM_SCALE = 10_000
 
 @dataclass(frozen=True, slots=True)
 class PartSql:
-    one_pass: str  # single pass (exact, or bounds), "" for the holding strategy
+    one_pass: str  # single pass (exact, bounds, or the split's single-row holdings), or ""
     holding: str  # holding pass, with a {where} placeholder for refinement
     strategy: str  # single | bounds | holding
     n_items: int
@@ -143,7 +143,7 @@ def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int
     return tuple(out)
 
 
-def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool) -> str:
+def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool, where: str = "") -> str:
     """Values and statistics straight from the rows (exact when holdings are unique per cell;
     with ``bounds``, also Σ 1/rows-of-holding-in-year (a lower bound on distinct holdings) and
     the largest rows-of-holding, which says whether the row counts are exact). Row counts are
@@ -168,7 +168,7 @@ def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool) -> str:
     return (
         f"WITH f AS ({proj})\nSELECT {keys}{_grouping(n)} AS g, "
         + ", ".join(aggs)
-        + f"\nFROM f GROUP BY {_sets_sql(n, sets)}"
+        + f"\nFROM f {where}GROUP BY {_sets_sql(n, sets)}"
     )
 
 
@@ -212,11 +212,18 @@ def part_sql(
     strategy: str,
 ) -> PartSql:
     """``strategy``: ``single`` (holdings unique per cell), ``bounds`` (cells within one year:
-    bounds first, exact holding pass only for the cells they cannot clear) or ``holding``."""
+    bounds first, exact holding pass only for the cells they cannot clear), ``split`` (cells
+    within one year: rows of single-row holdings in one pass, the others through the holding
+    pass) or ``holding``."""
     proj = ibis.to_sql(projection(part, items, schema, axes), dialect="duckdb")
     n = len(part.items)
     sets = local_sets(part, sets)
-    one = _one_pass(proj, part, n, sets, strategy == "bounds") if strategy != "holding" else ""
+    if strategy == "split":  # rows of holdings with one row in their year, exact per row
+        one = _one_pass(proj, part, n, sets, False, "WHERE hr = 1\n")
+    elif strategy != "holding":
+        one = _one_pass(proj, part, n, sets, strategy == "bounds")
+    else:
+        one = ""
     alias, sum_alias = aliases(part.measures)
     holding = _holding_pass(proj, part, n, sets)
     return PartSql(one, holding, strategy, n, part.measures, alias, sum_alias)

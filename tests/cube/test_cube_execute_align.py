@@ -91,3 +91,30 @@ def test_bounds_and_refinement_match_the_oracle(engine, query):
     plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
     assert [strategy(engine, plan, p) for p in plan.parts] == ["bounds"]
     compare(engine, query)
+
+
+SPLIT_QUERIES = [
+    # sums and distinct counts within one year: single-row holdings per row, the rest per
+    # holding, merged (counts, keys and sums add; top-2 of both)
+    Query(
+        "dwellings",
+        ("dwellings", "woz_total", "owners"),
+        ("region@wijk",),
+        (Cut("period", "year", ("2023",)),),
+        totals="margins",
+    ),
+    Query(
+        "drug_suspects",
+        ("suspects", "registrations"),
+        ("residence@gemeente", "offence@gemeente"),
+        (Cut("period", "year", ("2022",)),),
+        totals="margins",
+    ),
+]
+
+
+@pytest.mark.parametrize("query", SPLIT_QUERIES, ids=lambda q: q.cube)
+def test_split_strategy_matches_the_oracle(engine, query):
+    plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+    assert [strategy(engine, plan, p) for p in plan.parts] == ["split"]
+    compare(engine, query)

@@ -1,5 +1,18 @@
--- part dwellings shift 0 strategy holding
-
+-- part dwellings shift 0 strategy split
+WITH f AS (SELECT
+  "t0"."region_wijk" AS "k0",
+  "t0"."holding",
+  "t0"."record_key",
+  "t0"."holding_rows_year" AS "hr",
+  CAST(FLOOR((
+    COALESCE(CAST("t0"."woz_value" AS DOUBLE), 0) * 10000
+  ) + 0.5) AS BIGINT) AS "x1"
+FROM "fact_dwellings" AS "t0"
+WHERE
+  "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023))
+SELECT k0, GROUPING(k0) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0, CAST(CAST(coalesce(sum(x1), 0) AS BIGINT) AS DOUBLE) / 10000 AS s1, max(CAST(CAST(x1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
+FROM f WHERE hr = 1
+GROUP BY GROUPING SETS ((k0), ())
 -- holding pass
 WITH f AS (SELECT
   "t0"."region_wijk" AS "k0",

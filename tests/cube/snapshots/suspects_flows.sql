@@ -1,5 +1,16 @@
--- part drug_suspects shift 0 strategy holding
-
+-- part drug_suspects shift 0 strategy split
+WITH f AS (SELECT
+  "t0"."residence_gemeente" AS "k0",
+  "t0"."offence_gemeente" AS "k1",
+  "t0"."holding",
+  "t0"."record_key",
+  "t0"."holding_rows_year" AS "hr"
+FROM "fact_suspects" AS "t0"
+WHERE
+  "t0"."year" IN (2023))
+SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0
+FROM f WHERE hr = 1
+GROUP BY GROUPING SETS ((k0, k1))
 -- holding pass
 WITH f AS (SELECT
   "t0"."residence_gemeente" AS "k0",
