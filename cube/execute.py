@@ -17,7 +17,7 @@ import numpy as np
 from cube.axes import RoleAxis
 from cube.backend import Backend
 from cube.plan import Item, Part
-from cube.sql import KEY_MOD, PartSql
+from cube.sql import KEY_MOD, SUM_SCALE, PartSql
 from sdc.table import MeasureStats
 
 
@@ -241,11 +241,19 @@ def _split(
         out = {"n": a["n"] + b["n"], "c": a["c"] + b["c"]}
         out["key"] = (a["key"] + b["key"]) % KEY_MOD
         if "s" in a:
-            out["s"] = a["s"] + b["s"]
+            out["s"] = _add_units(a["s"], b["s"])
             tops = -np.sort(-np.stack([a["x1"], a["x2"], b["x1"], b["x2"]], axis=1), axis=1)
             out["x1"], out["x2"] = tops[:, 0].copy(), tops[:, 1].copy()
         per.append(out)
     return per
+
+
+def _add_units(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b for sums the SQL computed as exact integers of 1/SUM_SCALE units: add the integers,
+    then divide once, so the result is bit for bit what one exact sum gives (another strategy
+    or engine reaching the same cell gets the same value and the same noise)."""
+    units = np.rint(a * SUM_SCALE) + np.rint(b * SUM_SCALE)  # exact integers below 2**53
+    return units / SUM_SCALE
 
 
 def _refine(con, ps, part, items, grid, axes, maps, res, per) -> None:  # type: ignore[no-untyped-def]
