@@ -15,6 +15,7 @@ import functools
 import hashlib
 import itertools
 import threading
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.driver.memory": "2g",
     "spark.ui.showConsoleProgress": "false",
 }
+CANCEL_WAIT_S = 60.0
 _session_lock = threading.Lock()
 _group_ids = itertools.count(1)
 
@@ -92,10 +94,13 @@ class SparkBackend:
         self.views = tuple(sorted(views.items()))
         self.group = f"zicht-{next(_group_ids)}"
         self._stopped = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
 
     def rows(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         spark_sql = _translated(sql, self.views)
         self._stopped.clear()
+        self._idle.clear()
         context = self.session.sparkContext
         context.setJobGroup(self.group, "zicht query", interruptOnCancel=True)
         try:
@@ -110,13 +115,20 @@ class SparkBackend:
             raise BackendError(f"Spark could not run the query ({type(exc).__name__})") from exc
         finally:
             context.setLocalProperty("spark.jobGroup.id", None)
+            self._idle.set()
         if self._stopped.is_set():
             raise Interrupted
         return list(frame.columns), [tuple(r) for r in rows]
 
     def interrupt(self) -> None:
+        """Cancel this backend's job group until its statement returns: a job that Spark had
+        not yet submitted at the first cancel would otherwise run on (up to ``CANCEL_WAIT_S``)."""
         self._stopped.set()
-        self.session.sparkContext.cancelJobGroup(self.group)
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while True:
+            self.session.sparkContext.cancelJobGroup(self.group)
+            if self._idle.wait(0.25) or time.monotonic() > deadline:
+                return
 
 
 class SparkBackends:
