@@ -49,7 +49,7 @@ class _Plan:
     """What one load publishes: decided once validation has passed."""
 
     release_id: str
-    created: str  # UTC ISO, second precision
+    created: str  # UTC ISO with microseconds: orders releases made within one second
     sources: tuple[Source, ...]
     checksums: tuple[str, ...]
     meta: dict[str, str]
@@ -116,10 +116,10 @@ def _plan(
 ) -> _Plan:
     with progress.step("checksums"):
         checksums = tuple(_sha256(s.path) for s in sources)
-    created = datetime.now(UTC).replace(microsecond=0)
+    created = datetime.now(UTC)
     return _Plan(
         release_id=_release_id(home, created, list(checksums)),
-        created=created.isoformat().replace("+00:00", "Z"),
+        created=created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         sources=tuple(sources),
         checksums=checksums,
         meta={k: str(v) for k, v in extra_meta.items()},

@@ -51,7 +51,7 @@ def test_release_is_current_with_manifest(release: Release) -> None:
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", release.id)
     assert current_release(release.path.parent.parent) == release
     assert m["id"] == release.id and m["contract_version"] == CONTRACT_VERSION
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m["created"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", m["created"])
     assert m["meta"] == {"seed": "7"}
     assert "HMAC-SHA256" in m["record_key"]
     assert sorted(s["dataset"] for s in m["sources"]) == sorted(valid_tables())
