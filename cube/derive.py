@@ -10,9 +10,10 @@ import numpy as np
 
 from cube.model import Cube
 from cube.plan import Plan
-from cube.protect import DERIVED, SAFE, SUPPRESSED, Protected
+from cube.protect import SAFE, SUPPRESSED, Protected
 from cube.result import MeasureInfo
 from measures.model import Measure
+from sdc import derived
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -24,17 +25,12 @@ class Output:
     decimals: int = 0
 
 
-def _combine(parts: list[Output], value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    status = np.max(np.stack([p.status for p in parts]), axis=0).astype(np.int8)
-    reason = np.where(status == SUPPRESSED, DERIVED, 0).astype(np.int8)
-    value = np.where(status == SUPPRESSED, np.nan, value)
-    return value, status, reason
+def _pm(o: Output) -> Protected:
+    return Protected(o.value, o.status, o.reason)
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, per: float) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = num / den * per
-    return np.where(den == 0, np.nan, out)
+def _out(info: MeasureInfo, pm: Protected, decimals: int) -> Output:
+    return Output(info, pm.published, pm.status, pm.reason, decimals)
 
 
 class _Evaluator:
@@ -56,17 +52,16 @@ class _Evaluator:
             return Output(info, p.published, p.status, p.reason, m.decimals)
         if m.kind == "change":
             cur, prev = self.ref(m.base or "", cube, shift), self.ref(m.base or "", cube, shift - 1)
-            value = _ratio(cur.value - prev.value, prev.value, 100.0)
-            return Output(info, *_combine([cur, prev], value), m.decimals)
+            return _out(info, derived.change(_pm(cur), _pm(prev)), m.decimals)
         num = self.ref(m.numerator or "", cube, shift)
         den = self.ref(m.denominator or "", cube, shift)
         if m.kind == "index":
             rn = self.ref(m.ref_numerator or "", cube, shift)
             rd = self.ref(m.ref_denominator or "", cube, shift)
-            value = _ratio(_ratio(num.value, den.value, 1.0), _ratio(rn.value, rd.value, 1.0), 100)
-            return Output(info, *_combine([num, den, rn, rd], value), m.decimals)
+            group, reference = derived.share(_pm(num), _pm(den)), derived.share(_pm(rn), _pm(rd))
+            return _out(info, derived.index(group, reference), m.decimals)
         per = {"share": 100.0, "mean": 1.0}.get(m.kind, m.per)
-        return Output(info, *_combine([num, den], _ratio(num.value, den.value, per)), m.decimals)
+        return _out(info, derived.ratio(_pm(num), _pm(den), per), m.decimals)
 
 
 def _named(out: Output, ref: str) -> Output:
@@ -91,7 +86,7 @@ def derive(
         info = MeasureInfo(
             d.name, d.name, f"{num.info.unit} per {d.per:g} {den.info.unit}", "derived"
         )
-        out = Output(info, *_combine([num, den], _ratio(num.value, den.value, d.per)), 2)
+        out = _out(info, derived.ratio(_pm(num), _pm(den), d.per), 2)
         outputs.append(out)
         by_id[d.name] = out
     if q.ranking:
@@ -129,6 +124,7 @@ def _composite(
         "mean rank (1 = highest)" if ranking.method == "rank" else "mean z-score",
         "composite",
     )
-    v, status, reason = _combine(parts, value)
-    status = np.where(status == SUPPRESSED, SUPPRESSED, SAFE).astype(np.int8)
-    return Output(info, v, status, reason, 2)
+    pm = derived.combine(lambda *_: value, *(_pm(p) for p in parts))
+    # ranks are positions, not figures: no noise of their own to flag
+    status = np.where(pm.status == SUPPRESSED, SUPPRESSED, SAFE).astype(np.int8)
+    return Output(info, pm.published, status, pm.reason, 2)
