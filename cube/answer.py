@@ -3,7 +3,10 @@ line per stage, each stage timed (STYLE 1). Nothing leaves without ``protect``."
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cube.assemble import assemble
@@ -19,6 +22,26 @@ if TYPE_CHECKING:
 
 
 def answer(engine: Engine, query: Query) -> Answer:
+    with _gc_paused():
+        return _answer(engine, query)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one answer is built: its many small objects (rows,
+    values) are not garbage, yet each collection walks every object of the process (members,
+    models); measured: assembling 41,700 rows took 140–190 ms with, 50–60 ms without. The
+    collector runs again afterwards; another thread's pause never leaves it off for good."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _answer(engine: Engine, query: Query) -> Answer:
     clock = _Clock()
     plan = clock(
         "plan", make_plan, query, engine.catalog, engine.axes_for, engine.store, engine.max_cells

@@ -48,21 +48,25 @@ def _sort_keys(plan: Plan, grid: np.ndarray, outputs: list[Output]) -> list[np.n
 
 
 def _values(o: Output, rows: list[int]) -> list[Value]:
-    """The output's published values for ``rows``, built from plain lists (one numpy scalar
-    access per cell costs more than the rest of the row for answers of many rows). Equal
-    values share one immutable ``Value``: counts repeat a lot, and building one costs more
-    than a dict lookup."""
-    values = o.value[rows].tolist()
-    status = o.status[rows].tolist()
-    reason = o.reason[rows].tolist()
-    made: dict[tuple[Any, int, int], Value] = {}
-    out = []
-    for v, st, rs in zip(values, status, reason, strict=True):
-        key = (v, st, rs)
-        value = made.get(key)
-        if value is None:
-            value = made[key] = Value(_published(v, o.decimals), STATUS_NAMES[st], REASON_NAMES[rs])
-        out.append(value)
+    """The output's published values for ``rows``. Equal (value, status, reason) triples share
+    one immutable ``Value`` (counts repeat a lot), found with numpy, not per cell in Python:
+    answers have tens of thousands of rows."""
+    if not rows:
+        return []
+    at = np.asarray(rows, dtype=np.int64)
+    value, status, reason = o.value[at], o.status[at], o.reason[at]
+    # NaN never equals itself: unique on the bit pattern groups all NaNs as one value
+    _, vcode = np.unique(value.astype(np.float64).view(np.int64), return_inverse=True)
+    code = (vcode.reshape(-1) * 256 + status.astype(np.int64)) * 256 + reason.astype(np.int64)
+    unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    made = np.empty(len(unique), dtype=object)
+    for u, i in enumerate(first.tolist()):
+        made[u] = Value(
+            _published(float(value[i]), o.decimals),
+            STATUS_NAMES[int(status[i])],
+            REASON_NAMES[int(reason[i])],
+        )
+    out: list[Value] = made[inverse.reshape(-1)].tolist()
     return out
 
 
@@ -75,16 +79,17 @@ def _published(v: float, decimals: int | None) -> float | None:
 
 
 def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tuple[list, list]:
-    """Codes and labels of every row, per item; a negative coordinate is a total."""
+    """Codes and labels of every row, per item; a negative coordinate is a total. Taken from
+    object arrays with the total appended last (index -1), not looked up row by row."""
     codes, labels = [], []
     for d, lax in enumerate(levels):
-        col = coords[:, d].tolist()
-        names = [lb.get(lang) for lb in lax.labels] if len(lax.labels) <= len(col) else None
-        codes.append([None if c < 0 else lax.codes[c] for c in col])
-        if names is not None:  # many rows per member: look each label up once
-            labels.append([total if c < 0 else names[c] for c in col])
-        else:
-            labels.append([total if c < 0 else lax.labels[c].get(lang) for c in col])
+        col = coords[:, d]
+        code_of = np.empty(len(lax.codes) + 1, dtype=object)
+        code_of[:-1], code_of[-1] = list(lax.codes), None
+        label_of = np.empty(len(lax.labels) + 1, dtype=object)
+        label_of[:-1], label_of[-1] = [lb.get(lang) for lb in lax.labels], total
+        codes.append(code_of[col].tolist())  # -1 picks the appended total
+        labels.append(label_of[col].tolist())
     return codes, labels
 
 

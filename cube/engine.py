@@ -24,6 +24,8 @@ from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError, load_catalog
 from cube.query import Query
 from cube.result import Answer
+from cube.rollups import RollupTable
+from cube.rollups import attach as attach_rollups
 
 
 class Release(Protocol):
@@ -59,6 +61,8 @@ class Engine:
         self.schemas = {f: _schema(con, f) for f in facts}
         check_physical(catalog, self.schemas)
         self.single_pass = {c.id: _single_pass(con, c) for c in catalog.cubes.values()}
+        # pre-aggregated facts (cube.rollups), smallest first; Engine.open attaches them
+        self.rollups: dict[str, list[RollupTable]] = {}
         self._axes: dict[str, dict[str, RoleAxis]] = {}
         self._axes_lock = threading.Lock()
         self.sql_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=1024)
@@ -78,9 +82,12 @@ class Engine:
         catalog: Catalog | None = None,
         backend: str = "duckdb",
         backend_options: Mapping[str, str] | None = None,
+        rollups: bool = True,
     ) -> Engine:
         """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
-        members and metadata always come from the release's DuckDB file."""
+        members and metadata always come from the release's DuckDB file. ``rollups``: answer
+        from the release's pre-aggregated facts where they cover a query (DuckDB only: other
+        backends read the exported facts)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
@@ -93,6 +100,9 @@ class Engine:
                 query_timeout_s=query_timeout_s,
             )
             facts = tuple(engine.schemas)
+            if rollups and backend == "duckdb":
+                for rt in attach_rollups(con, release.db_path, release.id):
+                    engine.rollups.setdefault(rt.cube, []).append(rt)
             engine.backend_factory = open_backend(backend, release.db_path, facts, backend_options)
             return engine
         except Exception:
@@ -230,6 +240,8 @@ def check_physical(catalog: Catalog, schemas: dict[str, dict[str, str]]) -> None
             needed |= {role.column(lv) for lv in role.levels if lv != "land"}
         for m in cube.measures:
             needed |= {f.column for f in m.filters} | ({m.column} if m.column else set())
+        for r in cube.rollups:
+            needed |= set(r.columns)
         problems += [
             f"cubes.{cube.id}: column {c!r} is not in {cube.fact}"
             for c in sorted(needed - set(cols))

@@ -163,13 +163,25 @@ def _stats(res: _Result, ps: PartSql, j: int, holding: bool) -> dict[str, np.nda
     return out
 
 
-def _uncleared(res: _Result, j: int, m: Any, threshold: int) -> np.ndarray:
+def _uncleared(res: _Result, j: int, m: Any, policy: Any) -> np.ndarray:
     """Cells the bounds cannot settle: rows of one holding repeat in the cell and either the
-    value needs exact holdings (distinct counts, sums) or Σ 1/rows stays under the threshold."""
+    value needs exact holdings (distinct counts, sums) or Σ 1/rows stays under the threshold
+    while the rows reach it (fewer rows than the threshold fail it whatever the holdings)."""
     repeated = res.col(f"mr{j}") > 1
     if m.kind == "sum" or m.count == "holdings":
         return repeated
-    return repeated & (res.col(f"lb{j}") < threshold)
+    return repeated & _unsettled(res.col(f"lb{j}"), res.col(f"n{j}"), policy)
+
+
+def _unsettled(lb: np.ndarray, rows: np.ndarray, policy: Any) -> np.ndarray:
+    """Row-count cells whose threshold status needs exact holdings: the lower bound is under
+    the threshold, and the rows are not (with fewer rows than the threshold, the holdings are
+    fewer too: the cell fails either way, and its contributor count stays the lower bound,
+    which nothing published depends on — unless suppression costs are contributor counts)."""
+    unsure = lb < policy.threshold
+    if policy.secondary_cost == "contributors":
+        return unsure
+    return unsure & (rows >= policy.threshold)
 
 
 def _literal(v: Any) -> str:
@@ -217,8 +229,10 @@ def run_part(
     if ps.strategy == "holding":
         res = _Result(con, ps.holding.format(where=""), grid, maps)
         per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
-    elif ps.strategy == "split":
+    elif ps.strategy in ("split", "rollup"):
         per = _split(con, ps, grid, maps)
+    elif ps.strategy == "rollup_bounds":
+        per = _rollup_bounds(con, ps, part, items, grid, axes, maps)
     else:
         res = _Result(con, ps.one_pass, grid, maps)
         per = [_stats(res, ps, j, holding=False) for j in range(len(ps.measures))]
@@ -231,10 +245,14 @@ def _split(
     con: Backend, ps: PartSql, grid: np.ndarray, maps: list[_KeyIndex]
 ) -> list[dict[str, np.ndarray]]:
     """Holdings with one row in the year (``hr = 1``) are exact per row; the rest go through
-    the holding pass. The two sets of holdings are disjoint (cells lie within one year), so
-    counts, keys and sums add, and the two largest contributions are the two largest of both."""
+    the holding pass (from the facts, or from a rollup's singles and multis tables). The two
+    sets of holdings are disjoint (cells lie within one year), so counts, keys and sums add,
+    and the two largest contributions are the two largest of both."""
     singles = _Result(con, ps.one_pass, grid, maps)
-    multis = _Result(con, ps.holding.format(where="WHERE hr > 1"), grid, maps)
+    if ps.strategy == "rollup" and not ps.multis:  # every holding has one row in its year
+        return [_stats(singles, ps, j, holding=False) for j in range(len(ps.measures))]
+    where = "" if ps.strategy == "rollup" else "WHERE hr > 1"  # a rollup's multis are apart
+    multis = _Result(con, ps.holding.format(where=where), grid, maps)
     per = []
     for j in range(len(ps.measures)):
         a, b = _stats(singles, ps, j, holding=False), _stats(multis, ps, j, holding=True)
@@ -245,6 +263,35 @@ def _split(
             tops = -np.sort(-np.stack([a["x1"], a["x2"], b["x1"], b["x2"]], axis=1), axis=1)
             out["x1"], out["x2"] = tops[:, 0].copy(), tops[:, 1].copy()
         per.append(out)
+    return per
+
+
+def _rollup_bounds(con, ps, part, items, grid, axes, maps) -> list[dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
+    """Row counts from a rollup: singles exact; multis first as bounds (counts and keys add,
+    Σ 1/rows is a lower bound on their holdings), then through the holding pass only for the
+    cells whose threshold status the bounds cannot settle."""
+    singles = _Result(con, ps.one_pass, grid, maps)
+    bound = _Result(con, ps.bounds, grid, maps)
+    policy = part.cube.policy
+    per, todo, single_n = [], [], []
+    for j, m in enumerate(ps.measures):
+        a = ps.alias[j]
+        s = _stats(singles, ps, j, holding=False)
+        lb = s["n"] + bound.col(f"lb{a}")
+        repeated = bound.col(f"mr{a}") > 1
+        c = np.where(repeated, np.ceil(lb - 1e-9).astype(np.int64), s["n"])
+        key = (s["key"] + bound.col(f"key{a}", np.int64)) % KEY_MOD
+        n = s["n"] + bound.col(f"n{a}", np.int64)
+        per.append({"n": n, "c": c, "key": key})
+        todo.append(repeated & _unsettled(lb, n, policy.for_measure(m.id)))
+        single_n.append(s["n"])
+    cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
+    if len(cells) == 0:
+        return per
+    where = _refine_where(grid, cells, part, items, axes)
+    exact = _Result(con, ps.holding.format(where=where), grid, maps)
+    for j, s in enumerate(per):
+        s["c"][cells] = single_n[j][cells] + _stats(exact, ps, j, holding=True)["c"][cells]
     return per
 
 
@@ -259,8 +306,7 @@ def _add_units(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _refine(con, ps, part, items, grid, axes, maps, res, per) -> None:  # type: ignore[no-untyped-def]
     policy = part.cube.policy
     todo = [
-        _uncleared(res, ps.alias[j], m, policy.for_measure(m.id).threshold)
-        for j, m in enumerate(ps.measures)
+        _uncleared(res, ps.alias[j], m, policy.for_measure(m.id)) for j, m in enumerate(ps.measures)
     ]
     cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     for j, s in enumerate(per):  # cleared cells: Σ 1/rows is a lower bound on holdings

@@ -7,6 +7,7 @@ is kept apart from the physical mapping (fact table, columns), as in Cubes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,18 @@ class Role:
 
 
 @dataclass(frozen=True, slots=True)
+class Rollup:
+    """A pre-aggregation of a cube's facts (docs/cube-engine.md, "Rollups"): the fact rows
+    grouped by ``columns``, with row counts, record-key sums and, per column in ``sums``, exact
+    sums and the two largest row values. Built beside a release by ``zicht rollups``; the engine
+    answers a query part from the smallest rollup that has every column the part needs."""
+
+    name: str
+    columns: tuple[str, ...]
+    sums: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Cube:
     id: str
     fact: str
@@ -57,6 +70,7 @@ class Cube:
     period: str  # stock | event
     roles: tuple[Role, ...]
     measures: tuple[Measure, ...]
+    rollups: tuple[Rollup, ...] = ()
 
     def role(self, role_id: str) -> Role:
         for r in self.roles:
@@ -201,6 +215,56 @@ def _role(
     return Role(rid, dim, columns=cols, levels=levels, unknown=unknown)
 
 
+def _rollups(
+    raw: Any, roles: list[Role], measures: list[Measure], where: str, problems: list[str]
+) -> tuple[Rollup, ...]:
+    """``rollups: {name: {roles: [...], drop: {role: [levels]}, filters: bool, columns: [...]}}``:
+    the columns of the listed roles (default: all) without the dropped levels, plus every
+    measure filter column with ``filters: true``, plus ``columns``; sums are every summed
+    column of the cube (sums add no groups)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where}: must map rollup names to definitions")
+        return ()
+    by_id = {r.id: r for r in roles}
+    sums = tuple(sorted({m.column for m in measures if m.kind == "sum" and m.column}))
+    out = []
+    for name, spec in raw.items():
+        at = f"{where}.{name}"
+        spec = spec or {}
+        if not isinstance(spec, Mapping) or not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
+            problems.append(f"{at}: needs a lower-case name and a mapping")
+            continue
+        unknown = set(spec) - {"roles", "drop", "filters", "columns"}
+        if unknown:
+            problems.append(f"{at}: unknown keys {sorted(unknown)}")
+        wanted = spec.get("roles") or list(by_id)
+        drop = spec.get("drop") or {}
+        cols: list[str] = []
+        for rid in wanted:
+            role = by_id.get(rid)
+            if role is None:
+                problems.append(f"{at}: unknown role {rid!r}")
+                continue
+            dropped = set(drop.get(rid) or ())
+            if missing := sorted(dropped - set(role.levels)):
+                problems.append(f"{at}: role {rid!r} has no levels {missing}")
+            for lv in role.levels:
+                if lv not in dropped and lv != "land" and role.column(lv) not in cols:
+                    cols.append(role.column(lv))
+        if unused := sorted(set(drop) - set(wanted)):
+            problems.append(f"{at}: drops levels of roles it does not use {unused}")
+        extra = list(spec.get("columns") or [])
+        if spec.get("filters"):
+            extra += [f.column for m in measures for f in m.filters]
+        cols += [c for c in dict.fromkeys(extra) if c not in cols]
+        if "year" not in cols:
+            problems.append(f"{at}: must keep the period role's year (cells lie within a year)")
+        out.append(Rollup(str(name), tuple(cols), sums))
+    return tuple(out)
+
+
 def _cube(
     raw: Mapping[str, Any],
     dims: Mapping[str, Dimension],
@@ -226,6 +290,8 @@ def _cube(
         policy = Policy()
     if raw.get("period") not in ("stock", "event"):
         problems.append(f"{where}: period must be 'stock' or 'event'")
+    good_roles = [r for r in roles if r]
+    rollups = _rollups(raw.get("rollups"), good_roles, measures, f"{where}.rollups", problems)
     return Cube(
         id=cid,
         fact=str(raw.get("fact")),
@@ -235,8 +301,9 @@ def _cube(
         source=_label(raw.get("source"), f"{where}.source", problems),
         policy=policy,
         period=str(raw.get("period")),
-        roles=tuple(r for r in roles if r),
+        roles=tuple(good_roles),
         measures=tuple(measures),
+        rollups=rollups,
     )
 
 

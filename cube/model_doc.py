@@ -51,6 +51,11 @@ def _cube(cube: Cube) -> list[str]:
         if m.filters:
             how += "; where " + " and ".join(f"`{f.column}` {f.op} `{f.value}`" for f in m.filters)
         out.append(f"| `{m.id}` | {m.kind} | {m.unit} | {m.label.nl} | {how} |")
+    if cube.rollups:
+        out += ["", "Rollups (pre-aggregations, `docs/cube-engine.md`):", ""]
+        for r in cube.rollups:
+            sums = f"; sums of {', '.join(f'`{c}`' for c in r.sums)}" if r.sums else ""
+            out.append(f"- `{r.name}`: by {', '.join(f'`{c}`' for c in r.columns)}{sums}")
     return [*out, ""]
 
 

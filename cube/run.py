@@ -13,7 +13,8 @@ from cube.backend import Interrupted
 from cube.errors import Problem, QueryTimeout
 from cube.execute import run_part
 from cube.plan import Part, Plan
-from cube.sql import PartSql, local_sets, part_sql
+from cube.rollups import SCHEMA as ROLLUP_SCHEMA
+from cube.sql import PartSql, Source, local_sets, part_sql, rollup_sql
 from sdc.table import MeasureStats
 
 if TYPE_CHECKING:
@@ -39,17 +40,45 @@ def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
         hit = engine.sql_cache.get(key)
     if hit is not None:
         return hit
-    ps = part_sql(
-        part,
-        plan.items,
-        plan.grouping_sets,
-        engine.schemas[part.cube.fact],
-        engine.axes_for(part.cube),
-        strategy(engine, plan, part),
-    )
+    how = strategy(engine, plan, part)
+    ps = _from_rollup(engine, plan, part, how == "bounds") if how != "holding" else None
+    if ps is None:
+        ps = part_sql(
+            part,
+            plan.items,
+            plan.grouping_sets,
+            engine.schemas[part.cube.fact],
+            engine.axes_for(part.cube),
+            how,
+        )
     with engine.cache_lock:
         engine.sql_cache[key] = ps
     return ps
+
+
+def _from_rollup(engine: Engine, plan: Plan, part: Part, bounds: bool) -> PartSql | None:
+    """The split strategy over the smallest rollup that has every column the part needs, if
+    any (the caller checked that the cells lie within one year or holdings never repeat);
+    with ``bounds`` (row counts only), bounds first and holdings only where they must be."""
+    schema = engine.schemas[part.cube.fact]
+    for rt in engine.rollups.get(part.cube.id, ()):
+        ps = rollup_sql(
+            part,
+            plan.items,
+            plan.grouping_sets,
+            schema,
+            engine.axes_for(part.cube),
+            (
+                Source(ROLLUP_SCHEMA, rt.singles, rt.columns, rt.sums, multis=False),
+                Source(ROLLUP_SCHEMA, rt.multis, rt.columns, rt.sums, multis=True),
+                Source(ROLLUP_SCHEMA, rt.bounds, rt.columns, rt.sums, multis=True, bounds=True),
+            ),
+            rt.multi_rows > 0,
+            bounds,
+        )
+        if ps is not None:
+            return ps
+    return None
 
 
 def _translate(engine: Engine, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
+from ibis.common.exceptions import IbisTypeError
 from ibis.expr.types import BooleanValue, Table
 
 from cube.axes import RoleAxis
@@ -33,7 +34,7 @@ SUM_SCALE = 10_000
 class PartSql:
     one_pass: str  # single pass (exact, bounds, or the split's single-row holdings), or ""
     holding: str  # holding pass, with a {where} placeholder for refinement
-    strategy: str  # single | bounds | holding
+    strategy: str  # single | bounds | split | holding | rollup | rollup_bounds
     n_items: int
     measures: tuple[Measure, ...]
     # measure j reads the count/key/bound columns of measure ``alias[j]`` (the first with the
@@ -41,6 +42,8 @@ class PartSql:
     # column): measures sharing a filter cost one set of aggregates, not one each
     alias: tuple[int, ...] = ()
     sum_alias: tuple[int, ...] = ()
+    multis: bool = True  # rollup: whether its multis table has rows (else one query suffices)
+    bounds: str = ""  # rollup_bounds: one pass over the rollup's bounds table (multis, no holding)
 
 
 def aliases(measures: tuple[Measure, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -82,10 +85,19 @@ def _filter_expr(t: Table, f: Filter) -> BooleanValue:
 
 
 def projection(
-    part: Part, items: tuple[Item, ...], schema: Mapping[str, str], axes: Mapping[str, RoleAxis]
+    part: Part,
+    items: tuple[Item, ...],
+    schema: Mapping[str, str],
+    axes: Mapping[str, RoleAxis],
+    source: Source | None = None,
 ) -> Table:
-    """Filtered fact rows with the cell keys and the measure inputs, as an Ibis expression."""
-    t = ibis.table(schema, name=part.cube.fact)
+    """Filtered fact rows with the cell keys and the measure inputs, as an Ibis expression;
+    with ``source``, the rows of a rollup table instead (``cube.rollups``). A column the
+    source lacks raises ``IbisTypeError``: the rollup does not cover the part."""
+    if source is None:
+        t = ibis.table(schema, name=part.cube.fact)
+    else:
+        t = ibis.table(source.schema(schema), name=source.table, database=source.database)
     if part.shift:
         t = t.mutate(year=t["year"].cast("int32") - part.shift)  # int16 would overflow keys
     for kf in part.filters:
@@ -95,9 +107,16 @@ def projection(
     cols = {}
     for i, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
         cols[f"k{i}"] = axes[role].levels[items[item_idx].level].expr(t)
-    cols["holding"] = t["holding"]
-    cols["record_key"] = t["record_key"]
-    cols["hr"] = t["holding_rows_year"]
+    if source is None:
+        cols["holding"] = t["holding"]
+        cols["record_key"] = t["record_key"]
+        cols["hr"] = t["holding_rows_year"]
+    elif source.bounds:
+        cols["n"], cols["rk"], cols["lb"], cols["mr"] = t["n"], t["rk"], t["lb"], t["mr"]
+    else:
+        if source.multis:
+            cols["holding"] = t["holding"]
+        cols["n"], cols["rk"] = t["n"], t["rk"]
     alias, sum_alias = aliases(part.measures)
     for j, m in enumerate(part.measures):
         if m.filters and alias[j] == j:  # no column for an unfiltered measure: no FILTER
@@ -106,9 +125,40 @@ def projection(
                 cond = cond & _filter_expr(t, f)
             cols[f"f{j}"] = cond.fill_null(False)
         if m.kind == "sum" and sum_alias[j] == j:
+            if source is not None:
+                cols[f"x{j}"] = t[f"sx_{m.column}"]
+                if not source.multis:
+                    cols[f"t1_{j}"], cols[f"t2_{j}"] = t[f"t1_{m.column}"], t[f"t2_{m.column}"]
+                continue
             x = t[m.column].cast("float64").fill_null(0)  # type: ignore[index]
             cols[f"x{j}"] = (x * SUM_SCALE + 0.5).floor().cast("int64")
     return t.select(**cols)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A rollup table to read instead of the facts: its grouping ``columns`` (typed as in the
+    fact table) and its aggregates (``cube.rollups`` describes both tables)."""
+
+    database: str
+    table: str
+    columns: tuple[str, ...]
+    sums: tuple[str, ...]
+    multis: bool  # the multis table (per holding), else the singles
+    bounds: bool = False  # the bounds table: multis without holdings, with Σ 1/rows and max rows
+
+    def schema(self, fact_schema: Mapping[str, str]) -> dict[str, str]:
+        out = {c: fact_schema[c] for c in self.columns}
+        if self.bounds:
+            return out | {"n": "int64", "rk": "int64", "lb": "float64", "mr": "int64"}
+        if self.multis:
+            out["holding"] = "int64"
+        out |= {"n": "int64", "rk": "int64"}
+        for c in self.sums:
+            out[f"sx_{c}"] = "int64"
+            if not self.multis:
+                out[f"t1_{c}"], out[f"t2_{c}"] = "int64", "int64"
+        return out
 
 
 def _filter(m: Measure, cond: str) -> str:
@@ -143,27 +193,38 @@ def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int
     return tuple(out)
 
 
-def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool, where: str = "") -> str:
+def _one_pass(
+    proj: str, part: Part, n: int, sets, bounds: bool, where: str = "", pre: bool = False
+) -> str:
     """Values and statistics straight from the rows (exact when holdings are unique per cell;
     with ``bounds``, also Σ 1/rows-of-holding-in-year (a lower bound on distinct holdings) and
     the largest rows-of-holding, which says whether the row counts are exact). Row counts are
-    the contributor counts here, so ``c`` is not computed (the reader takes ``n``)."""
+    the contributor counts here, so ``c`` is not computed (the reader takes ``n``). With
+    ``pre``, the rows are a rollup's singles (``cube.rollups``): counts, key sums and sums add
+    up, and the two largest values are the largest two of the groups' top twos."""
     alias, sum_alias = aliases(part.measures)
+    count, key = ("sum(n)", "rk") if pre else ("count(*)", "record_key")
     aggs = []
     for j, m in enumerate(part.measures):
         w = _filter(m, f"f{alias[j]}")
         if alias[j] == j:
             aggs += [
-                f"count(*){w} AS n{j}",
-                f"CAST(coalesce(sum(record_key){w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
+                f"{count}{w} AS n{j}",
+                f"CAST(coalesce(sum({key}){w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
             ]
-            if bounds:
+            if bounds and pre:  # a rollup's bounds table: Σ 1/rows and max rows per group
+                aggs += [f"sum(lb){w} AS lb{j}", f"max(mr){w} AS mr{j}"]
+            elif bounds:
                 aggs += [f"sum(CAST(1 AS DOUBLE) / hr){w} AS lb{j}", f"max(hr){w} AS mr{j}"]
         if m.kind == "sum" and sum_alias[j] == j:
-            aggs += [
-                f"{_units(f'coalesce(sum(x{j}){w}, 0)')} AS s{j}",
-                f"max({_units(f'x{j}')}, 2){w} AS top{j}",
-            ]
+            aggs.append(f"{_units(f'coalesce(sum(x{j}){w}, 0)')} AS s{j}")
+            if pre:
+                firsts = f"max({_units(f't1_{j}')}, 2){w}"
+                seconds = f"[max({_units(f't2_{j}')}){w}]"
+                both = f"list_filter(list_concat({firsts}, {seconds}), lambda v: v IS NOT NULL)"
+                aggs.append(f"list_slice(list_reverse_sort({both}), 1, 2) AS top{j}")
+            else:
+                aggs.append(f"max({_units(f'x{j}')}, 2){w} AS top{j}")
     keys = "".join(f"k{i}, " for i in range(n))
     return (
         f"WITH f AS ({proj})\nSELECT {keys}{_grouping(n)} AS g, "
@@ -172,15 +233,17 @@ def _one_pass(proj: str, part: Part, n: int, sets, bounds: bool, where: str = ""
     )
 
 
-def _holding_pass(proj: str, part: Part, n: int, sets) -> str:
+def _holding_pass(proj: str, part: Part, n: int, sets, pre: bool = False) -> str:
     """Rows summed per holding within each grouping set, then per cell: exact distinct holdings
-    and the two largest holding contributions. ``{where}`` restricts the rows (refinement)."""
+    and the two largest holding contributions. ``{where}`` restricts the rows (refinement).
+    With ``pre``, the rows are a rollup's multis, already summed per holding and group."""
     alias, sum_alias = aliases(part.measures)
+    count, key = ("sum(n)", "rk") if pre else ("count(*)", "record_key")
     inner, outer = [], []
     for j, m in enumerate(part.measures):
         w, present = _filter(m, f"f{alias[j]}"), _filter(m, f"n{alias[j]} > 0")
         if alias[j] == j:
-            inner += [f"count(*){w} AS n{j}", f"coalesce(sum(record_key){w}, 0) AS r{j}"]
+            inner += [f"{count}{w} AS n{j}", f"coalesce(sum({key}){w}, 0) AS r{j}"]
             outer += [
                 f"sum(n{j}) AS n{j}",
                 f"count(*){present} AS c{j}",
@@ -227,3 +290,48 @@ def part_sql(
     alias, sum_alias = aliases(part.measures)
     holding = _holding_pass(proj, part, n, sets)
     return PartSql(one, holding, strategy, n, part.measures, alias, sum_alias)
+
+
+def rollup_sql(
+    part: Part,
+    items: tuple[Item, ...],
+    sets: tuple[tuple[int, ...], ...],
+    schema: Mapping[str, str],
+    axes: Mapping[str, RoleAxis],
+    tables: tuple[Source, Source, Source],
+    has_multis: bool,
+    bounds: bool,
+) -> PartSql | None:
+    """The split strategy over a rollup (cells within one year, or holdings with one row at
+    all): its singles in one pass, its multis through the holding pass. With ``bounds`` (row
+    counts only), the multis are first read without their holdings from the bounds table, and
+    the holding pass runs only for the cells the bounds cannot clear (``rollup_bounds``).
+    ``None`` when the rollup lacks a column the part needs (a level, a cut, a measure filter or
+    a summed column)."""
+    singles, multis, bound = tables
+    if any(m.kind == "sum" and m.column not in singles.sums for m in part.measures):
+        return None
+    try:
+        one = projection(part, items, schema, axes, singles)
+        many = projection(part, items, schema, axes, multis)
+        few = projection(part, items, schema, axes, bound) if bounds and has_multis else None
+    except (IbisTypeError, KeyError, AttributeError):
+        return None
+    n = len(part.items)
+    sets = local_sets(part, sets)
+    alias, sum_alias = aliases(part.measures)
+    return PartSql(
+        _one_pass(ibis.to_sql(one, dialect="duckdb"), part, n, sets, False, pre=True),
+        _holding_pass(ibis.to_sql(many, dialect="duckdb"), part, n, sets, pre=True)
+        if has_multis
+        else "",
+        "rollup_bounds" if few is not None else "rollup",
+        n,
+        part.measures,
+        alias,
+        sum_alias,
+        multis=has_multis,
+        bounds=_one_pass(ibis.to_sql(few, dialect="duckdb"), part, n, sets, True, pre=True)
+        if few is not None
+        else "",
+    )

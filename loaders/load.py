@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,8 +63,12 @@ def load_directory(
     secret: bytes,
     progress: Progress | None = None,
     extra_meta: dict[str, Any] | None = None,
+    finalize: Callable[[Path, str], None] | None = None,
 ) -> Release:
-    """Validate ``source`` and publish it as the new current release under ``home``."""
+    """Validate ``source`` and publish it as the new current release under ``home``.
+    ``finalize(db_path, release_id)``, if given, runs after the build and before publishing:
+    files it writes beside the release's database (the engine's rollups) are published with
+    it, atomically; if it fails, nothing is published."""
     progress = progress or NullProgress()
     derived_key = derive_key(secret)  # fail on a bad secret before any work
     source = Path(source)
@@ -73,7 +78,7 @@ def load_directory(
     home.mkdir(parents=True, exist_ok=True)
     clean_stale_staging(home)
     staging = _new_staging(home)
-    progress.start(len(sources) + 4 + len(build.FACTS))
+    progress.start(len(sources) + 4 + len(build.FACTS) + (finalize is not None))
     try:
         con = _connect(staging)
         try:
@@ -83,6 +88,9 @@ def load_directory(
             counts = _build(con, out, plan, derived_key, progress)
         finally:
             con.close()
+        if finalize is not None:
+            with progress.step("pre-aggregating"):
+                finalize(out / "release.duckdb", plan.release_id)
         with progress.step("publishing"):
             return _publish(home, out, _manifest(plan, counts, warnings))
     finally:

@@ -92,9 +92,22 @@ def _coord_problems(coords: np.ndarray) -> list[str]:
         return ["coords must be a 2-d array (cells x drill-down items)"]
     if coords.shape[0] and coords.min(initial=0) < -1:
         return ["coords must be member indexes >= 0 or -1 for a total"]
-    if coords.shape[0] and len(np.unique(coords, axis=0)) != coords.shape[0]:
+    if coords.shape[0] and _has_duplicate_rows(coords):
         return ["coords contain duplicate cells"]
     return []
+
+
+def _has_duplicate_rows(coords: np.ndarray) -> bool:
+    """Rows encoded as mixed-radix integers and sorted (``np.unique(axis=0)`` sorts a record
+    view, ~10x slower on answers of tens of thousands of cells); the record view when the
+    codes would not fit in 62 bits."""
+    shifted = coords.astype(np.int64) + 1  # -1 (a total) -> 0
+    radix = shifted.max(axis=0, initial=0) + 1
+    if float(np.prod(radix.astype(np.float64))) >= 2.0**62:
+        return len(np.unique(coords, axis=0)) != coords.shape[0]
+    weights = np.cumprod(np.concatenate(([1], radix[::-1][:-1])))[::-1]
+    codes = np.sort(shifted @ weights)
+    return bool(np.any(codes[1:] == codes[:-1]))
 
 
 def _stats_problems(s: MeasureStats, n: int) -> list[str]:

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("demo", "load", "releases", "query", "serve", "export")
+COMMANDS = ("demo", "load", "releases", "rollups", "query", "serve", "export")
 
 
 class CliError(Exception):

@@ -19,6 +19,7 @@ from loaders.progress import StreamProgress
 from loaders.releases import Release, ReleaseError, current_release, data_home
 from loaders.synthetic import DEMO_SCALE, MAX_SCALE, MIN_SCALE, generate
 from service.cli import CliError
+from service.commands import rollups
 
 HELP = "generate the synthetic demo data, load them as a release and print a summary"
 DEMO_SECRET = b"zicht-demo-secret"  # public on purpose: demo data are synthetic
@@ -59,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
     meta = {"seed": str(args.seed), "scale": f"{args.scale:g}", "generator": "loaders.synthetic"}
     try:
         release = load_directory(
-            out, home, secret=DEMO_SECRET, progress=StreamProgress(), extra_meta=meta
+            out,
+            home,
+            secret=DEMO_SECRET,
+            progress=StreamProgress(),
+            extra_meta=meta,
+            finalize=rollups.finalize,
         )
     except LoadError as exc:
         for problem in exc.problems:

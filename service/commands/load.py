@@ -14,6 +14,7 @@ from loaders.load import LoadError, load_directory
 from loaders.progress import StreamProgress
 from loaders.releases import data_home
 from service.cli import CliError
+from service.commands import rollups
 
 HELP = "validate a directory of data files and publish it as a new release"
 ENV_SECRET = "ZICHT_RECORD_KEY_SECRET"
@@ -24,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--secret-file",
         help=f"file holding the record-key secret (default: environment variable {ENV_SECRET})",
+    )
+    parser.add_argument(
+        "--no-rollups",
+        action="store_true",
+        help="publish without the pre-aggregated rollups (less disk; slower dashboard queries; "
+        "`zicht rollups` builds them later)",
     )
 
 
@@ -48,7 +55,11 @@ def run(args: argparse.Namespace) -> int:
     home = data_home(args.home)
     try:
         release = load_directory(
-            Path(args.directory), home, secret=secret, progress=StreamProgress()
+            Path(args.directory),
+            home,
+            secret=secret,
+            progress=StreamProgress(),
+            finalize=None if args.no_rollups else rollups.finalize,
         )
     except SecretError as exc:
         raise CliError(str(exc)) from exc

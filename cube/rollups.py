@@ -1,0 +1,218 @@
+"""Rollups: pre-aggregated facts beside a release, and how the engine finds them.
+
+A rollup (``Rollup`` in the cube model) groups a fact table by some of its columns. Because the
+disclosure statistics must stay exact, every rollup is stored as two tables:
+
+- ``…_s`` (*singles*): the rows of holdings with one row in their year (``holding_rows_year =
+  1``), grouped by the columns: row count ``n`` (= contributors), record-key sum ``rk`` and,
+  per summed column, the exact sum ``sx_<col>`` and the two largest row values ``t1_<col>``,
+  ``t2_<col>`` (in 1/``SUM_SCALE`` units, as the engine sums them);
+- ``…_m`` (*multis*): the other rows, grouped by the columns **and the holding**: ``n``,
+  ``rk`` and ``sx_<col>`` per holding, so the holding pass still sees whole holdings;
+- ``…_b`` (*bounds*): the same rows grouped by the columns only, with Σ 1/rows-of-holding
+  (``lb``, a lower bound on distinct holdings) and the largest rows-of-holding (``mr``): for
+  row counts, most cells are cleared by these bounds and only the rest need the multis.
+
+A cell that lies within one year gets from the two tables exactly what the split strategy
+gets from the facts (``cube.execute``), bit for bit: counts, contributors, cell keys, sums and
+the two largest contributions. The tables live in ``rollups.duckdb`` in the release's
+directory, written atomically by ``build`` (``zicht rollups``; ``zicht load`` and ``zicht demo``
+build them before publishing), with a ``rollup_catalog`` table the engine reads at start.
+A release without the file, or with one built for another release, is answered from its facts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from cube.model import Catalog, Cube, Rollup
+from cube.sql import SUM_SCALE
+
+FILE = "rollups.duckdb"
+SCHEMA = "zicht_rollups"  # the name the engine attaches the file under
+FORMAT = 1  # the layout of the tables; a file of another layout is ignored (rebuild it)
+
+
+@dataclass(frozen=True, slots=True)
+class RollupTable:
+    """One rollup as the engine sees it: where it is and what it holds."""
+
+    cube: str
+    name: str
+    singles: str  # table names inside the rollup file
+    multis: str
+    bounds: str
+    columns: tuple[str, ...]
+    sums: tuple[str, ...]
+    rows: int  # singles + multis: the engine prefers the smallest rollup that covers a part
+    multi_rows: int
+
+
+def table_names(cube: Cube, rollup: Rollup) -> tuple[str, str, str]:
+    base = f"ru_{cube.id}_{rollup.name}"
+    return f"{base}_s", f"{base}_m", f"{base}_b"
+
+
+def _units(col: str) -> str:
+    """A fact value in exact integer units, as ``cube.sql.projection`` computes it."""
+    return f'CAST(floor(coalesce(CAST("{col}" AS DOUBLE), 0) * {SUM_SCALE} + 0.5) AS BIGINT)'
+
+
+def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> RollupTable:
+    singles, multis, bounds = table_names(cube, rollup)
+    cols = ", ".join(f'"{c}"' for c in rollup.columns)
+    order = ", ".join(['"year"'] + [f'"{c}"' for c in rollup.columns if c != "year"])
+    units = "".join(f', {_units(c)} AS "u_{c}"' for c in rollup.sums)
+    src = f'SELECT {cols}, holding, record_key{units} FROM src."{cube.fact}"'
+    s_aggs = "".join(
+        f', sum("u_{c}")::BIGINT AS "sx_{c}", max("u_{c}", 2) AS "tl_{c}"' for c in rollup.sums
+    )
+    con.execute(
+        f'CREATE TABLE "{singles}_tmp" AS SELECT {cols}, count(*)::BIGINT AS n, '
+        f"sum(record_key)::BIGINT AS rk{s_aggs} FROM ({src} WHERE holding_rows_year = 1) "
+        f"GROUP BY ALL"
+    )
+    tops = "".join(f', "tl_{c}"[1] AS "t1_{c}", "tl_{c}"[2] AS "t2_{c}"' for c in rollup.sums)
+    keep = ", ".join([*(f'"{c}"' for c in rollup.columns), "n", "rk"])
+    keep += "".join(f', "sx_{c}"' for c in rollup.sums)
+    con.execute(
+        f'CREATE TABLE "{singles}" AS SELECT {keep}{tops} FROM "{singles}_tmp" ORDER BY {order}'
+    )
+    con.execute(f'DROP TABLE "{singles}_tmp"')
+    m_aggs = "".join(f', sum("u_{c}")::BIGINT AS "sx_{c}"' for c in rollup.sums)
+    con.execute(
+        f'CREATE TABLE "{multis}" AS SELECT {cols}, holding, count(*)::BIGINT AS n, '
+        f"sum(record_key)::BIGINT AS rk{m_aggs} FROM ({src} WHERE holding_rows_year > 1) "
+        f"GROUP BY ALL ORDER BY {order}, holding"
+    )
+    con.execute(
+        f'CREATE TABLE "{bounds}" AS SELECT {cols}, count(*)::BIGINT AS n, '
+        f"sum(record_key)::BIGINT AS rk, sum(1.0 / holding_rows_year)::DOUBLE AS lb, "
+        f'max(holding_rows_year)::BIGINT AS mr FROM src."{cube.fact}" '
+        f"WHERE holding_rows_year > 1 GROUP BY ALL ORDER BY {order}"
+    )
+    n_s = _count(con, singles)
+    n_m = _count(con, multis)
+    return RollupTable(
+        cube.id,
+        rollup.name,
+        singles,
+        multis,
+        bounds,
+        rollup.columns,
+        rollup.sums,
+        n_s + n_m,
+        n_m,
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+def build(
+    db_path: Path,
+    release_id: str,
+    catalog: Catalog,
+    out_dir: Path | None = None,
+    *,
+    memory_limit: str | None = None,
+) -> tuple[Path, list[RollupTable], float]:
+    """Build every rollup of the model from the release at ``db_path`` into
+    ``out_dir/rollups.duckdb`` (default: the release's directory), atomically: the file appears
+    complete or not at all. Returns the path, the tables and the seconds taken."""
+    began = time.monotonic()
+    out_dir = out_dir or db_path.parent
+    final = out_dir / FILE
+    tmp = out_dir / f".{FILE}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    tables: list[RollupTable] = []
+    try:
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'"
+            ).fetchall()
+        }
+        for cube in catalog.cubes.values():
+            if cube.fact not in present:
+                continue
+            for rollup in cube.rollups:
+                tables.append(_build_one(con, cube, rollup))
+        con.execute(
+            "CREATE TABLE rollup_catalog (format INTEGER, release VARCHAR, sum_scale BIGINT, "
+            "cube VARCHAR, name VARCHAR, singles VARCHAR, multis VARCHAR, bounds VARCHAR, "
+            "columns VARCHAR[], sums VARCHAR[], rows BIGINT, multi_rows BIGINT)"
+        )
+        for t in tables:
+            con.execute(
+                "INSERT INTO rollup_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    FORMAT,
+                    release_id,
+                    SUM_SCALE,
+                    t.cube,
+                    t.name,
+                    t.singles,
+                    t.multis,
+                    t.bounds,
+                    list(t.columns),
+                    list(t.sums),
+                    t.rows,
+                    t.multi_rows,
+                ],
+            )
+        con.execute("DETACH src")
+        con.close()
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        dir_fd = os.open(out_dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise
+    return final, tables, time.monotonic() - began
+
+
+def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> list[RollupTable]:
+    """Attach the release's rollup file (read-only) to ``con`` and list its rollups; none when
+    the file is missing, unreadable, of another layout, or built for another release or sum
+    scale (the engine then answers from the facts, as it always can)."""
+    path = db_path.parent / FILE
+    if not path.is_file():
+        return []
+    try:
+        con.execute(f"ATTACH '{path}' AS {SCHEMA} (READ_ONLY)")
+    except duckdb.Error:
+        return []
+    try:
+        rows = con.execute(
+            f"SELECT cube, name, singles, multis, bounds, columns, sums, rows, multi_rows "
+            f"FROM {SCHEMA}.rollup_catalog WHERE format = ? AND release = ? AND sum_scale = ? "
+            f"ORDER BY rows",
+            [FORMAT, release_id, SUM_SCALE],
+        ).fetchall()
+    except duckdb.Error:
+        con.execute(f"DETACH {SCHEMA}")
+        return []
+    return [
+        RollupTable(c, n, s, m, b, tuple(cols), tuple(sums), int(r), int(mr))
+        for c, n, s, m, b, cols, sums, r, mr in rows
+    ]

@@ -1,0 +1,194 @@
+"""Rollups (pre-aggregated facts): used where they cover a query, never changing an answer."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from cube import rollups
+from cube.engine import Engine
+from cube.model import MODEL_DIR, ModelError, load_catalog
+from cube.plan import make_plan
+from cube.query import Cut, Order, Query
+from cube.run import compiled
+
+YEAR = Cut("period", "year", ("2023",))
+
+# Each covered by a rollup (cells within one year, every column in the rollup) ...
+COVERED = [
+    Query("population", ("inhabitants",), ("region@gemeente",), (YEAR,)),
+    Query(
+        "population",
+        ("inhabitants", "inhabitants_low_income", "inhabitants_social_rent"),
+        ("region@provincie", "sex"),
+        (YEAR,),
+        totals="margins",
+    ),
+    Query("population", ("inhabitants",), ("region@buurt", "age@band5", "period@year")),
+    Query(
+        "dwellings",
+        ("doorsluis_per_1000_dwellings", "doorsluis_dwellings", "dwellings", "owners"),
+        ("region@wijk",),
+        (Cut("region", "gemeente", ("GM0363",)), YEAR),
+        order=(Order("doorsluis_per_1000_dwellings", desc=True),),
+    ),
+    Query("dwellings", ("woz_total", "woz_mean"), ("owner_type", "region@gemeente"), (YEAR,)),
+    Query(
+        "companies",
+        ("employees", "establishments", "companies"),
+        ("sector@section", "region@provincie"),
+        (YEAR,),
+        totals="margins",
+    ),
+    Query(
+        "dwellings",
+        ("dwellings",),
+        ("region@gemeente", "period@year"),
+        totals="grand",
+    ),
+    Query(  # row counts only, many small cells: bounds, then holdings where they must be
+        "dwellings",
+        ("doorsluis_dwellings", "unexplained_purchase_dwellings", "dwellings"),
+        ("region@buurt", "owner_type"),
+        (YEAR,),
+        totals="margins",
+    ),
+]
+# ... and not: a column no rollup keeps, cubes without rollups.
+UNCOVERED = [
+    Query("drug_suspects", ("suspects",), ("residence@gemeente", "period@year")),
+    Query("population", ("inhabitants",), ("household_type", "region@buurt"), (YEAR,)),
+    Query("transactions", ("transactions", "amount"), ("region@gemeente",)),
+]
+
+
+def _strategies(engine: Engine, query: Query) -> set[str]:
+    plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+    return {compiled(engine, plan, part).strategy for part in plan.parts}
+
+
+def test_release_fixture_has_rollups_for_the_big_cubes(engine):
+    assert set(engine.rollups) == {"population", "dwellings", "companies"}
+    for tables in engine.rollups.values():
+        rows = [t.rows for t in tables]
+        assert rows == sorted(rows)  # the smallest covering rollup is tried first
+
+
+@pytest.mark.parametrize("query", COVERED, ids=lambda q: f"{q.cube}:{'+'.join(q.drilldown)}")
+def test_covered_queries_use_a_rollup_and_answer_alike(engine, facts_engine, query):
+    assert any(s.startswith("rollup") for s in _strategies(engine, query))
+    assert not any(s.startswith("rollup") for s in _strategies(facts_engine, query))
+    got, want = engine.answer(query), facts_engine.answer(query)
+    assert got.rows == want.rows
+    assert got.total_rows == want.total_rows
+    # contributor counts may differ where either side cleared a cell with a lower bound
+    assert _published(got.report) == _published(want.report)
+
+
+def _published(report: dict) -> dict:
+    """The report without the contributor counts of its internal risk figures (they go to
+    the audit log only, DESIGN §6)."""
+    if isinstance(report, dict):
+        return {
+            k: _published(v) for k, v in report.items() if k != "smallest_published_contributors"
+        }
+    return report
+
+
+@pytest.mark.parametrize("query", UNCOVERED, ids=lambda q: f"{q.cube}:{'+'.join(q.drilldown)}")
+def test_uncovered_queries_read_the_facts(engine, facts_engine, query):
+    assert not any(s.startswith("rollup") for s in _strategies(engine, query))
+    assert engine.answer(query).rows == facts_engine.answer(query).rows
+
+
+def test_rollup_tables_hold_what_the_facts_hold(engine):
+    """Counts and key sums of singles + multis equal the facts' per year."""
+    cur = engine.cursor()
+    for tables in engine.rollups.values():
+        for t in tables:
+            fact = engine.catalog.cubes[t.cube].fact
+            want = cur.execute(
+                f'SELECT year, count(*), sum(record_key) FROM "{fact}" GROUP BY year ORDER BY 1'
+            ).fetchall()
+            got = cur.execute(
+                f"SELECT year, sum(n), sum(rk) FROM (SELECT year, n, rk FROM "
+                f'{rollups.SCHEMA}."{t.singles}" UNION ALL SELECT year, n, rk FROM '
+                f'{rollups.SCHEMA}."{t.multis}") GROUP BY year ORDER BY 1'
+            ).fetchall()
+            assert got == want, t.name
+
+
+def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path):
+    copy = tmp_path / "release"
+    shutil.copytree(release.db_path.parent, copy)
+    con = duckdb.connect(str(copy / rollups.FILE))
+    con.execute("UPDATE rollup_catalog SET release = 'someone-else'")
+    con.close()
+
+    class Moved:
+        id = release.id
+        db_path = copy / release.db_path.name
+
+    eng = Engine.open(Moved())
+    try:
+        assert eng.rollups == {}
+    finally:
+        eng.close()
+
+
+def test_engine_without_rollup_file_answers_from_facts(release, tmp_path):
+    copy = tmp_path / "release"
+    shutil.copytree(release.db_path.parent, copy)
+    (copy / rollups.FILE).unlink()
+
+    class Moved:
+        id = release.id
+        db_path = copy / release.db_path.name
+
+    eng = Engine.open(Moved())
+    try:
+        assert eng.rollups == {}
+        assert _strategies(eng, COVERED[0]) == {"single"}
+    finally:
+        eng.close()
+
+
+def test_a_failed_build_leaves_no_file(release, tmp_path, monkeypatch):
+    calls = []
+
+    def boom(con, cube, rollup):
+        calls.append(rollup.name)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(con, cube, rollup)
+
+    real = rollups._build_one
+    monkeypatch.setattr(rollups, "_build_one", boom)
+    with pytest.raises(RuntimeError):
+        rollups.build(release.db_path, release.id, load_catalog(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_lists_every_rollup_problem(tmp_path):
+    src = MODEL_DIR
+    for f in src.glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    path = tmp_path / "population.yaml"
+    text = path.read_text(encoding="utf-8").split("rollups:")[0]
+    path.write_text(
+        text
+        + "rollups:\n"
+        + "  a: {roles: [region, nope]}\n"
+        + "  b: {roles: [region], drop: {region: [village]}}\n"
+        + "  c: {roles: [age], colour: red}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ModelError) as err:
+        load_catalog(tmp_path)
+    text = "\n".join(err.value.problems)
+    assert "rollups.a: unknown role 'nope'" in text
+    assert "rollups.b: role 'region' has no levels ['village']" in text
+    assert "rollups.c: unknown keys ['colour']" in text
+    assert "rollups.c: must keep the period role's year" in text
