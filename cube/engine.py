@@ -66,6 +66,7 @@ class Engine:
         self._axes: dict[str, dict[str, RoleAxis]] = {}
         self._axes_lock = threading.Lock()
         self.sql_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=1024)
+        self.template_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=512)
         self.answer_cache: cachetools.LRUCache[Query, Answer] = cachetools.LRUCache(
             maxsize=answer_cache_size
         )

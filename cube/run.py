@@ -4,8 +4,8 @@ limit (a query over its limit is interrupted and refused with ``query_timeout``)
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,12 +35,34 @@ Results = dict[tuple[str, int], PartResult]
 
 
 def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
+    """The part's SQL: cached per part, and compiled once per *shape* (the part with the keys
+    of its cuts left open): another gemeente or year of the same dashboard query fills the
+    shape's template with its keys instead of compiling again (Ibis: 3–10 ms a part)."""
     key = (part, plan.items, plan.grouping_sets)
     with engine.cache_lock:
         hit = engine.sql_cache.get(key)
     if hit is not None:
         return hit
     how = strategy(engine, plan, part)
+    ps = None
+    shape, fills = _shape(part)
+    if shape is not None:
+        tkey = (shape, plan.items, plan.grouping_sets, how)
+        with engine.cache_lock:
+            template = engine.template_cache.get(tkey)
+        if template is None:
+            template = _compile(engine, plan, shape, how)
+            with engine.cache_lock:
+                engine.template_cache[tkey] = template
+        ps = _fill(template, fills)
+    if ps is None:
+        ps = _compile(engine, plan, part, how)
+    with engine.cache_lock:
+        engine.sql_cache[key] = ps
+    return ps
+
+
+def _compile(engine: Engine, plan: Plan, part: Part, how: str) -> PartSql:
     ps = _from_rollup(engine, plan, part, how == "bounds") if how != "holding" else None
     if ps is None:
         ps = part_sql(
@@ -51,9 +73,45 @@ def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
             engine.axes_for(part.cube),
             how,
         )
-    with engine.cache_lock:
-        engine.sql_cache[key] = ps
     return ps
+
+
+_INT_HOLE = -(2**40)  # no member key is near: region ids, years, codes are small or text
+
+
+def _shape(part: Part) -> tuple[Part | None, list[tuple[str, str]]]:
+    """The part with one placeholder key per cut, and (placeholder, keys) as SQL list items;
+    no shape when a cut's keys are not all plain ints or plain strings, or none at all
+    (Ibis compiles an empty list to FALSE)."""
+    if not part.filters:
+        return None, []
+    holes, fills = [], []
+    for i, kf in enumerate(part.filters):
+        keys = kf.keys
+        if keys and all(isinstance(k, int | np.integer) and not isinstance(k, bool) for k in keys):
+            hole: Any = _INT_HOLE - i
+            sql = ", ".join(str(int(k)) for k in keys)
+            hole_sql = str(hole)
+        elif keys and all(isinstance(k, str) and k.isprintable() and "\\" not in k for k in keys):
+            hole = f"\u00a7zicht{i}\u00a7"
+            sql = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
+            hole_sql = f"'{hole}'"
+        else:
+            return None, []
+        holes.append(replace(kf, keys=(hole,)))
+        fills.append((f"IN ({hole_sql})", f"IN ({sql})"))
+    return replace(part, filters=tuple(holes)), fills
+
+
+def _fill(template: PartSql, fills: list[tuple[str, str]]) -> PartSql | None:
+    """The template with every placeholder replaced by its keys; ``None`` (compile the part
+    itself) if Ibis did not render a placeholder as expected."""
+    texts = [template.one_pass, template.holding, template.bounds]
+    for hole, keys in fills:
+        if not any(hole in t for t in texts):
+            return None
+        texts = [t.replace(hole, keys) for t in texts]
+    return replace(template, one_pass=texts[0], holding=texts[1], bounds=texts[2])
 
 
 def _from_rollup(engine: Engine, plan: Plan, part: Part, bounds: bool) -> PartSql | None:
