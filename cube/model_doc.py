@@ -53,9 +53,9 @@ def _cube(cube: Cube) -> list[str]:
         out.append(f"| `{m.id}` | {m.kind} | {m.unit} | {m.label.nl} | {how} |")
     if cube.rollups:
         out += ["", "Rollups (pre-aggregations, `docs/cube-engine.md`):", ""]
-        for r in cube.rollups:
-            sums = f"; sums of {', '.join(f'`{c}`' for c in r.sums)}" if r.sums else ""
-            out.append(f"- `{r.name}`: by {', '.join(f'`{c}`' for c in r.columns)}{sums}")
+        for ru in cube.rollups:
+            sums = f"; sums of {', '.join(f'`{c}`' for c in ru.sums)}" if ru.sums else ""
+            out.append(f"- `{ru.name}`: by {', '.join(f'`{c}`' for c in ru.columns)}{sums}")
     return [*out, ""]
 
 

@@ -80,11 +80,9 @@ _INT_HOLE = -(2**40)  # no member key is near: region ids, years, codes are smal
 
 
 def _shape(part: Part) -> tuple[Part | None, list[tuple[str, str]]]:
-    """The part with one placeholder key per cut, and (placeholder, keys) as SQL list items;
-    no shape when a cut's keys are not all plain ints or plain strings, or none at all
-    (Ibis compiles an empty list to FALSE)."""
-    if not part.filters:
-        return None, []
+    """The part with one placeholder key per cut, and (placeholder, keys) as SQL list items
+    (a part without cuts is its own shape); no shape when a cut's keys are not all plain ints
+    or plain strings, or none at all (Ibis compiles an empty list to FALSE)."""
     holes, fills = [], []
     for i, kf in enumerate(part.filters):
         keys = kf.keys
