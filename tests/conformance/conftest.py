@@ -10,6 +10,8 @@ import pytest
 from cube.backend import DuckDbBackend
 from cube.backends import NAMES
 from cube.engine import Engine
+from cube.model import load_catalog
+from cube.rollups import build as build_rollups
 from loaders.export import export_release
 from loaders.load import load_directory
 from tests.cube import cube_fixtures
@@ -33,7 +35,13 @@ def with_cents(tables):
 def conformance_release(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conformance")
     src = write_tables(tmp / "input", with_cents(cube_fixtures.tables()))
-    release = load_directory(src, tmp / "home", secret=SECRET)
+    # with rollups: DuckDB answers from them where they cover a query, Spark from the facts
+    release = load_directory(
+        src,
+        tmp / "home",
+        secret=SECRET,
+        finalize=lambda db, rid: build_rollups(db, rid, load_catalog()),
+    )
     export_release(release)
     return release
 
