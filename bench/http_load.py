@@ -1,5 +1,9 @@
 """HTTP load with a real load tool: ``wrk`` against ``zicht serve`` over loopback.
 
+    python -m bench.http_load --home ~/.cache/zicht-bench/0.1 [--seconds 5] [--threads 8]
+
+(``make bench`` runs the same through ``bench/run.py`` on its largest release.)
+
 Cached: every request is one of the mix's queries, asked once beforehand, so the service's
 answer cache serves them. Uncached: every request is a distinct query (a gemeente's time
 series, its neighbours, its wijken, per year...), so each one runs the engine and disclosure
@@ -201,3 +205,18 @@ def _print(out: dict[str, Any]) -> None:
                 f"{r['p99_ms']:>9.2f} {r['errors']:>6}"
             )
     print(f"server peak memory (VmHWM): {out['server_peak_rss_mib']:.0f} MiB")
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", required=True, help="data home with a demo release")
+    ap.add_argument("--seconds", type=float, default=5.0, help="seconds per wrk run")
+    ap.add_argument("--threads", type=int, default=8, help="server threads")
+    args = ap.parse_args()
+    http_bench(Path(args.home).expanduser(), args.seconds, args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from cube.errors import Problem
 from loaders.releases import data_home
 from service.audit import client_id
 from service.errors import Unauthorized, register_error_handlers
+from service.fastpath import RATE_CHECKED, CachedGets
 from service.settings import Settings
 from service.state import EngineFactory, Service, open_engine
 
@@ -66,7 +67,7 @@ def _before() -> None:
         if limited:
             svc.limiter.check(client_id(request.remote_addr or "unknown", svc.salt))
         raise
-    if limited:
+    if limited and not request.environ.get(RATE_CHECKED):
         svc.limiter.check(g.client)
 
 
@@ -123,4 +124,6 @@ def create_app(settings: Settings, *, engine_factory: EngineFactory | None = Non
     app.register_blueprint(admin.bp, url_prefix="/api/v1/admin")
     app.register_blueprint(ops.bp)
     app.register_blueprint(dashboard_bp)
+    if settings.fast_path:
+        app.wsgi_app = CachedGets(app, svc)  # type: ignore[method-assign]
     return app

@@ -97,8 +97,17 @@ class AuditLog:
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record and return only once it is on disk (fsync)."""
+        self.append_encoded(json.dumps(record)[1:-1])
+
+    def append_encoded(self, fields: str) -> None:
+        """``append`` of a record given as its ``json.dumps`` without the braces.
+
+        The line is the one ``append`` writes for the same record; callers that log the same
+        fields for many requests encode those once (``service.prepared``).
+        """
         now = datetime.now(UTC)
-        line = json.dumps({"time": now.isoformat(timespec="milliseconds"), **record})
+        line = '{"time": "' + now.isoformat(timespec="milliseconds") + '"'
+        line += (", " + fields if fields else "") + "}"
         data = (line.replace("\n", " ") + "\n").encode("utf-8")
         with self._lock:
             fd = self._file_for(now.strftime("%Y%m%d"))

@@ -3,24 +3,60 @@
 Answers are deterministic for a release (cell-key perturbation makes the same query give the
 same noise), so caching them changes nothing a client can see. The key includes the release
 id, and a release switch also clears the cache so memory is not held by a retired release.
-Serialised bodies are kept per format beside the answer: a cached GET costs a dict lookup.
+Beside the answer an entry keeps what every request for it needs and what would otherwise be
+recomputed from all its rows each time: the cell summary and population (audit, risk monitor),
+the encoded engine report, and the serialised body and ETag per format. A cached GET costs a
+dict lookup.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from cachetools import TTLCache
 
 from cube.result import Answer
+from service.formats import cell_summary, render
+from service.monitor import answer_population
 
 
 @dataclass(slots=True)
 class Entry:
     answer: Answer
-    bodies: dict[str, bytes] = field(default_factory=dict)
+    release: str
+    canonical: str
+    summary: dict[str, Any]  # ``formats.cell_summary``
+    suppressed: int
+    population: float | None  # ``monitor.answer_population``
+    audit_summary: str  # the summary and
+    audit_report: str  # the engine's full report, encoded for the audit record
+    bodies: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # format → body, ETag
+
+    @classmethod
+    def of(cls, answer: Answer, release: str, canonical_query: str) -> Entry:
+        summary = cell_summary(answer)
+        return cls(
+            answer,
+            release,
+            canonical_query,
+            summary,
+            summary["by_status"].get("suppressed", 0),
+            answer_population(answer),
+            json.dumps(summary)[1:-1],
+            json.dumps(answer.report),
+        )
+
+    def body(self, fmt: str) -> tuple[bytes, str]:
+        """The answer serialised as ``fmt`` and its strong ETag (quoted), rendered once."""
+        done = self.bodies.get(fmt)
+        if done is None:
+            tag = etag(self.release, self.canonical, fmt)
+            done = self.bodies[fmt] = (render(self.answer, fmt), tag)
+        return done
 
 
 def etag(release: str, canonical_query: str, fmt: str) -> str:
@@ -39,19 +75,24 @@ class AnswerCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, release: str, canonical_query: str) -> Entry | None:
+    def get(self, release: str, canonical_query: str, *, count_miss: bool = True) -> Entry | None:
         if not self.enabled:
             return None
         with self._lock:
             entry = self._cache.get((release, canonical_query))
             if entry is None:
-                self.misses += 1
+                self.misses += count_miss
             else:
                 self.hits += 1
             return entry
 
+    def contains(self, release: str, canonical_query: str) -> bool:
+        """Whether an answer is cached, without counting a lookup."""
+        with self._lock:
+            return self.enabled and (release, canonical_query) in self._cache
+
     def put(self, release: str, canonical_query: str, answer: Answer) -> Entry:
-        entry = Entry(answer)
+        entry = Entry.of(answer, release, canonical_query)
         if self.enabled:
             with self._lock:
                 self._cache[(release, canonical_query)] = entry

@@ -57,6 +57,23 @@ class RateLimiter:
                 raise RateLimited(max(1, math.ceil((1.0 - tokens) / self.rate)))
             self._buckets[client] = (tokens - 1.0, now)
 
+    def try_take(self, client: str) -> bool:
+        """Take one token for ``client`` if there is one; if not, change nothing.
+
+        For the cached fast path (``service.fastpath``): a refused request goes on to the full
+        path, whose ``check`` refuses it (429, counted) the way it always does.
+        """
+        if not self.enabled:
+            return True
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1.0:
+                return False
+            self._buckets[client] = (tokens - 1.0, now)
+            return True
+
 
 class QueryRunner:
     """Runs engine calls on a bounded pool and gives up waiting after ``timeout_s``.

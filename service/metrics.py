@@ -73,14 +73,27 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_StateCollector(read_state))
+        # Labelled children, looked up once: ``labels()`` costs more than the increment, and
+        # every request counts itself and its cells (a child is never removed, so keeping a
+        # reference is safe; two threads adding the same key store the same child).
+        self._per_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._per_status: dict[str, Any] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, method, status)
+        children = self._per_request.get(key)
+        if children is None:
+            counter = self.requests.labels(route, method, str(status))
+            children = self._per_request[key] = (counter, self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_cells(self, by_status: dict[str, int]) -> None:
         for status, n in by_status.items():
-            self.cells.labels(status).inc(n)
+            child = self._per_status.get(status)
+            if child is None:
+                child = self._per_status[status] = self.cells.labels(status)
+            child.inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

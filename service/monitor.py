@@ -79,7 +79,8 @@ def query_id(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _shapes(query: Query) -> tuple[str, str]:
+def shapes(query: Query) -> tuple[str, str]:
+    """Digests of (comparable, shape): answers that can be subtracted; a walk over members."""
     comparable = json.dumps([query.cube, sorted(query.measures), list(query.drilldown)])
     forms = sorted(
         (c.dimension, c.level, "members" if c.members else c.relation or "range", c.exclude)
@@ -104,15 +105,22 @@ class RiskMonitor:
     def observe(
         self, client: str, query: Query, canonical: str, answer: Answer, suppressed: int
     ) -> list[Flag]:
-        comparable, shape = _shapes(query)
-        obs = Observation(
-            time.time(),
-            query_id(canonical),
-            comparable,
-            shape,
-            answer_population(answer),
-            suppressed,
-        )
+        comparable, shape = shapes(query)
+        population = answer_population(answer)
+        return self.record(client, query_id(canonical), comparable, shape, population, suppressed)
+
+    def record(
+        self,
+        client: str,
+        canonical_id: str,
+        comparable: str,
+        shape: str,
+        population: float | None,
+        suppressed: int,
+    ) -> list[Flag]:
+        """``observe`` with the digests and population computed beforehand (once per query and
+        per answer, not per request: see ``service.prepared``)."""
+        obs = Observation(time.time(), canonical_id, comparable, shape, population, suppressed)
         with self._lock:
             history = self._clients.get(client)
             if history is None:

@@ -39,6 +39,17 @@ class Settings:
     host: str = _s("127.0.0.1", "Address `zicht serve` listens on.")
     port: int = _s(8000, "TCP port `zicht serve` listens on.")
     threads: int = _s(4, "Worker threads of the WSGI server (waitress).")
+    send_buffer_bytes: int = _s(
+        1_048_576,
+        "Socket send buffer of each connection in bytes (`SO_SNDBUF`; 0: the system's default). "
+        "waitress writes an answer in pieces of this size: a large one lets a dashboard answer "
+        "of a few hundred kB go out in one system call.",
+    )
+    fast_path: bool = _s(
+        True,
+        "Answer cached GET aggregate requests on a lean path beside Flask (`service/fastpath.py`): "
+        "the same responses and the same audit, rate limit and monitor, at a fraction of the cost.",
+    )
     max_cells: int = _s(100_000, "Largest number of cells one answer may have (else 422).")
     query_timeout_s: float = _s(
         10.0, "Time limit of one query in seconds (else 503 `query_timeout`)."
@@ -212,6 +223,7 @@ def validate(s: Settings) -> list[str]:
         "http_max_age_s",
         "rate_limit_per_minute",
         "release_poll_s",
+        "send_buffer_bytes",
     ):
         if getattr(s, name) < 0:
             problems.append(f"{name}: must not be negative")

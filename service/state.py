@@ -25,11 +25,10 @@ from loaders import releases
 from service.audit import AuditLog, load_salt
 from service.cache import AnswerCache, Entry
 from service.errors import ReleaseConflict
-from service.formats import cell_summary
 from service.limits import QueryRunner, RateLimiter
 from service.metrics import Metrics
-from service.monitor import RiskMonitor, query_id
-from service.schemas import canonical
+from service.monitor import RiskMonitor
+from service.prepared import Prepared, PreparedQueries, prepare
 from service.settings import Settings, parse_api_keys
 
 log = logging.getLogger("zicht.service")
@@ -195,6 +194,7 @@ class Service:
         self.home = home
         self.engines = EngineHolder(home, settings, factory)
         self.cache = AnswerCache(settings.cache_size, settings.cache_ttl_s)
+        self.queries = PreparedQueries(max(settings.cache_size, 256))
         self.audit = AuditLog(home / "audit")
         self.salt = load_salt(home / "audit", settings.audit_salt)
         self.api_keys = parse_api_keys(settings.api_keys)
@@ -212,36 +212,57 @@ class Service:
         self._flights_lock = threading.Lock()
         self._refused = ""
 
-    def answer(self, query: Query, client: str, fmt: str) -> Answered:
+    def answer(self, query: Query | Prepared, client: str, fmt: str) -> Answered:
         """Cache → engine (with the time limit) → audit (durable) → risk monitor."""
+        prepared = query if isinstance(query, Prepared) else prepare(query)
+        answered = self._answer(prepared, client, fmt, cached_only=False)
+        assert answered is not None
+        return answered
+
+    def answer_cached(self, prepared: Prepared, client: str, fmt: str) -> Answered | None:
+        """``answer`` if the answer is cached; else None, with nothing done or counted."""
+        return self._answer(prepared, client, fmt, cached_only=True)
+
+    def _answer(
+        self, prepared: Prepared, client: str, fmt: str, *, cached_only: bool
+    ) -> Answered | None:
         started = time.perf_counter()
-        key = canonical(query)
+        key = prepared.canonical
         with self.engines.use() as engine:
             release = engine.release_id
-            entry = self.cache.get(release, key)
+            entry = self.cache.get(release, key, count_miss=not cached_only)
+            if entry is None and cached_only:
+                return None
             cached = entry is not None
             if entry is None:
-                entry = self.cache.put(release, key, self._single_flight(engine, key, query))
-        summary = cell_summary(entry.answer)
-        suppressed = summary["by_status"].get("suppressed", 0)
-        flags = self.monitor.observe(client, query, key, entry.answer, suppressed)
-        self.audit.append(
-            {
-                "client": client,
-                "cube": query.cube,
-                "query_id": query_id(key),
-                "query": json.loads(key),
-                "release": release,
-                "format": fmt,
-                "cached": cached,
-                **summary,
-                "risk_flags": [f.kind for f in flags],
-                # the engine's full report (risk figures included) is for the audit only
-                "engine_report": entry.answer.report,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            }
+                answer = self._single_flight(engine, key, prepared.query)
+                entry = self.cache.put(release, key, answer)
+        flags = self.monitor.record(
+            client,
+            prepared.query_id,
+            prepared.comparable,
+            prepared.shape,
+            entry.population,
+            entry.suppressed,
         )
-        self.metrics.count_cells(summary["by_status"])
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        # The same record as ``json.dumps`` of the dict below, built from parts encoded once
+        # per query and per answer: {client, cube, query_id, query, release, format, cached,
+        # cells, by_status, by_reason, risk_flags, engine_report (the engine's full report,
+        # risk figures included, for the audit only), duration_ms}.
+        fields = [
+            '"client": ' + json.dumps(client),
+            prepared.audit_fields,
+            '"release": ' + json.dumps(release),
+            '"format": ' + json.dumps(fmt),
+            '"cached": ' + ("true" if cached else "false"),
+            entry.audit_summary,
+            '"risk_flags": ' + json.dumps([f.kind for f in flags]),
+            '"engine_report": ' + entry.audit_report,
+            '"duration_ms": ' + json.dumps(duration_ms),
+        ]
+        self.audit.append_encoded(", ".join(fields))
+        self.metrics.count_cells(entry.summary["by_status"])
         return Answered(entry, key, release, cached)
 
     def _single_flight(self, engine: EngineLike, key: str, query: Query) -> Any:

@@ -9,11 +9,12 @@ from flask import Blueprint, Response, g, jsonify, request
 from cube.errors import Problem
 from loaders import releases
 from service.app import service
-from service.cache import etag
 from service.errors import UserError
-from service.formats import MEDIA_TYPES, choose_format, render
+from service.formats import MEDIA_TYPES, choose_format
+from service.prepared import Prepared, Remembered, prepare
 from service.query_params import parse_args
 from service.schemas import FormatOnlyArgs, MembersArgs, load_args, load_query
+from service.state import Service
 
 bp = Blueprint("public", __name__)
 
@@ -71,26 +72,39 @@ def _json_body() -> Any:
 def aggregate(cube: str) -> Response:
     svc = service()
     if request.method == "GET":
-        body, problems = parse_args(request.args)
+        prepared, fmt = _get_query(svc, cube)
     else:
         load_args(FormatOnlyArgs(), request.args)
-        body, problems = _json_body(), []
-    fmt = choose_format(request.args.get("format"), request.accept_mimetypes)
-    query = load_query(cube, body, problems)
-    answered = svc.answer(query, g.client, fmt)
-    data = answered.entry.bodies.get(fmt)
-    if data is None:
-        data = answered.entry.bodies[fmt] = render(answered.entry.answer, fmt)
+        body = _json_body()
+        fmt = choose_format(request.args.get("format"), request.accept_mimetypes)
+        prepared = prepare(load_query(cube, body))
+    answered = svc.answer(prepared, g.client, fmt)
+    data, tag = answered.entry.body(fmt)
     response = Response(data, mimetype=None, content_type=MEDIA_TYPES[fmt])
     response.vary.add("Accept")
     response.headers["X-Zicht-Release"] = answered.release
     response.headers["X-Zicht-Cache"] = "hit" if answered.cached else "miss"
     if request.method == "GET":
         response.headers["Cache-Control"] = f"public, max-age={svc.settings.http_max_age_s}"
-        response.set_etag(etag(answered.release, answered.canonical, fmt).strip('"'))
+        response.set_etag(tag.strip('"'))
         return cast(Response, response.make_conditional(request))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _get_query(svc: Service, cube: str) -> tuple[Prepared, str]:
+    """The GET form's query and format; a query string that validated before is not parsed
+    and validated again (``service.prepared``). Problems are found in the same order either
+    way: parameters, then the format, then the query."""
+    remembered = svc.queries.get(cube, request.query_string)
+    if remembered is not None:
+        return remembered.prepared, choose_format(remembered.format_param, request.accept_mimetypes)
+    body, problems = parse_args(request.args)
+    format_param = request.args.get("format")
+    fmt = choose_format(format_param, request.accept_mimetypes)
+    prepared = prepare(load_query(cube, body, problems))
+    svc.queries.put(cube, request.query_string, Remembered(prepared, format_param))
+    return prepared, fmt
 
 
 @bp.get("/regions/<code>/neighbours")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
+import time
 
 from service.cli import CliError
 
@@ -21,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from waitress import serve
+    from waitress.server import create_server
 
     from loaders import releases
     from service.app import create_app
@@ -44,8 +46,61 @@ def run(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except Exception as exc:  # the engine refused the release: say which, without a trace
         raise CliError(f"release {release.id} could not be opened ({type(exc).__name__})") from None
+    where = f"{settings.host}:{settings.port}"
+    try:
+        sock = listen(settings.host, settings.port, settings.send_buffer_bytes)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {where}: {exc.strerror}") from None
     print(
         f"zicht: serving release {release.id} on http://{settings.host}:{settings.port}", flush=True
     )
-    serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="zicht")
+    server = create_server(app, sockets=[sock], threads=settings.threads, ident="zicht")
+    server.task_dispatcher.queue_logger = QueueDepthLog(logging.getLogger("waitress.queue"))
+    server.run()
     return 0
+
+
+class QueueDepthLog:
+    """Stands in for waitress's queue logger: the deepest queue, at most once per interval.
+
+    waitress warns "Task queue depth is N" for every request that waits for a thread, while
+    it holds its dispatcher's lock: under load, a formatted log line per request (10 % of the
+    server's CPU at 32 connections in bench/http_load.py). The news is the same once a second.
+    """
+
+    def __init__(self, logger: logging.Logger, interval_s: float = 1.0):
+        self.logger, self.interval_s = logger, interval_s
+        self._last = -interval_s
+        self._deepest = 0
+
+    def warning(self, message: str, depth: int) -> None:
+        # Called with waitress's dispatcher lock held: no lock of its own is needed.
+        self._deepest = max(self._deepest, depth)
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self.logger.warning("Task queue depth was up to %d (all threads busy)", self._deepest)
+            self._last, self._deepest = now, 0
+
+
+def listen(host: str, port: int, send_buffer_bytes: int) -> socket.socket:
+    """The listening socket, made here so that connections get ``send_buffer_bytes``.
+
+    Accepted connections inherit the listener's ``SO_SNDBUF``. waitress sends an answer in
+    pieces of that size: with the system default (16 kB to start with) a 400 kB answer took
+    some 25 sends, each a turn of waitress's main loop, and the cached answers' throughput was
+    bound by it (bench/http_load.py).
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if send_buffer_bytes:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
+        sock.bind(address)
+        sock.listen(1024)  # waitress's own backlog
+    except OSError:
+        sock.close()
+        raise
+    return sock
