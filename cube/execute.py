@@ -229,6 +229,9 @@ def run_part(
     if ps.strategy == "holding":
         res = _Result(con, ps.holding.format(where=""), grid, maps)
         per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
+    elif ps.strategy == "distinct":
+        res = _Result(con, ps.one_pass, grid, maps)
+        per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
     elif ps.strategy in ("split", "rollup"):
         per = _split(con, ps, grid, maps)
     elif ps.strategy == "rollup_bounds":

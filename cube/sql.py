@@ -34,7 +34,7 @@ SUM_SCALE = 10_000
 class PartSql:
     one_pass: str  # single pass (exact, bounds, or the split's single-row holdings), or ""
     holding: str  # holding pass, with a {where} placeholder for refinement
-    strategy: str  # single | bounds | split | holding | rollup | rollup_bounds
+    strategy: str  # single | bounds | split | distinct | holding | rollup | rollup_bounds
     n_items: int
     measures: tuple[Measure, ...]
     # measure j reads the count/key/bound columns of measure ``alias[j]`` (the first with the
@@ -194,14 +194,23 @@ def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int
 
 
 def _one_pass(
-    proj: str, part: Part, n: int, sets, bounds: bool, where: str = "", pre: bool = False
+    proj: str,
+    part: Part,
+    n: int,
+    sets,
+    bounds: bool,
+    where: str = "",
+    pre: bool = False,
+    distinct: bool = False,
 ) -> str:
     """Values and statistics straight from the rows (exact when holdings are unique per cell;
     with ``bounds``, also Σ 1/rows-of-holding-in-year (a lower bound on distinct holdings) and
     the largest rows-of-holding, which says whether the row counts are exact). Row counts are
     the contributor counts here, so ``c`` is not computed (the reader takes ``n``). With
     ``pre``, the rows are a rollup's singles (``cube.rollups``): counts, key sums and sums add
-    up, and the two largest values are the largest two of the groups' top twos."""
+    up, and the two largest values are the largest two of the groups' top twos. With
+    ``distinct`` (counts only), distinct holdings are counted directly: exact whatever the
+    cells, without the holding pass (row counts and key sums need no holdings)."""
     alias, sum_alias = aliases(part.measures)
     count, key = ("sum(n)", "rk") if pre else ("count(*)", "record_key")
     aggs = []
@@ -212,6 +221,8 @@ def _one_pass(
                 f"{count}{w} AS n{j}",
                 f"CAST(coalesce(sum({key}){w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
             ]
+            if distinct:
+                aggs.append(f"count(DISTINCT holding){w} AS c{j}")
             if bounds and pre:  # a rollup's bounds table: Σ 1/rows and max rows per group
                 aggs += [f"sum(lb){w} AS lb{j}", f"max(mr){w} AS mr{j}"]
             elif bounds:
@@ -277,12 +288,14 @@ def part_sql(
     """``strategy``: ``single`` (holdings unique per cell), ``bounds`` (cells within one year:
     bounds first, exact holding pass only for the cells they cannot clear), ``split`` (cells
     within one year: rows of single-row holdings in one pass, the others through the holding
-    pass) or ``holding``."""
+    pass), ``distinct`` (counts only: distinct holdings counted in one pass) or ``holding``."""
     proj = ibis.to_sql(projection(part, items, schema, axes), dialect="duckdb")
     n = len(part.items)
     sets = local_sets(part, sets)
     if strategy == "split":  # rows of holdings with one row in their year, exact per row
         one = _one_pass(proj, part, n, sets, False, "WHERE hr = 1\n")
+    elif strategy == "distinct":
+        one = _one_pass(proj, part, n, sets, False, distinct=True)
     elif strategy != "holding":
         one = _one_pass(proj, part, n, sets, strategy == "bounds")
     else:

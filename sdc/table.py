@@ -101,6 +101,8 @@ def _has_duplicate_rows(coords: np.ndarray) -> bool:
     """Rows encoded as mixed-radix integers and sorted (``np.unique(axis=0)`` sorts a record
     view, ~10x slower on answers of tens of thousands of cells); the record view when the
     codes would not fit in 62 bits."""
+    if coords.shape[1] == 0:  # no drill-down: one cell, the grand total
+        return coords.shape[0] > 1
     shifted = coords.astype(np.int64) + 1  # -1 (a total) -> 0
     radix = shifted.max(axis=0, initial=0) + 1
     if float(np.prod(radix.astype(np.float64))) >= 2.0**62:

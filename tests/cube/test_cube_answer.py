@@ -290,3 +290,9 @@ def test_measures_of_other_cubes_keep_their_prefix(engine):
         )
     )
     assert [m.id for m in a.measures] == ["plantations", "population.inhabitants"]
+
+
+def test_a_query_without_drilldown_is_one_grand_total(engine):
+    a = engine.answer(Query("drug_suspects", ("suspects", "registrations"), ()))
+    assert len(a.rows) == 1 and a.rows[0].members == ()
+    assert a.rows[0].values[0].status in ("safe", "perturbed", "suppressed")

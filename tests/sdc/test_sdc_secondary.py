@@ -1,12 +1,14 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdc import status
 from sdc.audit import feasibility_intervals
 from sdc.policy import Policy
 from sdc.protect import protect
 from sdc.relations import build_relations
-from sdc.table import CellTable, MeasureStats, TableError
+from sdc.table import CellTable, MeasureStats, TableError, _has_duplicate_rows
 
 INNER = np.array([[3, 40, 50], [30, 12, 60], [25, 70, 0]], dtype=float)
 
@@ -59,3 +61,27 @@ def test_malformed_tables_are_refused_with_every_problem():
     text = str(exc.value)
     assert "duplicate" in text and "value must have one entry per cell" in text
     assert "x2 must have one entry per cell" in text and "x1 must" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 40).flatmap(
+        lambda n: st.integers(0, 4).flatmap(
+            lambda k: st.lists(
+                st.lists(st.integers(-1, 6), min_size=k, max_size=k), min_size=n, max_size=n
+            ).map(lambda rows, k=k: np.array(rows, dtype=np.int32).reshape(len(rows), k))
+        )
+    )
+)
+def test_duplicate_cells_are_found_exactly(coords):
+    """The fast duplicate check agrees with np.unique on rows, also with no items at all."""
+    want = coords.shape[0] > 0 and len(np.unique(coords, axis=0)) != coords.shape[0]
+    assert _has_duplicate_rows(coords) == want if coords.shape[0] else True
+
+
+def test_a_grand_total_alone_is_a_valid_table():
+    stats = MeasureStats(
+        "count", np.array([42.0]), np.array([42]), np.zeros(1), np.zeros(1), np.array([7])
+    )
+    m = protect(CellTable(np.zeros((1, 0), dtype=np.int32), {"n": stats}), Policy())
+    assert m.measures["n"].status.tolist() != []

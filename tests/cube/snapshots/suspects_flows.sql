@@ -1,4 +1,4 @@
--- part drug_suspects shift 0 strategy split
+-- part drug_suspects shift 0 strategy distinct
 WITH f AS (SELECT
   "t0"."residence_gemeente" AS "k0",
   "t0"."offence_gemeente" AS "k1",
@@ -8,9 +8,8 @@ WITH f AS (SELECT
 FROM "fact_suspects" AS "t0"
 WHERE
   "t0"."year" IN (2023))
-SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0
-FROM f WHERE hr = 1
-GROUP BY GROUPING SETS ((k0, k1))
+SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0, count(DISTINCT holding) AS c0
+FROM f GROUP BY GROUPING SETS ((k0, k1))
 -- holding pass
 WITH f AS (SELECT
   "t0"."residence_gemeente" AS "k0",
