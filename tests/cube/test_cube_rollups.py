@@ -192,3 +192,20 @@ def test_model_lists_every_rollup_problem(tmp_path):
     assert "rollups.b: role 'region' has no levels ['village']" in text
     assert "rollups.c: unknown keys ['colour']" in text
     assert "rollups.c: must keep the period role's year" in text
+
+
+def test_a_damaged_rollup_file_is_ignored(release, tmp_path):
+    copy = tmp_path / "release"
+    shutil.copytree(release.db_path.parent, copy)
+    (copy / rollups.FILE).write_bytes(b"not a database" * 100)
+
+    class Moved:
+        id = release.id
+        db_path = copy / release.db_path.name
+
+    eng = Engine.open(Moved())
+    try:
+        assert eng.rollups == {}
+        assert eng.answer(COVERED[0]).rows
+    finally:
+        eng.close()
