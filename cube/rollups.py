@@ -23,6 +23,7 @@ A release without the file, or with one built for another release, is answered f
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ import duckdb
 
 from cube.model import Catalog, Cube, Rollup
 from cube.sql import SUM_SCALE
+
+log = logging.getLogger("zicht.cube")
 
 FILE = "rollups.duckdb"
 SCHEMA = "zicht_rollups"  # the name the engine attaches the file under
@@ -197,10 +200,14 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
     scale (the engine then answers from the facts, as it always can)."""
     path = db_path.parent / FILE
     if not path.is_file():
+        log.info("release %s has no rollups: answering from its facts (zicht rollups)", release_id)
         return []
     try:
         con.execute(f"ATTACH '{path}' AS {SCHEMA} (READ_ONLY)")
     except duckdb.Error:
+        log.warning(
+            "release %s: %s cannot be read, ignored (rebuild: zicht rollups)", release_id, FILE
+        )
         return []
     try:
         rows = con.execute(
@@ -210,8 +217,17 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
             [FORMAT, release_id, SUM_SCALE],
         ).fetchall()
     except duckdb.Error:
+        rows = []
+    if not rows:
         con.execute(f"DETACH {SCHEMA}")
+        log.warning(
+            "release %s: %s was built for another release or layout, ignored "
+            "(rebuild: zicht rollups)",
+            release_id,
+            FILE,
+        )
         return []
+    log.info("release %s: %d rollups", release_id, len(rows))
     return [
         RollupTable(c, n, s, m, b, tuple(cols), tuple(sums), int(r), int(mr))
         for c, n, s, m, b, cols, sums, r, mr in rows

@@ -120,7 +120,7 @@ def test_rollup_tables_hold_what_the_facts_hold(engine):
             assert got == want, t.name
 
 
-def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path):
+def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path, caplog):
     copy = tmp_path / "release"
     shutil.copytree(release.db_path.parent, copy)
     con = duckdb.connect(str(copy / rollups.FILE))
@@ -134,6 +134,7 @@ def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path):
     eng = Engine.open(Moved())
     try:
         assert eng.rollups == {}
+        assert "built for another release or layout, ignored" in caplog.text
     finally:
         eng.close()
 
@@ -194,7 +195,7 @@ def test_model_lists_every_rollup_problem(tmp_path):
     assert "rollups.c: must keep the period role's year" in text
 
 
-def test_a_damaged_rollup_file_is_ignored(release, tmp_path):
+def test_a_damaged_rollup_file_is_ignored(release, tmp_path, caplog):
     copy = tmp_path / "release"
     shutil.copytree(release.db_path.parent, copy)
     (copy / rollups.FILE).write_bytes(b"not a database" * 100)
@@ -206,6 +207,7 @@ def test_a_damaged_rollup_file_is_ignored(release, tmp_path):
     eng = Engine.open(Moved())
     try:
         assert eng.rollups == {}
+        assert "cannot be read, ignored" in caplog.text
         assert eng.answer(COVERED[0]).rows
     finally:
         eng.close()
