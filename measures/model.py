@@ -52,6 +52,11 @@ class Measure:
     per: float = 1.0
     decimals: int = 0
 
+    def __hash__(self) -> int:
+        # Measures are parts of cache keys: hashing their labels and filters on every lookup
+        # costs more than it saves. Equal measures have equal ids and kinds.
+        return hash((self.id, self.kind))
+
     @property
     def is_base(self) -> bool:
         return self.kind in BASE_KINDS
