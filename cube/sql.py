@@ -130,8 +130,12 @@ def projection(
                 if not source.multis:
                     cols[f"t1_{j}"], cols[f"t2_{j}"] = t[f"t1_{m.column}"], t[f"t2_{m.column}"]
                 continue
-            x = t[m.column].cast("float64").fill_null(0)  # type: ignore[index]
-            cols[f"x{j}"] = (x * SUM_SCALE + 0.5).floor().cast("int64")
+            col = t[m.column]  # type: ignore[index]
+            if col.type().is_integer():  # exact already: the same units without the doubles
+                cols[f"x{j}"] = col.cast("int64").fill_null(0) * SUM_SCALE
+            else:
+                x = col.cast("float64").fill_null(0)
+                cols[f"x{j}"] = (x * SUM_SCALE + 0.5).floor().cast("int64")
     return t.select(**cols)
 
 

@@ -4,9 +4,7 @@ WITH f AS (SELECT
   "t0"."holding",
   "t0"."record_key",
   "t0"."holding_rows_year" AS "hr",
-  CAST(FLOOR((
-    COALESCE(CAST("t0"."woz_value" AS DOUBLE), 0) * 10000
-  ) + 0.5) AS BIGINT) AS "x1"
+  COALESCE("t0"."woz_value", 0) * 10000 AS "x1"
 FROM "fact_dwellings" AS "t0"
 WHERE
   "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023))
@@ -19,9 +17,7 @@ WITH f AS (SELECT
   "t0"."holding",
   "t0"."record_key",
   "t0"."holding_rows_year" AS "hr",
-  CAST(FLOOR((
-    COALESCE(CAST("t0"."woz_value" AS DOUBLE), 0) * 10000
-  ) + 0.5) AS BIGINT) AS "x1"
+  COALESCE("t0"."woz_value", 0) * 10000 AS "x1"
 FROM "fact_dwellings" AS "t0"
 WHERE
   "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023)),
