@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cube.rollups import FILE as ROLLUPS_FILE
 from loaders import releases
 from service.cli import CliError
 
@@ -41,7 +42,7 @@ def print_list(home: Path) -> None:
         print(f"no releases in {home}: run `zicht demo` or `zicht load DIR`")
         return
     current = releases.current_release(home)
-    print(f"{'':2}{'id':<28}{'created':<22}{'facts':>14}  tables")
+    print(f"{'':2}{'id':<28}{'created':<22}{'facts':>14}  {'rollups':<8} tables")
     for r in found:
         marker = "* " if current and current.id == r.id else "  "
         counts = r.manifest.get("row_counts", {})
@@ -51,5 +52,6 @@ def print_list(home: Path) -> None:
             for t, n in sorted(counts.items())
             if t.startswith("fact_")
         )
-        print(f"{marker}{r.id:<28}{r.created:<22}{facts:>14,}  {tables}")
+        rollups = "yes" if (r.path / ROLLUPS_FILE).is_file() else "no"
+        print(f"{marker}{r.id:<28}{r.created:<22}{facts:>14,}  {rollups:<8} {tables}")
     print("(* = current)")

@@ -42,11 +42,16 @@ def test_load_without_rollups_then_the_command_builds_them(delivery, tmp_path, c
     release = current_release(home)
     assert not (release.path / FILE).exists()
     capsys.readouterr()
+    assert main(["--home", str(home), "releases"]) == 0
+    assert f"{release.id}" in (listing := capsys.readouterr().out) and " no " in listing
     assert main(["--home", str(home), "rollups"]) == 0
     out = capsys.readouterr().out
     assert "population" in out and f"rollups of release {release.id} written" in out
     assert (release.path / FILE).is_file()
     assert main(["--home", str(home), "rollups", release.id]) == 0  # a rebuild replaces it
+    capsys.readouterr()
+    assert main(["--home", str(home), "releases"]) == 0
+    assert " yes " in capsys.readouterr().out
     assert not [p for p in release.path.iterdir() if p.name.startswith(".")]
 
 
