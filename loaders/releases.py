@@ -87,6 +87,17 @@ def current_release(home: Path) -> Release | None:
     return get_release(home, release_id)
 
 
+def named_or_current(home: Path, release_id: str | None) -> Release:
+    """Release ``release_id``, or the current one when none is named (for commands that act on
+    one release); ``ReleaseError`` when it does not exist."""
+    if release_id:
+        return get_release(home, release_id)
+    found = current_release(home)
+    if found is None:
+        raise ReleaseError(f"no current release in {home}: run `zicht demo` or `zicht load`")
+    return found
+
+
 def switch_release(home: Path, release_id: str) -> Release:
     """Make ``release_id`` the serving release (atomic replace of the pointer)."""
     release = get_release(home, release_id)

@@ -25,13 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     home = releases.data_home(args.home)
     try:
-        if args.release_id:
-            release = releases.get_release(home, args.release_id)
-        else:
-            found = releases.current_release(home)
-            if found is None:
-                raise CliError(f"no current release in {home}: run `zicht demo` or `zicht load`")
-            release = found
+        release = releases.named_or_current(home, args.release_id)
         start = time.perf_counter()
         done = export_release(release, Path(args.to) if args.to else None)
     except releases.ReleaseError as exc:

@@ -33,13 +33,7 @@ def finalize(db_path: Path, release_id: str) -> None:
 def run(args: argparse.Namespace) -> int:
     home = releases.data_home(args.home)
     try:
-        if args.release_id:
-            release = releases.get_release(home, args.release_id)
-        else:
-            found = releases.current_release(home)
-            if found is None:
-                raise CliError(f"no current release in {home}: run `zicht demo` or `zicht load`")
-            release = found
+        release = releases.named_or_current(home, args.release_id)
         path, tables, took = build(release.db_path, release.id, load_catalog())
     except releases.ReleaseError as exc:
         raise CliError(str(exc)) from exc

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -120,18 +122,24 @@ def test_rollup_tables_hold_what_the_facts_hold(engine):
             assert got == want, t.name
 
 
+@dataclass(frozen=True)
+class _Copied:
+    id: str
+    db_path: Path
+
+
+def _copy(release, tmp_path: Path) -> _Copied:
+    """The release's directory copied, to spoil its rollup file without touching the fixture."""
+    shutil.copytree(release.db_path.parent, tmp_path / "release")
+    return _Copied(release.id, tmp_path / "release" / release.db_path.name)
+
+
 def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path, caplog):
-    copy = tmp_path / "release"
-    shutil.copytree(release.db_path.parent, copy)
-    con = duckdb.connect(str(copy / rollups.FILE))
+    copy = _copy(release, tmp_path)
+    con = duckdb.connect(str(copy.db_path.parent / rollups.FILE))
     con.execute("UPDATE rollup_catalog SET release = 'someone-else'")
     con.close()
-
-    class Moved:
-        id = release.id
-        db_path = copy / release.db_path.name
-
-    eng = Engine.open(Moved())
+    eng = Engine.open(copy)
     try:
         assert eng.rollups == {}
         assert "built for another release or layout, ignored" in caplog.text
@@ -140,15 +148,9 @@ def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path, caplog):
 
 
 def test_engine_without_rollup_file_answers_from_facts(release, tmp_path):
-    copy = tmp_path / "release"
-    shutil.copytree(release.db_path.parent, copy)
-    (copy / rollups.FILE).unlink()
-
-    class Moved:
-        id = release.id
-        db_path = copy / release.db_path.name
-
-    eng = Engine.open(Moved())
+    copy = _copy(release, tmp_path)
+    (copy.db_path.parent / rollups.FILE).unlink()
+    eng = Engine.open(copy)
     try:
         assert eng.rollups == {}
         assert _strategies(eng, COVERED[0]) == {"single"}
@@ -196,15 +198,9 @@ def test_model_lists_every_rollup_problem(tmp_path):
 
 
 def test_a_damaged_rollup_file_is_ignored(release, tmp_path, caplog):
-    copy = tmp_path / "release"
-    shutil.copytree(release.db_path.parent, copy)
-    (copy / rollups.FILE).write_bytes(b"not a database" * 100)
-
-    class Moved:
-        id = release.id
-        db_path = copy / release.db_path.name
-
-    eng = Engine.open(Moved())
+    copy = _copy(release, tmp_path)
+    (copy.db_path.parent / rollups.FILE).write_bytes(b"not a database" * 100)
+    eng = Engine.open(copy)
     try:
         assert eng.rollups == {}
         assert "cannot be read, ignored" in caplog.text
