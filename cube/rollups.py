@@ -124,8 +124,6 @@ def build(
     release_id: str,
     catalog: Catalog,
     out_dir: Path | None = None,
-    *,
-    memory_limit: str | None = None,
 ) -> tuple[Path, list[RollupTable], float]:
     """Build every rollup of the model from the release at ``db_path`` into
     ``out_dir/rollups.duckdb`` (default: the release's directory), atomically: the file appears
@@ -138,8 +136,6 @@ def build(
     con = duckdb.connect(str(tmp))
     tables: list[RollupTable] = []
     try:
-        if memory_limit:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
         present = {

@@ -44,6 +44,8 @@ CASES = {
 def test_compiled_sql_matches_snapshot(engine, facts_engine, name, source):
     """From the facts (``name.sql``) and from the release's rollups (``name.rollups.sql``)."""
     q = CASES[name]
+    if source == "rollups" and q.cube not in engine.rollups:
+        pytest.skip(f"cube {q.cube} has no rollups: its SQL is the facts snapshot")
     engine = engine if source == "rollups" else facts_engine
     name = name if source == "facts" else f"{name}.rollups"
     plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
