@@ -2,36 +2,46 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed
+# Two install levels, each with its own stamp: running needs only the package's dependencies;
+# tests, lint and benchmarks add the test stack and the Spark backend. Installing the full
+# level also satisfies the running one, so `make test` then `make run` installs nothing more.
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
 
 .PHONY: run test lint bench demo clean format
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $(STAMP_RUN)
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,spark]'
-	touch $(STAMP)
+	touch $(STAMP_TEST) $(STAMP_RUN)
 
 ## make run: build the demo release if none exists, then serve the API and dashboard
-run: $(STAMP)
+run: $(STAMP_RUN)
 	$(BIN)/zicht demo --if-missing
 	$(BIN)/zicht serve
 
 ## make test: install test dependencies and run the whole suite
-test: $(STAMP)
+test: $(STAMP_TEST)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(STAMP_TEST)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP_TEST)
 	$(BIN)/python -m bench.run
 
 clean:

@@ -19,6 +19,7 @@ import numpy as np
 
 from loaders import contracts
 from loaders.synthetic import companies, dwellings, geography, params, population
+from loaders.synthetic.conform import GeneratedDataError
 from loaders.synthetic.plantations import PlantationRegister
 from loaders.synthetic.suspects import SuspectRegister
 from loaders.synthetic.transactions import TransactionRegister
@@ -29,7 +30,7 @@ DEMO_SCALE = 0.02  # generation + load well under a minute on 2 cores
 MIN_SCALE, MAX_SCALE = 0.0005, 2.0
 _STREAMS = ("geography", "companies", "dwellings", "population", "events", "final")
 
-__all__ = ["DEMO_SCALE", "generate"]
+__all__ = ["DEMO_SCALE", "GeneratedDataError", "generate"]
 
 
 def generate(

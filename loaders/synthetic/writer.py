@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loaders import contracts
+from loaders.synthetic.conform import GeneratedDataError, check_batch
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "int64": pa.int64(),
@@ -64,7 +65,11 @@ def _array(value: Any, column: contracts.Column, sl: slice) -> pa.Array:
 
 
 class TableWriter:
-    """Streams batches of one dataset into its Parquet file, in row groups."""
+    """Streams batches of one dataset into its Parquet file, in row groups.
+
+    Each batch is checked against the contract first (``conform.check_batch``): a batch the
+    loader would refuse raises ``GeneratedDataError`` before anything of it is written.
+    """
 
     def __init__(self, out_dir: Path, dataset: contracts.Dataset) -> None:
         self.dataset = dataset
@@ -78,6 +83,10 @@ class TableWriter:
         names = [c.name for c in self.dataset.columns]
         if set(columns) != set(names):
             raise ValueError(f"{self.dataset.name}: columns {sorted(columns)} != contract")
+        problems = check_batch(self.dataset, columns)
+        if problems:
+            self._writer.close()
+            raise GeneratedDataError(problems)
         first = columns[names[0]]
         n = len(first.codes) if isinstance(first, Coded) else len(first)
         for start in range(0, n, ROW_GROUP):

@@ -17,7 +17,7 @@ import duckdb
 from loaders.load import LoadError, load_directory
 from loaders.progress import StreamProgress
 from loaders.releases import Release, ReleaseError, current_release, data_home
-from loaders.synthetic import DEMO_SCALE, MAX_SCALE, MIN_SCALE, generate
+from loaders.synthetic import DEMO_SCALE, MAX_SCALE, MIN_SCALE, GeneratedDataError, generate
 from service.cli import CliError
 from service.commands import rollups
 
@@ -99,6 +99,11 @@ def _generate(out: Path, scale: float, seed: int) -> dict[str, int]:
         return generate(out, scale=scale, seed=seed, progress=_say)
     except OSError as exc:
         raise CliError(f"cannot write the demo files into {out}: {exc.strerror}") from exc
+    except GeneratedDataError as exc:
+        # A generator bug: stop at the first bad batch instead of loading for minutes.
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise CliError("the generator produced data its own contract refuses (a bug)") from exc
 
 
 def _say(message: str) -> None:

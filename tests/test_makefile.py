@@ -1,0 +1,48 @@
+"""`make run` installs only what serving needs; the test, lint and bench targets add the extras.
+
+Read from the Makefile with `make -n` (print, do not run) in a copy without a virtualenv, so
+the test sees the commands a fresh machine would run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def _dry_run(tmp_path: Path, target: str, *touch: str) -> str:
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    for name in touch:
+        path = tmp_path / ".venv" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    done = subprocess.run(
+        ["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_run_installs_the_package_without_extras(tmp_path):
+    out = _dry_run(tmp_path, "run")
+    installs = [line for line in out.splitlines() if "pip install" in line and "-e" in line]
+    assert installs == [".venv/bin/pip install -q -e ."]
+    assert "zicht demo --if-missing" in out and "zicht serve" in out
+
+
+@pytest.mark.parametrize("target", ["test", "lint", "bench"])
+def test_test_targets_add_the_test_and_spark_extras(tmp_path, target):
+    out = _dry_run(tmp_path, target)
+    assert ".venv/bin/pip install -q -e '.[test,spark]'" in out
+
+
+def test_a_full_install_also_serves_without_installing_again(tmp_path):
+    # `make test` touches both stamps; pyproject.toml is older than them.
+    out = _dry_run(tmp_path, "run", "bin/python", ".installed-test", ".installed-run")
+    assert "pip install" not in out
