@@ -27,7 +27,7 @@ from werkzeug.http import http_date, parse_accept_header
 from service.audit import client_id
 from service.cache import etag
 from service.errors import NotAcceptable
-from service.formats import MEDIA_TYPES, choose_format
+from service.formats import MEDIA_TYPES, choose_format, content_disposition
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -117,6 +117,9 @@ class CachedGets:
             ("Date", self._date()),
             *self.security,
         ]
+        disposition = content_disposition(prepared.query, answered.release, fmt)
+        if disposition:
+            headers.insert(5, ("Content-Disposition", disposition))
         status, body = 200, [data]
         if environ.get("HTTP_IF_NONE_MATCH") == tag:
             status, body, headers = 304, [], headers[2:]

@@ -1,6 +1,8 @@
-"""Serialise a protected ``Answer``: JSON (default), CSV, SDMX-CSV, CBS-StatLine-like JSON.
+"""Serialise a protected ``Answer``: JSON (default), tidy CSV (plain or Dutch), Arrow IPC,
+Parquet, SDMX-CSV, CBS-StatLine-like JSON.
 
-Suppressed values are ``null`` in JSON, ``x`` (CBS's "geheim") in CSV, ``NaN`` with
+Suppressed values are ``null`` in JSON, empty in the tidy CSV and null in Arrow/Parquet (with a
+``status`` and ``reason`` column beside every value, ``service.tidy``), ``NaN`` with
 ``CONF_STATUS=C`` in SDMX-CSV and ``Value: null`` with ``ValueAttribute: Confidential`` in the
 StatLine form. Period members are ISO (``2023``, ``2023-Q1``, ``2023-01``); the StatLine form
 uses CBS period codes (``2023JJ00``, ``2023KW01``, ``2023MM01``).
@@ -19,19 +21,26 @@ from typing import Any
 
 from werkzeug.datastructures import MIMEAccept
 
+from cube.query import Query
 from cube.result import Answer, Row, Value
+from service import tidy
 from service.errors import NotAcceptable
 from service.schemas import query_to_dict
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv; charset=utf-8; header=present",
+    "csv-nl": "text/csv; charset=utf-8; header=present; dialect=nl",
+    "arrow": "application/vnd.apache.arrow.stream",
+    "parquet": "application/vnd.apache.parquet",
     "sdmx-csv": "application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8",
     "statline": "application/vnd.zicht.statline+json",
 }
 _ACCEPT = {
     "application/json": "json",
     "text/csv": "csv",
+    "application/vnd.apache.arrow.stream": "arrow",
+    "application/vnd.apache.parquet": "parquet",
     "application/vnd.sdmx.data+csv": "sdmx-csv",
     "application/vnd.zicht.statline+json": "statline",
 }
@@ -50,9 +59,12 @@ def choose_format(param: str | None, accept: MIMEAccept) -> str:
         return "json"
     # Parameters (``;version=1.0.0``) do not decide the format: match on the bare media type.
     for value, quality in sorted(accept, key=lambda vq: -vq[1]):
-        bare = value.split(";")[0].strip().lower()
+        bare, _, params = value.lower().partition(";")
+        bare = bare.strip()
         if quality <= 0:
             continue
+        if bare == "text/csv" and re.search(r"dialect\s*=\s*\"?nl", params):
+            return "csv-nl"
         if bare in _ACCEPT:
             return _ACCEPT[bare]
         if bare in ("*/*", "application/*"):
@@ -155,28 +167,6 @@ def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
-def _csv_value(v: Value) -> Any:
-    shown = _number(v.value)
-    return SUPPRESSED if v.status == "suppressed" or shown is None else shown
-
-
-def to_csv(answer: Answer) -> str:
-    """Wide CSV: code and label per drill-down item, value and status per measure."""
-    total = "Total" if answer.query.lang == "en" else "Totaal"
-    header = [h for item in answer.drilldown for h in (item, f"{item}_label")]
-    header += [h for m in answer.measures for h in (m.id, f"{m.id}_status")]
-    rows = []
-    for row in answer.rows:
-        line: list[Any] = []
-        for code, label in zip(row.members, row.labels, strict=True):
-            line += [code or "", total if code is None else label or ""]
-        for v in row.values:
-            status = f"{v.status}:{v.reason}" if v.reason else v.status
-            line += [_csv_value(v), status]
-        rows.append(line)
-    return _csv_text(header, rows)
-
-
 def _sdmx_dim(item: str) -> str:
     role = _role(item)
     return "TIME_PERIOD" if role == PERIOD_DIMENSION else role.upper()
@@ -223,13 +213,57 @@ def to_statline(answer: Answer) -> dict[str, Any]:
     return {"release": answer.release, "cube": answer.query.cube, "value": value}
 
 
-SERIALISERS: dict[str, Callable[[Answer], str]] = {
-    "json": lambda a: json.dumps(to_json(a), separators=(",", ":")),
-    "csv": to_csv,
-    "sdmx-csv": to_sdmx_csv,
-    "statline": lambda a: json.dumps(to_statline(a), separators=(",", ":")),
+def _text(fn: Callable[[Answer], str]) -> Callable[[Answer], bytes]:
+    return lambda answer: fn(answer).encode("utf-8")
+
+
+def _json(fn: Callable[[Answer], dict[str, Any]]) -> Callable[[Answer], bytes]:
+    return lambda answer: json.dumps(fn(answer), separators=(",", ":")).encode("utf-8")
+
+
+SERIALISERS: dict[str, Callable[[Answer], bytes]] = {
+    "json": _json(to_json),
+    "csv": _text(tidy.to_csv),
+    "csv-nl": _text(tidy.to_csv_nl),
+    "arrow": tidy.to_arrow_ipc,
+    "parquet": tidy.to_parquet,
+    "sdmx-csv": _text(to_sdmx_csv),
+    "statline": _json(to_statline),
+}
+# Formats a client saves as a file: answered with ``Content-Disposition: attachment``.
+EXTENSIONS = {
+    "csv": "csv",
+    "csv-nl": "csv",
+    "arrow": "arrows",
+    "parquet": "parquet",
+    "sdmx-csv": "csv",
 }
 
 
 def render(answer: Answer, fmt: str) -> bytes:
-    return SERIALISERS[fmt](answer).encode("utf-8")
+    return SERIALISERS[fmt](answer)
+
+
+def download_name(query: Query, release: str, fmt: str) -> str:
+    """A file name that says what is in the file: cube, measures, drill-down and release.
+
+    >>> q = Query("drug_suspects", ("suspects",), ("residence@gemeente", "period@year"))
+    >>> download_name(q, "20250102T000000Z-bbbbbbbb", "csv")
+    'zicht_drug_suspects_suspects_by_residence_gemeente_period_year_20250102T000000Z.csv'
+    """
+    parts = ["zicht", query.cube, *query.measures[:3]]
+    if len(query.measures) > 3:
+        parts.append(f"and_{len(query.measures) - 3}_more")
+    if query.drilldown:
+        parts += ["by", *query.drilldown]
+    name = "_".join(re.sub(r"[^A-Za-z0-9]+", "_", p).strip("_") for p in parts)[:120]
+    stamp = release.partition("-")[0]
+    suffix = "_nl" if fmt == "csv-nl" else ("_sdmx" if fmt == "sdmx-csv" else "")
+    return f"{name}_{stamp}{suffix}.{EXTENSIONS[fmt]}"
+
+
+def content_disposition(query: Query, release: str, fmt: str) -> str | None:
+    """The ``Content-Disposition`` header of an answer in ``fmt``; None for inline formats."""
+    if fmt not in EXTENSIONS:
+        return None
+    return f'attachment; filename="{download_name(query, release, fmt)}"'

@@ -12,7 +12,7 @@ Syntax (documented in ``openapi.yaml``)::
     totals=none|grand|margins   order=-suspects,period@year   limit=100   offset=0
     derived=rate:suspects/population.inhabitants*1000   (name:numerator/denominator[*per])
     ranking=m1,m2  ranking_method=rank|zscore  ranking_name=composite
-    option=key:value   lang=nl|en   format=json|csv|sdmx-csv|statline
+    option=key:value   lang=nl|en   format=json|csv|csv-nl|arrow|parquet|sdmx-csv|statline
 
 Every malformed parameter is reported (location ``query.<name>[i]``), together with the
 problems the query schema finds afterwards.

@@ -10,7 +10,7 @@ from cube.errors import Problem
 from loaders import releases
 from service.app import service
 from service.errors import UserError
-from service.formats import MEDIA_TYPES, choose_format
+from service.formats import MEDIA_TYPES, choose_format, content_disposition
 from service.prepared import Prepared, Remembered, prepare
 from service.query_params import parse_args
 from service.schemas import FormatOnlyArgs, MembersArgs, load_args, load_query
@@ -84,6 +84,9 @@ def aggregate(cube: str) -> Response:
     response.vary.add("Accept")
     response.headers["X-Zicht-Release"] = answered.release
     response.headers["X-Zicht-Cache"] = "hit" if answered.cached else "miss"
+    disposition = content_disposition(prepared.query, answered.release, fmt)
+    if disposition:
+        response.headers["Content-Disposition"] = disposition
     if request.method == "GET":
         response.headers["Cache-Control"] = f"public, max-age={svc.settings.http_max_age_s}"
         response.set_etag(tag.strip('"'))

@@ -94,5 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         print(table(answer))
     else:
-        sys.stdout.write(render(answer, args.format).decode("utf-8").rstrip("\n") + "\n")
+        data = render(answer, args.format)
+        if args.format in ("arrow", "parquet"):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data.decode("utf-8").rstrip("\n") + "\n")
     return 0

@@ -179,9 +179,11 @@ def test_the_csv_download_has_the_rows_on_the_map(page, tmp_path: Path):
     header, body = rows[0], rows[1:]
     code_col = next(i for i, h in enumerate(header) if body and body[0][i] in state)
     value_col = header.index(shown_indicator(page)[1])
+    status_col = header.index(f"{shown_indicator(page)[1]}_status")
     assert {r[code_col] for r in body} == set(state) and len(body) == 342
-    x_in_csv = {r[code_col] for r in body if r[value_col] == "x"}
-    assert x_in_csv == {c for c, s in state.items() if s["status"] == "suppressed"}
+    hidden = {r[code_col] for r in body if r[status_col] == "suppressed"}
+    assert hidden == {c for c, s in state.items() if s["status"] == "suppressed"}
+    assert all(r[value_col] == "" for r in body if r[code_col] in hidden)
 
 
 def test_a_copied_link_restores_the_view_in_english(page):

@@ -100,6 +100,9 @@ def test_drill_across_measure_names_pass_through(client, factory):
         ("sdmx-csv", None, "application/vnd.sdmx.data+csv"),
         (None, "application/vnd.sdmx.data+csv;version=1.0.0", "application/vnd.sdmx.data+csv"),
         ("statline", None, "application/vnd.zicht.statline+json"),
+        ("csv-nl", None, "text/csv"),
+        ("arrow", None, "application/vnd.apache.arrow.stream"),
+        (None, "application/vnd.apache.parquet", "application/vnd.apache.parquet"),
         (None, "*/*", "application/json"),
     ],
 )
@@ -120,11 +123,17 @@ def test_unacceptable_format(client):
     assert r.status_code == 406
 
 
-def test_csv_marks_suppressed_with_x(client):
+def test_csv_is_tidy_and_named_for_download(client):
     r = client.get(f"{AGG}?measures=suspects&drilldown=residence@gemeente&format=csv")
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
-    gm0599 = next(row for row in rows if row["residence@gemeente"] == "GM0599")
-    assert gm0599["suspects"] == "x" and gm0599["suspects_status"] == "suppressed:threshold"
+    gm0599 = next(row for row in rows if row["residence_gemeente"] == "GM0599")
+    assert gm0599["suspects"] == "" and gm0599["suspects_status"] == "suppressed"
+    assert gm0599["suspects_reason"] == "threshold"
+    assert r.headers["Content-Disposition"] == (
+        f'attachment; filename="zicht_drug_suspects_suspects_by_residence_gemeente_'
+        f'{NEW.partition("-")[0]}.csv"'
+    )
+    assert "Content-Disposition" not in client.get(f"{AGG}?measures=suspects").headers
 
 
 def test_etag_304_and_cache_hits(client, factory):

@@ -1,4 +1,4 @@
-"""Serialisers: JSON, CSV, SDMX-CSV (NaN + CONF_STATUS C), StatLine long JSON with CBS periods."""
+"""Serialisers: JSON, tidy CSV (plain and Dutch), Arrow/Parquet, SDMX-CSV, StatLine long JSON."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ import csv
 import io
 import math
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from cube.query import Query
 from cube.result import Answer, MeasureInfo, Row, Value
-from service.formats import cbs_period, to_csv, to_json, to_sdmx_csv, to_statline
+from service.formats import (
+    cbs_period,
+    content_disposition,
+    render,
+    to_json,
+    to_sdmx_csv,
+    to_statline,
+)
+from service.tidy import column_name, to_csv, to_csv_nl
 
 Q = Query(
     "drug_suspects",
@@ -72,20 +82,61 @@ def test_json_rows_and_cells():
     assert body["query"]["cuts"] == [] and body["truncated"] is False
 
 
-def test_csv_wide_with_x_and_totals():
+def test_csv_tidy_value_status_reason_and_totals():
     rows = list(csv.reader(io.StringIO(to_csv(ANSWER))))
     assert rows[0] == [
-        "residence@gemeente",
-        "residence@gemeente_label",
-        "period@quarter",
-        "period@quarter_label",
+        "residence_gemeente",
+        "residence_gemeente_label",
+        "period_quarter",
+        "period_quarter_label",
         "suspects",
         "suspects_status",
+        "suspects_reason",
         "share",
         "share_status",
+        "share_reason",
     ]
-    assert rows[2][4:6] == ["x", "suppressed:threshold"]
+    assert rows[1][4:] == ["120", "perturbed", "", "12.5", "safe", ""]
+    assert rows[2][4:7] == ["", "suppressed", "threshold"]
     assert rows[3][:2] == ["", "Totaal"]
+
+
+def test_csv_dutch_dialect_semicolon_decimal_comma_bom():
+    text = to_csv_nl(ANSWER)
+    assert text.startswith("\ufeffresidence_gemeente;")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[1][4:] == ["120", "perturbed", "", "12,5", "safe", ""]
+
+
+def test_column_names_are_plain_identifiers():
+    for name in ("residence@gemeente", "population.inhabitants", "9lives"):
+        assert column_name(name).isidentifier() and column_name(name).islower()
+
+
+@pytest.mark.parametrize("fmt", ["arrow", "parquet"])
+def test_arrow_and_parquet_keep_types_and_nulls(fmt):
+    data = render(ANSWER, fmt)
+    if fmt == "arrow":
+        table = pa.ipc.open_stream(io.BytesIO(data)).read_all()
+    else:
+        table = pq.read_table(io.BytesIO(data))
+    assert table.schema.field("suspects").type == pa.int64()
+    assert table.schema.field("share").type == pa.float64()
+    assert table.column("suspects").to_pylist() == [120, None, 200]
+    assert table.column("suspects_status").to_pylist() == ["perturbed", "suppressed", "perturbed"]
+    assert table.column("suspects_reason").to_pylist() == [None, "threshold", None]
+    assert table.column("residence_gemeente").to_pylist() == ["GM0363", "GM0599", None]
+    assert table.schema.metadata[b"zicht.release"] == b"r1"
+    assert table.schema.field("suspects").metadata[b"unit"] == b"persons"
+
+
+def test_content_disposition_names_the_file():
+    assert content_disposition(Q, "20250102T000000Z-bbbbbbbb", "json") is None
+    header = content_disposition(Q, "20250102T000000Z-bbbbbbbb", "csv-nl")
+    assert header == (
+        'attachment; filename="zicht_drug_suspects_suspects_share_by_residence_gemeente_'
+        'period_quarter_20250102T000000Z_nl.csv"'
+    )
 
 
 def test_sdmx_csv_nan_and_conf_status():
@@ -119,8 +170,8 @@ def test_statline_long_format():
     assert value[2]["Value"] is None and value[2]["ValueAttribute"] == "Confidential"
 
 
-@pytest.mark.parametrize("fn", [to_csv, to_sdmx_csv])
-def test_suppressed_value_is_never_written_even_if_present(fn):
+@pytest.mark.parametrize("fmt", ["csv", "csv-nl", "arrow", "parquet", "sdmx-csv"])
+def test_suppressed_value_is_never_written_even_if_present(fmt):
     leaky = Answer(
         query=Q,
         release="r",
@@ -137,5 +188,11 @@ def test_suppressed_value_is_never_written_even_if_present(fn):
         truncated=False,
         report={},
     )
-    assert "4242" not in fn(leaky) and "4343" not in fn(leaky)
+    if fmt in ("arrow", "parquet"):
+        table = pa.ipc.open_stream(render(leaky, fmt)) if fmt == "arrow" else None
+        table = table.read_all() if table else pq.read_table(io.BytesIO(render(leaky, fmt)))
+        assert table.column("suspects").to_pylist() == [None]
+        assert table.column("share").to_pylist() == [None]
+    else:
+        assert b"4242" not in render(leaky, fmt) and b"4343" not in render(leaky, fmt)
     assert "4242" not in str(to_json(leaky)) and "4242" not in str(to_statline(leaky))
