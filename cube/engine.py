@@ -19,13 +19,14 @@ from cube.answer import answer as run_answer
 from cube.axes import RoleAxis, role_axis
 from cube.backend import Backend, DuckDbBackend
 from cube.backends import open_backend
-from cube.errors import NoRelease, NotFound
+from cube.errors import NoRelease, NotFound, Problem
 from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError, load_catalog
 from cube.query import Query
 from cube.result import Answer
 from cube.rollups import RollupTable
 from cube.rollups import attach as attach_rollups
+from cube.suggest import did_you_mean
 
 
 class Release(Protocol):
@@ -140,7 +141,11 @@ class Engine:
     def cube_or_404(self, cube_id: str) -> Cube:
         cube = self.catalog.cubes.get(cube_id)
         if cube is None:
-            raise NotFound(f"unknown cube {cube_id[:60]!r}")
+            hint = did_you_mean(cube_id[:60], self.catalog.cubes)
+            raise NotFound(
+                f"unknown cube {cube_id[:60]!r}",
+                [Problem("cube", f"cubes: {', '.join(self.catalog.cubes)}{hint}")],
+            )
         return cube
 
     # -- public API ------------------------------------------------------------------------------

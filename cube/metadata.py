@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from cube.errors import NotFound, Problem
 from cube.model import Cube, Role
+from cube.suggest import did_you_mean
 from dimensions.model import Label
 
 if TYPE_CHECKING:
@@ -104,7 +105,13 @@ def members(
     if dimension not in axes:
         raise NotFound(
             f"cube {cube.id!r} has no dimension role {dimension[:40]!r}",
-            [Problem("dimension", "unknown dimension role")],
+            [
+                Problem(
+                    "dimension",
+                    f"unknown dimension role; roles: {', '.join(axes)}"
+                    + did_you_mean(dimension[:40], axes),
+                )
+            ],
         )
     axis = axes[dimension]
     level = level or axis.role.levels[-1]
@@ -112,7 +119,12 @@ def members(
     if lax is None:
         raise NotFound(
             f"{dimension!r} has no level {level[:40]!r}",
-            [Problem("level", f"levels: {', '.join(axis.levels)}")],
+            [
+                Problem(
+                    "level",
+                    f"levels: {', '.join(axis.levels)}" + did_you_mean(level[:40], axis.levels),
+                )
+            ],
         )
     store = engine.store
     found = []

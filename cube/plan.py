@@ -19,6 +19,7 @@ from cube.errors import InvalidQuery, Problem, TooManyCells
 from cube.members import REGION_LEVELS, MemberStore
 from cube.model import Catalog, Cube, Role
 from cube.query import Cut, Query
+from cube.suggest import did_you_mean, member_hint
 from measures.model import Measure
 
 MAX_ITEMS = 6
@@ -107,12 +108,13 @@ class _Resolver:
         other, _, mid = ref.rpartition(".")
         target = self.catalog.cubes.get(other) if other else cube
         if target is None:
-            self.fail(where, f"unknown cube {other!r}")
+            self.fail(where, f"unknown cube {other!r}" + did_you_mean(other, self.catalog.cubes))
             return None
         try:
             return target, target.measure(mid)
         except KeyError:
-            self.fail(where, f"cube {target.id!r} has no measure {mid!r}")
+            hint = did_you_mean(mid, [m.id for m in target.measures])
+            self.fail(where, f"cube {target.id!r} has no measure {mid!r}{hint}")
             return None
 
     def collect(
@@ -147,24 +149,25 @@ class _Resolver:
             self.fail(
                 where,
                 f"cube {cube.id!r} has no dimension role {role_id!r}; "
-                f"roles: {', '.join(r.id for r in cube.roles)}",
+                f"roles: {', '.join(r.id for r in cube.roles)}"
+                + did_you_mean(role_id, [r.id for r in cube.roles]),
             )
             return None
         level = level or role.levels[-1]
         if level not in role.levels:
-            self.fail(
-                where, f"{role_id!r} has no level {level!r}; levels: {', '.join(role.levels)}"
-            )
+            levels = ", ".join(role.levels)
+            hint = did_you_mean(level, role.levels)
+            self.fail(where, f"{role_id!r} has no level {level!r}; levels: {levels}{hint}")
             return None
         return role, level
 
     def cut_mask(self, cut: Cut, axis: RoleAxis, where: str) -> np.ndarray | None:
         lax = axis.levels.get(cut.level)
         if lax is None:
-            self.fail(
-                where,
-                f"{cut.dimension!r} has no level {cut.level!r}; levels: {', '.join(axis.levels)}",
-            )
+            levels = ", ".join(axis.levels)
+            hint = did_you_mean(cut.level, axis.levels)
+            text = f"{cut.dimension!r} has no level {cut.level!r}; levels: {levels}{hint}"
+            self.fail(where, text)
             return None
         forms = sum(
             [
@@ -193,7 +196,8 @@ class _Resolver:
         if unknown:
             shown = ", ".join(repr(c[:40]) for c in unknown[:5])
             more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
-            self.fail(where, f"unknown {lax.level} member(s): {shown}{more}")
+            hints = "".join(member_hint(c[:40], lax, self.store) for c in unknown[:3])
+            self.fail(where, f"unknown {lax.level} member(s): {shown}{more}{hints}")
             return None
         return {index[c] for c in codes}
 
@@ -432,7 +436,9 @@ def make_plan(
             "unknown cube",
             [
                 Problem(
-                    "cube", f"unknown cube {query.cube[:60]!r}; cubes: {', '.join(catalog.cubes)}"
+                    "cube",
+                    f"unknown cube {query.cube[:60]!r}; cubes: {', '.join(catalog.cubes)}"
+                    + did_you_mean(query.cube[:60], catalog.cubes),
                 )
             ],
         )

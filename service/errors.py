@@ -66,13 +66,34 @@ class RateLimited(UserError):
         self.retry_after_s = retry_after_s
 
 
+MAX_PROBLEMS = 20  # problems listed in one error body; the rest are counted
+MAX_TEXT = 200  # characters of a location or message
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
 def error_body(error_type: str, message: str, problems: Iterable[Problem] = ()) -> dict[str, Any]:
-    """The one JSON error shape of the API."""
-    return {
+    """The one JSON error shape of the API; a long problem list is cut, with a count, so that
+    a request with thousands of mistakes still gets a small answer.
+
+    >>> body = error_body("invalid_query", "bad", [Problem(f"q{i}", "unknown") for i in range(25)])
+    >>> len(body["errors"]), body["errors_omitted"]
+    (20, 5)
+    """
+    listed = list(problems)
+    body: dict[str, Any] = {
         "error_type": error_type,
         "message": message,
-        "errors": [{"location": p.location, "message": p.message} for p in problems],
+        "errors": [
+            {"location": _clip(p.location), "message": _clip(p.message)}
+            for p in listed[:MAX_PROBLEMS]
+        ],
     }
+    if len(listed) > MAX_PROBLEMS:
+        body["errors_omitted"] = len(listed) - MAX_PROBLEMS
+    return body
 
 
 def error_response(status: int, body: dict[str, Any]) -> Response:

@@ -26,6 +26,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from cube.errors import Problem
+from cube.suggest import did_you_mean
 
 LIST_PARAMS = ("measures", "drilldown")
 SCALAR_PARAMS = ("totals", "limit", "offset", "lang")
@@ -38,6 +39,23 @@ _RELATION = re.compile(
     r"^(?P<rel>neighbours|descendants|peers)\((?P<of>[^,()]+)(?P<self>,self)?\)$"
 )
 _DERIVED = re.compile(r"^(?P<name>[^:]+):(?P<num>[^/]+)/(?P<den>[^*]+)(\*(?P<per>.+))?$")
+
+
+HINTED = 20  # unknown parameters that get a "did you mean" (the error lists few more)
+ALIASES = {"measure": "measures", "drilldowns": "drilldown", "cuts": "cut"}
+ALIASES |= {"fmt": "format", "sort": "order", "order_by": "order", "page_size": "limit"}
+
+
+def unknown_parameter(name: str) -> str:
+    """ "unknown parameter" with a "did you mean" for a near or alias name.
+
+    >>> unknown_parameter("measure")
+    "unknown parameter; did you mean 'measures'?"
+    """
+    alias = ALIASES.get(name.casefold())
+    if alias is not None:
+        return f"unknown parameter; did you mean {alias!r}?"
+    return "unknown parameter" + did_you_mean(name[:60], sorted(ALLOWED))
 
 
 def _split(values: list[str]) -> list[str]:
@@ -112,8 +130,12 @@ def _repeated(args: MultiDict[str, str], body: dict[str, Any], problems: list[Pr
 
 def parse_args(args: MultiDict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
     """Query parameters → (POST-form dict, problems found while parsing)."""
+    unknown = [name for name in args if name not in ALLOWED]
     problems = [
-        Problem(f"query.{name}", "unknown parameter") for name in args if name not in ALLOWED
+        Problem(
+            f"query.{name[:60]}", unknown_parameter(name) if i < HINTED else "unknown parameter"
+        )
+        for i, name in enumerate(unknown)
     ]
     body: dict[str, Any] = {}
     for name in LIST_PARAMS:

@@ -23,6 +23,7 @@ from marshmallow import (
 
 from cube.errors import InvalidQuery, Problem
 from cube.query import Cut, Derived, Order, Query, Ranking
+from cube.suggest import did_you_mean
 
 NAME = r"[a-z][a-z0-9_]*"
 MEASURE_RE = rf"^{NAME}(\.{NAME})?$"
@@ -162,13 +163,67 @@ def load_query(cube: str, body: Any, problems: list[Problem] | None = None) -> Q
     try:
         data = _QUERY.load(body if body is not None else {})
     except ValidationError as exc:
-        found.extend(flatten(exc.messages))
+        found.extend(flatten(with_hints(exc.messages, _QUERY)))
     if isinstance(body, dict) and body.get("cube", cube) != cube:
         found.append(Problem("cube", "differs from the cube in the path"))
     if found:
         raise InvalidQuery("the query is not valid", found)
     data["cube"] = cube
     return Query(**data)
+
+
+# Names other APIs use for a parameter or field of ours: suggested when one is sent.
+ALIASES = {
+    "q": "search",
+    "query": "search",
+    "name": "search",
+    "page_size": "limit",
+    "per_page": "limit",
+    "size": "limit",
+    "skip": "offset",
+    "start": "offset",
+    "measure": "measures",
+    "drilldowns": "drilldown",
+    "cut": "cuts",
+    "member": "members",
+    "fmt": "format",
+}
+UNKNOWN_FIELD = "Unknown field."
+
+
+def field_hint(name: str, known: list[str]) -> str:
+    """ "unknown field" with a "did you mean" when ``name`` resembles or aliases a known one."""
+    alias = ALIASES.get(name.casefold())
+    if alias in known:
+        return f"unknown field; did you mean {alias!r}?"
+    return "unknown field" + did_you_mean(name[:60], known)
+
+
+def _data_keys(schema: Schema) -> dict[str, fields.Field]:
+    return {f.data_key or name: f for name, f in schema.fields.items()}
+
+
+def with_hints(messages: Any, schema: Schema) -> Any:
+    """marshmallow's messages with "did you mean" for unknown fields, nested schemas too."""
+    if not isinstance(messages, dict):
+        return messages
+    known = _data_keys(schema)
+    out: dict[Any, Any] = {}
+    for key, value in messages.items():
+        if value == [UNKNOWN_FIELD] and isinstance(key, str) and key not in known:
+            out[key] = [field_hint(key, list(known))]
+            continue
+        field = known.get(key) if isinstance(key, str) else None
+        inner = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner, fields.Nested) and isinstance(inner.schema, Schema):
+            nested = inner.schema
+            if isinstance(field, fields.List) and isinstance(value, dict):
+                out[key] = {i: with_hints(v, nested) for i, v in value.items()}
+            else:
+                out[key] = with_hints(value, nested)
+        else:
+            out[key] = value
+    return out
 
 
 def flatten(messages: Any, location: str = "") -> list[Problem]:
@@ -245,7 +300,7 @@ def load_args(schema: Schema, args: Any) -> dict[str, Any]:
     try:
         data: dict[str, Any] = schema.load(args.to_dict())
     except ValidationError as exc:
-        problems.extend(flatten(exc.messages, "query"))
+        problems.extend(flatten(with_hints(exc.messages, schema), "query"))
         data = {}
     if problems:
         raise InvalidQuery("the query parameters are not valid", problems)
