@@ -8,6 +8,7 @@ from cube.errors import NotFound, Problem
 from cube.model import Cube, Role
 from cube.suggest import did_you_mean
 from dimensions.model import Label
+from measures.model import Measure
 
 if TYPE_CHECKING:
     from cube.engine import Engine
@@ -18,8 +19,33 @@ ATTRIBUTION = (
 )
 
 
+# When a figure refers to: stocks are counted on 1 January, events over the calendar year.
+REFERENCE_DATES = {
+    "stock": Label("1 januari van het jaar", "1 January of the year"),
+    "event": Label("gedurende het kalenderjaar", "during the calendar year"),
+}
+
+
 def _labels(label: Label) -> dict[str, str]:
     return {"label": label.nl, "label_en": label.en}
+
+
+def _bilingual(label: Label | None) -> dict[str, str] | None:
+    return None if label is None else {"nl": label.nl, "en": label.en}
+
+
+def _measure(m: Measure) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        **_labels(m.label),
+        "kind": m.kind,
+        "unit": m.unit,
+        "unit_label": _bilingual(m.unit_label),
+        "definition": _bilingual(m.definition),
+        "description": m.description,
+        "decimals": m.decimals,
+        "components": list(m.components()),
+    }
 
 
 def cube_summary(cube: Cube) -> dict[str, Any]:
@@ -62,18 +88,8 @@ def cube_model(engine: Engine, cube: Cube) -> dict[str, Any]:
         "source": _labels(cube.source),
         "period_type": cube.period,
         "dimensions": [_role(engine, cube, r) for r in cube.roles],
-        "measures": [
-            {
-                "id": m.id,
-                **_labels(m.label),
-                "kind": m.kind,
-                "unit": m.unit,
-                "description": m.description,
-                "decimals": m.decimals,
-                "components": list(m.components()),
-            }
-            for m in cube.measures
-        ],
+        "reference_date": _bilingual(REFERENCE_DATES.get(cube.period)),
+        "measures": [_measure(m) for m in cube.measures],
         "policy": {
             "id": p.id,
             "threshold": p.threshold,

@@ -190,7 +190,17 @@ def _measure(mid: str, raw: Mapping[str, Any], where: str, problems: list[str]) 
         base=raw.get("base"),
         per=float(raw.get("per", 1)),
         decimals=int(raw.get("decimals", 0)),
+        definition=_optional_label(raw, "definition", where, problems),
+        unit_label=_optional_label(raw, "unit_label", where, problems),
     )
+
+
+def _optional_label(
+    raw: Mapping[str, Any], key: str, where: str, problems: list[str]
+) -> Label | None:
+    if key not in raw:
+        return None
+    return _label(raw[key], f"{where}.{key}", problems)
 
 
 def _role(

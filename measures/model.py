@@ -51,6 +51,8 @@ class Measure:
     base: str | None = None  # change
     per: float = 1.0
     decimals: int = 0
+    definition: Label | None = None  # what the figure counts, in Dutch and English
+    unit_label: Label | None = None  # the unit in Dutch and English (``unit`` is the id)
 
     def __hash__(self) -> int:
         # Measures are parts of cache keys: hashing their labels and filters on every lookup

@@ -231,3 +231,30 @@ def test_rates_switch_and_phone_layout(page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_indicator_is_explained_in_the_page_language_with_the_release_date(page, server):
+    open_dashboard(page)
+    cube, measure, _year = shown_indicator(page)
+    model = server.json(f"/api/v1/cubes/{cube}")
+    m = next(x for x in model["measures"] if x["id"] == measure)
+    info = page.locator("#indicator-info")
+    page.wait_for_selector("#release-date:has-text('release')")
+    assert info.get_attribute("data-measure") == f"{cube}.{measure}"
+    assert info.locator("[data-info=definition]").inner_text() == m["definition"]["nl"]
+    assert info.locator("[data-info=unit]").inner_text() == m["unit_label"]["nl"]
+    assert m["unit_label"]["nl"] in page.inner_text("#map-heading")
+    assert info.locator("[data-info=reference]").inner_text() == model["reference_date"]["nl"]
+    assert info.locator("[data-info=source]").inner_text() == model["source"]["label"]
+    assert "x" in info.locator("[data-info=protection]").inner_text()
+    serving = server.json("/api/v1/releases")["serving"]
+    assert f"(release {serving})" in page.inner_text("#release-date")
+    page.click("#lang-switch")
+    page.wait_for_selector("#release-date:has-text('Figures of')")
+    page.wait_for_selector("#map[data-status=ready]")
+    page.wait_for_function(
+        "([want]) => document.querySelector('[data-info=definition]').textContent === want",
+        arg=[m["definition"]["en"]],
+    )
+    assert info.locator("[data-info=unit]").inner_text() == m["unit_label"]["en"]
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -28,6 +28,10 @@ export function cube(id) {
   return getJson(`/api/v1/cubes/${encodeURIComponent(id)}`);
 }
 
+export function releases() {
+  return getJson("/api/v1/releases");
+}
+
 export function geometry(level) {
   return getJson(`/api/v1/geometry/${level}`);
 }

@@ -2,6 +2,7 @@
 // over-representation bars. All state is in `state` and mirrored in the URL hash.
 import * as api from "./api.js";
 import { barChart, emptyNote, scatter } from "./charts.js";
+import { releaseText, renderExplanation, unitText } from "./explain.js";
 import { applyTexts, label, t, themeLabel } from "./i18n.js";
 import { ChoroplethMap, drawLegend } from "./map.js";
 import { renderProfile } from "./profile.js";
@@ -128,7 +129,8 @@ async function drawMap() {
   const cells = api.cellsBy(answer, `${api.regionRole(m)}@gemeente`, measure.id);
   const colours = map.paint(cells, measure, state.lang);
   drawLegend($("legend"), colours, measure, state.lang);
-  $("map-measure").textContent = `${label(state.lang, measure)} (${measure.unit})`;
+  $("map-measure").textContent = `${label(state.lang, measure)} (${unitText(state.lang, measure)})`;
+  renderExplanation($("indicator-info"), m, measure, state.lang);
   $("map-year").textContent = state.year;
   const link = $("download-map");
   link.href = api.aggregateUrl(m.id, params, state.lang, "csv");
@@ -405,6 +407,7 @@ function wire() {
   $("lang-switch").addEventListener("click", () => {
     state.lang = state.lang === "en" ? "nl" : "en";
     relabel();
+    showRelease();
     update();
   });
   $("copy-link").addEventListener("click", copyLink);
@@ -463,6 +466,13 @@ async function startView() {
   await drawMap();
 }
 
+let releases = null;
+
+async function showRelease() {
+  releases = releases || (await api.releases().catch(() => null));
+  $("release-date").textContent = releaseText(state.lang, releases);
+}
+
 async function loadGeometry() {
   const [gemeenten, provincies] = await Promise.all([api.geometry("gemeente"), api.geometry("provincie")]);
   gmNames = new Map(gemeenten.features.map((f) => [f.properties.statcode, f.properties.statnaam]));
@@ -486,6 +496,7 @@ async function main() {
   await Promise.all(cubeList.map((c) => meta(c.id)));
   const attribution = metas.get(cubeList[0].id)?.attribution || "";
   $("attribution").textContent = attribution.replace(/^Bron: CBS \/ PDOK\s*/, "");
+  showRelease();
   fillScatterPickers();
   writeHash(state);
   refreshDetails();

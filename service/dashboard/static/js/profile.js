@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { barChart, emptyNote, lineChart } from "./charts.js";
 import { label, t } from "./i18n.js";
+import { unitText } from "./explain.js";
 import { cellExplained, cellText } from "./map.js";
 
 function yearSeries(answer, periodItem, measureId) {
@@ -53,7 +54,7 @@ export async function renderProfile(root, view) {
   const gmItem = `${q.region}@gemeente`;
   const gmRow = neighbours.rows.find((r) => r.members[gmItem] === gm);
   root.querySelector("#profile-name").textContent = gmRow ? gmRow.labels[gmItem] : view.gmName || gm;
-  root.querySelector("#profile-measure").textContent = `${label(lang, m)} (${m.unit})`;
+  root.querySelector("#profile-measure").textContent = `${label(lang, m)} (${unitText(lang, m)})`;
   drawSeries(root.querySelector("#profile-series"), view, m, { series, national, periodItem });
   drawNeighbours(root.querySelector("#profile-neighbours"), view, m, { neighbours, national, gmItem, periodItem });
   drawAreas(root, view, m, areas, q);
