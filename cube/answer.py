@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cube.assemble import assemble
+from cube.compose import compose, fold, node_grid
 from cube.derive import derive
 from cube.plan import cell_grid, make_plan
-from cube.protect import protect_parts
+from cube.protect import ProtectedParts, protect_parts
 from cube.query import Query
 from cube.result import Answer
 from cube.run import execute_parts
@@ -48,11 +49,26 @@ def _answer(engine: Engine, query: Query) -> Answer:
     )
     axes = engine.axes_for(plan.cube)
     grid = clock("grid", cell_grid, list(plan.items), plan.grouping_sets, axes, plan.masks)
-    stats = clock("execute", execute_parts, engine, plan, grid)
-    protected = clock("protect", protect_parts, plan, grid, stats)
+    comp = clock("compose", compose, plan, axes, engine.max_cells)
+    if comp is None:
+        stats = clock("execute", execute_parts, engine, plan, grid)
+        protected = clock("protect", protect_parts, plan, grid, stats)
+    else:  # custom groups: protect their node cells, then sum them (cube/compose.py)
+        nodes = clock("grid", node_grid, comp, axes)
+        stats = clock("execute", execute_parts, engine, comp.plan, nodes)
+        protected = clock("protect", protect_parts, comp.plan, nodes, stats)
+        cells = {key: res.inverse for key, res in stats.items()}
+        folded = clock("compose", fold, comp, grid, nodes, protected, cells)
+        protected = _with_reports(folded, protected.reports)
     outputs = clock("derive", derive, plan, grid, protected)
     result = clock("assemble", assemble, engine, plan, grid, outputs, protected)
     return Answer(**result, timings=clock.timings)
+
+
+def _with_reports(parts: dict, reports: dict) -> ProtectedParts:
+    out = ProtectedParts(parts)
+    out.reports = reports
+    return out
 
 
 class _Clock:
@@ -64,4 +80,6 @@ class _Clock:
         try:
             return fn(*args)
         finally:
-            self.timings[stage] = round((time.perf_counter() - start) * 1000, 3)
+            self.timings[stage] = round(
+                self.timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000, 3
+            )

@@ -72,8 +72,10 @@ def client_for(app, who: str):
     return client
 
 
-def interval(cell: dict[str, Any], holdings: bool = True) -> tuple[float, float]:
-    """The true values consistent with one published cell (see the module docstring)."""
+def interval(cell: dict[str, Any], holdings: bool = True, k: int = 1) -> tuple[float, float]:
+    """The true values consistent with one published cell (see the module docstring). A
+    custom group (a range, a member set, a complement) is published as the sum of its ``k``
+    hierarchy members' published values: its noise is at most k·D."""
     value, status, reason = cell["value"], cell["status"], cell["reason"]
     if status == "suppressed":
         if reason == "threshold":
@@ -82,7 +84,7 @@ def interval(cell: dict[str, Any], holdings: bool = True) -> tuple[float, float]
     if status == "safe" or value == 0:
         return (float(value), float(value))
     floor = THRESHOLD if holdings else 0
-    return (float(max(floor, value - D)), float(value + D))
+    return (float(max(floor, value - k * D)), float(value + k * D))
 
 
 @dataclass
@@ -104,7 +106,7 @@ class Tally:
         self.groups += 1
         lo = max(lo, 0.0)
         assert lo - 1e-9 <= true <= hi + 1e-9, f"{name}: the truth lies outside the model"
-        if math.floor(hi + 1e-9) == math.ceil(lo - 1e-9):
+        if math.isfinite(hi) and math.floor(hi + 1e-9) == math.ceil(lo - 1e-9):
             self.recovered.append(name)
         self.widths.append(hi - lo)
         if estimate is not None:

@@ -1,0 +1,297 @@
+"""Custom groups as sums of fixed cells: every published population is a node of a hierarchy.
+
+A cut can make a cell's population a *custom group*: a range of months, a set of gemeenten, a
+complement, the neighbours of a gemeente. Were such a group aggregated as a population of its
+own, it would get its own noise (the cell key method perturbs each distinct set of contributors
+once), and every new group would be one more independent equation on the same small groups:
+intersecting many such answers pins them (docs/disclosure-control.md, "Threat model").
+
+So the engine never publishes a custom group as a population of its own. A cell whose
+population, on some role, is not one member of one level (or the whole role) is answered from
+the *node cells* that make it up — the whole members of the coarsest level that tile the
+group — each protected as it is everywhere else, and then summed:
+
+- the published value is the sum of the published node values (consistent: asking the same
+  group in another way gives the same number, and a new group adds no equation the nodes did
+  not already give);
+- if any node is suppressed, so is the group (reason ``derived``): its value would be an
+  equation on the hidden node;
+- a part that does not break down by that role (a denominator cube without the role) is
+  counted once, not once per node.
+
+A count of units over a custom group is therefore the sum of the nodes' counts: a person in two
+months of a range counts in both (person-months), like a stock over a range of years counts
+person-years. Nodes are found from the base arrays in ``cube.axes`` (numpy, no SQL); the
+decision depends only on the query and the hierarchy, never on the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from cube.axes import RoleAxis
+from cube.errors import Problem, TooManyCells
+from cube.model import Cube, Role
+from cube.plan import Item, Part, Plan, cell_grid
+from sdc.protect import ProtectedMeasure
+from sdc.status import DERIVED, PERTURBED, SAFE, SUPPRESSED
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Composition:
+    """How the answer's cells are made of node cells: ``plan`` is what runs (its extra items
+    break custom groups into nodes); ``source`` gives, per answer grouping set, the set of
+    ``plan`` whose cells are summed."""
+
+    plan: Plan
+    source: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # (answer set, node set)
+
+
+def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Composition | None:
+    """The node plan of ``plan``, or ``None`` when every cell already is a node."""
+    items = list(plan.items)
+    extra: dict[tuple[str, int, str], int] = {}
+    source = []
+    for gs in plan.grouping_sets:
+        add: set[int] = set()
+        for role, axis in axes.items():
+            mask = plan.masks[role]
+            if mask.all():
+                continue
+            mine = [i for i in gs if items[i].role == role]
+            if _all_nodes(axis, mask, [items[i].level for i in mine]):
+                continue
+            level = _tiling_level(axis, mask, [items[i].level for i in mine])
+            add.add(_item_for(items, extra, axis, mask, role, level))
+        source.append((gs, tuple(sorted(set(gs) | add))))
+    if all(a == b for a, b in source):
+        return None
+    sets = tuple(dict.fromkeys(node for _, node in source))
+    node_plan = replace(
+        plan,
+        items=tuple(items),
+        grouping_sets=sets,
+        parts=tuple(_with_items(plan, p, items) for p in plan.parts),
+        n_cells=_n_cells(items, sets),
+    )
+    if node_plan.n_cells > max_cells:
+        raise TooManyCells(
+            f"this custom group is answered from its {node_plan.n_cells:,} member cells; the "
+            f"maximum is {max_cells:,}: choose fewer members, a coarser level or fewer breakdowns",
+            [Problem("cuts", "too many member cells")],
+        )
+    return Composition(node_plan, tuple(source))
+
+
+def _level_key(axis: RoleAxis, levels: list[str], mask: np.ndarray | None = None) -> np.ndarray:
+    """One integer per base item (within ``mask``): its member tuple at ``levels``."""
+    n = axis.base_size if mask is None else int(mask.sum())
+    if not levels:
+        return np.zeros(n, dtype=np.int64)
+    lax = [axis.levels[lv] for lv in levels]
+    idx = tuple(lv.base_index if mask is None else lv.base_index[mask] for lv in lax)
+    return np.ravel_multi_index(idx, tuple(len(lv.codes) + 1 for lv in lax)).astype(np.int64)
+
+
+def _all_nodes(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> bool:
+    """Is every cell's population on this role (its members at ``levels``, within ``mask``)
+    one member of one level, or the whole role?"""
+    key = _level_key(axis, levels)
+    k_in = key[mask]
+    cells, n_in = np.unique(k_in, return_counts=True)
+    n_all = np.bincount(np.searchsorted(cells, key[np.isin(key, cells)]), minlength=len(cells))
+    partial = cells[n_in != n_all]
+    if len(partial) == 0:
+        return True  # every cell keeps its whole member: the cut only chooses cells
+    inside = mask & np.isin(key, partial)
+    for lax in axis.levels.values():
+        sizes = np.bincount(lax.base_index, minlength=len(lax.codes))
+        pairs = np.unique(np.stack([key[inside], lax.base_index[inside]]), axis=1)
+        if pairs.shape[1] != len(partial):
+            continue  # some cell spans several members of this level
+        per_cell = np.bincount(np.searchsorted(partial, key[inside]), minlength=len(partial))
+        member_of = pairs[1][np.searchsorted(pairs[0], partial)]
+        if (sizes[member_of] == per_cell).all():
+            return True
+    return False
+
+
+def _tiling_level(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> str:
+    """The coarsest level whose whole members tile ``mask`` and lie within one cell each."""
+    cell_key = _level_key(axis, levels)
+    for name in axis.role.levels:
+        lax = axis.levels[name]
+        chosen = np.unique(lax.base_index[mask])
+        whole = np.isin(lax.base_index, chosen)
+        if not np.array_equal(whole, mask):
+            continue
+        pairs = np.unique(np.stack([lax.base_index[mask], cell_key[mask]]), axis=1)
+        if pairs.shape[1] == len(chosen):
+            return name
+    return axis.role.levels[-1]  # the base level always tiles (never reached in practice)
+
+
+def _item_for(
+    items: list[Item],
+    extra: dict[tuple[str, int, str], int],
+    axis: RoleAxis,
+    mask: np.ndarray,
+    role: str,
+    level: str,
+) -> int:
+    for i, it in enumerate(items):
+        if it.role == role and it.level == level:
+            return i
+    key = (role, 0, level)
+    if key not in extra:
+        members = tuple(np.unique(axis.levels[level].base_index[mask]).tolist())
+        extra[key] = len(items)
+        items.append(Item(f"{role}@{level}", role, level, axis.role.dimension.id, members))
+    return extra[key]
+
+
+def _other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
+    """The role of ``other`` that ``role_id`` of the main cube maps onto (as planning does)."""
+    dim = main.role(role_id).dimension.id
+    try:
+        same = other.role(role_id)
+        if same.dimension.id == dim:
+            return same
+    except KeyError:
+        pass
+    candidates = other.roles_of(dim)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _with_items(plan: Plan, part: Part, items: list[Item]) -> Part:
+    """``part`` also broken down by the node items it can take (others are broadcast)."""
+    used, roles = list(part.items), list(part.roles)
+    for j in range(len(plan.items), len(items)):
+        it = items[j]
+        role = it.role if part.cube is plan.cube else None
+        if role is None:
+            mapped = _other_role(plan.cube, part.cube, it.role)
+            role = mapped.id if mapped is not None else None
+        if role is None or it.level not in part.cube.role(role).levels:
+            continue
+        taken = {
+            r: plan.items[i].role if i < len(plan.items) else items[i].role
+            for i, r in zip(used, roles, strict=True)
+        }
+        if taken.get(role, it.role) != it.role:
+            continue
+        used.append(j)
+        roles.append(role)
+    return replace(part, items=tuple(used), roles=tuple(roles))
+
+
+def _n_cells(items: list[Item], sets: tuple[tuple[int, ...], ...]) -> int:
+    total = 0
+    for gs in sets:
+        size = 1
+        for i in gs:
+            size *= max(1, len(items[i].members))
+        total += size
+    return total
+
+
+def node_grid(comp: Composition, axes: dict[str, RoleAxis]) -> np.ndarray:
+    p = comp.plan
+    return cell_grid(list(p.items), p.grouping_sets, axes, p.masks)
+
+
+def fold(
+    comp: Composition,
+    answer_grid: np.ndarray,
+    node_grid: np.ndarray,
+    parts: dict[tuple[str, int], dict[str, ProtectedMeasure]],
+    part_cells: dict[tuple[str, int], np.ndarray],
+) -> dict[tuple[str, int], dict[str, ProtectedMeasure]]:
+    """Each answer cell from the protected node cells that make it up (see the module doc).
+
+    ``part_cells[key][c]`` is the part's own cell behind node cell ``c``: node cells that a part
+    does not tell apart (it is broadcast over the role) are counted once.
+    """
+    n_items = answer_grid.shape[1]
+    pairs_answer, pairs_node = _pairs(comp, answer_grid, node_grid[:, :n_items], node_grid)
+    out: dict[tuple[str, int], dict[str, ProtectedMeasure]] = {}
+    for key, measures in parts.items():
+        cells = part_cells[key][pairs_node]
+        uniq = np.unique(np.stack([pairs_answer, cells]), axis=1)
+        first = _first_node(pairs_answer, cells, pairs_node, uniq)
+        out[key] = {
+            name: _fold_measure(pm, uniq[0], first, len(answer_grid))
+            for name, pm in measures.items()
+        }
+    return out
+
+
+def _pairs(
+    comp: Composition, answer_grid: np.ndarray, node_coords: np.ndarray, node_grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(answer cell, node cell) for every node cell that makes up an answer cell."""
+    a_pattern = _patterns(answer_grid)
+    n_pattern = _patterns(node_grid)
+    out_a, out_n = [], []
+    for gs, node_set in comp.source:
+        a_rows = np.flatnonzero(a_pattern == _pattern_of(gs))
+        n_rows = np.flatnonzero(n_pattern == _pattern_of(node_set))
+        cols = np.asarray(gs, dtype=np.int64)
+        a_keys = [tuple(r) for r in answer_grid[np.ix_(a_rows, cols)].tolist()]
+        index = {k: a for k, a in zip(a_keys, a_rows.tolist(), strict=True)}
+        n_keys = node_coords[np.ix_(n_rows, cols)].tolist()
+        for row, k in zip(n_rows.tolist(), n_keys, strict=True):
+            a = index.get(tuple(k))
+            if a is not None:
+                out_a.append(a)
+                out_n.append(row)
+    return np.asarray(out_a, dtype=np.int64), np.asarray(out_n, dtype=np.int64)
+
+
+def _patterns(grid: np.ndarray) -> np.ndarray:
+    """The grouping set of every row, as a bit pattern of its non-total items."""
+    if grid.shape[1] == 0:
+        return np.zeros(len(grid), dtype=np.int64)
+    bits = (1 << np.arange(grid.shape[1], dtype=np.int64))[None, :]
+    return ((grid >= 0) * bits).sum(axis=1)
+
+
+def _pattern_of(gs: tuple[int, ...]) -> int:
+    return sum(1 << i for i in gs)
+
+
+def _first_node(
+    pairs_answer: np.ndarray, cells: np.ndarray, pairs_node: np.ndarray, uniq: np.ndarray
+) -> np.ndarray:
+    """For every unique (answer cell, part cell) pair, one node cell standing for it."""
+    order = np.lexsort((cells, pairs_answer))
+    a, c, n = pairs_answer[order], cells[order], pairs_node[order]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]) | (c[1:] != c[:-1])
+    assert keep.sum() == uniq.shape[1]
+    return n[keep]
+
+
+def _fold_measure(
+    pm: ProtectedMeasure, answer_of: np.ndarray, node: np.ndarray, n: int
+) -> ProtectedMeasure:
+    published = pm.published[node]
+    suppressed = pm.status[node] == SUPPRESSED
+    count = np.bincount(answer_of, minlength=n)
+    value = np.bincount(answer_of, weights=np.where(suppressed, 0.0, published), minlength=n)
+    hidden = np.bincount(answer_of, weights=suppressed.astype(np.float64), minlength=n) > 0
+    inexact = np.bincount(answer_of, weights=(pm.status[node] != SAFE).astype(float), minlength=n)
+    status = np.where(inexact > 0, PERTURBED, SAFE).astype(np.int8)
+    reason = np.zeros(n, dtype=np.int8)
+    # one node behind the cell: it *is* that node, with its own status and reason
+    single = count == 1
+    idx = np.zeros(n, dtype=np.int64)
+    idx[answer_of] = node
+    status[single] = pm.status[idx[single]]
+    reason[single] = pm.reason[idx[single]]
+    value[hidden] = np.nan
+    status[hidden] = SUPPRESSED
+    reason[hidden & ~single] = DERIVED
+    return ProtectedMeasure(value, status, reason, pm.facts)

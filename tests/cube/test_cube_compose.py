@@ -1,0 +1,167 @@
+"""Custom groups (ranges, member sets, complements, relations) are sums of node cells.
+
+The property that matters for confidentiality across answers: whatever custom group a query
+asks for, its published value is the sum of the published values of the hierarchy members
+that make it up, so a new group adds no equation those members did not already give, and a
+group with a hidden member is hidden.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cube.compose import compose
+from cube.plan import make_plan
+from cube.query import Cut, Query
+
+GM = ("GM0014", "GM0363", "GM0362")  # the whole test release: all three are the country
+
+
+def cells(engine, query: Query) -> dict[tuple, tuple]:
+    answer = engine.answer(query)
+    return {r.members: tuple((v.value, v.status, v.reason) for v in r.values) for r in answer.rows}
+
+
+def one(engine, query: Query) -> tuple:
+    (only,) = cells(engine, query).values()
+    return only[0]
+
+
+def node_plan(engine, query: Query):
+    plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+    return compose(plan, engine.axes_for(plan.cube), engine.max_cells)
+
+
+def year_cut(year: str) -> Cut:
+    return Cut("period", "year", members=(year,))
+
+
+@pytest.mark.parametrize(
+    "cuts, drilldown",
+    [
+        ((Cut("residence", "gemeente", members=("GM0363",)),), ()),
+        ((Cut("residence", "provincie", members=("PV27",)),), ("residence@gemeente",)),
+        ((year_cut("2023"),), ("residence@gemeente",)),
+        ((Cut("residence", "gemeente", members=GM[:2]),), ("residence@gemeente",)),
+        ((), ("residence@wijk", "period@year")),
+    ],
+)
+def test_cells_that_are_hierarchy_members_need_no_composition(engine, cuts, drilldown):
+    query = Query("drug_suspects", ("suspects",), drilldown, cuts)
+    assert node_plan(engine, query) is None
+
+
+@pytest.mark.parametrize(
+    "cuts, drilldown, level",
+    [
+        ((Cut("residence", "gemeente", members=GM[:2]),), (), "gemeente"),
+        ((Cut("period", "year", from_="2022", to="2023"),), ("residence@gemeente",), "year"),
+        ((Cut("residence", "buurt", members=("BU00140001", "BU00140101")),), (), "buurt"),
+        ((Cut("residence", "wijk", members=("WK001400",), exclude=True),), (), "wijk"),
+    ],
+)
+def test_custom_groups_are_tiled_by_the_coarsest_whole_members(engine, cuts, drilldown, level):
+    query = Query("drug_suspects", ("suspects",), drilldown, cuts)
+    comp = node_plan(engine, query)
+    assert comp is not None
+    assert any(it.level == level for it in comp.plan.items[len(drilldown) :])
+
+
+def test_a_member_set_is_the_sum_of_its_members(engine):
+    period = year_cut("2023")
+    for measure in ("registrations", "suspects", "amount"):
+        cube = "transactions" if measure == "amount" else "drug_suspects"
+        role = "region" if cube == "transactions" else "residence"
+        union = one(
+            engine, Query(cube, (measure,), (), (Cut(role, "gemeente", members=GM[:2]), period))
+        )
+        parts = [
+            one(engine, Query(cube, (measure,), (), (Cut(role, "gemeente", members=(g,)), period)))
+            for g in GM[:2]
+        ]
+        if any(p[1] == "suppressed" for p in parts):
+            assert union == (None, "suppressed", "derived")
+        else:
+            assert union[0] == pytest.approx(sum(p[0] for p in parts))
+            assert union[1] == ("safe" if all(p[1] == "safe" for p in parts) else "perturbed")
+
+
+def test_overlapping_groups_differ_by_exactly_the_published_member(engine):
+    """{G, H} minus {H} is G's own published value: no new noise, no new equation."""
+    period = year_cut("2023")
+
+    def value(members):
+        q = Query(
+            "drug_suspects",
+            ("registrations",),
+            (),
+            (Cut("residence", "gemeente", members=members), period),
+        )
+        return one(engine, q)
+
+    gh, h, g = value(GM[:2]), value(GM[1:2]), value(GM[:1])
+    if g[1] == "suppressed" or h[1] == "suppressed":
+        assert gh[1] == "suppressed"
+    else:
+        assert gh[0] - h[0] == g[0]
+
+
+def test_a_range_is_the_sum_of_its_years_and_margins_add_up(engine):
+    query = Query(
+        "drug_suspects",
+        ("registrations",),
+        ("residence@gemeente", "period@year"),
+        (Cut("period", "year", from_="2022", to="2023"),),
+        totals="margins",
+    )
+    got = cells(engine, query)
+    for gm in GM:
+        years = [got[(gm, y)][0] for y in ("2022", "2023")]
+        total = got[(gm, None)][0]
+        if any(v[1] == "suppressed" for v in (got[(gm, "2022")][0], got[(gm, "2023")][0])):
+            assert total[1] == "suppressed"
+        else:
+            assert total[0] == sum(v[0] for v in years)
+
+
+def test_a_denominator_broadcast_over_a_role_is_counted_once(engine):
+    """A rate over an offence-region group: the population cube has no offence role, so its
+    denominator is the same for every member and must not be summed once per member."""
+    period = year_cut("2023")
+    measures = ("population.inhabitants",)
+    group = Cut("offence", "gemeente", members=GM)
+    got = cells(engine, Query("drug_suspects", measures, ("residence@gemeente",), (group, period)))
+    alone = cells(engine, Query("drug_suspects", measures, ("residence@gemeente",), (period,)))
+    assert got and got == {key: alone[key] for key in got}
+
+
+def test_a_group_with_a_hidden_member_is_hidden(engine):
+    """Every gemeente but one, by buurt: if any buurt is suppressed the group is too."""
+    query = Query(
+        "drug_suspects",
+        ("suspects",),
+        (),
+        (
+            Cut("residence", "buurt", members=("BU00140001", "BU0363AA01", "BU03620101")),
+            year_cut("2023"),
+        ),
+    )
+    value, status, reason = one(engine, query)
+    parts = [
+        one(
+            engine,
+            Query(
+                "drug_suspects",
+                ("suspects",),
+                (),
+                (Cut("residence", "buurt", members=(b,)), year_cut("2023")),
+            ),
+        )
+        for b in ("BU00140001", "BU0363AA01", "BU03620101")
+    ]
+    if any(p[1] == "suppressed" for p in parts):
+        assert (value, status, reason) == (None, "suppressed", "derived")
+    else:
+        assert math.isclose(value, sum(p[0] for p in parts))
