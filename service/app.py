@@ -106,6 +106,7 @@ def _after(response: Response) -> Response:
 
 def create_app(settings: Settings, *, engine_factory: EngineFactory | None = None) -> Flask:
     """Build the app; loads the current release if there is one (else /ready answers 503)."""
+    from service import guidance
     from service.api import admin, ops, public
     from service.dashboard import bp as dashboard_bp
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings, *, engine_factory: EngineFactory | None = Non
     app.register_blueprint(admin.bp, url_prefix="/api/v1/admin")
     app.register_blueprint(ops.bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guidance.bp, url_prefix="/api/v1")
     if settings.fast_path:
         app.wsgi_app = CachedGets(app, svc)  # type: ignore[method-assign]
     return app

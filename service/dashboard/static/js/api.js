@@ -49,6 +49,25 @@ export function aggregate(cubeId, params, lang) {
   return getJson(aggregateUrl(cubeId, params, lang));
 }
 
+/** What would publish instead of the view (`aggregate/guidance` takes the same parameters). */
+export function guidance(cubeId, params, lang) {
+  return getJson(aggregateUrl(cubeId, params, lang).replace("/aggregate?", "/aggregate/guidance?"));
+}
+
+/** The period cut: one year, or the pooled years `from..to` (events only). */
+export function yearCut(meta, year, pool) {
+  const n = Number(pool) || 1;
+  const first = Math.max(Number(year) - n + 1, Number(years(meta)[0] || year));
+  const pooled = meta.period_type === "event" && first < Number(year);
+  return `${periodRole(meta)}@year:${pooled ? `${first}..${year}` : year}`;
+}
+
+export function pooledYears(meta, year, pool) {
+  const cut = yearCut(meta, year, pool);
+  const m = cut.match(/:(\d{4})\.\.(\d{4})$/);
+  return m ? [m[1], m[2]] : null;
+}
+
 // ---- helpers over cube metadata --------------------------------------------------------
 
 /** The role of the region dimension (the first one: e.g. `residence` for drug suspects). */

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { barChart, emptyNote, scatter } from "./charts.js";
 import { releaseText, renderExplanation, unitText } from "./explain.js";
+import { renderGuidance, shareWithValue } from "./guidance.js";
 import { applyTexts, label, t, themeLabel } from "./i18n.js";
 import { ChoroplethMap, drawLegend } from "./map.js";
 import { renderProfile } from "./profile.js";
@@ -114,7 +115,7 @@ function mapParams(m, measureId, year = state.year) {
   return [
     ["measures", measureId],
     ["drilldown", `${api.regionRole(m)}@gemeente`],
-    ["cut", `${api.periodRole(m)}@year:${year}`],
+    ["cut", api.yearCut(m, year, state.pool)],
   ];
 }
 
@@ -131,13 +132,36 @@ async function drawMap() {
   drawLegend($("legend"), colours, measure, state.lang);
   $("map-measure").textContent = `${label(state.lang, measure)} (${unitText(state.lang, measure)})`;
   renderExplanation($("indicator-info"), m, measure, state.lang);
-  $("map-year").textContent = state.year;
+  const pooled = api.pooledYears(m, state.year, state.pool);
+  $("map-year").textContent = pooled ? `${pooled[0]}–${pooled[1]}` : state.year;
+  guarded(() => guide(m, params, cells, pooled));
   const link = $("download-map");
   link.href = api.aggregateUrl(m.id, params, state.lang, "csv");
   link.download = `zicht-${m.id}-${measure.id}-gemeente-${state.year}.csv`;
   Object.assign($("map").dataset, { status: "ready", indicator: state.ind, year: state.year });
   $("map").dataset.rows = String(cells.size);
   return true;
+}
+
+/** The guidance box under the map heading: what would publish when few gemeenten show one. */
+function guide(m, params, cells, pooled) {
+  const total = gmNames.size || cells.size;
+  return renderGuidance($("guidance"), {
+    meta: m,
+    params,
+    lang: state.lang,
+    pooled,
+    shown: Math.round(shareWithValue(cells, total) * total),
+    total,
+    onPool: (years) => {
+      state.pool = String(Number(years[1]) - Number(years[0]) + 1);
+      update();
+    },
+    onUnpool: () => {
+      state.pool = undefined;
+      update();
+    },
+  });
 }
 
 async function redrawMap() {
@@ -169,6 +193,7 @@ async function showProfile() {
     gm: state.gm,
     gmName: gmNames.get(state.gm),
     year: state.year,
+    yearCut: api.yearCut(m, state.year, state.pool),
     level: state.level,
     lang: state.lang,
   });

@@ -3,6 +3,16 @@
 
 const TEXT = {
   nl: {
+    pooled_note: "Jaren samengenomen: {from}–{to}.",
+    one_year: "Toon één jaar",
+    mostly_x: "Op deze kaart tonen {shown} van de {total} gemeenten een cijfer; de rest is x (geheim) of 0.",
+    what_publishes: "Wat wel een beeld geeft:",
+    nothing_publishes: "Ook samengenomen jaren of een grovere indeling geven hier niet meer cijfers.",
+    guide_pool_periods: "{from}–{to} samen",
+    guide_coarser_level: "een niveau grover (bijv. per provincie)",
+    guide_fewer_breakdowns: "zonder verdere uitsplitsing",
+    guide_and: ", ",
+    guide_count: "{shown} van {total} met een cijfer",
     definition_title: "Wat dit cijfer is",
     unit: "Eenheid",
     source_of: "Bron",
@@ -91,6 +101,16 @@ const TEXT = {
     api_docs: "API-documentatie",
   },
   en: {
+    pooled_note: "Years taken together: {from}–{to}.",
+    one_year: "Show one year",
+    mostly_x: "On this map {shown} of the {total} gemeenten show a figure; the rest are x (secret) or 0.",
+    what_publishes: "What does give a picture:",
+    nothing_publishes: "Pooled years or a coarser level do not publish more here either.",
+    guide_pool_periods: "{from}–{to} together",
+    guide_coarser_level: "one level coarser (e.g. by provincie)",
+    guide_fewer_breakdowns: "without further breakdowns",
+    guide_and: ", ",
+    guide_count: "{shown} of {total} with a figure",
     definition_title: "What this figure is",
     unit: "Unit",
     source_of: "Source",

@@ -16,6 +16,7 @@ function yearSeries(answer, periodItem, measureId) {
 /** Everything the profile needs to ask, from the view's state. */
 export function profileQueries(view) {
   const { meta, measureId, gm, year, level } = view;
+  const yearCut = view.yearCut || `${api.periodRole(meta)}@year:${year}`;
   const region = api.regionRole(meta);
   const period = api.periodRole(meta);
   const m = ["measures", measureId];
@@ -28,13 +29,13 @@ export function profileQueries(view) {
       m,
       ["drilldown", `${region}@gemeente`],
       ["cut", `${region}@gemeente:neighbours(${gm},self)`],
-      ["cut", `${period}@year:${year}`],
+      ["cut", yearCut],
     ],
     areas: [
       m,
       ["drilldown", `${region}@${level}`],
       ["cut", `${region}@${level}:descendants(${gm})`],
-      ["cut", `${period}@year:${year}`],
+      ["cut", yearCut],
       ["order", `-${measureId}`],
     ],
   };
@@ -79,10 +80,12 @@ function drawNeighbours(el, view, m, { neighbours, national, gmItem, periodItem 
     .filter((r) => r.members[gmItem] != null)
     .map((r) => ({ name: r.labels[gmItem], cell: r.cells[m.id], highlight: r.members[gmItem] === gm }))
     .sort((a, b) => (b.cell?.value ?? -Infinity) - (a.cell?.value ?? -Infinity));
-  const nat = national.rows.find((r) => r.members[periodItem] === year);
+  // The national series is per year: beside pooled years it would compare unlike figures.
+  const pooled = (view.yearCut || "").includes("..");
+  const nat = pooled ? null : national.rows.find((r) => r.members[periodItem] === year);
   const natCell = nat ? nat.cells[m.id] : null;
   const note = el.parentElement.querySelector(".national-note");
-  note.textContent = `${t(lang, api.isRelative(m) ? "netherlands" : "national_total")} ${year}: ${cellExplained(lang, natCell, m.decimals)}`;
+  note.textContent = pooled ? "" : `${t(lang, api.isRelative(m) ? "netherlands" : "national_total")} ${year}: ${cellExplained(lang, natCell, m.decimals)}`;
   if (bars.length === 0) return emptyNote(el, lang);
   const reference =
     api.isRelative(m) && natCell && natCell.value != null ? { value: natCell.value, name: t(lang, "netherlands") } : null;
