@@ -4,8 +4,10 @@
 It answers the query and, when less than ``GOOD_ENOUGH`` of its cells shows a value (published
 and not 0: a map of zeros says as little as one of ``x``), a few rewrites of it:
 
-- ``pool_periods``: a single year becomes the ``POOL_YEARS`` years up to it (more contributors
-  per cell; events only, a stock on 1 January cannot be pooled);
+- ``pool_periods``: a single year becomes the ``POOL_YEARS`` years up to it (events only, a
+  stock on 1 January cannot be pooled). A range of years is answered as the sum of its
+  protected years (``cube/compose.py``), so it publishes only where every year does; it shows
+  more where single years are 0;
 - ``coarser_level``: each region drill-down one level up (buurt → wijk → gemeente → provincie);
 - ``fewer_breakdowns``: the drill-downs on other dimensions (age, sex, drug type …) dropped;
 - the pooled period combined with either of the other two.

@@ -260,42 +260,40 @@ def test_the_indicator_is_explained_in_the_page_language_with_the_release_date(p
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_mostly_suppressed_map_offers_pooled_years_in_one_click(page, server):
+def test_a_mostly_suppressed_map_says_what_would_publish(page, server):
     open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
     box = page.locator("#guidance")
     page.wait_for_selector("#guidance[data-status=ready]:not([hidden])", timeout=30_000)
     assert "van de 342 gemeenten" in box.inner_text()
-    pool = box.locator("li[data-kind=pool_periods] button")
-    assert pool.count() == 1
-    shown_before = sum(
-        1
-        for c in map_answer(server, "drug_suspects", "suspects", "2024").values()
-        if c["status"] != "suppressed" and c["value"]
-    )
-    pool.click()
-    page.wait_for_function(
-        "() => document.querySelector('#map-year').textContent === '2022–2024'"
-        " && document.querySelector('#map').dataset.status === 'ready'"
-    )
-    assert "pool=3" in page.url
-    pooled = server.json(
-        "/api/v1/cubes/drug_suspects/aggregate",
+    api = server.json(
+        "/api/v1/cubes/drug_suspects/aggregate/guidance",
         measures="suspects",
         drilldown="residence@gemeente",
-        cut="period@year:2022..2024",
+        cut="period@year:2024",
     )
-    shown_after = sum(
-        1
-        for r in pooled["rows"]
-        if r["cells"]["suspects"]["status"] != "suppressed" and r["cells"]["suspects"]["value"]
-    )
-    assert shown_after > shown_before
-    painted = sum(
-        1 for s in map_state(page).values() if s["status"] not in ("suppressed", "nodata")
-    )
-    assert painted >= shown_after
+    shown = box.locator("li")
+    assert shown.count() == min(3, len(api["suggestions"])) > 0
+    first = api["suggestions"][0]
+    item = box.locator(f"li[data-kind='{first['kind']}']").first
+    assert f"{first['with_value']} van {first['cells']}" in item.inner_text()
+    if first["kind"] != "pool_periods":  # offered as the CSV of that very answer
+        href = item.locator("a").get_attribute("href")
+        assert href.startswith("/api/v1/cubes/drug_suspects/aggregate?") and "format=csv" in href
+        status, _headers, body = get(f"{server.base}{href}")
+        assert status == 200 and body.count(b"\n") == first["cells"] + 1
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_pooled_years_are_kept_in_the_link_and_undone_in_one_click(page, server):
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024&pool=3")
+    page.wait_for_function("() => document.querySelector('#map-year').textContent === '2022–2024'")
+    pooled = map_answer(server, "drug_suspects", "suspects", "2022..2024")
+    assert {c: s["status"] for c, s in map_state(page).items() if c in pooled} == {
+        c: cell["status"] for c, cell in pooled.items()
+    }
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-pooled.png"), full_page=True)
-    box.locator("button", has_text="Toon één jaar").click()
+    page.locator("#guidance button", has_text="Toon één jaar").click()
     page.wait_for_function("() => document.querySelector('#map-year').textContent === '2024'")
+    assert "pool=" not in page.url
     assert page.errors == []  # type: ignore[attr-defined]
