@@ -297,3 +297,15 @@ def test_pooled_years_are_kept_in_the_link_and_undone_in_one_click(page, server)
     page.wait_for_function("() => document.querySelector('#map-year').textContent === '2024'")
     assert "pool=" not in page.url
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_first_visit_opens_on_a_map_with_a_figure_for_nearly_every_gemeente(page, server):
+    open_dashboard(page)
+    cube, measure, year = shown_indicator(page)
+    cells = map_answer(server, cube, measure, year)
+    shown = [c for c in cells.values() if c["status"] != "suppressed" and c["value"]]
+    assert len(shown) >= 0.9 * 342, (cube, measure, len(shown))
+    painted = [s for s in map_state(page).values() if s["fill"] not in (HATCH, "#e6e6e6")]
+    assert len(painted) >= len(shown)
+    assert page.locator("#guidance").is_hidden()
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -15,7 +15,11 @@ const RATES = new Set(["rate", "share", "change"]);
 const timings = { firstMap: null, redraws: [] };
 window.zichtTimings = timings;
 
-const state = { lang: "nl", mode: "abs", level: "wijk", ...readHash() };
+// A first visit (no view in the link) opens on a map that shows a figure for nearly every
+// gemeente at the demo's scale; the risk indicators are sparser there (see docs/dashboard.md).
+const FIRST_VIEW = { theme: "real_estate", ind: "dwellings.woz_mean" };
+const linked = readHash();
+const state = { lang: "nl", mode: "abs", level: "wijk", ...(Object.keys(linked).length ? linked : FIRST_VIEW) };
 const metas = new Map(); // cube id -> metadata
 let cubeList = [];
 let gmNames = new Map();
