@@ -107,7 +107,7 @@ def _after(response: Response) -> Response:
 def create_app(settings: Settings, *, engine_factory: EngineFactory | None = None) -> Flask:
     """Build the app; loads the current release if there is one (else /ready answers 503)."""
     from service import guidance
-    from service.api import admin, ops, public
+    from service.api import admin, ops, public, sdmx
     from service.dashboard import bp as dashboard_bp
 
     logging.getLogger("zicht").setLevel(settings.log_level.upper())
@@ -122,6 +122,7 @@ def create_app(settings: Settings, *, engine_factory: EngineFactory | None = Non
     app.before_request(_before)
     app.after_request(_after)
     app.register_blueprint(public.bp, url_prefix="/api/v1")
+    app.register_blueprint(sdmx.bp, url_prefix="/api/v1/sdmx")
     app.register_blueprint(admin.bp, url_prefix="/api/v1/admin")
     app.register_blueprint(ops.bp)
     app.register_blueprint(dashboard_bp)

@@ -35,9 +35,12 @@ class Entry:
     audit_summary: str  # the summary and
     audit_report: str  # the engine's full report, encoded for the audit record
     bodies: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # format → body, ETag
+    roles: tuple[str, ...] = ()  # the cube's roles in model order (SDMX formats)
 
     @classmethod
-    def of(cls, answer: Answer, release: str, canonical_query: str) -> Entry:
+    def of(
+        cls, answer: Answer, release: str, canonical_query: str, roles: tuple[str, ...] = ()
+    ) -> Entry:
         summary = cell_summary(answer)
         return cls(
             answer,
@@ -48,6 +51,7 @@ class Entry:
             answer_population(answer),
             json.dumps(summary)[1:-1],
             json.dumps(answer.report),
+            roles=roles,
         )
 
     def body(self, fmt: str) -> tuple[bytes, str]:
@@ -55,7 +59,7 @@ class Entry:
         done = self.bodies.get(fmt)
         if done is None:
             tag = etag(self.release, self.canonical, fmt)
-            done = self.bodies[fmt] = (render(self.answer, fmt), tag)
+            done = self.bodies[fmt] = (render(self.answer, fmt, self.roles), tag)
         return done
 
 
@@ -91,8 +95,10 @@ class AnswerCache:
         with self._lock:
             return self.enabled and (release, canonical_query) in self._cache
 
-    def put(self, release: str, canonical_query: str, answer: Answer) -> Entry:
-        entry = Entry.of(answer, release, canonical_query)
+    def put(
+        self, release: str, canonical_query: str, answer: Answer, roles: tuple[str, ...] = ()
+    ) -> Entry:
+        entry = Entry.of(answer, release, canonical_query, roles)
         if self.enabled:
             with self._lock:
                 self._cache[(release, canonical_query)] = entry

@@ -10,20 +10,18 @@ uses CBS period codes (``2023JJ00``, ``2023KW01``, ``2023MM01``).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from werkzeug.datastructures import MIMEAccept
 
 from cube.query import Query
 from cube.result import Answer, Row, Value
-from service import tidy
+from service import sdmx, tidy
 from service.errors import NotAcceptable
 from service.schemas import query_to_dict
 
@@ -33,7 +31,9 @@ MEDIA_TYPES: dict[str, str] = {
     "csv-nl": "text/csv; charset=utf-8; header=present; dialect=nl",
     "arrow": "application/vnd.apache.arrow.stream",
     "parquet": "application/vnd.apache.parquet",
-    "sdmx-csv": "application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8",
+    "sdmx-csv": "application/vnd.sdmx.data+csv; version=2.0.0; charset=utf-8",
+    "sdmx-csv-1": "application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8",
+    "sdmx-json": "application/vnd.sdmx.data+json; version=1.0.0; charset=utf-8",
     "statline": "application/vnd.zicht.statline+json",
 }
 _ACCEPT = {
@@ -41,12 +41,10 @@ _ACCEPT = {
     "text/csv": "csv",
     "application/vnd.apache.arrow.stream": "arrow",
     "application/vnd.apache.parquet": "parquet",
-    "application/vnd.sdmx.data+csv": "sdmx-csv",
     "application/vnd.zicht.statline+json": "statline",
 }
 SUPPRESSED = "x"  # CBS symbol for a confidential ("geheim") value
 PERIOD_DIMENSION = "period"
-TOTAL_CODE = "_T"  # SDMX code for "total over this dimension"
 
 
 def choose_format(param: str | None, accept: MIMEAccept) -> str:
@@ -65,6 +63,11 @@ def choose_format(param: str | None, accept: MIMEAccept) -> str:
             continue
         if bare == "text/csv" and re.search(r"dialect\s*=\s*\"?nl", params):
             return "csv-nl"
+        if bare in SDMX_VERSIONS:
+            found = _sdmx_version(bare, params)
+            if found:
+                return found
+            continue  # a version we do not write: another entry may fit, else 406
         if bare in _ACCEPT:
             return _ACCEPT[bare]
         if bare in ("*/*", "application/*"):
@@ -72,6 +75,28 @@ def choose_format(param: str | None, accept: MIMEAccept) -> str:
         if bare == "text/*":
             return "csv"
     raise NotAcceptable("no acceptable response format; see openapi.yaml")
+
+
+# SDMX media types by version (``version`` parameter; none means the newest we write).
+SDMX_VERSIONS = {
+    "application/vnd.sdmx.data+csv": {"2.0.0": "sdmx-csv", "1.0.0": "sdmx-csv-1"},
+    "application/vnd.sdmx.data+json": {"1.0.0": "sdmx-json"},
+}
+
+
+def _sdmx_version(bare: str, params: str) -> str | None:
+    """The format for an SDMX media type's ``version`` parameter (``2``, ``2.0``, ``2.0.0``
+    alike), or None for a version not written here."""
+    versions = SDMX_VERSIONS[bare]
+    m = re.search(r"version\s*=\s*\"?([0-9.]+)", params)
+    if m is None:
+        return next(iter(versions.values()))
+    asked = [int(p) for p in m[1].split(".") if p.isdigit()]
+    for version, fmt in versions.items():
+        parts = [int(p) for p in version.split(".")]
+        if asked and asked + [0] * (len(parts) - len(asked)) == parts:
+            return fmt
+    return None
 
 
 def cbs_period(code: str) -> str:
@@ -159,36 +184,6 @@ def to_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _sdmx_dim(item: str) -> str:
-    role = _role(item)
-    return "TIME_PERIOD" if role == PERIOD_DIMENSION else role.upper()
-
-
-def to_sdmx_csv(answer: Answer) -> str:
-    """SDMX-CSV 1.0, one observation per row and measure (``MEASURE`` dimension)."""
-    flow = f"ZICHT:{answer.query.cube.upper()}(1.0)"
-    header = ["DATAFLOW", *(_sdmx_dim(i) for i in answer.drilldown), "MEASURE"]
-    header += ["OBS_VALUE", "CONF_STATUS"]
-    rows: list[list[Any]] = []
-    for row in answer.rows:
-        keys = [TOTAL_CODE if code is None else code for code in row.members]
-        for m, v in zip(answer.measures, row.values, strict=True):
-            shown = _number(v.value)
-            if v.status == "suppressed" or shown is None:
-                rows.append([flow, *keys, m.id, "NaN", "C"])
-            else:
-                rows.append([flow, *keys, m.id, shown, "F"])
-    return _csv_text(header, rows)
-
-
 def _statline_rows(answer: Answer, row: Row, start: int) -> list[dict[str, Any]]:
     dims: dict[str, Any] = {}
     for item, code in zip(answer.drilldown, row.members, strict=True):
@@ -221,14 +216,17 @@ def _json(fn: Callable[[Answer], dict[str, Any]]) -> Callable[[Answer], bytes]:
     return lambda answer: json.dumps(fn(answer), separators=(",", ":")).encode("utf-8")
 
 
-SERIALISERS: dict[str, Callable[[Answer], bytes]] = {
-    "json": _json(to_json),
-    "csv": _text(tidy.to_csv),
-    "csv-nl": _text(tidy.to_csv_nl),
-    "arrow": tidy.to_arrow_ipc,
-    "parquet": tidy.to_parquet,
-    "sdmx-csv": _text(to_sdmx_csv),
-    "statline": _json(to_statline),
+Serialiser = Callable[[Answer, Sequence[str]], bytes]
+SERIALISERS: dict[str, Serialiser] = {
+    "json": lambda a, _: _json(to_json)(a),
+    "csv": lambda a, _: _text(tidy.to_csv)(a),
+    "csv-nl": lambda a, _: _text(tidy.to_csv_nl)(a),
+    "arrow": lambda a, _: tidy.to_arrow_ipc(a),
+    "parquet": lambda a, _: tidy.to_parquet(a),
+    "sdmx-csv": lambda a, roles: sdmx.to_csv2(a, roles).encode("utf-8"),
+    "sdmx-csv-1": lambda a, roles: sdmx.to_csv1(a, roles).encode("utf-8"),
+    "sdmx-json": lambda a, roles: sdmx.render_json1(a, roles).encode("utf-8"),
+    "statline": lambda a, _: _json(to_statline)(a),
 }
 # Formats a client saves as a file: answered with ``Content-Disposition: attachment``.
 EXTENSIONS = {
@@ -237,11 +235,14 @@ EXTENSIONS = {
     "arrow": "arrows",
     "parquet": "parquet",
     "sdmx-csv": "csv",
+    "sdmx-csv-1": "csv",
 }
 
 
-def render(answer: Answer, fmt: str) -> bytes:
-    return SERIALISERS[fmt](answer)
+def render(answer: Answer, fmt: str, roles: Sequence[str] = ()) -> bytes:
+    """``answer`` as ``fmt``; ``roles`` are the cube's roles in model order (the SDMX formats
+    have a column for each, ``_T`` where the query does not drill down)."""
+    return SERIALISERS[fmt](answer, roles)
 
 
 def download_name(query: Query, release: str, fmt: str) -> str:
@@ -258,7 +259,7 @@ def download_name(query: Query, release: str, fmt: str) -> str:
         parts += ["by", *query.drilldown]
     name = "_".join(re.sub(r"[^A-Za-z0-9]+", "_", p).strip("_") for p in parts)[:120]
     stamp = release.partition("-")[0]
-    suffix = "_nl" if fmt == "csv-nl" else ("_sdmx" if fmt == "sdmx-csv" else "")
+    suffix = {"csv-nl": "_nl", "sdmx-csv": "_sdmx", "sdmx-csv-1": "_sdmx1"}.get(fmt, "")
     return f"{name}_{stamp}{suffix}.{EXTENSIONS[fmt]}"
 
 

@@ -211,6 +211,7 @@ class Service:
         self._flights: dict[tuple[str, str], Future[Any]] = {}
         self._flights_lock = threading.Lock()
         self._refused = ""
+        self._roles: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def answer(self, query: Query | Prepared, client: str, fmt: str) -> Answered:
         """Cache → engine (with the time limit) → audit (durable) → risk monitor."""
@@ -236,7 +237,8 @@ class Service:
             cached = entry is not None
             if entry is None:
                 answer = self._single_flight(engine, key, prepared.query)
-                entry = self.cache.put(release, key, answer)
+                roles = self.roles(engine, prepared.query.cube)
+                entry = self.cache.put(release, key, answer, roles)
         flags = self.monitor.record(
             client,
             prepared.query_id,
@@ -264,6 +266,14 @@ class Service:
         self.audit.append_encoded(", ".join(fields))
         self.metrics.count_cells(entry.summary["by_status"])
         return Answered(entry, key, release, cached)
+
+    def roles(self, engine: EngineLike, cube: str) -> tuple[str, ...]:
+        """A cube's dimension roles in model order (the SDMX formats' key), once per release."""
+        known = self._roles.get((engine.release_id, cube))
+        if known is None:
+            dims = engine.cube(cube).get("dimensions", [])
+            known = self._roles[(engine.release_id, cube)] = tuple(d["id"] for d in dims)
+        return known
 
     def _single_flight(self, engine: EngineLike, key: str, query: Query) -> Any:
         """Identical queries arriving together are computed once (a cold popular dashboard

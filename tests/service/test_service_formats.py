@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,9 +16,9 @@ from service.formats import (
     content_disposition,
     render,
     to_json,
-    to_sdmx_csv,
     to_statline,
 )
+from service.sdmx import to_csv1, to_csv2, to_json1
 from service.tidy import column_name, to_csv, to_csv_nl
 
 Q = Query(
@@ -139,21 +138,43 @@ def test_content_disposition_names_the_file():
     )
 
 
-def test_sdmx_csv_nan_and_conf_status():
-    rows = list(csv.DictReader(io.StringIO(to_sdmx_csv(ANSWER))))
+def test_sdmx_csv_2_with_status_from_the_sdmx_code_lists():
+    rows = list(csv.DictReader(io.StringIO(to_csv2(ANSWER, ("residence", "period", "age")))))
     assert list(rows[0]) == [
-        "DATAFLOW",
+        "STRUCTURE",
+        "STRUCTURE_ID",
+        "ACTION",
         "RESIDENCE",
-        "TIME_PERIOD",
+        "AGE",
         "MEASURE",
+        "TIME_PERIOD",
         "OBS_VALUE",
+        "OBS_STATUS",
         "CONF_STATUS",
     ]
-    assert len(rows) == 6
-    assert rows[0]["OBS_VALUE"] == "120" and rows[0]["CONF_STATUS"] == "F"
-    secret = [r for r in rows if r["CONF_STATUS"] == "C"]
-    assert len(secret) == 3 and all(math.isnan(float(r["OBS_VALUE"])) for r in secret)
-    assert rows[4]["RESIDENCE"] == "_T" and rows[0]["DATAFLOW"] == "ZICHT:DRUG_SUSPECTS(1.0)"
+    assert len(rows) == 6 and rows[0]["STRUCTURE_ID"] == "ZICHT:DRUG_SUSPECTS(1.0)"
+    assert rows[0]["AGE"] == "_T" and rows[4]["RESIDENCE"] == "_T"
+    statuses = [(r["OBS_VALUE"], r["OBS_STATUS"], r["CONF_STATUS"]) for r in rows]
+    assert statuses == [
+        ("120", "E", "F"),  # perturbed: estimated, free
+        ("12.5", "A", "F"),  # safe: normal, free
+        ("NaN", "O", "A"),  # threshold: primary confidentiality, small counts
+        ("NaN", "O", "D"),  # derived from a suppressed component: secondary
+        ("200", "E", "F"),
+        ("NaN", "O", "D"),  # secondary suppression
+    ]
+
+
+def test_sdmx_csv_1_and_json_1():
+    rows = list(csv.DictReader(io.StringIO(to_csv1(ANSWER))))
+    assert list(rows[0])[:4] == ["DATAFLOW", "RESIDENCE", "MEASURE", "TIME_PERIOD"]
+    assert rows[2]["OBS_VALUE"] == "NaN" and rows[2]["CONF_STATUS"] == "A"
+    body = to_json1(ANSWER)
+    dims = body["structure"]["dimensions"]["observation"]
+    assert [d["id"] for d in dims] == ["RESIDENCE", "MEASURE", "TIME_PERIOD"]
+    observations = body["dataSets"][0]["observations"]
+    assert len(observations) == 6 and observations["0:0:0"][0] == 120
+    assert observations["1:0:0"][0] is None
 
 
 def test_statline_long_format():
@@ -170,7 +191,9 @@ def test_statline_long_format():
     assert value[2]["Value"] is None and value[2]["ValueAttribute"] == "Confidential"
 
 
-@pytest.mark.parametrize("fmt", ["csv", "csv-nl", "arrow", "parquet", "sdmx-csv"])
+@pytest.mark.parametrize(
+    "fmt", ["csv", "csv-nl", "arrow", "parquet", "sdmx-csv", "sdmx-csv-1", "sdmx-json"]
+)
 def test_suppressed_value_is_never_written_even_if_present(fmt):
     leaky = Answer(
         query=Q,

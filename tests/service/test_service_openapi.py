@@ -55,11 +55,18 @@ def test_every_documented_get_path_answers_without_server_error(tmp_path):
         "code": "GM0363",
         "level": "gemeente",
         "filename": "favicon.svg",
+        "resource": "dataflow",
+        "agency": "ZICHT",
+        "resource_id": "DRUG_SUSPECTS",
+        "version": "1.0",
+        "flow": "DRUG_SUSPECTS",
+        "key": "all",
     }
     for path, method in documented_routes():
         if method != "get":
             continue
-        url = path.format(**examples) + ("?measures=suspects" if "aggregate" in path else "")
+        query = "?measures=suspects" if "aggregate" in path or "/data/" in path else ""
+        url = path.format(**examples) + query
         r = client.get(url)
         assert r.status_code in (200, 401), (path, r.status_code)
         r.close()

@@ -53,7 +53,23 @@ class FakeEngine:
     def cube(self, cube_id: str) -> dict[str, Any]:
         if cube_id != "drug_suspects":
             raise NotFound("no such cube", [Problem("cube", "unknown cube")])
-        return {**self.cubes()[0], "release": self.release_id, "dimensions": []}
+        measures = [
+            {"id": m.id, "label": m.label, "label_en": m.label, "kind": m.kind, "components": []}
+            for m in MEASURES.values()
+        ]
+        residence = {
+            "id": "residence",
+            "dimension": "region",
+            "label": "Woonregio",
+            "label_en": "Residence",
+            "levels": [{"id": "gemeente", "label": "Gemeente", "members": len(GEMEENTEN)}],
+        }
+        return {
+            **self.cubes()[0],
+            "release": self.release_id,
+            "measures": measures,
+            "dimensions": [residence],
+        }
 
     def members(
         self,

@@ -1,0 +1,229 @@
+"""SDMX data: SDMX-CSV 2.0 (default) and 1.0, and SDMX-JSON 1.0 data messages.
+
+Every cube is a dataflow ``ZICHT:<CUBE>(1.0)`` with a data structure definition
+``ZICHT:DSD_<CUBE>(1.0)`` (``service.sdmx_structure``): one dimension per role of the cube
+(``RESIDENCE``, ``AGE``, …; the period role is ``TIME_PERIOD``), a ``MEASURE`` dimension, the
+primary measure ``OBS_VALUE`` and two observation attributes from SDMX's cross-domain code
+lists:
+
+- ``OBS_STATUS``: ``A`` (normal value) for a safe cell, ``E`` (estimated value) for a
+  perturbed one (cell key noise), ``O`` (missing value) for a suppressed one;
+- ``CONF_STATUS``: ``F`` (free) when published; when suppressed the rule that suppressed it —
+  ``A`` (primary confidentiality: small counts, the threshold rule), ``T`` (dominance by two
+  units, the (2, k) rule), ``M`` (other measures of concentration, the p % rule), ``D``
+  (secondary confidentiality, set by the sender: secondary suppression and values derived
+  from a suppressed component).
+
+A role the query does not drill down is ``_T`` (total) in every observation; a total row has
+``_T`` for the items it totals. Member codes are the CBS codes, with two changes that SDMX
+identifiers need (``service.sdmx_structure.sdmx_code``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cube.result import Answer, Value
+
+AGENCY = "ZICHT"
+VERSION = "1.0"
+TOTAL = "_T"
+TIME = "TIME_PERIOD"
+PERIOD_ROLE = "period"
+MEASURE = "MEASURE"
+OBS_STATUS = {"safe": "A", "perturbed": "E", "suppressed": "O"}
+CONF_STATUS = {
+    "threshold": "A",
+    "dominance": "T",
+    "p_percent": "M",
+    "secondary": "D",
+    "derived": "D",
+}
+
+
+def flow_id(cube: str) -> str:
+    return cube.upper()
+
+
+def flow_ref(cube: str) -> str:
+    """``ZICHT:DRUG_SUSPECTS(1.0)``: the dataflow as SDMX-CSV names it."""
+    return f"{AGENCY}:{flow_id(cube)}({VERSION})"
+
+
+def dimension_id(role: str) -> str:
+    return TIME if role == PERIOD_ROLE else role.upper()
+
+
+def sdmx_code(level: str, code: str) -> str:
+    """A member code as an SDMX identifier: ``+`` is not allowed (``65+`` → ``65_PLUS``),
+    and income classes name their level (quintile ``1`` → ``Q1``, decile ``1`` → ``D1``),
+    since both levels use the digits.
+
+    >>> [sdmx_code("gemeente", "GM0363"), sdmx_code("broad", "65+"), sdmx_code("decile", "10")]
+    ['GM0363', '65_PLUS', 'D10']
+    """
+    if level in ("quintile", "decile") and code.isdigit():
+        return f"{level[0].upper()}{code}"
+    return code.replace("+", "_PLUS")
+
+
+def measure_code(measure: str) -> str:
+    """``population.inhabitants`` (a measure of another cube) → ``population__inhabitants``."""
+    return measure.replace(".", "__")
+
+
+def conf_status(v: Value) -> str:
+    if v.status != "suppressed":
+        return "F"
+    return CONF_STATUS.get(v.reason or "", "C")
+
+
+def _number(v: Value) -> float | int | None:
+    if v.status == "suppressed" or v.value is None:
+        return None
+    value = float(v.value)
+    if math.isnan(value):
+        return None
+    return int(value) if value.is_integer() else value
+
+
+def dimensions(roles: Sequence[str]) -> list[str]:
+    """The DSD's dimensions in key order: the roles (period last, as the time dimension),
+    ``MEASURE`` before it."""
+    others = [dimension_id(r) for r in roles if r != PERIOD_ROLE]
+    return [*others, MEASURE, *([TIME] if PERIOD_ROLE in roles else [])]
+
+
+def observations(answer: Answer, roles: Sequence[str]) -> Iterator[tuple[dict[str, str], Value]]:
+    """(key by dimension id, value) for every cell of the answer."""
+    dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
+    items = [(dimension_id(i.partition("@")[0]), i.partition("@")[2]) for i in answer.drilldown]
+    for row in answer.rows:
+        key = dict.fromkeys(dims, TOTAL)
+        for (dim, level), code in zip(items, row.members, strict=True):
+            if code is not None:
+                key[dim] = sdmx_code(level, code)
+        for m, v in zip(answer.measures, row.values, strict=True):
+            yield {**key, MEASURE: measure_code(m.id)}, v
+
+
+def to_csv2(answer: Answer, roles: Sequence[str] = ()) -> str:
+    """SDMX-CSV 2.0: ``STRUCTURE,STRUCTURE_ID,ACTION``, the dimensions, ``OBS_VALUE``, the
+    attributes; a suppressed value is ``NaN`` (SDMX's "intentionally missing"; an empty field
+    would mean "not reported")."""
+    dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["STRUCTURE", "STRUCTURE_ID", "ACTION", *dims, "OBS_VALUE", *ATTRIBUTES])
+    ref = flow_ref(answer.query.cube)
+    for key, v in observations(answer, roles):
+        value = _number(v)
+        writer.writerow(
+            [
+                "dataflow",
+                ref,
+                "I",
+                *(key[d] for d in dims),
+                "NaN" if value is None else value,
+                OBS_STATUS[v.status],
+                conf_status(v),
+            ]
+        )
+    return out.getvalue()
+
+
+def to_csv1(answer: Answer, roles: Sequence[str] = ()) -> str:
+    """SDMX-CSV 1.0: ``DATAFLOW``, the dimensions, ``OBS_VALUE``, the attributes; a suppressed
+    value is ``NaN``."""
+    dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["DATAFLOW", *dims, "OBS_VALUE", *ATTRIBUTES])
+    ref = flow_ref(answer.query.cube)
+    for key, v in observations(answer, roles):
+        value = _number(v)
+        writer.writerow(
+            [
+                ref,
+                *(key[d] for d in dims),
+                "NaN" if value is None else value,
+                OBS_STATUS[v.status],
+                conf_status(v),
+            ]
+        )
+    return out.getvalue()
+
+
+ATTRIBUTES = ["OBS_STATUS", "CONF_STATUS"]
+ATTRIBUTE_NAMES = {"OBS_STATUS": "Observation status", "CONF_STATUS": "Confidentiality status"}
+
+
+def to_json1(answer: Answer, roles: Sequence[str] = ()) -> dict[str, Any]:
+    """SDMX-JSON 1.0 data message, every dimension at the observation level."""
+    dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
+    values: dict[str, dict[str, int]] = {d: {} for d in [*dims, *ATTRIBUTES]}
+    observations_out: dict[str, list[Any]] = {}
+    for key, v in observations(answer, roles):
+        index = ":".join(str(values[d].setdefault(key[d], len(values[d]))) for d in dims)
+        attrs = [OBS_STATUS[v.status], conf_status(v)]
+        at = [
+            values[a].setdefault(x, len(values[a])) for a, x in zip(ATTRIBUTES, attrs, strict=False)
+        ]
+        observations_out[index] = [_number(v), *at]
+    cube = answer.query.cube
+    return {
+        "header": {
+            "id": f"{flow_id(cube)}-{answer.release}",
+            "test": False,
+            "prepared": prepared(answer.release),
+            "sender": {"id": AGENCY},
+        },
+        "structure": {
+            "name": flow_id(cube),
+            "dimensions": {
+                "dataSet": [],
+                "series": [],
+                "observation": [
+                    {"id": d, "name": d, "keyPosition": i, "values": _ids(values[d])}
+                    for i, d in enumerate(dims)
+                ],
+            },
+            "attributes": {
+                "dataSet": [],
+                "series": [],
+                "observation": [
+                    {"id": a, "name": ATTRIBUTE_NAMES[a], "values": _ids(values[a])}
+                    for a in ATTRIBUTES
+                ],
+            },
+        },
+        "dataSets": [{"action": "Information", "observations": observations_out}],
+    }
+
+
+def prepared(release: str) -> str:
+    """The message's time: when the release was made (an answer is a function of release and
+    query, so the same answer always has the same bytes).
+
+    >>> prepared("20250102T030405Z-bbbbbbbb")
+    '2025-01-02T03:04:05+00:00'
+    """
+    try:
+        when = datetime.strptime(release.partition("-")[0], "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        when = datetime(1970, 1, 1)
+    return when.replace(tzinfo=UTC).isoformat()
+
+
+def _ids(index: dict[str, int]) -> list[dict[str, str]]:
+    return [{"id": code, "name": code} for code in sorted(index, key=index.__getitem__)]
+
+
+def render_json1(answer: Answer, roles: Sequence[str] = ()) -> str:
+    return json.dumps(to_json1(answer, roles), separators=(",", ":"))
