@@ -449,10 +449,13 @@ def make_plan(
     named = set(query.measures)
     refs = [(f"measures[{i}]", ref) for i, ref in enumerate(query.measures)]
     for i, d in enumerate(query.derived):
+        # Derived measures are computed in order: one may use an earlier one, not itself or a
+        # later one (those would be looked up as measures of the cube, and fail here).
+        earlier = {x.name for x in query.derived[:i]}
         refs += [
             (f"derived[{i}].{k}", ref)
             for k, ref in (("numerator", d.numerator), ("denominator", d.denominator))
-            if ref not in named and ref not in {x.name for x in query.derived}
+            if ref not in named and ref not in earlier
         ]
     if query.ranking:
         refs += [

@@ -1,6 +1,6 @@
-"""The GET form of an aggregate query → the dict of the POST form (DESIGN §4).
+"""The GET form of an aggregate query → the dict of the POST form (``service.schemas``).
 
-Syntax (documented in ``openapi.yaml``)::
+Syntax (documented in ``openapi.yaml``, which gives each parameter's pattern)::
 
     measures=suspects,population.inhabitants      comma list, parameter may repeat
     drilldown=residence@gemeente,period@year
@@ -38,6 +38,8 @@ _CUT = re.compile(r"^(?P<neg>!)?(?P<dim>[^@:]+)@(?P<level>[^:]+):(?P<body>.+)$")
 _RELATION = re.compile(
     r"^(?P<rel>neighbours|descendants|peers)\((?P<of>[^,()]+)(?P<self>,self)?\)$"
 )
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_PER = re.compile(r"[0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*")
 _DERIVED = re.compile(r"^(?P<name>[^:]+):(?P<num>[^/]+)/(?P<den>[^*]+)(\*(?P<per>.+))?$")
 
 
@@ -58,8 +60,16 @@ def unknown_parameter(name: str) -> str:
     return "unknown parameter" + did_you_mean(name[:60], sorted(ALLOWED))
 
 
-def _split(values: list[str]) -> list[str]:
-    return [item.strip() for v in values for item in v.split(",") if item.strip()]
+def _split(
+    values: list[str], location: str = "", problems: list[Problem] | None = None
+) -> list[str]:
+    """Comma lists → items. An empty item or one with spaces around it is a problem (reported
+    when ``problems`` is given): ``openapi.yaml`` describes each list with a pattern that allows
+    neither, and the server accepts exactly what it describes."""
+    items = [item for v in values for item in v.split(",")]
+    if problems is not None and any(not item or item != item.strip() for item in items):
+        problems.append(Problem(location, "an empty item, or spaces around an item"))
+    return [item.strip() for item in items if item.strip()]
 
 
 def parse_cut(text: str) -> dict[str, Any]:
@@ -82,14 +92,18 @@ def parse_cut(text: str) -> dict[str, Any]:
             raise ValueError("a range needs at least one end: `from..`, `..to` or `from..to`")
         cut.update({"from": lo or None, "to": hi or None})
     else:
-        cut["members"] = [c for c in body.split(",") if c]
+        cut["members"] = body.split(",")
+        if not all(cut["members"]):
+            raise ValueError("an empty member in the list")
     return cut
 
 
-def parse_order(text: str) -> list[dict[str, Any]]:
+def parse_order(
+    text: str, location: str = "", problems: list[Problem] | None = None
+) -> list[dict[str, Any]]:
     return [
         {"by": item[1:], "desc": True} if item.startswith("-") else {"by": item, "desc": False}
-        for item in _split([text])
+        for item in _split([text], location, problems)
     ]
 
 
@@ -99,6 +113,8 @@ def parse_derived(text: str) -> dict[str, Any]:
         raise ValueError("expected `name:numerator/denominator` with optional `*per`")
     out: dict[str, Any] = {"name": m["name"], "numerator": m["num"], "denominator": m["den"]}
     if m["per"] is not None:
+        if not _PER.fullmatch(m["per"]):
+            raise ValueError("`per` must be a positive decimal number such as 1000 or 0.5")
         out["per"] = m["per"]
     return out
 
@@ -118,8 +134,8 @@ def _repeated(args: MultiDict[str, str], body: dict[str, Any], problems: list[Pr
                 body.setdefault(key, []).append(parse(text))
             except ValueError as exc:
                 problems.append(Problem(f"query.{param}[{i}]", str(exc)))
-    for text in args.getlist("order"):
-        body.setdefault("order", []).extend(parse_order(text))
+    for i, text in enumerate(args.getlist("order")):
+        body.setdefault("order", []).extend(parse_order(text, f"query.order[{i}]", problems))
     for i, text in enumerate(args.getlist("option")):
         try:
             k, v = parse_option(text)
@@ -140,7 +156,7 @@ def parse_args(args: MultiDict[str, str]) -> tuple[dict[str, Any], list[Problem]
     body: dict[str, Any] = {}
     for name in LIST_PARAMS:
         if name in args:
-            body[name] = _split(args.getlist(name))
+            body[name] = _split(args.getlist(name), f"query.{name}", problems)
     for name in SCALAR_PARAMS:
         values = args.getlist(name)
         if len(values) > 1:
@@ -149,10 +165,15 @@ def parse_args(args: MultiDict[str, str]) -> tuple[dict[str, Any], list[Problem]
             body[name] = values[0]
     _repeated(args, body, problems)
     if "ranking" in args:
-        body["ranking"] = {"measures": _split(args.getlist("ranking"))}
+        body["ranking"] = {"measures": _split(args.getlist("ranking"), "query.ranking", problems)}
         for name in ("method", "name"):
             if f"ranking_{name}" in args:
                 body["ranking"][name] = args[f"ranking_{name}"]
-    elif any(f"ranking_{n}" in args for n in ("method", "name")):
-        problems.append(Problem("query.ranking", "`ranking_method`/`ranking_name` need `ranking`"))
+    else:
+        # Without ``ranking`` they mean nothing (as ``openapi.yaml`` says), but are still
+        # checked, so that what is sent is what the document allows.
+        for name, ok in (("method", ("rank", "zscore")), ("name", None)):
+            value = args.get(f"ranking_{name}")
+            if value is not None and not (value in ok if ok else _NAME.fullmatch(value)):
+                problems.append(Problem(f"query.ranking_{name}", "not a valid value"))
     return body, problems

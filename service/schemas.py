@@ -1,7 +1,8 @@
 """Requests → the frozen ``Query`` (normalise once at the boundary, STYLE 4).
 
-The POST body is the JSON of DESIGN §4; the GET form is parsed into the same dict by
-``service.query_params`` and validated by the same schema, so both have identical semantics.
+The POST body is the query as JSON (``Query`` in ``openapi.yaml``); the GET form is parsed into
+the same dict by ``service.query_params`` and validated by the same schema, so both have
+identical semantics.
 Every problem is collected (marshmallow reports all fields at once); unknown fields are rejected.
 """
 
@@ -22,6 +23,7 @@ from marshmallow import (
 )
 
 from cube.errors import InvalidQuery, Problem
+from cube.plan import MAX_ITEMS as PLANNER_MAX_ITEMS
 from cube.query import Cut, Derived, Order, Query, Ranking
 from cube.suggest import did_you_mean
 
@@ -32,6 +34,7 @@ CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
 MAX_LIMIT = 100_000
 MAX_ITEMS = 50
 MAX_MEMBERS = 1_000
+MAX_DRILLDOWN = PLANNER_MAX_ITEMS  # the planner's limit: the schema says what the engine enforces
 
 _name = validate.Regexp(rf"^{NAME}$", error="must be a snake_case identifier")
 _measure = validate.Regexp(MEASURE_RE, error="must be `measure` or `cube.measure`")
@@ -57,14 +60,18 @@ class CutSchema(_Strict):
     members = _list(fields.String(validate=_code), most=MAX_MEMBERS)
     from_ = fields.String(data_key="from", validate=_code, allow_none=True)
     to = fields.String(validate=_code, allow_none=True)
-    relation = fields.String(validate=validate.OneOf(["neighbours", "descendants", "peers"]))
-    of = fields.String(validate=_code)
+    # null is "not given" (the answer echoes a cut with ``relation`` and ``of`` null)
+    relation = fields.String(
+        validate=validate.OneOf(["neighbours", "descendants", "peers"]), allow_none=True
+    )
+    of = fields.String(validate=_code, allow_none=True)
     include_self = fields.Boolean()
     # `exclude` is also an attribute of marshmallow's Schema: declare under another name.
     exclude_ = fields.Boolean(data_key="exclude")
 
     @validates_schema
     def one_form(self, data: dict[str, Any], **kwargs: Any) -> None:
+        data = {k: v for k, v in data.items() if not (k in ("relation", "of") and v is None)}
         forms = [
             bool(data.get("members")),
             data.get("from_") is not None or data.get("to") is not None,
@@ -81,6 +88,7 @@ class CutSchema(_Strict):
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Cut:
+        data = {k: v for k, v in data.items() if not (k in ("relation", "of") and v is None)}
         if "members" in data:
             data["members"] = tuple(dict.fromkeys(data["members"]))
         if "exclude_" in data:
@@ -125,7 +133,7 @@ class QuerySchema(_Strict):
     measures = fields.List(
         fields.String(validate=_measure), required=True, validate=validate.Length(1, MAX_ITEMS)
     )
-    drilldown = _list(fields.String(validate=_drill), most=8)
+    drilldown = _list(fields.String(validate=_drill), most=MAX_DRILLDOWN)
     cuts = _list(fields.Nested(CutSchema))
     totals = fields.String(validate=validate.OneOf(["none", "grand", "margins"]))
     order = _list(fields.Nested(OrderSchema), most=8)

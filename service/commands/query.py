@@ -1,23 +1,26 @@
-"""`zicht query`: run one protected query from the command line (the same path as the API)."""
+"""`zicht query`: run one protected query from the command line through the service — the
+same settings (time limit, cell limit), answer cache, audit log and risk monitor as HTTP —
+and print a table (``rich``), or any format of the API."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from cube.engine import Engine
 from cube.errors import UserError
 from cube.result import Answer
 from loaders.releases import ReleaseError, current_release, data_home
 from service.cli import CliError
-from service.formats import SERIALISERS, render
-from service.schemas import load_query
+from service.formats import SERIALISERS, cell_summary
 
 HELP = "run a query (JSON as argument, @file or - for stdin) and print a table, JSON or CSV"
 FORMATS = ("table", *SERIALISERS)
+BINARY = ("arrow", "parquet")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "@FILE reads a file, - reads stdin",
     )
     parser.add_argument("--format", "-f", choices=FORMATS, default="table")
+    parser.add_argument(
+        "--config",
+        help="settings file, TOML or YAML (default: $ZICHT_CONFIG); see docs/settings.md",
+    )
 
 
 def _read(text: str) -> Any:
@@ -44,60 +51,125 @@ def _read(text: str) -> Any:
         raise CliError(f"the query is not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
-def table(answer: Answer) -> str:
-    """A plain aligned text table; suppressed values show as ``x`` (CBS: geheim)."""
-    head = [*answer.drilldown, *(m.id for m in answer.measures)]
-    body = []
+def _number(value: float, decimals: int, lang: str) -> str:
+    text = f"{value:,.{decimals}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")  # 1.234,5
+
+
+def table(answer: Answer, model: dict[str, Any] | None = None, *, width: int | None = None) -> str:
+    """The answer as a text table: labels as headings, numbers right-aligned with thousands
+    separators, ``x`` for suppressed values (CBS: geheim) and a legend of the statuses."""
+    from rich.console import Console
+    from rich.table import Table
+
+    model = model or {}
+    lang = answer.query.lang
+    en = lang == "en"
+    roles = {d["id"]: d for d in model.get("dimensions", [])}
+    decimals = {m["id"]: m.get("decimals") for m in model.get("measures", [])}
+    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for item in answer.drilldown:
+        role, _, level = item.partition("@")
+        dim = roles.get(role, {})
+        levels = {lv["id"]: lv for lv in dim.get("levels", [])}
+        label = (dim.get("label_en") if en else dim.get("label")) or role
+        level_label = levels.get(level, {}).get("label_en" if en else "label") or level
+        grid.add_column(f"{label}: {level_label}\n[dim]{item}[/dim]")
+    for m in answer.measures:
+        grid.add_column(f"{m.label}\n[dim]{m.id} ({m.unit})[/dim]", justify="right")
+    total = "Total" if en else "Totaal"
     for row in answer.rows:
         cells = [
-            label if code else "Totaal" for code, label in zip(row.members, row.labels, strict=True)
+            (label or code) if code else total
+            for code, label in zip(row.members, row.labels, strict=True)
         ]
-        cells += [
-            "x"
-            if v.value is None and v.status == "suppressed"
-            else "."
-            if v.value is None
-            else f"{v.value:g}"
-            for v in row.values
-        ]
-        body.append(cells)
-    widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
-    lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in [head, ["-" * w for w in widths], *body]
-    ]
+        for m, v in zip(answer.measures, row.values, strict=True):
+            if v.status == "suppressed":
+                cells.append("x")
+            elif v.value is None:
+                cells.append(".")
+            else:
+                places = decimals.get(m.id)
+                if places is None:
+                    places = 0 if float(v.value).is_integer() else 2
+                cells.append(_number(float(v.value), int(places), lang))
+        grid.add_row(*cells, style="bold" if row.is_total else None)
+    console = Console(width=width or 200, record=True, file=io.StringIO(), color_system=None)
+    console.print(grid)
+    console.print(_legend(answer))
+    return console.export_text().rstrip() + "\n"
+
+
+def _legend(answer: Answer) -> str:
+    summary = cell_summary(answer)
+    by_status = summary["by_status"]
+    reasons = ", ".join(f"{r} {n}" for r, n in summary["by_reason"].items())
     shown = f"{len(answer.rows)} of {answer.total_rows} rows" + (
         " (truncated)" if answer.truncated else ""
     )
-    lines.append(f"\n{shown}; release {answer.release}; x = suppressed (geheim)")
-    return "\n".join(lines)
+    return (
+        f"\n{shown}; release {answer.release}\n"
+        f"x = suppressed (geheim): {by_status.get('suppressed', 0)} cells"
+        + (f" ({reasons})" if reasons else "")
+        + f"; perturbed (cell key noise): {by_status.get('perturbed', 0)}; "
+        f"safe: {by_status.get('safe', 0)}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from service.prepared import prepare
+    from service.schemas import load_query
+    from service.settings import SettingsError, load_settings
+    from service.state import Service, open_engine
+
     body = _read(args.query)
     if not isinstance(body, dict) or not isinstance(body.get("cube"), str):
         raise CliError("the query must be a JSON object with a 'cube'")
     try:
-        release = current_release(data_home(args.home))
+        settings = load_settings(getattr(args, "config", None), overrides={"home": args.home})
+    except SettingsError as exc:
+        raise CliError("; ".join(exc.problems)) from None
+    home = data_home(settings.home or None)
+    try:
+        if current_release(home) is None:
+            raise CliError("no release has been published yet: run `zicht demo` or `zicht load`")
     except ReleaseError as exc:
         raise CliError(str(exc)) from None
-    if release is None:
-        raise CliError("no release has been published yet: run `zicht demo` or `zicht load`")
-    engine = Engine.open(release)
+    svc = Service(settings, home, open_engine)
     try:
-        answer = engine.answer(load_query(body["cube"], body))
-    except UserError as exc:
-        lines = [exc.message, *(f"  {p.location}: {p.message}" for p in exc.problems)]
-        raise CliError("\n".join(lines)) from None
+        svc.engines.load_current()
+        fmt = "json" if args.format == "table" else args.format
+        try:
+            prepared = prepare(load_query(body["cube"], body))
+            answered = svc.answer(prepared, f"cli:{_user()}", fmt)
+            model = _model(svc, body["cube"]) if args.format == "table" else None
+        except UserError as exc:
+            lines = [exc.message, *(f"  {p.location}: {p.message}" for p in exc.problems)]
+            raise CliError("\n".join(lines)) from None
+        if args.format == "table":
+            sys.stdout.write(table(answered.entry.answer, model))
+            return 0
+        data, _ = answered.entry.body(fmt)
     finally:
-        engine.close()
-    if args.format == "table":
-        print(table(answer))
+        svc.close()
+    if args.format in BINARY:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
     else:
-        data = render(answer, args.format)
-        if args.format in ("arrow", "parquet"):
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-        else:
-            sys.stdout.write(data.decode("utf-8").rstrip("\n") + "\n")
+        sys.stdout.write(data.decode("utf-8").rstrip("\n") + "\n")
     return 0
+
+
+def _model(svc: Any, cube: str) -> dict[str, Any]:
+    with svc.engines.use() as engine:
+        model: dict[str, Any] = engine.cube(cube)
+        return model
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -11,12 +11,48 @@ def _home(release):
     return str(release.path.parent.parent)
 
 
-def test_query_prints_a_table_with_x_for_suppressed(release, capsys):
+def test_query_prints_a_table_with_labels_and_a_legend(release, capsys):
     q = {"cube": "drug_suspects", "measures": ["suspects"], "drilldown": ["residence@buurt"]}
     assert main(["--home", _home(release), "query", json.dumps(q)]) == 0
     out = capsys.readouterr().out
-    assert "residence@buurt" in out and "suspects" in out
-    assert " x" in out and "x = suppressed" in out
+    assert "Regio: Buurt" in out and "Verdachten" in out  # labels head the columns
+    assert "residence@buurt" in out and "suspects (persons)" in out  # ids below them
+    assert "x = suppressed (geheim)" in out and "perturbed (cell key noise)" in out
+
+
+def test_query_table_numbers_thousands_and_x(release, capsys):
+    q = {
+        "cube": "dwellings",
+        "measures": ["woz_total"],
+        "drilldown": ["region@provincie", "period@year"],
+        "totals": "grand",
+    }
+    assert main(["--home", _home(release), "query", json.dumps(q)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "│" in line][2:]
+    values = [line.rsplit("│", 1)[1] for line in rows]
+    assert values and all(v == v.rstrip() or v.strip() == "" for v in values)  # right-aligned
+    shown = [v.strip() for v in values if v.strip() not in ("", "x")]
+    assert any("." in v for v in shown), shown  # Dutch thousands separators (1.234.567)
+    assert not any("e+" in v for v in shown)  # never scientific notation
+    assert "Totaal" in out
+
+
+def test_query_goes_through_the_service_settings_and_audit(release, capsys, monkeypatch):
+    home = _home(release)
+    q = {"cube": "drug_suspects", "measures": ["registrations"], "drilldown": ["period@year"]}
+    monkeypatch.setenv("ZICHT_QUERY_TIMEOUT_S", "0")
+    assert main(["--home", home, "query", json.dumps(q)]) == 2
+    assert "query_timeout_s" in capsys.readouterr().err  # the setting is read (and checked)
+    monkeypatch.setenv("ZICHT_MAX_CELLS", "1")
+    monkeypatch.delenv("ZICHT_QUERY_TIMEOUT_S")
+    assert main(["--home", home, "query", json.dumps(q)]) == 2
+    assert "too many cells" in capsys.readouterr().err.lower()
+    monkeypatch.delenv("ZICHT_MAX_CELLS")
+    assert main(["--home", home, "query", json.dumps(q)]) == 0
+    audit = sorted((release.path.parents[1] / "audit").glob("*.jsonl"))
+    last = json.loads(audit[-1].read_text(encoding="utf-8").splitlines()[-1])
+    assert last["client"].startswith("cli:") and last["cube"] == "drug_suspects"
 
 
 def test_query_csv_from_file(release, capsys, tmp_path):
