@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.dashboard.dashboard_fixtures import (  # noqa: F401  (pytest fixtures)
     ARTIFACTS,
@@ -165,7 +170,12 @@ def test_keyboard_enter_on_a_gemeente_opens_its_profile(page):
     assert not page.is_hidden("#tooltip")
     page.keyboard.press("Enter")
     page.wait_for_selector("#profile[data-gm=GM0014][data-status=ready]", timeout=30_000)
+    # Focus stays on the chosen gemeente (its outline is drawn by a copy, not by moving it).
+    assert page.evaluate("() => document.activeElement.dataset.code") == "GM0014"
+    order = page.eval_on_selector_all("#map path.gm", "ps => ps.map(p => p.dataset.code)")
+    assert order.index("GM0014") < len(order) - 1
     page.keyboard.press("Tab")  # focus moves on; nothing traps it
+    assert page.evaluate("() => document.activeElement.dataset.code") != "GM0014"
 
 
 def test_the_csv_download_has_the_rows_on_the_map(page, tmp_path: Path):
@@ -309,3 +319,102 @@ def test_a_first_visit_opens_on_a_map_with_a_figure_for_nearly_every_gemeente(pa
     assert len(painted) >= len(shown)
     assert page.locator("#guidance").is_hidden()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_on_a_phone_the_wijk_table_shows_its_values_and_chart_text_is_readable(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_dashboard(page, "#theme=population&ind=population.inhabitants&year=2023&gm=GM0363")
+    page.wait_for_selector("#profile[data-status=ready][data-gm=GM0363]", timeout=30_000)
+    page.wait_for_selector("#index-bars[data-status=ready]", timeout=30_000)
+    cell = page.locator("#areas-table tbody tr td:last-child").first
+    box = cell.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    # The scroll box is reachable by keyboard and named.
+    wrap = page.locator(".table-wrap")
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("role") == "region"
+    smallest = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('svg.chart text')]
+            .filter(t => t.getBBox().width > 0)
+            .map(t => t.getBoundingClientRect().height))"""
+    )
+    assert smallest >= 11, smallest
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-phone-profile.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_index_chart_uses_a_log_scale_with_100_marked(page):
+    open_dashboard(page)
+    page.wait_for_selector("#index-bars[data-status=ready]", timeout=30_000)
+    ticks = page.eval_on_selector_all(
+        "#index-bars .tick text", "ts => ts.map(t => t.textContent.replace(/\\D/g, ''))"
+    )
+    assert "100" in ticks and "1000" in ticks, ticks
+    assert page.locator("#index-bars .reference line").count() == 1
+
+
+# --- axe-core on every view ---------------------------------------------------------------
+# axe-core is vendored (vendor/axe-core, from the npm registry, MPL-2.0) and injected into the
+# test browser only; that context bypasses the page's CSP for the injection alone (the page
+# itself allows no inline script). Results per view go to test-artifacts/axe-<view>.json.
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
+RUN = """async () => {
+  const r = await axe.run(document, {resultTypes: ["violations"]});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}));
+}"""
+
+VIEWS = {
+    "first-visit": ("", {"width": 1366, "height": 900}, None),
+    "drugs-guidance": (
+        "#ind=drug_suspects.suspects&year=2024",
+        {"width": 1366, "height": 900},
+        "#guidance[data-status=ready]",
+    ),
+    "profile": (
+        "#theme=population&ind=population.inhabitants&year=2023&gm=GM0363",
+        {"width": 1366, "height": 900},
+        "#profile[data-status=ready]",
+    ),
+    "phone-profile": (
+        "#ind=drug_suspects.suspects&year=2023&gm=GM0599",
+        {"width": 390, "height": 844},
+        "#profile[data-status=ready]",
+    ),
+    "english": (
+        "#lang=en&theme=transactions&ind=transactions.transactions&year=2022",
+        {"width": 1366, "height": 900},
+        None,
+    ),
+}
+
+
+@pytest.fixture
+def axe_page(browser, server) -> Iterator[Any]:
+    context = browser.new_context(bypass_csp=True)
+    pg = context.new_page()
+    pg.base = server.base  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_no_serious_or_critical_axe_violations(axe_page, name):
+    hash_, viewport, wait_for = VIEWS[name]
+    axe_page.set_viewport_size(viewport)
+    axe_page.goto(f"{axe_page.base}/{hash_}")
+    axe_page.wait_for_selector("#map[data-status=ready]", timeout=30_000)
+    axe_page.wait_for_selector("#scatter[data-status=ready]", timeout=30_000)
+    if wait_for:
+        axe_page.wait_for_selector(wait_for, timeout=30_000)
+    axe_page.add_script_tag(path=str(AXE))
+    violations = axe_page.evaluate(RUN)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(violations, indent=1), "utf-8")
+    axe_page.screenshot(path=str(ARTIFACTS / f"view-{name}.png"), full_page=True)
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    assert blocking == [], json.dumps(blocking, indent=1)

@@ -319,7 +319,7 @@ async function drawIndex() {
     if (gm) bars.push({ name: `${name} — ${gmNames.get(state.gm) || state.gm}`, cell: gm.rows[0]?.cells[id], highlight: true });
   }
   $("index-cube").textContent = `${label(state.lang, indexCube)} ${year}`;
-  barChart(box, bars, { lang: state.lang, decimals: 0, title: t(state.lang, "over_rep"), reference: { value: 100, name: "100" } });
+  barChart(box, bars, { lang: state.lang, decimals: 0, title: t(state.lang, "over_rep"), reference: { value: 100, name: "100" }, log: true });
   box.dataset.status = "ready";
 }
 

@@ -3,6 +3,15 @@ import { numberFormat, t } from "./i18n.js";
 
 const d3 = window.d3;
 
+/**
+ * The drawing width: the box's own width up to `max`, so that on a phone the SVG is drawn
+ * 1:1 and its 11 px text stays 11 px (a fixed viewBox would shrink it to ~7 px at 390 px).
+ */
+function widthOf(container, max) {
+  const own = Math.floor(container.clientWidth || max);
+  return Math.max(280, Math.min(max, own));
+}
+
 function frame(container, width, height, margin) {
   container.replaceChildren();
   const svg = d3
@@ -21,7 +30,9 @@ const published = (p) => p.cell && p.cell.status !== "suppressed" && p.cell.valu
  * gaps in the line and an `x` above the axis.
  */
 export function lineChart(container, series, { lang, decimals, title }) {
-  const { svg, inner, w, h } = frame(container, 520, 240, { top: 16, right: 110, bottom: 28, left: 56 });
+  const width = widthOf(container, 520);
+  const right = width < 420 ? 70 : 110;
+  const { svg, inner, w, h } = frame(container, width, 240, { top: 16, right, bottom: 28, left: 56 });
   svg.attr("role", "img").attr("aria-label", title);
   const years = [...new Set(series.flatMap((s) => s.points.map((p) => p.year)))].sort();
   const values = series.flatMap((s) => s.points.filter(published).map((p) => p.cell.value));
@@ -60,31 +71,34 @@ export function lineChart(container, series, { lang, decimals, title }) {
  * Horizontal bars, one per item {name, cell, highlight}; suppressed bars show `x`.
  * `reference` {value, name} draws a vertical line (e.g. the national figure or index 100).
  */
-export function barChart(container, bars, { lang, decimals, title, reference }) {
+export function barChart(container, bars, { lang, decimals, title, reference, log = false }) {
   const items = bars.map((d, i) => ({ ...d, i }));
   const rowH = 22;
   const height = Math.max(60, items.length * rowH + 36);
-  const { svg, inner, w } = frame(container, 520, height, { top: 8, right: 60, bottom: 24, left: 250 });
+  const width = widthOf(container, 520);
+  const left = Math.min(250, Math.round(width * 0.45));
+  const { svg, inner, w } = frame(container, width, height, { top: 8, right: 60, bottom: 24, left });
   svg.attr("role", "img").attr("aria-label", title);
   const values = items.filter(published).map((i) => i.cell.value);
   if (reference && reference.value != null) values.push(reference.value);
-  const x = d3.scaleLinear().domain([Math.min(0, d3.min(values) ?? 0), d3.max(values) || 1]).nice().range([0, w]);
+  const x = log ? logScale(values, w) : d3.scaleLinear().domain([Math.min(0, d3.min(values) ?? 0), d3.max(values) || 1]).nice().range([0, w]);
   const y = d3.scaleBand().domain(items.map((_, i) => i)).range([0, items.length * rowH]).padding(0.2);
   const fmt = numberFormat(lang, decimals);
-  inner.append("g").attr("transform", `translate(0,${items.length * rowH})`).call(d3.axisBottom(x).ticks(5).tickFormat((v) => fmt.format(v)));
+  const axis = log ? d3.axisBottom(x).tickValues(logTicks(x)) : d3.axisBottom(x).ticks(width < 420 ? 3 : 5);
+  inner.append("g").attr("transform", `translate(0,${items.length * rowH})`).call(axis.tickFormat((v) => fmt.format(v)));
   const rows = inner.selectAll("g.bar").data(items).join("g").attr("class", (d) => `bar${d.highlight ? " highlight" : ""}`);
   rows.append("text").attr("class", "bar-name").attr("x", -6).attr("y", (d) => y(d.i) + y.bandwidth() / 2).text((d) => d.name);
   rows
     .filter(published)
     .append("rect")
-    .attr("x", (d) => x(Math.min(0, d.cell.value)))
+    .attr("x", (d) => (log ? 0 : x(Math.min(0, d.cell.value))))
     .attr("y", (d) => y(d.i))
-    .attr("width", (d) => Math.abs(x(d.cell.value) - x(0)))
+    .attr("width", (d) => (log ? Math.max(1, x(d.cell.value)) : Math.abs(x(d.cell.value) - x(0))))
     .attr("height", y.bandwidth());
   rows
     .append("text")
     .attr("class", (d) => (published(d) ? "bar-value" : "bar-value x-mark"))
-    .attr("x", (d) => (published(d) ? x(Math.max(0, d.cell.value)) + 4 : x(0) + 4))
+    .attr("x", (d) => (published(d) ? (log ? x(d.cell.value) : x(Math.max(0, d.cell.value))) + 4 : (log ? 0 : x(0)) + 4))
     .attr("y", (d) => y(d.i) + y.bandwidth() / 2)
     .text((d) => (published(d) ? fmt.format(d.cell.value) : "x"));
   if (reference && reference.value != null) {
@@ -92,6 +106,25 @@ export function barChart(container, bars, { lang, decimals, title, reference }) 
     g.append("line").attr("x1", x(reference.value)).attr("x2", x(reference.value)).attr("y1", -4).attr("y2", items.length * rowH);
     g.append("text").attr("x", x(reference.value) + 3).attr("y", 4).text(reference.name);
   }
+}
+
+/**
+ * A log scale for ratios such as an over-representation index: one bar of 4,836 next to bars
+ * of 183-350 would flatten a linear axis. Values below the domain (0 included) are clamped
+ * to its left edge; their labels still give the true value.
+ */
+function logScale(values, w) {
+  const positive = values.filter((v) => v > 0);
+  const lo = Math.min(10, d3.min(positive) ?? 10);
+  const hi = Math.max(1000, (d3.max(positive) ?? 100) * 1.2);
+  return d3.scaleLog().domain([lo, hi]).range([0, w]).clamp(true);
+}
+
+function logTicks(x) {
+  const [lo, hi] = x.domain();
+  const out = [];
+  for (let p = Math.ceil(Math.log10(lo)); 10 ** p <= hi; p += 1) out.push(10 ** p);
+  return out;
 }
 
 function pearson(points) {
@@ -119,7 +152,7 @@ function spread([lo, hi]) {
 
 /** Scatter of regions {code, name, x, y}; returns the correlation coefficient (or null). */
 export function scatter(container, points, { lang, xLabel, yLabel, xDecimals, yDecimals, onPick }) {
-  const { svg, inner, w, h } = frame(container, 520, 360, { top: 12, right: 16, bottom: 44, left: 64 });
+  const { svg, inner, w, h } = frame(container, widthOf(container, 520), 360, { top: 12, right: 16, bottom: 44, left: 64 });
   svg.attr("role", "img").attr("aria-label", `${xLabel} / ${yLabel}`);
   const x = d3.scaleLinear().domain(spread(d3.extent(points, (p) => p.x))).nice().range([0, w]);
   const y = d3.scaleLinear().domain(spread(d3.extent(points, (p) => p.y))).nice().range([h, 0]);

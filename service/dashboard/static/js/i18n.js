@@ -4,6 +4,7 @@
 const TEXT = {
   nl: {
     pooled_note: "Jaren samengenomen: {from}–{to}.",
+    controls_label: "Keuze van de kaart",
     one_year: "Toon één jaar",
     mostly_x: "Op deze kaart tonen {shown} van de {total} gemeenten een cijfer; de rest is x (geheim) of 0.",
     what_publishes: "Wat wel een beeld geeft:",
@@ -80,7 +81,7 @@ const TEXT = {
     wijken_of_profile: "Wijken van de gekozen gemeente",
     correlation: "correlatie",
     over_rep: "Oververtegenwoordigde kenmerken",
-    over_rep_note: "Index: 100 = aandeel in de hele bevolking.",
+    over_rep_note: "Index: 100 = aandeel in de hele bevolking (logaritmische schaal: 1.000 is tien keer zo vaak als 100).",
     reason: "reden",
     reasons: {
       threshold: "te weinig eenheden",
@@ -102,6 +103,7 @@ const TEXT = {
   },
   en: {
     pooled_note: "Years taken together: {from}–{to}.",
+    controls_label: "Choice of map",
     one_year: "Show one year",
     mostly_x: "On this map {shown} of the {total} gemeenten show a figure; the rest are x (secret) or 0.",
     what_publishes: "What does give a picture:",
@@ -178,7 +180,7 @@ const TEXT = {
     wijken_of_profile: "Districts of the chosen municipality",
     correlation: "correlation",
     over_rep: "Over-represented characteristics",
-    over_rep_note: "Index: 100 = share in the whole population.",
+    over_rep_note: "Index: 100 = share in the whole population (log scale: 1,000 is ten times as common as 100).",
     reason: "reason",
     reasons: {
       threshold: "too few units",

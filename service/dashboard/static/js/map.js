@@ -114,6 +114,9 @@ export class ChoroplethMap {
         .attr("class", "provincie-borders")
         .attr("d", path);
     }
+    // The selected gemeente's outline is drawn on top by a copy of its path: raising the path
+    // itself would move it in the document, drop its keyboard focus and change the Tab order.
+    this.outline = this.svg.append("path").attr("class", "selected-outline").attr("aria-hidden", "true");
     this._wireEvents();
   }
 
@@ -153,7 +156,8 @@ export class ChoroplethMap {
     this.selected = code;
     if (!this.areas) return;
     this.areas.classed("selected", (f) => f.properties.statcode === code);
-    this.areas.filter(".selected").raise();
+    const chosen = this.areas.filter(".selected");
+    this.outline.attr("d", chosen.empty() ? null : this.path(chosen.datum()));
   }
 
   _entry(f) {
