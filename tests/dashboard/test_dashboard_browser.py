@@ -330,7 +330,7 @@ def test_on_a_phone_the_wijk_table_shows_its_values_and_chart_text_is_readable(p
     box = cell.bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390, box
     # The scroll box is reachable by keyboard and named.
-    wrap = page.locator(".table-wrap")
+    wrap = page.locator("#profile .table-wrap")
     assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("role") == "region"
     smallest = page.evaluate(
         """() => Math.min(...[...document.querySelectorAll('svg.chart text')]
@@ -378,12 +378,12 @@ VIEWS = {
     "profile": (
         "#theme=population&ind=population.inhabitants&year=2023&gm=GM0363",
         {"width": 1366, "height": 900},
-        "#profile[data-status=ready]",
+        "#sectors[data-status=ready]",
     ),
     "phone-profile": (
         "#ind=drug_suspects.suspects&year=2023&gm=GM0599",
         {"width": 390, "height": 844},
-        "#profile[data-status=ready]",
+        "#search-areas[data-status=ready]",
     ),
     "english": (
         "#lang=en&theme=transactions&ind=transactions.transactions&year=2022",
@@ -418,3 +418,39 @@ def test_no_serious_or_critical_axe_violations(axe_page, name):
     axe_page.screenshot(path=str(ARTIFACTS / f"view-{name}.png"), full_page=True)
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert blocking == [], json.dumps(blocking, indent=1)
+
+
+def test_the_brochure_views_of_a_gemeente(page, server):
+    open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&year=2023&gm=GM0363")
+    for part in ("flows", "search-areas", "sectors"):
+        page.wait_for_selector(f"#{part}[data-status=ready]", timeout=30_000)
+    # Woon- x pleeggemeente: the published flows out of Amsterdam, largest first.
+    out = server.json(
+        "/api/v1/cubes/drug_suspects/aggregate",
+        measures="suspects",
+        drilldown="offence@gemeente",
+        cut=["residence@gemeente:GM0363", "period@year:2023"],
+    )["rows"]
+    shown = [r for r in out if r["cells"]["suspects"]["status"] != "suppressed"]
+    shown = [r for r in shown if r["cells"]["suspects"]["value"]]
+    items = page.locator("#flows-out li")
+    assert items.count() == min(8, len(shown))
+    # Kansrijke zoekgebieden: every wijk of the gemeente, ranked ones first, components shown.
+    wijken = server.json(
+        "/api/v1/cubes/population/aggregate",
+        measures="inhabitants",
+        drilldown="region@wijk",
+        cut=["region@wijk:descendants(GM0363)", "period@year:2023"],
+    )["rows"]
+    assert page.locator("#search-table tbody tr").count() == len(wijken)
+    assert page.locator("#search-table thead th").count() == 3 + 4
+    ranked = int(page.get_attribute("#search-areas", "data-ranked"))
+    statuses = page.eval_on_selector_all(
+        "#search-table tbody tr", "rs => rs.map(r => r.dataset.status)"
+    )
+    assert statuses == ["ranked"] * ranked + ["suppressed"] * (len(wijken) - ranked)
+    # Branches: one row per SBI section.
+    assert page.locator("#sectors-table tbody tr").count() == 21
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-brochure.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
