@@ -352,7 +352,13 @@ def test_the_index_chart_uses_a_log_scale_with_100_marked(page):
         "#index-bars .tick text", "ts => ts.map(t => t.textContent.replace(/\\D/g, ''))"
     )
     assert "100" in ticks and "1000" in ticks, ticks
-    assert page.locator("#index-bars .reference line").count() == 1
+    # One chart per cube with index measures (drug suspects, plantation residents), each with
+    # 100 marked.
+    parts = page.eval_on_selector_all(
+        "#index-bars .index-part", "ps => ps.map(p => p.dataset.cube)"
+    )
+    assert sorted(parts) == ["drug_suspects", "plantations"]
+    assert page.locator("#index-bars .reference line").count() == len(parts)
 
 
 # --- axe-core on every view ---------------------------------------------------------------

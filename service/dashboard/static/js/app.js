@@ -311,11 +311,19 @@ function scatterCsv(points, xLabel, yLabel, level) {
   link.download = `zicht-scatter-${where}-${state.year}.csv`;
 }
 
-/** Over-represented characteristics: the `index` measures, nationally and for the gemeente. */
+/** Over-represented characteristics: the `index` measures of every cube that has them
+ * (drug suspects, plantation residents), nationally and for the gemeente; a log scale. */
 async function drawIndex() {
   const box = $("index-bars");
-  const indexCube = cubeList.map((c) => metas.get(c.id)).find((m) => m && m.measures.some((x) => x.kind === "index"));
-  if (!indexCube) return emptyNote(box, state.lang);
+  const cubes = cubeList.map((c) => metas.get(c.id)).filter((m) => m && m.measures.some((x) => x.kind === "index"));
+  if (!cubes.length) return emptyNote(box, state.lang);
+  const drawn = await Promise.all(cubes.map((m) => indexBars(m)));
+  box.replaceChildren(...drawn);
+  $("index-cube").textContent = cubes.map((m) => label(state.lang, m)).join(", ");
+  box.dataset.status = "ready";
+}
+
+async function indexBars(indexCube) {
   const ids = indexCube.measures.filter((x) => x.kind === "index").map((x) => x.id);
   const years = api.years(indexCube);
   const year = years.includes(state.year) ? state.year : years.at(-1);
@@ -331,9 +339,18 @@ async function drawIndex() {
     bars.push({ name: `${name} — ${t(state.lang, "netherlands")}`, cell: nl.rows[0]?.cells[id] });
     if (gm) bars.push({ name: `${name} — ${gmNames.get(state.gm) || state.gm}`, cell: gm.rows[0]?.cells[id], highlight: true });
   }
-  $("index-cube").textContent = `${label(state.lang, indexCube)} ${year}`;
-  barChart(box, bars, { lang: state.lang, decimals: 0, title: t(state.lang, "over_rep"), reference: { value: 100, name: "100" }, log: true });
-  box.dataset.status = "ready";
+  const part = document.createElement("div");
+  part.className = "index-part";
+  part.dataset.cube = indexCube.id;
+  const heading = document.createElement("h3");
+  heading.textContent = `${label(state.lang, indexCube)} ${year}`;
+  const chart = document.createElement("div");
+  chart.className = "chart-box";
+  part.append(heading, chart);
+  // Drawn while attached, so the chart takes the box's width.
+  $("index-bars").append(part);
+  barChart(chart, bars, { lang: state.lang, decimals: 0, title: `${t(state.lang, "over_rep")}: ${label(state.lang, indexCube)}`, reference: { value: 100, name: "100" }, log: true });
+  return part;
 }
 
 // ---- orchestration ------------------------------------------------------------------------
