@@ -151,6 +151,19 @@ def test_clicking_a_gemeente_opens_its_profile(page, server):
     )["rows"]
     rows = page.locator("#areas-table tbody tr")
     assert rows.count() == len(wijken) > 0
+    # The schematic wijk map: one square per wijk, x hatched, labelled as schematic.
+    tiles = page.eval_on_selector_all(
+        "#areas-tiles rect[data-code]",
+        "rs => rs.map(r => [r.dataset.code, r.getAttribute('fill')])",
+    )
+    assert len(tiles) == len(wijken)
+    x_codes = {
+        r["members"]["region@wijk"]
+        for r in wijken
+        if r["cells"]["inhabitants"]["status"] == "suppressed"
+    }
+    assert {c for c, fill in tiles if fill == "url(#tile-hatch)"} == x_codes
+    assert "Schematisch" in page.get_attribute("#areas-tiles svg", "aria-label")
     x_rows = sum(1 for r in wijken if r["cells"]["inhabitants"]["status"] == "suppressed")
     assert page.locator("#areas-table tbody tr[data-status=suppressed]").count() == x_rows
     if x_rows:

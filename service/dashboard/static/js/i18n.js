@@ -4,6 +4,8 @@
 const TEXT = {
   nl: {
     deepen: "Verdieping",
+    schematic: "Schematische kaart",
+    schematic_note: "Schematische kaart: één vak per gebied in volgorde van de code, geen echte grenzen (de wijk- en buurtkaart zit niet in de gegevens).",
     flows: "Woon- en pleeggemeente van drugsverdachten",
     flows_out: "Wonen hier, verdacht in",
     flows_in: "Verdacht hier, wonen in",
@@ -114,6 +116,8 @@ const TEXT = {
   },
   en: {
     deepen: "In depth",
+    schematic: "Schematic map",
+    schematic_note: "Schematic map: one square per area in code order, not real boundaries (the wijk and buurt map is not in the data).",
     flows: "Residence and offence gemeente of drug suspects",
     flows_out: "Live here, suspected in",
     flows_in: "Suspected here, live in",

@@ -5,6 +5,7 @@ import { barChart, emptyNote, lineChart } from "./charts.js";
 import { label, t } from "./i18n.js";
 import { unitText } from "./explain.js";
 import { cellExplained, cellText } from "./map.js";
+import { drawTiles } from "./tiles.js";
 
 function yearSeries(answer, periodItem, measureId) {
   return answer.rows
@@ -118,6 +119,8 @@ function drawAreas(root, view, m, areas, q) {
     });
     body.append(tr);
   });
+  const entries = rows.map((r) => ({ code: r.members[item], name: r.labels[item] || r.members[item], cell: r.cells[m.id] }));
+  drawTiles(root.querySelector("#areas-tiles"), entries, { lang, decimals: m.decimals, title: label(lang, m) });
   root.querySelector("#areas-count").textContent = `${rows.length}`;
   const link = root.querySelector("#areas-csv");
   link.href = api.aggregateUrl(meta.id, q.areas, lang, "csv");
