@@ -143,7 +143,12 @@ def bench_scale(root: Path, scale: float, repeat: int) -> dict[str, Any]:
         con.close()
         engine.close()
     ratios = [r["ratio"] for r in rows]
+    from bench.info_loss import information_loss, print_loss
+
+    loss = information_loss(release)
+    print_loss(loss)
     return {
+        "information_loss": loss,
         "scale": scale,
         "load_average_after": os.getloadavg(),  # other work on the machine skews the timings
         "home": str(home),

@@ -21,8 +21,10 @@ group — each protected as it is everywhere else, and then summed:
 
 A count of units over a custom group is therefore the sum of the nodes' counts: a person in two
 months of a range counts in both (person-months), like a stock over a range of years counts
-person-years. Nodes are found from the base arrays in ``cube.axes`` (numpy, no SQL); the
-decision depends only on the query and the hierarchy, never on the data.
+person-years. The last 3 and the last 5 years of the release are fixed pooled periods, each a
+population of its own (``POOLED_YEARS``): pooling is how a small area gets a figure. Nodes
+are found from the base arrays in ``cube.axes`` (numpy, no SQL); the decision depends only on
+the query and the hierarchy, never on the data.
 """
 
 from __future__ import annotations
@@ -95,9 +97,26 @@ def _level_key(axis: RoleAxis, levels: list[str], mask: np.ndarray | None = None
     return np.ravel_multi_index(idx, tuple(len(lv.codes) + 1 for lv in lax)).astype(np.int64)
 
 
+# Pooled periods that are populations of their own: the last 3 and the last 5 years of the
+# release (distinct contributors over the window, one noise each), so that small areas can
+# pool years into a publishable figure. Any other range of years is the sum of its years.
+POOLED_YEARS = (3, 5)
+
+
+def pooled_window(axis: RoleAxis, mask: np.ndarray) -> bool:
+    """Is ``mask`` the last 3 or 5 years of the period role?"""
+    if axis.role.dimension.id != "period" or "year" not in axis.levels:
+        return False
+    year = axis.levels["year"].base_index
+    n_years = len(axis.levels["year"].codes)
+    return any(k < n_years and np.array_equal(mask, year >= n_years - k) for k in POOLED_YEARS)
+
+
 def _all_nodes(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> bool:
     """Is every cell's population on this role (its members at ``levels``, within ``mask``)
-    one member of one level, or the whole role?"""
+    one member of one level, a pooled window, or the whole role?"""
+    if not levels and pooled_window(axis, mask):
+        return True
     key = _level_key(axis, levels)
     k_in = key[mask]
     cells, n_in = np.unique(k_in, return_counts=True)

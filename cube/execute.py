@@ -160,7 +160,38 @@ def _stats(res: _Result, ps: PartSql, j: int, holding: bool) -> dict[str, np.nda
     if m.kind == "sum":
         out["s"] = res.col(f"s{sa}")
         out["x1"], out["x2"] = res.top2(f"top{sa}")
+    elif row_count(m):
+        if f"rtop{a}" in res.cols:  # rows per holding, from the holding pass
+            out["x1"], out["x2"] = res.top2(f"rtop{a}")
+        else:  # a holding has one row here (or bounds replace this: see _refine)
+            out["x1"], out["x2"] = ones_top2(n)
     return out
+
+
+def row_count(m: Any) -> bool:
+    """A count of rows: a holding may contribute several (dominance and p % apply)."""
+    return bool(m.kind == "count" and m.count != "holdings")
+
+
+def ones_top2(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two largest contributions when every holding contributes one row."""
+    return np.minimum(n, 1).astype(np.float64), (n >= 2).astype(np.float64)
+
+
+def _concentrated(n: np.ndarray, mr: np.ndarray, policy: Any) -> np.ndarray:
+    """Row-count cells whose dominance or p % status the bound ``mr`` (most rows of one
+    holding) cannot settle: with x1, x2 <= mr the rules pass once n is large enough."""
+    clear = max(2 * 100.0 / policy.dominance_k, 2 + policy.p_percent / 100.0)
+    return (mr > 1) & (n < clear * mr)
+
+
+def _bounded_top2(s: dict[str, np.ndarray], mr: np.ndarray) -> None:
+    """Where holdings repeat (mr > 1), the most rows of one holding bounds both contributions:
+    the rules pass on these bounds only where the true contributions pass too."""
+    rep = mr > 1
+    bound = np.minimum(mr, s["n"]).astype(np.float64)
+    s["x1"] = np.where(rep, np.maximum(bound, s["x1"]), s["x1"])
+    s["x2"] = np.where(rep, np.maximum(bound, s["x2"]), s["x2"])
 
 
 def _uncleared(res: _Result, j: int, m: Any, policy: Any) -> np.ndarray:
@@ -170,7 +201,9 @@ def _uncleared(res: _Result, j: int, m: Any, policy: Any) -> np.ndarray:
     repeated = res.col(f"mr{j}") > 1
     if m.kind == "sum" or m.count == "holdings":
         return repeated
-    return repeated & _unsettled(res.col(f"lb{j}"), res.col(f"n{j}"), policy)
+    rows = res.col(f"n{j}")
+    unsettled = _unsettled(res.col(f"lb{j}"), rows, policy)
+    return repeated & (unsettled | _concentrated(rows, res.col(f"mr{j}"), policy))
 
 
 def _unsettled(lb: np.ndarray, rows: np.ndarray, policy: Any) -> np.ndarray:
@@ -263,6 +296,7 @@ def _split(
         out["key"] = (a["key"] + b["key"]) % KEY_MOD
         if "s" in a:
             out["s"] = _add_units(a["s"], b["s"])
+        if "x1" in a:
             tops = -np.sort(-np.stack([a["x1"], a["x2"], b["x1"], b["x2"]], axis=1), axis=1)
             out["x1"], out["x2"] = tops[:, 0].copy(), tops[:, 1].copy()
         per.append(out)
@@ -276,7 +310,7 @@ def _rollup_bounds(con, ps, part, items, grid, axes, maps) -> list[dict[str, np.
     singles = _Result(con, ps.one_pass, grid, maps)
     bound = _Result(con, ps.bounds, grid, maps)
     policy = part.cube.policy
-    per, todo, single_n = [], [], []
+    per, todo, single_n, singles_top = [], [], [], []
     for j, m in enumerate(ps.measures):
         a = ps.alias[j]
         s = _stats(singles, ps, j, holding=False)
@@ -285,8 +319,18 @@ def _rollup_bounds(con, ps, part, items, grid, axes, maps) -> list[dict[str, np.
         c = np.where(repeated, np.ceil(lb - 1e-9).astype(np.int64), s["n"])
         key = (s["key"] + bound.col(f"key{a}", np.int64)) % KEY_MOD
         n = s["n"] + bound.col(f"n{a}", np.int64)
-        per.append({"n": n, "c": c, "key": key})
-        todo.append(repeated & _unsettled(lb, n, policy.for_measure(m.id)))
+        out = {"n": n, "c": c, "key": key}
+        mp = policy.for_measure(m.id)
+        undecided = _unsettled(lb, n, mp)
+        if row_count(m):
+            mr = bound.col(f"mr{a}")
+            out["x1"], out["x2"] = ones_top2(n)
+            _bounded_top2(out, mr)
+            undecided = undecided | _concentrated(n, mr, mp)
+        per.append(out)
+        todo.append(repeated & undecided)
+        zeros = np.zeros(len(s["n"]))
+        singles_top.append((s.get("x1", zeros), s.get("x2", zeros)))
         single_n.append(s["n"])
     cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     if len(cells) == 0:
@@ -294,7 +338,12 @@ def _rollup_bounds(con, ps, part, items, grid, axes, maps) -> list[dict[str, np.
     where = _refine_where(grid, cells, part, items, axes)
     exact = _Result(con, ps.holding.format(where=where), grid, maps)
     for j, s in enumerate(per):
-        s["c"][cells] = single_n[j][cells] + _stats(exact, ps, j, holding=True)["c"][cells]
+        fixed = _stats(exact, ps, j, holding=True)
+        s["c"][cells] = single_n[j][cells] + fixed["c"][cells]
+        if "x1" in s:  # the singles' ones and the multis' exact rows per holding
+            t1, t2 = singles_top[j]
+            tops = -np.sort(-np.stack([t1, t2, fixed["x1"], fixed["x2"]], axis=1), axis=1)
+            s["x1"][cells], s["x2"][cells] = tops[cells, 0], tops[cells, 1]
     return per
 
 
@@ -316,6 +365,8 @@ def _refine(con, ps, part, items, grid, axes, maps, res, per) -> None:  # type: 
         a = ps.alias[j]
         lb = np.ceil(res.col(f"lb{a}") - 1e-9).astype(np.int64)
         s["c"] = np.where(res.col(f"mr{a}") > 1, lb, s["c"])
+        if "x1" in s and row_count(ps.measures[j]):
+            _bounded_top2(s, res.col(f"mr{a}"))
     if len(cells) == 0:
         return
     where = _refine_where(grid, cells, part, items, axes)

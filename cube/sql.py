@@ -264,6 +264,9 @@ def _holding_pass(proj: str, part: Part, n: int, sets, pre: bool = False) -> str
                 f"count(*){present} AS c{j}",
                 f"CAST(sum(r{j}) % {KEY_MOD} AS BIGINT) AS key{j}",
             ]
+            # rows per holding: the contributions of a count of rows (dominance, p %), which
+            # may share these columns with any measure of the same filter
+            outer.append(f"max(n{j}, 2){present} AS rtop{j}")
         if m.kind == "sum" and sum_alias[j] == j:
             inner.append(f"coalesce(sum(x{j}){w}, 0) AS s{j}")
             outer += [

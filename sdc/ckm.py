@@ -62,15 +62,36 @@ class PTable:
 
 
 @lru_cache(maxsize=32)
-def generate_ptable(D: int, V: float, js: int = 0, floor: int = 0) -> PTable:
-    """Generate a table for maximum deviation D, variance V, blocked 1..js, threshold floor."""
-    max_row = max(js + 1, floor) + D
-    low = -max(D, js)
-    probs = np.zeros((max_row + 1, D - low + 1))
+def generate_ptable(
+    D: int, V: float, js: int = 0, floor: int = 0, tail: int = 0, tail_mass: float = 0.0
+) -> PTable:
+    """Generate a table for maximum deviation D, variance V, blocked 1..js, threshold floor.
+
+    With ``tail`` > D, every row also puts ``tail_mass`` on the deviations D < |d| <= tail
+    that it allows on both sides (uniformly, so the mean stays 0): a published count is then
+    not known to lie within ±D of the truth, and an attacker intersecting bounded noise cannot
+    corner a hidden group at the edge of ±D (docs/disclosure-control.md, "Threat model").
+    """
+    width = max(D, tail)
+    max_row = max(js + 1, floor) + width
+    low = -max(width, js)
+    probs = np.zeros((max_row + 1, width - low + 1))
     for i in range(max_row + 1):
         allowed = _allowed_deviations(i, D, js, floor)
         probs[i, allowed - low] = _max_entropy(allowed, V)
+        extra = _tail_deviations(i, D, js, floor, tail) if tail_mass > 0 else np.zeros(0)
+        if len(extra):
+            probs[i] *= 1.0 - tail_mass
+            probs[i, extra - low] += tail_mass / len(extra)
     return PTable(low, probs)
+
+
+def _tail_deviations(i: int, D: int, js: int, floor: int, tail: int) -> np.ndarray:
+    """Deviations beyond D up to ``tail`` that row ``i`` allows in both directions."""
+    if tail <= D:
+        return np.zeros(0, dtype=np.int64)
+    wide = set(_allowed_deviations(i, tail, js, floor).tolist())
+    return np.array(sorted(d for d in wide if abs(d) > D and -d in wide), dtype=np.int64)
 
 
 def _allowed_deviations(i: int, D: int, js: int, floor: int) -> np.ndarray:

@@ -49,6 +49,8 @@ class CkmParams:
     js: int = 2
     key_bits: int = 32
     magnitude_delta: float = 0.05
+    tail: int = 0  # counts: deviations up to ±tail (beyond D) with total probability tail_mass
+    tail_mass: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,15 @@ _SCALARS = {
     "perturb": bool,
     "rounding_base": int,
 }
-_CKM_FIELDS = {"D": int, "V": float, "js": int, "key_bits": int, "magnitude_delta": float}
+_CKM_FIELDS = {
+    "D": int,
+    "V": float,
+    "js": int,
+    "key_bits": int,
+    "magnitude_delta": float,
+    "tail": int,
+    "tail_mass": float,
+}
 
 
 def parse_policy(data: Mapping[str, Any]) -> Policy:
@@ -228,4 +238,8 @@ def _ckm_problems(c: CkmParams) -> list[str]:
         problems.append("ckm.key_bits: must be an integer in 8..32")
     if not 0 < c.magnitude_delta <= 1:
         problems.append("ckm.magnitude_delta: must be in (0, 1]")
+    if c.tail != 0 and not c.D < c.tail <= 20:
+        problems.append("ckm.tail: must be 0 (no tail) or an integer in D+1..20")
+    if not 0 <= c.tail_mass <= 0.2 or (c.tail_mass > 0) != (c.tail > 0):
+        problems.append("ckm.tail_mass: must be in (0, 0.2] with a tail, 0 without")
     return problems

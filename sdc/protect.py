@@ -75,7 +75,7 @@ def protect_measure(
     primary, reason, level = primary_suppression(stats, policy)
     suppressed, n_lps, rounds = primary, 0, 0
     if policy.secondary and rel.n and primary.any():
-        result = _secondary(table, rel, stats, policy, primary, level)
+        result = _secondary(table, rel, stats, policy, primary, level, reason)
         suppressed, n_lps, rounds = result.suppressed, result.n_lps, result.rounds
         reason = np.where(result.secondary, st.SECONDARY, reason).astype(np.int8)
     published = _publish(stats, policy)
@@ -124,7 +124,7 @@ def primary_suppression(stats: MeasureStats, policy: Policy):
     return unsafe, reason.astype(np.int8), level
 
 
-def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
+def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level, reason):
     source = stats.value if stats.additive_value is None else stats.additive_value
     values = np.asarray(source, dtype=np.float64)
     contributors = np.asarray(stats.contributors)
@@ -134,8 +134,21 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
         "unit": np.ones(len(values)),
     }[policy.secondary_cost]
     rank = cell_rank(np.asarray(table.coords), cost)
-    lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
+    lower_bound = known_lower_bounds(stats, policy, primary, reason)
     return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound)
+
+
+def known_lower_bounds(stats: MeasureStats, policy: Policy, primary, reason) -> np.ndarray:
+    """What an attacker knows of each cell's (additive) value from its status alone, as the
+    audit must assume: a count suppressed for the threshold has at least one contributor, so
+    at least 1; any other non-empty count passed the threshold rule (at least ``threshold``
+    contributors, so at least as many rows); an empty cell is 0; a magnitude is at least 0
+    unless a contribution is negative (then unbounded)."""
+    if stats.kind != "count":
+        return np.where(stats.negative_mask(), -np.inf, 0.0)
+    filled = np.asarray(stats.contributors) > 0
+    small = primary & (reason == st.REASON_CODES["threshold"])
+    return np.where(small, 1.0, np.where(filled, float(policy.threshold), 0.0))
 
 
 def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:
@@ -144,7 +157,7 @@ def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:
     if policy.perturb:
         u = uniform_keys(stats.cell_key, ckm.key_bits)
         if stats.kind == "count":
-            table = generate_ptable(ckm.D, ckm.V, ckm.js, policy.threshold)
+            table = generate_ptable(ckm.D, ckm.V, ckm.js, policy.threshold, ckm.tail, ckm.tail_mass)
             values = perturb_counts(values, u, table)
         else:
             table = generate_ptable(ckm.D, ckm.V, 0, 0)

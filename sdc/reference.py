@@ -69,8 +69,6 @@ def _stats(kind, n_cells, rec_cells, holding, vals, record_key) -> MeasureStats:
     per_holding = np.bincount(inv.ravel(), weights=v)
     contributors = np.bincount(pair[:, 0], minlength=n_cells)
     x1, x2 = _top_two(pair[:, 0], np.abs(per_holding), n_cells)
-    if kind == "count":
-        x1, x2 = np.zeros(n_cells), np.zeros(n_cells)
     abs_value = np.bincount(pair[:, 0], weights=np.abs(per_holding), minlength=n_cells)
     return MeasureStats(
         kind, value, contributors.astype(np.int64), x1, x2, ck % KEY_SPACE, negative, abs_value

@@ -6,12 +6,15 @@ from sdc.rules import dominance, p_percent, threshold
 from sdc.rules.base import Rule, RuleResult
 
 BOTH = frozenset({"count", "magnitude"})
-MAGNITUDE = frozenset({"magnitude"})
 
+# Dominance and p % apply to counts too: a count of rows (transactions, registrations) is a
+# magnitude per holding, whose two largest contributions the cube supplies; a count of
+# holdings has contributions of 1 (x1 = x2 = 1, or 0 when not supplied) and never fails them
+# before it fails the threshold.
 RULES: tuple[Rule, ...] = (
     Rule("threshold", BOTH, threshold.check),
-    Rule("dominance", MAGNITUDE, dominance.check),
-    Rule("p_percent", MAGNITUDE, p_percent.check),
+    Rule("dominance", BOTH, dominance.check),
+    Rule("p_percent", BOTH, p_percent.check),
 )
 
 __all__ = ["RULES", "Rule", "RuleResult"]

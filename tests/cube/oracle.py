@@ -106,7 +106,7 @@ def oracle_stats(engine: Engine, plan: Plan, grid: np.ndarray, fact_rows: list[d
                 else n
             )
             stats["cell_key"][c] = key % KEY_MOD
-            if m.kind == "sum":
+            if m.kind == "sum" or m.count != "holdings":  # sums and counts of rows
                 stats["x1"][c], stats["x2"][c] = top[0], top[1]
         out[m.id] = stats
     return out

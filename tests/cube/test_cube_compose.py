@@ -165,3 +165,20 @@ def test_a_group_with_a_hidden_member_is_hidden(engine):
         assert (value, status, reason) == (None, "suppressed", "derived")
     else:
         assert math.isclose(value, sum(p[0] for p in parts))
+
+
+def test_the_last_years_of_the_release_are_a_pooled_population(engine):
+    """The last 3 years pool into one population (distinct contributors, own noise); the
+    test release has 2022-2023 only, so a window is checked on the axis directly."""
+    from cube.compose import pooled_window
+
+    both = Cut("period", "year", from_="2022", to="2023")
+    query = Query("drug_suspects", ("suspects",), (), (both,))
+    plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+    axis = engine.axes_for(plan.cube)["period"]
+    years = axis.levels["year"].base_index
+    n = len(axis.levels["year"].codes)
+    assert not pooled_window(axis, plan.masks["period"])  # all years: the whole role
+    if n > 3:
+        assert pooled_window(axis, years >= n - 3)
+        assert not pooled_window(axis, (years >= n - 4) & (years < n - 1))

@@ -23,5 +23,5 @@ WHERE
   "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023)),
 h AS (SELECT k0, GROUPING(k0) AS g, holding, sum(n) AS n0, coalesce(sum(rk), 0) AS r0, coalesce(sum(x1), 0) AS s1
 FROM f {where} GROUP BY GROUPING SETS ((k0, holding), (holding)))
-SELECT k0, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, CAST(CAST(sum(s1) AS BIGINT) AS DOUBLE) / 10000 AS s1, max(CAST(CAST(s1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
+SELECT k0, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, max(n0, 2) AS rtop0, CAST(CAST(sum(s1) AS BIGINT) AS DOUBLE) / 10000 AS s1, max(CAST(CAST(s1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
 FROM h GROUP BY k0, g

@@ -22,5 +22,5 @@ WHERE
   "t0"."year" IN (2023)),
 h AS (SELECT k0, k1, GROUPING(k0, k1) AS g, holding, count(*) AS n0, coalesce(sum(record_key), 0) AS r0
 FROM f {where} GROUP BY GROUPING SETS ((k0, k1, holding)))
-SELECT k0, k1, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0
+SELECT k0, k1, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, max(n0, 2) AS rtop0
 FROM h GROUP BY k0, k1, g
