@@ -38,6 +38,7 @@ _CUT = re.compile(r"^(?P<neg>!)?(?P<dim>[^@:]+)@(?P<level>[^:]+):(?P<body>.+)$")
 _RELATION = re.compile(
     r"^(?P<rel>neighbours|descendants|peers)\((?P<of>[^,()]+)(?P<self>,self)?\)$"
 )
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _PER = re.compile(r"[0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*")
 _DERIVED = re.compile(r"^(?P<name>[^:]+):(?P<num>[^/]+)/(?P<den>[^*]+)(\*(?P<per>.+))?$")
@@ -86,16 +87,27 @@ def parse_cut(text: str) -> dict[str, Any]:
         cut.update(relation=rel["rel"], of=rel["of"])
         if rel["self"]:
             cut["include_self"] = True
-    elif ".." in body:
+    elif body == "..":
+        raise ValueError("a range needs at least one end: `from..`, `..to` or `from..to`")
+    elif _is_range(body):
         lo, _, hi = body.partition("..")
-        if not lo and not hi:
-            raise ValueError("a range needs at least one end: `from..`, `..to` or `from..to`")
         cut.update({"from": lo or None, "to": hi or None})
     else:
         cut["members"] = body.split(",")
         if not all(cut["members"]):
             raise ValueError("an empty member in the list")
     return cut
+
+
+def _is_range(body: str) -> bool:
+    """``from..to`` with member codes (or one end empty). A member code may itself hold dots,
+    so a text whose ends are not codes is a member list, as ``openapi.yaml``'s pattern reads it.
+
+    >>> [_is_range(t) for t in ("2019..2023", "2019..", "..2023", "v...", "A,B")]
+    [True, True, True, False, False]
+    """
+    lo, sep, hi = body.partition("..")
+    return bool(sep) and all(_CODE.fullmatch(end) for end in (lo, hi) if end)
 
 
 def parse_order(

@@ -82,6 +82,10 @@ class Structures:
     datastructures: dict[str, Any] = field(default_factory=dict)
     codelists: dict[str, Any] = field(default_factory=dict)
     conceptschemes: dict[str, Any] = field(default_factory=dict)
+    # (cube, role) → SDMX code → (level, member code): to read a data query's key
+    members: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(default_factory=dict)
+    # cube → its DSD's dimension ids in key order
+    keys: dict[str, list[str]] = field(default_factory=dict)
 
     def kind(self, resource: str) -> dict[str, Any]:
         return {
@@ -135,16 +139,17 @@ def _codelist(
 
 
 def _dimension_codes(
-    engine: Metadata, cube: str, dim: dict[str, Any]
+    engine: Metadata, cube: str, dim: dict[str, Any], out: Structures
 ) -> list[tuple[str, tuple[str, str]]]:
     codes: list[tuple[str, tuple[str, str]]] = []
+    known = out.members.setdefault((cube, dim["id"]), {})
     for level in dim["levels"]:
         items, _ = engine.members(cube, dim["id"], level["id"], limit=MAX_MEMBERS)
         for item in items:
             label = item.get("label") or item["code"]
-            codes.append(
-                (sdmx_code(level["id"], item["code"]), (label, item.get("label_en") or label))
-            )
+            code = sdmx_code(level["id"], item["code"])
+            known.setdefault(code, (level["id"], item["code"]))
+            codes.append((code, (label, item.get("label_en") or label)))
     return codes
 
 
@@ -159,6 +164,7 @@ def _add_cube(
         id=f"DSD_{flow_id(cube)}", version=VERSION, maintainer=agency, is_final=True, name=name
     )
     roles = [d["id"] for d in model.get("dimensions", [])]
+    out.keys[cube] = dimensions(roles)
     by_role = {d["id"]: d for d in model.get("dimensions", [])}
     for dim_id in dimensions(roles):
         if dim_id == TIME:
@@ -178,7 +184,7 @@ def _add_cube(
             role = next(r for r in roles if r != PERIOD_ROLE and dimension_id(r) == dim_id)
             dim = by_role[role]
             cl_id = f"CL_{dim['dimension'].upper()}"
-            codes = _dimension_codes(engine, cube, dim)
+            codes = _dimension_codes(engine, cube, dim, out)
             cl = out.codelists.get(cl_id)
             if cl is None:
                 total = [(TOTAL, ("Totaal", "Total"))]

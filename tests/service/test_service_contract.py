@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 
 import pytest
@@ -104,6 +105,9 @@ def valid_requests_are_refused_only_for_meaning(ctx, response, case):
     problems = _form_problems(response)
     if problems:
         raise AssertionError(f"a valid request was refused for its form: {problems[:3]}")
+    if FIGURES:  # what the refusals of valid requests were about, for the record
+        for e in json.loads(response.content).get("errors", [])[:1]:
+            COUNTS["meaning/" + re.sub(r"'[^']*'|\d+", "…", e["message"])[:60]] += 1
     return None
 
 
@@ -121,3 +125,29 @@ schema = schemathesis.openapi.from_dict(SPEC)
 def test_the_server_accepts_what_the_document_allows_and_refuses_the_rest(case, app):
     checks = [*_checks(), negative_data_rejection, valid_requests_are_refused_only_for_meaning]
     case.call_and_validate(app=app, checks=checks)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_linked_call_sequences_keep_to_the_contract(app):
+    """The stateful phase: call sequences along the document's links, same checks."""
+    base = schema.as_state_machine()
+    checks = [*_checks(), negative_data_rejection, valid_requests_are_refused_only_for_meaning]
+
+    class Sequences(base):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case):
+            return {"app": app}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            COUNTS["stateful/calls"] += 1
+            case.validate_response(response, checks=checks)
+
+    Sequences.run(
+        settings=settings(
+            max_examples=max(5, EXAMPLES // 2),
+            stateful_step_count=5,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert COUNTS["stateful/calls"] > max(5, EXAMPLES // 2)

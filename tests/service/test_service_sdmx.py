@@ -161,3 +161,39 @@ def test_readme_sdmx_example_runs(base):
     with contextlib.redirect_stdout(io.StringIO()) as out:
         exec(block.group(1).replace("http://127.0.0.1:8000", base), scope)
     assert "CONF_STATUS" in out.getvalue() and len(scope["data"].data[0].obs) > 0
+
+
+def test_a_data_query_by_sdmx_key_and_period(base):
+    key = ".".join(["PV27+PV20"] + [""] * 7 + ["suspects+registrations", "2022+2023"])
+    status, _, body = fetch(f"{base}{SDMX}/data/DRUG_SUSPECTS/{key}", JSON1)
+    assert status == 200, body[:300]
+    message = sdmx.read_sdmx(io.BytesIO(body), format="json")
+    keys = {
+        (
+            o.dimension["RESIDENCE"].value,
+            o.dimension["MEASURE"].value,
+            o.dimension["TIME_PERIOD"].value,
+        )
+        for o in message.data[0].obs
+    }
+    assert keys == {
+        (r, m, y)
+        for r in ("PV27", "PV20")
+        for m in ("suspects", "registrations")
+        for y in ("2022", "2023")
+    }
+    query = "measures=suspects&drilldown=residence@provincie,period@year"
+    query += "&cut=residence@provincie:PV27,PV20&cut=period@year:2022,2023"
+    same = fetch(f"{base}{SDMX}/data/DRUG_SUSPECTS?{query}", JSON1)[2]
+    by_params = observed(
+        sdmx.read_sdmx(io.BytesIO(same), format="json"), ["RESIDENCE", "TIME_PERIOD"]
+    )
+    by_key = observed(message, ["RESIDENCE", "TIME_PERIOD"])
+    assert {k: v for k, v in by_key.items() if k[-1] == "suspects"} == by_params
+    period = fetch(f"{base}{SDMX}/data/DRUG_SUSPECTS?drilldown=period@year&startPeriod=2022", CSV2)[
+        2
+    ]
+    assert b",2021," not in period and b",2022," in period
+    for bad in ("GM0363", ".".join(["PV99"] + [""] * 9), ".".join(["PV27+GM0363"] + [""] * 9)):
+        status, _, body = fetch(f"{base}{SDMX}/data/DRUG_SUSPECTS/{bad}")
+        assert status == 400 and json.loads(body)["errors"][0]["location"] == "path.key", bad
