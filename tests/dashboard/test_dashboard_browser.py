@@ -441,7 +441,7 @@ def test_no_serious_or_critical_axe_violations(axe_page, name):
 
 def test_the_brochure_views_of_a_gemeente(page, server):
     open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&year=2023&gm=GM0363")
-    for part in ("flows", "search-areas", "sectors"):
+    for part in ("flows", "breakdowns", "search-areas", "sectors"):
         page.wait_for_selector(f"#{part}[data-status=ready]", timeout=30_000)
     # Woon- x pleeggemeente: the published flows out of Amsterdam, largest first.
     out = server.json(
@@ -468,6 +468,16 @@ def test_the_brochure_views_of_a_gemeente(page, server):
         "#search-table tbody tr", "rs => rs.map(r => r.dataset.status)"
     )
     assert statuses == ["ranked"] * ranked + ["suppressed"] * (len(wijken) - ranked)
+    # Breakdowns: one bar per age group and per drug type, the cash line from the FIU cube.
+    by_age = server.json(
+        "/api/v1/cubes/drug_suspects/aggregate",
+        measures="suspects",
+        drilldown="age@broad",
+        cut=["residence@gemeente:GM0363", "period@year:2023"],
+    )["rows"]
+    assert page.locator("#break-age .bar").count() == len(by_age) == 5
+    assert page.locator("#break-drug .bar").count() >= 5
+    assert "contant geld" in page.inner_text("#break-cash")
     # Branches: one row per SBI section.
     assert page.locator("#sectors-table tbody tr").count() == 21
     ARTIFACTS.mkdir(exist_ok=True)

@@ -2,7 +2,7 @@
 // over-representation bars. All state is in `state` and mirrored in the URL hash.
 import * as api from "./api.js";
 import { barChart, emptyNote, scatter } from "./charts.js";
-import { renderFlows, renderSearchAreas, renderSectors } from "./brochure.js";
+import { renderBreakdowns, renderFlows, renderSearchAreas, renderSectors } from "./brochure.js";
 import { releaseText, renderExplanation, unitText } from "./explain.js";
 import { renderGuidance, shareWithValue } from "./guidance.js";
 import { applyTexts, label, t, themeLabel } from "./i18n.js";
@@ -186,10 +186,10 @@ async function showDeepen() {
   const root = $("deepen");
   root.hidden = !state.gm;
   if (!state.gm) return;
-  await Promise.all(["drug_suspects", "companies"].filter((id) => cubeList.some((c) => c.id === id)).map(meta));
+  await Promise.all(["drug_suspects", "companies", "transactions"].filter((id) => cubeList.some((c) => c.id === id)).map(meta));
   root.querySelector(".deepen-name").textContent = gmNames.get(state.gm) || state.gm;
   const view = { metas, gm: state.gm, year: state.year, lang: state.lang };
-  await Promise.all([renderFlows(root, view), renderSearchAreas(root, view), renderSectors(root, view)]);
+  await Promise.all([renderFlows(root, view), renderBreakdowns(root, view), renderSearchAreas(root, view), renderSectors(root, view)]);
 }
 
 async function showProfile() {

@@ -1,7 +1,9 @@
 // The brochure's views of one gemeente, each one API query: woon- and pleeggemeente of drug
 // suspects (flows in and out), branches by SBI section, and "kansrijke zoekgebieden" (the
-// gemeente's wijken ranked on several risk indicators at once, with the components shown).
+// gemeente's wijken ranked on several risk indicators at once, with the components shown), and
+// breakdowns of its drug suspects (age, drug type) and of its suspicious transactions (cash).
 import * as api from "./api.js";
+import { barChart } from "./charts.js";
 import { label, t } from "./i18n.js";
 import { cellText } from "./map.js";
 
@@ -139,4 +141,36 @@ export async function renderSearchAreas(root, { metas, gm, year, lang }) {
   root.querySelector("#search-year").textContent = y;
   root.querySelector("#search-areas").dataset.status = "ready";
   root.querySelector("#search-areas").dataset.ranked = String(ranked.length);
+}
+
+/** Drug suspects living in the gemeente by age group and by drug type; the cash share of its
+ * suspicious transactions. */
+export async function renderBreakdowns(root, { metas, gm, year, lang }) {
+  const m = metas.get("drug_suspects");
+  const fiu = metas.get("transactions");
+  if (!m) return;
+  const years = api.years(m);
+  const y = years.includes(year) ? year : years.at(-1);
+  const ask = (item) =>
+    api.aggregate(m.id, [["measures", "suspects"], ["drilldown", item], ["cut", `residence@gemeente:${gm}`], ["cut", `period@year:${y}`]], lang);
+  const cash = fiu
+    ? api.aggregate(fiu.id, [["measures", "transactions,cash_transactions"], ["cut", `region@gemeente:${gm}`], ["cut", `period@year:${y}`]], lang)
+    : Promise.resolve(null);
+  const [ages, drugs, fiuAnswer] = await Promise.all([ask("age@broad"), ask("drug_type@drug_type"), cash]);
+  for (const [id, answer, item, key] of [["break-age", ages, "age@broad", "by_age"], ["break-drug", drugs, "drug_type@drug_type", "by_drug"]]) {
+    const bars = answer.rows
+      .filter((r) => r.members[item] != null)
+      .map((r) => ({ name: r.labels[item] || r.members[item], cell: r.cells.suspects }));
+    barChart(root.querySelector(`#${id}`), bars, { lang, decimals: 0, title: `${label(lang, api.measure(m, "suspects"))} ${t(lang, key)}` });
+  }
+  const line = root.querySelector("#break-cash");
+  const cells = fiuAnswer?.rows[0]?.cells;
+  line.textContent = cells
+    ? t(lang, "cash_line")
+        .replace("{cash}", cellText(lang, cells.cash_transactions, 0))
+        .replace("{all}", cellText(lang, cells.transactions, 0))
+        .replace("{year}", y)
+    : "";
+  root.querySelector("#break-year").textContent = y;
+  root.querySelector("#breakdowns").dataset.status = "ready";
 }

@@ -4,6 +4,10 @@
 const TEXT = {
   nl: {
     deepen: "Verdieping",
+    breakdowns: "Drugsverdachten uit deze gemeente uitgesplitst",
+    by_age: "naar leeftijd",
+    by_drug: "naar soort drug",
+    cash_line: "Verdachte transacties {year}: {cash} van {all} met contant geld.",
     schematic: "Schematische kaart",
     schematic_note: "Schematische kaart: één vak per gebied in volgorde van de code, geen echte grenzen (de wijk- en buurtkaart zit niet in de gegevens).",
     flows: "Woon- en pleeggemeente van drugsverdachten",
@@ -116,6 +120,10 @@ const TEXT = {
   },
   en: {
     deepen: "In depth",
+    breakdowns: "Drug suspects living here, broken down",
+    by_age: "by age",
+    by_drug: "by drug type",
+    cash_line: "Suspicious transactions {year}: {cash} of {all} involving cash.",
     schematic: "Schematic map",
     schematic_note: "Schematic map: one square per area in code order, not real boundaries (the wijk and buurt map is not in the data).",
     flows: "Residence and offence gemeente of drug suspects",
