@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import http_date, parse_accept_header
 
+from service import sdmx
 from service.audit import client_id
 from service.cache import etag
 from service.errors import NotAcceptable
@@ -88,6 +89,8 @@ class CachedGets:
             fmt = choose_format(remembered.format_param, accept)
         except NotAcceptable:
             return self.next(environ, start_response)
+        if not sdmx.fits(prepared.query, fmt):
+            return self.next(environ, start_response)  # Flask refuses it (406)
         if not svc.cache.contains(release, prepared.canonical):
             return self.next(environ, start_response)
         tag = etag(release, prepared.canonical, fmt)

@@ -29,7 +29,10 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from cube.errors import Problem
+from cube.query import Query
 from cube.result import Answer, Value
+from service.errors import NotAcceptable
 
 AGENCY = "ZICHT"
 VERSION = "1.0"
@@ -45,6 +48,32 @@ CONF_STATUS = {
     "secondary": "D",
     "derived": "D",
 }
+
+
+DATA_FORMATS = ("sdmx-csv", "sdmx-csv-1", "sdmx-json")
+
+
+def fits(query: Query, fmt: str) -> bool:
+    """Whether an answer to ``query`` can be written as ``fmt``: SDMX has one dimension per
+    role, so the SDMX formats take one drill-down level per role.
+
+    >>> q = Query("c", ("m",), ("residence@gemeente", "residence@provincie"))
+    >>> fits(q, "sdmx-csv"), fits(q, "csv")
+    (False, True)
+    """
+    if fmt not in DATA_FORMATS:
+        return True
+    roles = [item.partition("@")[0] for item in query.drilldown]
+    return len(roles) == len(set(roles))
+
+
+def check(query: Query, fmt: str) -> None:
+    """``NotAcceptable`` (406) when ``fits`` is false."""
+    if not fits(query, fmt):
+        raise NotAcceptable(
+            "the SDMX formats take one drill-down level per role",
+            [Problem("drilldown", "drill each role down to one level, or use another format")],
+        )
 
 
 def flow_id(cube: str) -> str:

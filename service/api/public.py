@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from cube.errors import Problem
 from loaders import releases
+from service import sdmx
 from service.app import service
 from service.errors import UserError
 from service.formats import MEDIA_TYPES, choose_format, content_disposition
@@ -78,6 +79,7 @@ def aggregate(cube: str) -> Response:
         body = _json_body()
         fmt = choose_format(request.args.get("format"), request.accept_mimetypes)
         prepared = prepare(load_query(cube, body))
+    sdmx.check(prepared.query, fmt)
     answered = svc.answer(prepared, g.client, fmt)
     data, tag = answered.entry.body(fmt)
     response = Response(data, mimetype=None, content_type=MEDIA_TYPES[fmt])

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from cube.errors import NotFound, Problem, UserError
 from cube.suggest import did_you_mean
-from service import sdmx_structure
+from service import sdmx, sdmx_structure
 from service.app import service
 from service.errors import NotAcceptable
 from service.formats import MEDIA_TYPES, choose_format, content_disposition
@@ -39,7 +39,7 @@ STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 STRUCTURE_ACCEPT = ("application/vnd.sdmx.structure+xml", "application/xml", "text/xml")
 RESOURCES = ("dataflow", "datastructure", "codelist", "conceptscheme")
 REFERENCES = {"none": 0, "children": 1, "descendants": 9, "all": 9, "parents": 0}
-DATA_FORMATS = ("sdmx-csv", "sdmx-csv-1", "sdmx-json")
+DATA_FORMATS = sdmx.DATA_FORMATS
 WILDCARDS = ("all", "*", "latest", "~")
 
 
@@ -201,6 +201,7 @@ def data(flow: str, key: str = "all") -> Response:
     body, problems = parse_args(args)
     fmt = _data_format(args.get("format"))
     prepared = prepare(load_query(cube, body, key_problems + problems))
+    sdmx.check(prepared.query, fmt)
     answered = svc.answer(prepared, g.client, fmt)
     payload, tag = answered.entry.body(fmt)
     response = Response(payload, content_type=MEDIA_TYPES[fmt])

@@ -197,3 +197,14 @@ def test_a_data_query_by_sdmx_key_and_period(base):
     for bad in ("GM0363", ".".join(["PV99"] + [""] * 9), ".".join(["PV27+GM0363"] + [""] * 9)):
         status, _, body = fetch(f"{base}{SDMX}/data/DRUG_SUSPECTS/{bad}")
         assert status == 400 and json.loads(body)["errors"][0]["location"] == "path.key", bad
+
+
+def test_sdmx_takes_one_level_per_role(base):
+    url = f"{base}/api/v1/cubes/drug_suspects/aggregate?measures=suspects"
+    url += "&drilldown=residence@provincie,residence@gemeente"
+    assert fetch(url + "&format=csv")[0] == 200
+    for _ in range(2):  # the second time the answer is cached: the fast path must refuse too
+        status, _, body = fetch(url + "&format=sdmx-csv")
+        assert status == 406 and json.loads(body)["errors"][0]["location"] == "drilldown"
+    data = f"{base}{SDMX}/data/DRUG_SUSPECTS?drilldown=residence@provincie,residence@gemeente"
+    assert fetch(data)[0] == 406
