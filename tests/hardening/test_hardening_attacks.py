@@ -2,7 +2,8 @@
 test reads directly (research/sdc-methods.md §4.1).
 
 What "recover" means here. The attacker knows the published cells and the public policy
-(threshold 10 on distinct contributors, cell key noise of at most D = 2, a published 0 is a
+(threshold 10 on distinct contributors, cell key noise of at most D = 5 (±2 for 98 % of cells,
+a tail of 3 to 5 for the rest: the table's support is what an attacker can rely on), a published 0 is a
 true 0). From every published cell it derives the set of true values consistent with it:
 
 - status ``safe``: exactly the published value (the API promises no noise was added);
@@ -40,7 +41,7 @@ from tests.hardening.hardening_fixtures import (
     write_figures,
 )
 
-D = 2  # public: README and policies.yaml
+D = 5  # public: the support of the count perturbation table (policies.yaml: tail 5)
 THRESHOLD = 10
 KEYS = {
     "differ": "k-differ-0001",
