@@ -4,7 +4,8 @@ test reads directly (research/sdc-methods.md §4.1).
 What "recover" means here. The attacker knows the published cells and the public policy
 (threshold 10 on distinct contributors, cell key noise of at most D = 5 (±2 for 98 % of
 cells, a tail of 3 to 5 for the rest: the table's support is what an attacker can rely on), a
-published 0 is a true 0). From every published cell it derives the set of true values consistent with it:
+published 0 is a true 0). From every published cell it derives the set of true values
+consistent with it:
 
 - status ``safe``: exactly the published value (the API promises no noise was added);
 - status ``perturbed``: ``[v - D, v + D]``, and at least the threshold for counts of
