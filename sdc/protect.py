@@ -160,7 +160,7 @@ def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:
             table = generate_ptable(ckm.D, ckm.V, ckm.js, policy.threshold, ckm.tail, ckm.tail_mass)
             values = perturb_counts(values, u, table)
         else:
-            table = generate_ptable(ckm.D, ckm.V, 0, 0)
+            table = generate_ptable(ckm.D, ckm.V, 0, 0, ckm.tail, ckm.tail_mass)
             values = perturb_magnitudes(values, stats.x1, u, table, ckm.magnitude_delta)
     if policy.rounding_base:
         floor = policy.threshold if stats.kind == "count" else None
