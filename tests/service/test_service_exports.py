@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -88,3 +90,24 @@ def test_readme_pandas_one_liners_run(base):
         "period_year_label",
     ]
     assert str(df["suspects"].dtype) == "Int64" or pd.api.types.is_integer_dtype(df["suspects"])
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_readme_r_one_liner_reads_numbers_in_r(base, tmp_path):
+    block = re.search(r"```r\n(.*?)```", README, re.S)
+    assert block, "the README shows how to read an export in R"
+    script = block.group(1).replace("http://127.0.0.1:8000", base)
+    script += 'nl <- read.csv2(paste0(url, "&format=csv-nl"), fileEncoding = "UTF-8-BOM")\n'
+    script += 'cat(sapply(df, class)[c("suspects", "suspects_status", "period_year")], sep = ",")\n'
+    script += (
+        'cat("\\n", names(nl)[1], class(nl$suspects), '
+        "all(nl$suspects == df$suspects, na.rm = TRUE), "
+        'sum(is.na(df$suspects)) == sum(df$suspects_status == "suppressed"), sep = ",")\n'
+    )
+    path = tmp_path / "read.R"
+    path.write_text(script, encoding="utf-8")
+    out = subprocess.run(["Rscript", str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    types, checks = out.stdout.strip().splitlines()
+    assert types == "integer,character,character"
+    assert checks == ",residence_gemeente,integer,TRUE,TRUE"
