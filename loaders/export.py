@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from loaders.files import PRIVATE, FileModes, restricted, secure, secure_tree
 from loaders.releases import Release, ReleaseError
 
 MANIFEST_KEY = "parquet"
@@ -63,25 +64,30 @@ def _export_fact(con: duckdb.DuckDBPyConnection, fact: str, out: Path) -> FactEx
     return FactExport(fact, int(row[0]) if row else 0, parts, files)
 
 
-def export_release(release: Release, to: Path | None = None) -> list[FactExport]:
+def export_release(
+    release: Release, to: Path | None = None, modes: FileModes = PRIVATE
+) -> list[FactExport]:
     """Write every fact table of ``release`` as partitioned Parquet into ``to`` (default:
-    ``<release>/parquet``), replacing an earlier export there, and record it in the manifest."""
+    ``<release>/parquet``), replacing an earlier export there, and record it in the manifest.
+    The export holds microdata: its files and directories get ``modes``."""
     target = (to or release.path / DEFAULT_DIR).absolute()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp.mkdir(parents=True, mode=modes.directory)
     try:
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
-            done = [_export_fact(con, f, tmp) for f in fact_tables(con)]
+            with restricted(modes):
+                done = [_export_fact(con, f, tmp) for f in fact_tables(con)]
         finally:
             con.close()
+        secure_tree(tmp, modes)
         _replace_dir(tmp, target)
     except duckdb.Error as exc:
         raise ReleaseError(f"export of release {release.id} failed ({type(exc).__name__})") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _record(release, target, done)
+    _record(release, target, done, modes)
     return done
 
 
@@ -93,7 +99,7 @@ def _replace_dir(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _record(release: Release, target: Path, done: list[FactExport]) -> None:
+def _record(release: Release, target: Path, done: list[FactExport], modes: FileModes) -> None:
     """Name the export in ``manifest.json`` (atomic replace); a path inside the release is
     stored relative to it, so the release directory can move."""
     manifest: dict[str, Any] = json.loads((release.path / "manifest.json").read_text("utf-8"))
@@ -111,6 +117,7 @@ def _record(release: Release, target: Path, done: list[FactExport]) -> None:
     }
     tmp = release.path / f".manifest.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    secure(tmp, modes)
     os.replace(tmp, release.path / "manifest.json")
 
 

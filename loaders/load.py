@@ -10,12 +10,15 @@ killed outright leaves a staging directory that the next load removes.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +28,11 @@ import duckdb
 
 from loaders import build
 from loaders.contracts import CONTRACT_VERSION
+from loaders.files import PRIVATE, FileModes, private_dir, restricted, secure_tree
 from loaders.keys import DESCRIPTION, derive_key
 from loaders.problems import ERROR, LoadProblem
 from loaders.progress import NullProgress, Progress
-from loaders.releases import Release, switch_release
+from loaders.releases import Release, ReleaseError, file_checksums, sha256_file, switch_release
 from loaders.stage import Source, find_sources, stage_source
 from loaders.validate import validate
 
@@ -43,6 +47,45 @@ class LoadError(Exception):
         self.problems = problems
         errors = sum(p.severity == ERROR for p in problems)
         super().__init__(f"load refused ({errors} problems reported), nothing was published")
+
+
+class LoadBusy(ReleaseError):
+    """Another load into the same home is running (message safe to show)."""
+
+
+LOCK_FILE = ".load.lock"
+
+
+def make_home(home: Path, modes: FileModes) -> None:
+    """Create the data home (owner only, or with the group) if it does not exist yet."""
+    if not home.is_dir():
+        home.mkdir(parents=True, exist_ok=True, mode=modes.directory)
+        os.chmod(home, modes.directory)
+
+
+@contextmanager
+def load_lock(home: Path) -> Iterator[None]:
+    """One load at a time into ``home``: an exclusive ``flock`` on ``<home>/.load.lock``,
+    taken without waiting. The kernel drops it when the process ends, however it ends, so a
+    killed load never blocks the next one."""
+    path = home / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise LoadBusy(
+                f"another load into {home} is running (process {holder}); nothing was done: "
+                "run this one when it has finished"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +107,41 @@ def load_directory(
     progress: Progress | None = None,
     extra_meta: dict[str, Any] | None = None,
     finalize: Callable[[Path, str], None] | None = None,
+    modes: FileModes = PRIVATE,
+    lock: bool = True,
 ) -> Release:
     """Validate ``source`` and publish it as the new current release under ``home``.
     ``finalize(db_path, release_id)``, if given, runs after the build and before publishing:
     files it writes beside the release's database (the engine's rollups) are published with
-    it, atomically; if it fails, nothing is published."""
+    it, atomically; if it fails, nothing is published. Everything written gets ``modes``.
+    Holds the home's load lock (``LoadBusy`` at once if another load holds it) unless
+    ``lock`` is false because the caller holds it already (``load_lock``)."""
     progress = progress or NullProgress()
     derived_key = derive_key(secret)  # fail on a bad secret before any work
     source = Path(source)
     if not source.is_dir():
         raise LoadError([LoadProblem(str(source), None, None, "not a directory")])
     sources, problems = find_sources(source)
-    home.mkdir(parents=True, exist_ok=True)
+    make_home(home, modes)
+    with load_lock(home) if lock else nullcontext(), restricted(modes):
+        return _load_locked(
+            source, home, derived_key, sources, problems, progress, extra_meta, finalize, modes
+        )
+
+
+def _load_locked(
+    source: Path,
+    home: Path,
+    derived_key: str,
+    sources: list[Source],
+    problems: list[LoadProblem],
+    progress: Progress,
+    extra_meta: dict[str, Any] | None,
+    finalize: Callable[[Path, str], None] | None,
+    modes: FileModes,
+) -> Release:
     clean_stale_staging(home)
-    staging = _new_staging(home)
+    staging = _new_staging(home, modes)
     progress.start(len(sources) + 4 + len(build.FACTS) + (finalize is not None))
     try:
         con = _connect(staging)
@@ -92,7 +156,7 @@ def load_directory(
             with progress.step("pre-aggregating"):
                 finalize(out / "release.duckdb", plan.release_id)
         with progress.step("publishing"):
-            return _publish(home, out, _manifest(plan, counts, warnings))
+            return _publish(home, out, _manifest(plan, counts, warnings), modes)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -123,7 +187,7 @@ def _plan(
     home: Path, sources: list[Source], extra_meta: dict[str, Any], progress: Progress
 ) -> _Plan:
     with progress.step("checksums"):
-        checksums = tuple(_sha256(s.path) for s in sources)
+        checksums = tuple(sha256_file(s.path) for s in sources)
     created = datetime.now(UTC)
     return _Plan(
         release_id=_release_id(home, created, list(checksums)),
@@ -195,15 +259,18 @@ def _build(
     return counts
 
 
-def _publish(home: Path, out: Path, manifest: dict[str, Any]) -> Release:
+def _publish(home: Path, out: Path, manifest: dict[str, Any], modes: FileModes) -> Release:
     release_id = manifest["id"]
+    manifest["files"] = file_checksums(out)
     _write_synced(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    secure_tree(out, modes)
     for f in out.iterdir():
         _fsync_file(f)
     _fsync_dir(out)
-    releases = home / "releases"
-    releases.mkdir(exist_ok=True)
+    releases = private_dir(home / "releases", modes)
     target = releases / release_id
+    if target.exists():  # ids are unique under the load lock; never merge into another release
+        raise ReleaseError(f"release {release_id} exists already; nothing was published")
     os.rename(out, target)  # atomic on one file system: the release appears complete or not at all
     _fsync_dir(releases)
     return switch_release(home, release_id)
@@ -219,22 +286,14 @@ def _release_id(home: Path, created: datetime, checksums: list[str]) -> str:
     return release_id
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # --- staging directories -------------------------------------------------------------------
 
 OWNER_FILE = "owner.pid"
 
 
-def _new_staging(home: Path) -> Path:
-    path = home / "staging" / f"load-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    path.mkdir(parents=True)
+def _new_staging(home: Path, modes: FileModes) -> Path:
+    path = private_dir(home / "staging", modes) / f"load-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(mode=modes.directory)
     (path / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
     return path
 

@@ -6,13 +6,18 @@ directory followed by an atomic replace of the ``current`` pointer file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ENV_HOME = "ZICHT_HOME"
+# What ``zicht load`` makes (``20250101T120000Z-1a2b3c4d[-2]``) and what a person may type:
+# letters, digits, ``.``, ``_``, ``-``; no path separators, no leading dot, at most 80 chars.
+RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
 class ReleaseError(Exception):
@@ -71,11 +76,63 @@ def list_releases(home: Path) -> list[Release]:
     return sorted(found, key=lambda r: (r.created, r.id))
 
 
+class InvalidReleaseId(ReleaseError):
+    """A release id that cannot name a release (checked before it touches the file system)."""
+
+
+def check_release_id(release_id: str) -> str:
+    """``release_id`` if it is well formed, else ``InvalidReleaseId`` (which quotes at most
+    its first 40 characters)."""
+    if not RELEASE_ID.fullmatch(release_id) or ".." in release_id:
+        shown = release_id[:40] + ("..." if len(release_id) > 40 else "")
+        raise InvalidReleaseId(
+            f"not a valid release id: {shown!r} (letters, digits, '.', '_' and '-', "
+            "at most 80 characters)"
+        )
+    return release_id
+
+
 def get_release(home: Path, release_id: str) -> Release:
-    path = home / "releases" / release_id
-    if not path.is_dir() or "/" in release_id or release_id.startswith("."):
+    path = home / "releases" / check_release_id(release_id)
+    if not path.is_dir():
         raise ReleaseError(f"no release with id {release_id!r}")
     return _read_release(path)
+
+
+def file_checksums(directory: Path) -> dict[str, dict[str, int | str]]:
+    """SHA-256 and size of each data file of a release directory (not the manifest), for the
+    manifest's ``files``: readiness checks the serving release against them."""
+    found: dict[str, dict[str, int | str]] = {}
+    for f in sorted(directory.iterdir()):
+        if f.is_file() and f.name != "manifest.json" and not f.name.startswith("."):
+            found[f.name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+    return found
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_file(release: Release, name: str, modes_file: int = 0o600) -> None:
+    """Record a data file written into a published release (``zicht rollups``) in its
+    manifest's ``files``, so readiness checks it; the manifest is replaced atomically."""
+    manifest = dict(release.manifest)
+    files = dict(manifest.get("files") or {})
+    path = release.path / name
+    files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    manifest["files"] = files
+    tmp = release.path / f".manifest.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, modes_file)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, modes_file)
+    os.replace(tmp, release.path / "manifest.json")
 
 
 def current_release(home: Path) -> Release | None:

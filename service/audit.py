@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from loaders.files import PRIVATE, FileModes, private_dir
+
 
 def load_salt(audit_dir: Path, configured: str) -> str:
     """The configured salt, else a random one created once and kept in ``.salt`` (mode 0600)."""
@@ -71,9 +73,10 @@ class AuditLog:
     ``_lock`` → ``_sync_lock``; the sync phase never takes ``_lock``.
     """
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, modes: FileModes = PRIVATE):
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        self.modes = modes
+        private_dir(directory, modes)  # who asked what is confidential too: 0700 (0750)
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._day = ""
@@ -91,7 +94,10 @@ class AuditLog:
                     self._synced = self._written
                     os.close(self._fd)
             path = self.directory / f"audit-{day}.jsonl"
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, self.modes.file)
+            if self.modes.group:
+                os.fchown(self._fd, -1, self.modes.gid)
+            os.fchmod(self._fd, self.modes.file)  # also a file made before under other modes
             self._day = day
         return self._fd
 

@@ -7,11 +7,24 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from loaders.files import PRIVATE, FileModes, restricted
+
 COMMANDS = ("demo", "load", "releases", "rollups", "query", "serve", "export")
 
 
 class CliError(Exception):
     """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def file_modes(home: str | None) -> FileModes:
+    """The ``file_group`` setting's modes for what a command writes; bad settings: CliError."""
+    from service.settings import SettingsError
+    from service.settings import file_modes as modes
+
+    try:
+        return modes(home)
+    except SettingsError as exc:
+        raise CliError("; ".join(exc.problems)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        with restricted(PRIVATE):  # a file a command forgets to protect is still not public
+            return int(args._run(args) or 0)
     except CliError as exc:
         print(f"zicht {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -57,6 +57,14 @@ class ReleaseConflict(UserError):
     http_status = 409
 
 
+class BadReleaseId(UserError):
+    """A release id that cannot name a release (checked before any file is touched); 404 like
+    any other id that names no release, with its own ``error_type``."""
+
+    error_type = "invalid_release_id"
+    http_status = 404
+
+
 class RateLimited(UserError):
     error_type = "rate_limited"
     http_status = 429

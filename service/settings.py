@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from loaders.files import FileModes, group_id
+
 ENV_PREFIX = "ZICHT_"
 ENV_CONFIG = "ZICHT_CONFIG"
 
@@ -109,6 +111,12 @@ class Settings:
     spark_master: str = _s(
         "local[2]",
         "Spark master URL when `backend` is `spark` (`local[N]`, `spark://host:7077`, ...).",
+    )
+    file_group: str = _s(
+        "",
+        "Group (name or id) that may read releases, exports, demo inputs and the audit log: "
+        "they are created 0640 in directories 0750, owned by this group (empty: 0600 and 0700, "
+        "owner only). Read by `zicht serve`, `load`, `demo`, `export` and `rollups`.",
     )
 
 
@@ -237,7 +245,18 @@ def validate(s: Settings) -> list[str]:
         parse_api_keys(s.api_keys)
     except ValueError as exc:
         problems.append(f"api_keys: {exc}")
+    if s.file_group:
+        try:
+            group_id(s.file_group)
+        except KeyError:
+            problems.append(f"file_group: no group {s.file_group!r} on this system")
     return problems
+
+
+def file_modes(home: str | None = None) -> FileModes:
+    """The modes for files a command writes, from the ``file_group`` setting (environment or
+    ``ZICHT_CONFIG``): for the commands other than ``serve``, which take no ``--config``."""
+    return FileModes(load_settings(overrides={"home": home}).file_group)
 
 
 def parse_api_keys(text: str) -> dict[str, str]:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cube.errors import NoRelease, NotFound, QueryTimeout, UserError
+from cube.errors import NoRelease, NotFound, Problem, QueryTimeout, UserError
 from cube.query import Query
 from loaders import releases
+from loaders.files import FileModes
 from service.audit import AuditLog, load_salt
 from service.cache import AnswerCache, Entry
-from service.errors import ReleaseConflict
+from service.errors import BadReleaseId, ReleaseConflict
 from service.limits import QueryRunner, RateLimiter
 from service.metrics import Metrics
 from service.monitor import RiskMonitor
@@ -141,6 +142,9 @@ class EngineHolder:
         with self.switch_lock:
             try:
                 release = releases.get_release(self.home, release_id)
+            except releases.InvalidReleaseId as exc:
+                problem = Problem("path.release_id", str(exc))
+                raise BadReleaseId("not a valid release id", [problem]) from None
             except releases.ReleaseError:
                 raise NotFound("no such release") from None
             engine = self._open(release)
@@ -195,7 +199,7 @@ class Service:
         self.engines = EngineHolder(home, settings, factory)
         self.cache = AnswerCache(settings.cache_size, settings.cache_ttl_s)
         self.queries = PreparedQueries(max(settings.cache_size, 256))
-        self.audit = AuditLog(home / "audit")
+        self.audit = AuditLog(home / "audit", FileModes(settings.file_group))
         self.salt = load_salt(home / "audit", settings.audit_salt)
         self.api_keys = parse_api_keys(settings.api_keys)
         self.monitor = RiskMonitor(

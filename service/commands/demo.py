@@ -14,11 +14,12 @@ from pathlib import Path
 
 import duckdb
 
-from loaders.load import LoadError, load_directory
+from loaders.files import private_dir, restricted, secure_tree
+from loaders.load import LoadError, load_directory, load_lock, make_home
 from loaders.progress import StreamProgress
 from loaders.releases import Release, ReleaseError, current_release, data_home
 from loaders.synthetic import DEMO_SCALE, MAX_SCALE, MIN_SCALE, GeneratedDataError, generate
-from service.cli import CliError
+from service.cli import CliError, file_modes
 from service.commands import rollups
 
 HELP = "generate the synthetic demo data, load them as a release and print a summary"
@@ -54,19 +55,31 @@ def run(args: argparse.Namespace) -> int:
             print(release_summary(existing))
             return 0
     out = Path(args.out) if args.out else home / "demo-input" / f"{args.seed}-{args.scale:g}"
+    modes = file_modes(args.home)
+    make_home(home, modes)
     began = time.monotonic()
-    counts = _generate(out, args.scale, args.seed)
-    generated = time.monotonic() - began
     meta = {"seed": str(args.seed), "scale": f"{args.scale:g}", "generator": "loaders.synthetic"}
     try:
-        release = load_directory(
-            out,
-            home,
-            secret=DEMO_SECRET,
-            progress=StreamProgress(),
-            extra_meta=meta,
-            finalize=rollups.finalize,
-        )
+        # One lock for generating and loading: a second demo must not rewrite the files
+        # the first one is loading.
+        with load_lock(home), restricted(modes):
+            if not args.out:
+                private_dir(home / "demo-input", modes)
+            counts = _generate(out, args.scale, args.seed)
+            secure_tree(out, modes)
+            generated = time.monotonic() - began
+            release = load_directory(
+                out,
+                home,
+                secret=DEMO_SECRET,
+                progress=StreamProgress(),
+                extra_meta=meta,
+                finalize=rollups.finalize,
+                modes=modes,
+                lock=False,
+            )
+    except ReleaseError as exc:  # another load or demo is running (LoadBusy)
+        raise CliError(str(exc)) from exc
     except LoadError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from loaders import releases
 from loaders.export import export_release
-from service.cli import CliError
+from service.cli import CliError, file_modes
 
 HELP = "export a release's fact tables as Parquet partitioned by gemeente and year (for Spark)"
 
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         release = releases.named_or_current(home, args.release_id)
         start = time.perf_counter()
-        done = export_release(release, Path(args.to) if args.to else None)
+        done = export_release(release, Path(args.to) if args.to else None, file_modes(args.home))
     except releases.ReleaseError as exc:
         raise CliError(str(exc)) from exc
     except OSError as exc:

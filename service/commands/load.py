@@ -12,8 +12,8 @@ import duckdb
 from loaders.keys import SecretError
 from loaders.load import LoadError, load_directory
 from loaders.progress import StreamProgress
-from loaders.releases import data_home
-from service.cli import CliError
+from loaders.releases import ReleaseError, data_home
+from service.cli import CliError, file_modes
 from service.commands import rollups
 
 HELP = "validate a directory of data files and publish it as a new release"
@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
             secret=secret,
             progress=StreamProgress(),
             finalize=None if args.no_rollups else rollups.finalize,
+            modes=file_modes(args.home),
         )
-    except SecretError as exc:
+    except (SecretError, ReleaseError) as exc:  # ReleaseError: another load runs (LoadBusy)
         raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(

@@ -16,7 +16,8 @@ import duckdb
 from cube.model import ModelError, load_catalog
 from cube.rollups import FILE, build
 from loaders import releases
-from service.cli import CliError
+from loaders.files import restricted, secure
+from service.cli import CliError, file_modes
 
 HELP = "build the pre-aggregated rollups of a release (zicht load and demo build them already)"
 
@@ -34,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
     home = releases.data_home(args.home)
     try:
         release = releases.named_or_current(home, args.release_id)
-        path, tables, took = build(release.db_path, release.id, load_catalog())
+        modes = file_modes(args.home)
+        with restricted(modes):
+            path, tables, took = build(release.db_path, release.id, load_catalog())
+        secure(path, modes)
+        releases.record_file(release, path.name, modes.file)
     except releases.ReleaseError as exc:
         raise CliError(str(exc)) from exc
     except ModelError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,30 @@ def test_releases_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "nothing to roll back to" in capsys.readouterr().err
     assert main(["--home", home, "releases", "switch", "nope"]) == 2
     assert "no release with id 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["x" * 300, "../../etc", ".current"])
+def test_a_malformed_release_id_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    for command in (["releases", "switch", bad], ["rollups", bad], ["export", bad]):
+        assert main(["--home", str(tmp_path), *command]) == 2
+        err = capsys.readouterr().err
+        assert "not a valid release id" in err and "Traceback" not in err and len(err) < 300
+
+
+def test_a_second_load_into_one_home_fails_at_once(
+    src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loaders.load import load_lock
+
+    monkeypatch.setenv(ENV, SECRET.decode())
+    home = tmp_path / "home"
+    home.mkdir()
+    with load_lock(home):  # as a load running in another process would hold it
+        assert main(["--home", str(home), "load", str(src)]) == 2
+        assert main(["--home", str(home), "demo", "--scale", "0.001"]) == 2
+    err = capsys.readouterr().err
+    assert err.count(f"another load into {home} is running (process {os.getpid()})") == 2
+    assert not (home / "releases").exists() and not (home / "demo-input").exists()
+    assert main(["--home", str(home), "load", str(src), "--no-rollups"]) == 0  # lock released

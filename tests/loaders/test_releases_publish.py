@@ -56,6 +56,8 @@ def test_publish_rollback_and_switch(src: Path, tmp_path: Path) -> None:
         rollback(home)
     assert switch_release(home, second).id == second
     with pytest.raises(ReleaseError, match="no release with id"):
+        switch_release(home, "20990101T000000Z-00000000")
+    with pytest.raises(ReleaseError, match="not a valid release id"):
         switch_release(home, "../../etc")
     assert not list((home / "staging").iterdir())
 

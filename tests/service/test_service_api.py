@@ -342,3 +342,12 @@ def test_identical_cold_queries_are_computed_once(tmp_path):
         t.join(5)
     assert statuses == [200, 200, 200]
     assert factory.opened[-1].answers == 1
+
+
+@pytest.mark.parametrize("bad", ["x" * 300, "..", ".hidden", "a b", "%2e%2e%2fcurrent"])
+def test_a_malformed_release_id_is_refused_before_the_file_system(client, bad):
+    r = client.post(f"/api/v1/admin/releases/{bad}/activate", headers=ADMIN)
+    assert r.status_code == 404, r.data[:200]
+    assert r.json["error_type"] in ("invalid_release_id", "not_found")
+    assert "x" * 50 not in r.get_data(as_text=True)  # the id is quoted shortened, if at all
+    assert client.get("/ready").json["release"] == NEW
