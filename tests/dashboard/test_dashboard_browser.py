@@ -478,8 +478,14 @@ def test_the_brochure_views_of_a_gemeente(page, server):
     assert page.locator("#break-age .bar").count() == len(by_age) == 5
     assert page.locator("#break-drug .bar").count() >= 5
     assert "contant geld" in page.inner_text("#break-cash")
-    # Branches: one row per SBI section.
+    # Branches: one row per SBI section; a section's divisions in one choice.
     assert page.locator("#sectors-table tbody tr").count() == 21
+    page.select_option("#sector-pick", "G")
+    page.wait_for_selector("#sectors[data-level=division][data-status=ready]")
+    codes = page.eval_on_selector_all(
+        "#sectors-table tbody tr td:first-child", "ts => ts.map(t => t.textContent.slice(0, 2))"
+    )
+    assert sorted(codes) == ["45", "46", "47"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-brochure.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]

@@ -65,29 +65,40 @@ export async function renderFlows(root, { metas, gm, year, lang }) {
   root.querySelector("#flows").dataset.status = "ready";
 }
 
-/** Establishments by SBI section in the gemeente, and how many have a convicted director. */
+/**
+ * Establishments by SBI section in the gemeente (or by division within the section chosen in
+ * `#sector-pick`), and how many have a convicted director.
+ */
 export async function renderSectors(root, { metas, gm, year, lang }) {
   const m = metas.get("companies");
   if (!m) return;
   const ms = ["establishments", "convicted_director_establishments", "share_convicted_director"];
   const years = api.years(m);
   const y = years.includes(year) ? year : years.at(-1);
-  const answer = await api.aggregate(
-    m.id,
-    [["measures", ms.join(",")], ["drilldown", "sector@section"], ["cut", `region@gemeente:${gm}`], ["cut", `period@year:${y}`]],
-    lang,
-  );
+  const pick = root.querySelector("#sector-pick");
+  const section = pick.value;
+  const level = section ? "division" : "section";
+  const params = [["measures", ms.join(",")], ["drilldown", `sector@${level}`], ["cut", `region@gemeente:${gm}`], ["cut", `period@year:${y}`]];
+  if (section) params.push(["cut", `sector@section:${section}`]);
+  const answer = await api.aggregate(m.id, params, lang);
+  if (!section) fillSectionPicker(pick, answer, lang);
+  if (!pick.dataset.wired) {
+    pick.dataset.wired = "1";
+    pick.addEventListener("change", () => renderSectors(root, { metas, gm: root.dataset.gm, year: root.dataset.year, lang: root.dataset.lang }));
+  }
+  Object.assign(root.dataset, { gm, year, lang });
+  const item = `sector@${level}`;
   const table = root.querySelector("#sectors-table");
   const head = document.createElement("tr");
   head.append(th(t(lang, "sector")), ...ms.map((id) => th(label(lang, api.measure(m, id)), "num")));
   table.querySelector("thead").replaceChildren(head);
   const body = table.querySelector("tbody");
   body.replaceChildren();
-  const rows = answer.rows.filter((r) => r.members["sector@section"] != null);
+  const rows = answer.rows.filter((r) => r.members[item] != null);
   rows.sort((a, b) => (b.cells.establishments?.value ?? -1) - (a.cells.establishments?.value ?? -1));
   for (const r of rows) {
     const tr = document.createElement("tr");
-    tr.append(td(`${r.members["sector@section"]} ${r.labels["sector@section"] || ""}`));
+    tr.append(td(`${r.members[item]} ${r.labels[item] || ""}`));
     for (const id of ms) {
       const cell = r.cells[id];
       tr.append(td(cellText(lang, cell, api.measure(m, id).decimals), cell?.status === "suppressed" ? "num x-mark" : "num"));
@@ -95,7 +106,25 @@ export async function renderSectors(root, { metas, gm, year, lang }) {
     body.append(tr);
   }
   root.querySelector("#sectors-year").textContent = y;
-  root.querySelector("#sectors").dataset.status = "ready";
+  Object.assign(root.querySelector("#sectors").dataset, { status: "ready", level });
+}
+
+/** The section picker: all sections (divisions of one when chosen); keeps the choice. */
+function fillSectionPicker(pick, answer, lang) {
+  const keep = pick.value;
+  const all = document.createElement("option");
+  all.value = "";
+  all.textContent = t(lang, "all_sections");
+  const options = answer.rows
+    .filter((r) => r.members["sector@section"] != null)
+    .map((r) => {
+      const o = document.createElement("option");
+      o.value = r.members["sector@section"];
+      o.textContent = `${o.value} ${r.labels["sector@section"] || ""}`;
+      return o;
+    });
+  pick.replaceChildren(all, ...options);
+  pick.value = keep;
 }
 
 /** Wijken ranked by the mean of their ranks on several indicators (1 = highest risk). */

@@ -4,6 +4,8 @@
 const TEXT = {
   nl: {
     deepen: "Verdieping",
+    sector_pick: "Afdelingen (SBI) binnen",
+    all_sections: "alle secties (per sectie)",
     breakdowns: "Drugsverdachten uit deze gemeente uitgesplitst",
     by_age: "naar leeftijd",
     by_drug: "naar soort drug",
@@ -120,6 +122,8 @@ const TEXT = {
   },
   en: {
     deepen: "In depth",
+    sector_pick: "Divisions (SBI) within",
+    all_sections: "all sections (by section)",
     breakdowns: "Drug suspects living here, broken down",
     by_age: "by age",
     by_drug: "by drug type",
