@@ -133,10 +133,15 @@ class Reconstruction:
         return int(np.abs(table.deviations[used]).max())
 
     def feasible(
-        self, target: Sequence[int], table: PTable | None = None
+        self, target: Sequence[int], table: PTable | None = None, statuses_only: bool = False
     ) -> tuple[float, float] | None:
         """Integer minimum and maximum of the sum of the ``target`` units, assuming the noise
-        follows ``table`` (default: the real one); ``None`` if the answers refute that."""
+        follows ``table`` (default: the real one); ``None`` if the answers refute that. With
+        ``statuses_only``, from what the statuses alone say (no published value): a cell
+        suppressed for the threshold has 1..9 contributors, a published one at least 10, an
+        empty one none — what suppression cannot hide."""
+        if statuses_only:
+            return self._from_statuses(target)
         table = self.table if table is None else table
         support = self.support(table)
         nodes = list(self._nodes)
@@ -182,6 +187,19 @@ class Reconstruction:
             out.append(sign * res.fun)
         return out[0], out[1]
 
+    def _from_statuses(self, target: Sequence[int]) -> tuple[float, float] | None:
+        ranges = self._ranges + [(u, float(THRESHOLD), math.inf) for u, _ in self._singles]
+        nx = self.n_units
+        rows = np.zeros((len(ranges), nx))
+        for r, (units, _, _) in enumerate(ranges):
+            rows[r, list(units)] = 1.0
+        cons = [LinearConstraint(rows, [a for _, a, _ in ranges], [b for _, _, b in ranges])]
+        c = np.zeros(nx)
+        c[list(target)] = 1.0
+        res = milp(c, constraints=cons if len(ranges) else [], integrality=np.ones(nx),
+                   bounds=Bounds(np.zeros(nx), np.full(nx, np.inf)))  # fmt: skip
+        return (res.fun, math.inf) if res.success else None
+
     def consistent_with(self, truth: Sequence[float]) -> None:
         """The true values satisfy the model (else the attacker's model, or the engine, is
         wrong): every node's implied noise lies within the support."""
@@ -206,14 +224,20 @@ class Outcome:
     answers: int = 0
     bets: int = 0  # recoveries of an attacker who bets that no deviation exceeded ±D
     bets_right: int = 0
+    floored: int = 0  # lower side fixed by the statuses alone (not by any published value)
 
-    def record(self, name: str, true: float, lo: float, hi: float, holdings: bool) -> None:
+    def record(
+        self, name: str, true: float, lo: float, hi: float, holdings: bool, floor: float = 1.0
+    ) -> None:
+        """``floor``: the lowest value the statuses alone allow (a total of k non-empty small
+        cells has at least k); the lower protection target stops there."""
         self.groups += 1
         assert lo - 1e-6 <= true <= hi + 1e-6, f"{name}: the truth lies outside the model"
         if math.isfinite(hi) and round(lo) == round(hi):
             self.recovered.append(name)
+        self.floored += int(floor > 1.0 and floor > true - max(1.0, RANGE * true))
         need = max(1.0, RANGE * true)
-        need_lo = max(1.0, true - need)
+        need_lo = max(1.0, floor, true - need)
         need_hi = min(THRESHOLD - 1.0, true + need) if holdings else true + need
         if lo > need_lo + 1e-6 or hi < need_hi - 1e-6:
             self.narrowed.append(f"{name}: {true:g} in [{lo:g}, {hi:g}]")
@@ -229,6 +253,7 @@ class Outcome:
             "narrowest_feasible_width": min(finite) if finite else None,
             "core_bet_recoveries": self.bets,
             "core_bet_recoveries_right": self.bets_right,
+            "lower_side_set_by_statuses": self.floored,
         }
 
     def bet(self, true: float, found: tuple[float, float] | None) -> None:

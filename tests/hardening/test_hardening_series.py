@@ -132,7 +132,8 @@ def solve(
     for t in targets:
         found = rec.feasible([t])
         assert found is not None, "the attacker's model is refuted by the answers"
-        outcome.record(f"{name}[{t}]", truth[t], *found, rec.holdings)
+        floor = rec.feasible([t], statuses_only=True)
+        outcome.record(f"{name}[{t}]", truth[t], *found, rec.holdings, floor[0] if floor else 1)
         outcome.bet(truth[t], rec.feasible([t], core))
 
 
@@ -363,6 +364,81 @@ def test_buurt_wijk_gemeente(world):
         if targets:
             solve(outcome, gm, rec, rows, targets)
     attack("buurt_wijk_gemeente", outcome)
+
+
+def test_buurten_broken_down_by_every_attribute(world):
+    """Each breakdown of a parent and its published children is one more noisy equation on a
+    small child: buurten against their wijk and gemeente, by sex and by drug type, with every
+    margin, all merged."""
+    sexes = [r[0] for r in world.con.execute(
+        "SELECT DISTINCT sex FROM fact_suspects ORDER BY 1").fetchall()]  # fmt: skip
+    drugs = [r[0] for r in world.con.execute(
+        "SELECT DISTINCT drug_type FROM fact_suspects ORDER BY 1").fetchall()]  # fmt: skip
+    truth = world.truth("residence_gemeente, residence_buurt, sex, drug_type", f"year = {YEAR}")
+    codes = world.code
+    counted: dict[str, int] = {}
+    for (g, _, _, _), (_, h) in truth.items():
+        if g is not None:
+            counted[codes[("gemeente", g)]] = counted.get(codes[("gemeente", g)], 0) + h
+    many = int(os.environ.get("ZICHT_ATTACK_BREAKDOWN_GEMEENTEN", 12 if FULL else 2))
+    # the largest gemeenten of at most 150 suspects: several wijken, many small buurten, and
+    # integer programmes that stay small enough to solve exactly
+    chosen = sorted((g for g, h in counted.items() if h <= 150), key=lambda g: -counted[g])
+    chosen = chosen[:many]
+    outcome = Outcome()
+    year = {"dimension": "period", "level": "year", "members": [YEAR]}
+    ns, nd = len(sexes), len(drugs)
+    for gm in chosen:
+        buurten = sorted(world.con.execute(
+            "SELECT code, wijk FROM region WHERE level = 'buurt' AND gemeente = ?", [gm]
+        ).fetchall())  # fmt: skip
+        bi = {b: i for i, (b, _) in enumerate(buurten)}
+        where = Levels({"gemeente": [0] * len(buurten), "wijk": [w for _, w in buurten],
+                        "buurt": [b for b, _ in buurten]})  # fmt: skip
+        units = Product(
+            Product(where, Levels({"all": [0] * ns, "sex": sexes})),
+            Levels({"all": [0] * nd, "drug_type": drugs}),
+        )
+        rec = Reconstruction(units.n_units, support(), holdings=False)
+
+        def unit(b: int, s: int, d: int) -> int:
+            return (b * ns + s) * nd + d
+
+        cut = {"dimension": "residence", "level": "gemeente", "members": [gm]}
+        for attr, area in itertools.product(("sex", "drug_type"), ("wijk", "buurt")):
+            body = {"measures": ["registrations"], "cuts": [cut, year], "totals": "margins",
+                    "drilldown": [f"residence@{area}", attr]}  # fmt: skip
+            outcome.answers += 1
+            for (a, v), cell in world.ask(body).items():
+                if area == "buurt":
+                    bs = [bi[a]] if a else list(range(len(buurten)))
+                else:
+                    bs = [bi[b] for b, w in buurten if a in (None, w)]
+                ss = [sexes.index(v)] if attr == "sex" and v else range(ns)
+                ds = [drugs.index(v)] if attr == "drug_type" and v else range(nd)
+                rec.observe(units, [unit(b, s, d) for b in bs for s in ss for d in ds], cell)
+        rows = [0] * units.n_units
+        hold: dict[int, int] = {}
+        for (g, b, sx, dr), (cnt, h) in truth.items():
+            if g is None or codes[("gemeente", g)] != gm or b is None:
+                continue
+            i = bi[codes[("buurt", b)]]
+            rows[unit(i, sexes.index(sx), drugs.index(dr))] = cnt
+            hold[i] = hold.get(i, 0) + h
+        rec.consistent_with(rows)
+        ckm = load_catalog().policies["default"].ckm
+        core = generate_ptable(ckm.D, ckm.V, ckm.js, THRESHOLD)
+        for i, h in sorted(hold.items()):
+            if not 1 <= h < THRESHOLD:
+                continue
+            target = [unit(i, s, d) for s in range(ns) for d in range(nd)]
+            true = sum(rows[u] for u in target)
+            found = rec.feasible(target)
+            assert found is not None
+            floor = rec.feasible(target, statuses_only=True)
+            outcome.record(f"{gm} buurt {i}", true, *found, False, floor[0] if floor else 1)
+            outcome.bet(true, rec.feasible(target, core))
+    attack("buurten_by_attributes", outcome)
 
 
 # --- 4. woon- × pleeggemeente ------------------------------------------------------------------
