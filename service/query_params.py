@@ -12,7 +12,8 @@ Syntax (documented in ``openapi.yaml``, which gives each parameter's pattern)::
     totals=none|grand|margins   order=-suspects,period@year   limit=100   offset=0
     derived=rate:suspects/population.inhabitants*1000   (name:numerator/denominator[*per])
     ranking=m1,m2  ranking_method=rank|zscore  ranking_name=composite
-    option=key:value   lang=nl|en   format=json|csv|csv-nl|arrow|parquet|sdmx-csv|statline
+    option=key:value   lang=nl|en   format=json|csv|csv-nl|arrow|parquet|sdmx-csv|sdmx-csv-1|
+                                     sdmx-json|statline
 
 Every malformed parameter is reported (location ``query.<name>[i]``), together with the
 problems the query schema finds afterwards.
