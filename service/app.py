@@ -116,7 +116,7 @@ def create_app(settings: Settings, *, engine_factory: EngineFactory | None = Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     home = data_home(settings.home or None)
     svc = Service(settings, home, engine_factory or open_engine)
-    svc.engines.load_current()
+    svc.load_current()
     app.extensions["zicht"] = svc
     register_error_handlers(app)
     app.before_request(_before)

@@ -119,6 +119,27 @@ class Settings:
         "owner only). Read by `zicht serve`, `load`, `demo`, `export` and `rollups`.",
     )
 
+    connection_limit: int = _s(
+        1000,
+        "Open client connections `zicht serve` accepts at once; more wait in the listen backlog. "
+        "Slow or idle clients are closed by `header_timeout_s` and `idle_timeout_s`, so they "
+        "cannot hold all of them for long.",
+    )
+    header_timeout_s: float = _s(
+        10.0,
+        "Seconds a client may take to send one whole request (headers and body) from its "
+        "first byte; a slower connection is closed (slowloris).",
+    )
+    idle_timeout_s: float = _s(
+        30.0,
+        "Seconds a connection may stay idle (keep-alive between requests) before it is closed.",
+    )
+    shutdown_drain_s: float = _s(
+        10.0,
+        "On SIGTERM or SIGINT `zicht serve` stops accepting connections and lets requests in "
+        "flight finish for at most this many seconds, then syncs the audit log and exits 0.",
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -222,7 +243,14 @@ def load_settings(
 def validate(s: Settings) -> list[str]:
     """Range checks that no single type conversion can express."""
     problems = []
-    for name in ("port", "threads", "max_cells", "max_body_bytes", "monitor_window"):
+    for name in (
+        "port",
+        "threads",
+        "max_cells",
+        "max_body_bytes",
+        "monitor_window",
+        "connection_limit",
+    ):
         if getattr(s, name) < 1:
             problems.append(f"{name}: must be at least 1")
     for name in (
@@ -232,6 +260,7 @@ def validate(s: Settings) -> list[str]:
         "rate_limit_per_minute",
         "release_poll_s",
         "send_buffer_bytes",
+        "shutdown_drain_s",
     ):
         if getattr(s, name) < 0:
             problems.append(f"{name}: must not be negative")
@@ -250,6 +279,9 @@ def validate(s: Settings) -> list[str]:
             group_id(s.file_group)
         except KeyError:
             problems.append(f"file_group: no group {s.file_group!r} on this system")
+    for name in ("header_timeout_s", "idle_timeout_s"):
+        if getattr(s, name) <= 0:
+            problems.append(f"{name}: must be positive")
     return problems
 
 

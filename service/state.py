@@ -30,6 +30,7 @@ from service.limits import QueryRunner, RateLimiter
 from service.metrics import Metrics
 from service.monitor import RiskMonitor
 from service.prepared import Prepared, PreparedQueries, prepare
+from service.readiness import ReleaseFiles
 from service.settings import Settings, parse_api_keys
 
 log = logging.getLogger("zicht.service")
@@ -211,6 +212,7 @@ class Service:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
         self.metrics = Metrics(self.figures)
+        self.release_files = ReleaseFiles()
         self._polled = time.monotonic()
         self._flights: dict[tuple[str, str], Future[Any]] = {}
         self._flights_lock = threading.Lock()
@@ -320,12 +322,20 @@ class Service:
     def activate(self, release_id: str) -> releases.Release:
         release = self.engines.activate(release_id)
         self.cache.clear()
+        self.release_files.warm(self.home, release.id)
         return release
 
     def rollback(self) -> releases.Release:
         release = self.engines.rollback()
         self.cache.clear()
+        self.release_files.warm(self.home, release.id)
         return release
+
+    def load_current(self) -> None:
+        """Open the release ``current`` names, and start checking its files for /ready."""
+        self.engines.load_current()
+        if self.engines.release_id is not None:
+            self.release_files.warm(self.home, self.engines.release_id)
 
     def figures(self) -> dict[str, Any]:
         summary = self.monitor.summary()

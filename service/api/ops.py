@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import cast
 
 from flask import Blueprint, Response, jsonify, request
 
+from cube.errors import Problem
 from service.app import STATIC, service
 from service.errors import error_body, error_response
 from service.metrics import CONTENT_TYPE
@@ -24,11 +26,23 @@ def health() -> Response:
 
 @bp.get("/ready")
 def ready() -> Response:
-    """Readiness: a release is loaded (503 until then)."""
-    release = service().engines.release_id
+    """Readiness: a release is loaded, its files are those its manifest names (size and
+    SHA-256) and the audit log can be written (503 otherwise, every problem listed)."""
+    svc = service()
+    release = svc.engines.release_id
     if release is None:
         return error_response(503, error_body("no_release", "no data release is loaded yet"))
-    response = jsonify(status="ready", release=release)
+    found = svc.release_files.problems(svc.home, release)
+    if not os.access(svc.audit.directory, os.W_OK | os.X_OK):
+        found.append("the audit log directory cannot be written")
+    if found:
+        problems = [Problem("ready", p) for p in found]
+        body = error_body("not_ready", "the service cannot answer safely", problems)
+        return _no_store(error_response(503, body))
+    return _no_store(jsonify(status="ready", release=release))
+
+
+def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -23,10 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from waitress.server import create_server
-
     from loaders import releases
+    from loaders.files import FileModes, restricted
     from service.app import create_app
+    from service.server import build_server, serve_until_stopped
     from service.settings import SettingsError, load_settings
 
     overrides = {"host": args.host, "port": args.port, "threads": args.threads, "home": args.home}
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"no release in {home}: run `zicht demo` or `zicht load` first")
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
-        app = create_app(settings)
+        with restricted(FileModes(settings.file_group)):
+            app = create_app(settings)
     except Exception as exc:  # the engine refused the release: say which, without a trace
         raise CliError(f"release {release.id} could not be opened ({type(exc).__name__})") from None
     where = f"{settings.host}:{settings.port}"
@@ -54,9 +55,13 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"zicht: serving release {release.id} on http://{settings.host}:{settings.port}", flush=True
     )
-    server = create_server(app, sockets=[sock], threads=settings.threads, ident="zicht")
+    server = build_server(app, sock, settings)
     server.task_dispatcher.queue_logger = QueueDepthLog(logging.getLogger("waitress.queue"))
-    server.run()
+    drained = serve_until_stopped(server, settings.shutdown_drain_s)
+    app.extensions["zicht"].close()  # the audit log synced and closed, the engine closed
+    print(
+        f"zicht: stopped ({'all requests finished' if drained else 'drain time over'})", flush=True
+    )
     return 0
 
 
