@@ -64,6 +64,21 @@ def _lines_backwards(path: Path, block: int = 1 << 16) -> Iterator[str]:
             yield tail.decode("utf-8", errors="replace")
 
 
+def _write_whole(fd: int, data: bytes) -> None:
+    """Append ``data`` completely or not at all: after a failed write (a full disk) the file is
+    cut back to where it was, so no partial line is left for the next record to be glued to.
+    The caller holds the log's lock: nobody else appends in between."""
+    start = os.fstat(fd).st_size
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    except OSError:
+        if written:
+            os.ftruncate(fd, start)
+        raise
+
+
 class AuditLog:
     """Append-only JSONL with group commit.
 
@@ -117,9 +132,7 @@ class AuditLog:
         data = (line.replace("\n", " ") + "\n").encode("utf-8")
         with self._lock:
             fd = self._file_for(now.strftime("%Y%m%d"))
-            written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
+            _write_whole(fd, data)
             self._written += 1
             seq = self._written
             self.records += 1

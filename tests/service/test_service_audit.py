@@ -111,3 +111,30 @@ def test_recent_reads_backwards_across_blocks(tmp_path):
     lines = [f'{{"n": {i}, "pad": "{"y" * (i % 97)}"}}' for i in range(500)]
     path.write_text("\n".join(lines) + "\n")
     assert list(_lines_backwards(path, block=64)) == lines[::-1]
+
+
+def test_a_full_disk_leaves_no_torn_record_behind(tmp_path, monkeypatch):
+    """A write that fails half-way (ENOSPC) is cut back: the record after it is whole."""
+    import errno
+
+    import pytest
+
+    log = AuditLog(tmp_path)
+    log.append({"n": 1})
+    real_write = os.write
+    calls = []
+
+    def disk_fills(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, data[: len(data) // 2])  # half the line reaches the disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_fills)
+    with pytest.raises(OSError):
+        log.append({"n": 2, "lost": "x" * 100})  # not acknowledged: no answer is sent
+    monkeypatch.setattr(os, "write", real_write)
+    log.append({"n": 3})  # space is back
+    log.close()
+    lines = next(tmp_path.glob("audit-*.jsonl")).read_text().splitlines()
+    assert [json.loads(line)["n"] for line in lines] == [1, 3]
