@@ -54,7 +54,13 @@ class JsonErrorTask(ErrorTask):  # type: ignore[misc]
             {"error_type": kind, "message": error.reason.lower(), "errors": []}
         ).encode()
         self.status = f"{error.code} {error.reason}"
-        self.response_headers.append(("Content-Type", "application/json"))
+        self.response_headers.extend(
+            [
+                ("Content-Type", "application/json"),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Cache-Control", "no-store"),
+            ]
+        )
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)

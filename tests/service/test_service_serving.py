@@ -79,6 +79,7 @@ def test_a_huge_body_is_refused_from_its_headers_alone(server) -> None:
         answer = s.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b'"error_type": "payload_too_large"' in answer
+    assert b"X-Content-Type-Options: nosniff" in answer
 
 
 def test_slow_clients_are_cut_off_and_others_keep_being_served(server) -> None:
