@@ -134,21 +134,8 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level, 
         "unit": np.ones(len(values)),
     }[policy.secondary_cost]
     rank = cell_rank(np.asarray(table.coords), cost)
-    lower_bound = known_lower_bounds(stats, policy, primary, reason)
+    lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
     return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound)
-
-
-def known_lower_bounds(stats: MeasureStats, policy: Policy, primary, reason) -> np.ndarray:
-    """What an attacker knows of each cell's (additive) value from its status alone, as the
-    audit must assume: a count suppressed for the threshold has at least one contributor, so
-    at least 1; any other non-empty count passed the threshold rule (at least ``threshold``
-    contributors, so at least as many rows); an empty cell is 0; a magnitude is at least 0
-    unless a contribution is negative (then unbounded)."""
-    if stats.kind != "count":
-        return np.where(stats.negative_mask(), -np.inf, 0.0)
-    filled = np.asarray(stats.contributors) > 0
-    small = primary & (reason == st.REASON_CODES["threshold"])
-    return np.where(small, 1.0, np.where(filled, float(policy.threshold), 0.0))
 
 
 def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:

@@ -70,9 +70,6 @@ def suppress(
 ) -> Suppression:
     """Complete the primary pattern ``primary`` (+ ``already`` suppressed cells) and audit it."""
     start = primary | (already if already is not None else False)
-    # What the attacker knows without any published value (a total of k small cells has at
-    # least k contributors) cannot be hidden by suppression: the lower target stops there.
-    lower_bound = np.maximum(lower_bound, structural_minimum(rel, lower_bound))
     state = _State(
         rel,
         rank,
@@ -104,65 +101,14 @@ def suppress(
             n_lps += 1
             released |= _release(state, cell, float(target), weight, exact)
         if not released:
-            if not exact:
-                # The quick audit may report cells it merely could not prove in few LPs:
-                # settle them exactly before concluding anything.
-                exact = True
-                continue
-            # No single complement helps (what the attacker knows of the cells around leaves
-            # no room): suppress everything related to the failing cells, ring by ring.
-            if _suppress_around(state, [cell for cell, _ in failing]):
-                exact = False
-                continue
-            if not any(primary[cell] for cell, _ in failing):
-                # Only complements fail to move: their values are safe to know (they passed
-                # every rule); every primary cell is proven protected.
-                return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds)
-            raise AuditError("no complementary cell can protect a suppressed cell")
-        exact = False
+            if exact:
+                raise AuditError("no complementary cell can protect a suppressed cell")
+            # The quick audit may report cells it merely could not prove in few LPs:
+            # settle them exactly before concluding anything.
+            exact = True
+        else:
+            exact = False
     raise AuditError("secondary suppression did not converge")
-
-
-def structural_minimum(rel: Relations, lower_bound: np.ndarray, rounds: int = 8) -> np.ndarray:
-    """Lower bounds implied by the relations alone: a total is at least the sum of its parts'
-    bounds (repeated so that totals of totals follow)."""
-    smin = np.where(np.isinf(lower_bound), -np.inf, lower_bound).astype(np.float64)
-    if rel.n == 0 or not np.isfinite(smin).all():
-        return smin
-    coo = rel.matrix.tocoo()
-    parts, totals = coo.data < 0, coo.data > 0
-    total_of = np.full(rel.n, -1, dtype=np.int64)
-    total_of[coo.row[totals]] = coo.col[totals]
-    for _ in range(rounds):
-        sums = np.bincount(coo.row[parts], weights=smin[coo.col[parts]], minlength=rel.n)
-        ok = total_of >= 0
-        new = smin.copy()
-        np.maximum.at(new, total_of[ok], sums[ok])
-        if np.array_equal(new, smin):
-            break
-        smin = new
-    return smin
-
-
-def _suppress_around(s: _State, cells: list[int]) -> bool:
-    """Suppress every candidate in the relations of ``cells``, widening through suppressed
-    cells until some are found; ``False`` when the whole component is suppressed already."""
-    seen_cells, seen_rel = set(cells), set()
-    ring = list(cells)
-    while ring:
-        rels = [int(r) for c in ring for r in s.rel.of_cell(c) if int(r) not in seen_rel]
-        seen_rel.update(rels)
-        members = np.unique(np.concatenate([s.rel.members(r) for r in rels] or [np.zeros(0, int)]))
-        new = members[s.candidate[members]]
-        if len(new):
-            for cell in new.tolist():
-                s.suppressed[cell] = True
-                s.candidate[cell] = False
-                s.count[s.rel.of_cell(cell)] += 1
-            return True
-        ring = [int(c) for c in members if s.suppressed[c] and int(c) not in seen_cells]
-        seen_cells.update(ring)
-    return False
 
 
 def _targets(values, primary, suppressed, level, lower_bound) -> Targets:
@@ -258,9 +204,8 @@ def _shortfalls(s: _State, rows, cols, is_part):
     """(relation, suppressed cell, missing capacity) for every shortfall."""
     sup = s.suppressed[cols]
     rows, cols, is_part = rows[sup], cols[sup], is_part[sup]
-    # Cells that may be negative are unbounded below: infinite capacity; the others can move
-    # down as far as what the attacker knows of them (0, 1 for a threshold cell, ...).
-    capacity = _room(s.values, s.lower_bound)
+    # Cells that may be negative are unbounded below: infinite capacity.
+    capacity = np.where(np.isinf(s.lower_bound), np.inf, np.abs(s.values))
     n_rel = s.rel.n
     part_sum = np.bincount(rows[is_part], weights=capacity[cols[is_part]], minlength=n_rel)
     total_sup = np.bincount(rows[~is_part], minlength=n_rel) > 0
@@ -318,20 +263,13 @@ def _best_in_relation(s: _State, r: int, need: float) -> int:
         return -1
     members, signs = members[ok], signs[ok]
     # A part can absorb a movement of `need` only if it holds that much; a total always can.
-    able = (signs > 0) | (_room(s.values[members], s.lower_bound[members]) >= need)
+    able = (signs > 0) | (np.abs(s.values[members]) >= need)
     pool = members[able] if able.any() else members
     return int(pool[np.argmin(s.rank[pool])])
 
 
-def _room(values: np.ndarray, lower_bound: np.ndarray) -> np.ndarray:
-    """How far each cell can move down before it contradicts what the attacker knows."""
-    finite = np.where(np.isinf(lower_bound), 0.0, lower_bound)
-    return np.where(np.isinf(lower_bound), np.inf, np.maximum(values - finite, 0.0))
-
-
 def _better(s: _State, p: int, q: int, need: float) -> bool:
-    room = _room(s.values[[p, q]], s.lower_bound[[p, q]])
-    able_p, able_q = room[0] >= need, room[1] >= need
+    able_p, able_q = abs(s.values[p]) >= need, abs(s.values[q]) >= need
     if able_p != able_q:
         return bool(able_p)
     return bool(s.rank[p] < s.rank[q])

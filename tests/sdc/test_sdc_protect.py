@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 from sdc import status
 from sdc.audit import feasibility_intervals
 from sdc.policy import Policy
-from sdc.protect import known_lower_bounds, primary_suppression, protect
+from sdc.protect import primary_suppression, protect
 from sdc.reference import cell_table_from_records
 from sdc.relations import build_relations
-from sdc.secondary import cell_rank, structural_minimum, suppress
+from sdc.secondary import cell_rank, suppress
 from sdc.table import CellTable, Hierarchy
 
 FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -51,14 +51,10 @@ tables = st.builds(
 def assert_pattern_protects(table: CellTable, name: str, suppressed: np.ndarray, policy: Policy):
     """Exact feasibility intervals (two LPs per cell), independent of the audit's shortcuts."""
     stats = table.measures[name]
-    primary, reason, level = primary_suppression(stats, policy)
+    primary, _, level = primary_suppression(stats, policy)
     rel = build_relations(table)
-    values = stats.value if stats.additive_value is None else stats.additive_value
-    # the attacker knows a threshold-suppressed count is at least 1, and so a total of such
-    # cells at least their number: the lower side is protected down to that, not below
-    known = known_lower_bounds(stats, policy, primary, reason)
-    floor = np.maximum(known, structural_minimum(rel, known)) if rel.n else known
-    intervals = feasibility_intervals(rel, values, suppressed, known) if rel.n else {}
+    values = stats.value
+    intervals = feasibility_intervals(rel, values, suppressed) if rel.n else {}
     for c in np.flatnonzero(suppressed):
         if c not in intervals:  # no relation touches it: nothing to recompute from
             continue
@@ -66,7 +62,7 @@ def assert_pattern_protects(table: CellTable, name: str, suppressed: np.ndarray,
         tol = 1e-6 * max(1.0, abs(values).max())
         if primary[c]:
             assert hi >= values[c] + level[c] - tol
-            assert lo <= max(values[c] - level[c], floor[c], 0.0) + tol
+            assert lo <= max(values[c] - level[c], 0.0) + tol
         else:
             assert hi - lo > tol  # secondary: never recomputed exactly
 
