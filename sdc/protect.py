@@ -75,7 +75,7 @@ def protect_measure(
     primary, reason, level = primary_suppression(stats, policy)
     suppressed, n_lps, rounds = primary, 0, 0
     if policy.secondary and rel.n and primary.any():
-        result = _secondary(table, rel, stats, policy, primary, level, reason)
+        result = _secondary(table, rel, stats, policy, primary, level)
         suppressed, n_lps, rounds = result.suppressed, result.n_lps, result.rounds
         reason = np.where(result.secondary, st.SECONDARY, reason).astype(np.int8)
     published = _publish(stats, policy)
@@ -124,7 +124,7 @@ def primary_suppression(stats: MeasureStats, policy: Policy):
     return unsafe, reason.astype(np.int8), level
 
 
-def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level, reason):
+def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
     source = stats.value if stats.additive_value is None else stats.additive_value
     values = np.asarray(source, dtype=np.float64)
     contributors = np.asarray(stats.contributors)
