@@ -101,3 +101,28 @@ def test_empty_and_all_zero_magnitudes_stay_zero():
     t = generate_ptable(2, 1.0, 0, 0)
     out = perturb_magnitudes(np.zeros(2), np.zeros(2), np.array([0.1, 0.9]), t, 0.05)
     assert out.tolist() == [0.0, 0.0]
+
+
+def test_tail_keeps_the_table_unbiased_above_the_floor_and_widens_the_support():
+    core = generate_ptable(2, 1.0, 2, 10)
+    t = generate_ptable(2, 1.0, 2, 10, tail=5, tail_mass=0.02)
+    d = t.deviations
+    for row in range(t.max_row + 1):
+        p = t.probs[row]
+        assert abs(p.sum() - 1) < 1e-12 and abs(p @ d) < 1e-9  # a distribution, mean 0
+        if row >= 10:
+            assert not np.any((p > 0) & (row + d < 10))  # never below the threshold
+    full = t.probs[t.max_row]
+    assert full[np.abs(d) > 2].sum() == pytest.approx(0.02)  # the tail's mass
+    assert {int(x) for x in d[full > 0]} == set(range(-5, 6))  # ±5 reachable
+    assert t.probs[10][d == 0] == 1.0  # a published 10 stays 10: no room below
+    assert core.probs.shape[1] < t.probs.shape[1]
+
+
+def test_tail_settings_are_validated():
+    from sdc.policy import PolicyError, parse_policy
+
+    assert parse_policy({"ckm": {"tail": 5, "tail_mass": 0.02}}).ckm.tail == 5
+    with pytest.raises(PolicyError) as err:
+        parse_policy({"ckm": {"tail": 2, "tail_mass": 0.5}})
+    assert len(err.value.problems) == 2
