@@ -381,10 +381,15 @@ def test_buurten_broken_down_by_every_attribute(world):
         if g is not None:
             counted[codes[("gemeente", g)]] = counted.get(codes[("gemeente", g)], 0) + h
     many = int(os.environ.get("ZICHT_ATTACK_BREAKDOWN_GEMEENTEN", 12 if FULL else 2))
-    # the largest gemeenten of at most 150 suspects: several wijken, many small buurten, and
-    # integer programmes that stay small enough to solve exactly
-    chosen = sorted((g for g, h in counted.items() if h <= 150), key=lambda g: -counted[g])
-    chosen = chosen[:many]
+    # the largest gemeenten of at most 150 suspects and 40 buurten: several wijken, many small
+    # buurten, and integer programmes that stay small enough to solve exactly
+    buurten_of = dict(
+        world.con.execute(
+            "SELECT gemeente, count(*) FROM region WHERE level = 'buurt' GROUP BY gemeente"
+        ).fetchall()
+    )
+    fit = (g for g, h in counted.items() if h <= 150 and buurten_of.get(g, 0) <= 40)
+    chosen = sorted(fit, key=lambda g: -counted[g])[:many]
     outcome = Outcome()
     year = {"dimension": "period", "level": "year", "members": [YEAR]}
     ns, nd = len(sexes), len(drugs)
