@@ -19,7 +19,7 @@ from cube.answer import answer as run_answer
 from cube.axes import RoleAxis, role_axis
 from cube.backend import Backend, DuckDbBackend
 from cube.backends import open_backend
-from cube.errors import NoRelease, NotFound, Problem
+from cube.errors import CubeNotInRelease, NoRelease, NotFound, Problem
 from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError, load_catalog
 from cube.query import Query
@@ -27,6 +27,7 @@ from cube.result import Answer
 from cube.rollups import RollupTable
 from cube.rollups import attach as attach_rollups
 from cube.suggest import did_you_mean
+from layout.facts import LAYOUT_VERSION
 
 
 class Release(Protocol):
@@ -37,6 +38,9 @@ class Release(Protocol):
 
     @property
     def db_path(self) -> Path: ...
+
+    @property
+    def manifest(self) -> Mapping[str, Any]: ...
 
 
 class Engine:
@@ -52,15 +56,20 @@ class Engine:
     ):
         self.release = release
         self.release_id = release.id
-        self.catalog = catalog
         self.max_cells = max_cells
         self.query_timeout_s = query_timeout_s
         self._con = con
         self._local = threading.local()
-        facts = tuple(c.fact for c in catalog.cubes.values())
+        # the cubes this release has: the model's others answer 404 (``cube_not_in_release``)
+        tables, current = release_facts(con, release.manifest)
+        self.schemas = {
+            c.fact: _schema(con, c.fact) for c in catalog.cubes.values() if c.fact in tables
+        }
+        catalog = catalog.without(absent_cubes(release, catalog, self.schemas, current=current))
+        self.catalog = catalog
+        facts = tuple(dict.fromkeys(c.fact for c in catalog.cubes.values()))
+        self.schemas = {f: self.schemas[f] for f in facts}
         self.store: MemberStore = load_members(con, facts)
-        self.schemas = {f: _schema(con, f) for f in facts}
-        check_physical(catalog, self.schemas)
         self.single_pass = {c.id: _single_pass(con, c) for c in catalog.cubes.values()}
         # pre-aggregated facts (cube.rollups), smallest first; Engine.open attaches them
         self.rollups: dict[str, list[RollupTable]] = {}
@@ -140,6 +149,8 @@ class Engine:
 
     def cube_or_404(self, cube_id: str) -> Cube:
         cube = self.catalog.cubes.get(cube_id)
+        if cube is None and cube_id in self.catalog.absent:
+            raise self.not_in_release(cube_id)
         if cube is None:
             hint = did_you_mean(cube_id[:60], self.catalog.cubes)
             raise NotFound(
@@ -148,12 +159,23 @@ class Engine:
             )
         return cube
 
+    def not_in_release(self, cube_id: str) -> CubeNotInRelease:
+        return CubeNotInRelease(
+            f"cube {cube_id!r} is not in release {self.release_id}",
+            [
+                Problem("cube", self.catalog.absent[cube_id]),
+                Problem("cube", f"cubes in this release: {', '.join(self.catalog.cubes)}"),
+            ],
+        )
+
     # -- public API ------------------------------------------------------------------------------
     def answer(self, query: Query) -> Answer:
         with self.cache_lock:
             hit = self.answer_cache.get(query)
         if hit is not None:
             return hit
+        if query.cube in self.catalog.absent:
+            raise self.not_in_release(query.cube)
         result = run_answer(self, query)
         with self.cache_lock:
             self.answer_cache[query] = result
@@ -236,21 +258,59 @@ def _single_pass(con: duckdb.DuckDBPyConnection, cube: Cube) -> bool:
     return bool(row and row[0])
 
 
-def check_physical(catalog: Catalog, schemas: dict[str, dict[str, str]]) -> None:
-    """Every column the model maps must exist in the release: all problems at once."""
+def release_facts(
+    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]
+) -> tuple[frozenset[str], bool]:
+    """The fact tables a release has, and whether it was built with the current layout.
+
+    A release lists its facts in its manifest (layout version 2 on); an older one is taken to
+    have the fact tables its file holds."""
+    present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    listed = manifest.get("facts")
+    if isinstance(listed, Mapping):
+        tables = frozenset(str(t) for t in listed.values() if t in present)
+        return tables, manifest.get("layout_version") == LAYOUT_VERSION
+    return frozenset(t for t in present if t.startswith("fact_")), False
+
+
+def absent_cubes(
+    release: Release,
+    catalog: Catalog,
+    schemas: Mapping[str, Mapping[str, str]],
+    *,
+    current: bool,
+) -> dict[str, str]:
+    """The model's cubes ``release`` cannot serve, with the reason a user reads.
+
+    A cube whose fact table the release lacks is absent. A column the model maps but the fact
+    table lacks is a model error in a release of the current layout (``ModelError``, every
+    problem at once) and makes the cube absent in an older release."""
+    absent: dict[str, str] = {}
     problems = []
     for cube in catalog.cubes.values():
-        cols = schemas.get(cube.fact, {})
-        needed = {"holding", "record_key", "holding_rows_year", "year"}
-        for role in cube.roles:
-            needed |= {role.column(lv) for lv in role.levels if lv != "land"}
-        for m in cube.measures:
-            needed |= {f.column for f in m.filters} | ({m.column} if m.column else set())
-        for r in cube.rollups:
-            needed |= set(r.columns)
-        problems += [
-            f"cubes.{cube.id}: column {c!r} is not in {cube.fact}"
-            for c in sorted(needed - set(cols))
-        ]
+        if cube.fact not in schemas:
+            absent[cube.id] = f"release {release.id} was published without this cube's facts"
+            continue
+        missing = sorted(needed_columns(cube) - set(schemas[cube.fact]))
+        if missing and current:
+            problems += [f"cubes.{cube.id}: column {c!r} is not in {cube.fact}" for c in missing]
+        elif missing:
+            absent[cube.id] = (
+                f"release {release.id} was published with an older layout of this cube's facts "
+                f"({len(missing)} columns the model uses are not in it)"
+            )
     if problems:
         raise ModelError(problems)
+    return absent
+
+
+def needed_columns(cube: Cube) -> set[str]:
+    """Every fact column the model maps for ``cube``."""
+    needed = {"holding", "record_key", "holding_rows_year", "year"}
+    for role in cube.roles:
+        needed |= {role.column(lv) for lv in role.levels if lv != "land"}
+    for m in cube.measures:
+        needed |= {f.column for f in m.filters} | ({m.column} if m.column else set())
+    for r in cube.rollups:
+        needed |= set(r.columns)
+    return needed

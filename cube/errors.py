@@ -40,6 +40,12 @@ class NotFound(UserError):
     http_status = 404
 
 
+class CubeNotInRelease(NotFound):
+    """The model has the cube but the serving release was published without it."""
+
+    error_type = "cube_not_in_release"
+
+
 class TooManyCells(UserError):
     """The answer would exceed the configured maximum number of cells."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import yaml
 
 from dimensions import codelists
 from dimensions.model import LEVEL_KINDS, Dimension, Hierarchy, Label, Level
+from layout.facts import BY_DATASET, FactLayout
 from measures.model import DERIVED_KINDS, FILTER_OPS, KINDS, Filter, Measure
 from sdc.policy import Policy, PolicyError, parse_policy
 
@@ -61,7 +62,7 @@ class Rollup:
 @dataclass(frozen=True, slots=True)
 class Cube:
     id: str
-    fact: str
+    dataset: str  # the release's fact table comes from its declaration in layout/facts.py
     label: Label
     theme: str
     description: str
@@ -72,10 +73,15 @@ class Cube:
     measures: tuple[Measure, ...]
     rollups: tuple[Rollup, ...] = ()
 
+    @property
+    def fact(self) -> str:
+        """The release table holding this cube's facts."""
+        return BY_DATASET[self.dataset].table
+
     def __hash__(self) -> int:
         # Cache keys hold cubes (compiled SQL per plan part): hashing every role, measure and
-        # label on each lookup cost ~0.5 ms a query. Equal cubes have equal ids and facts.
-        return hash((self.id, self.fact))
+        # label on each lookup cost ~0.5 ms a query. Equal cubes have equal ids and datasets.
+        return hash((self.id, self.dataset))
 
     def role(self, role_id: str) -> Role:
         for r in self.roles:
@@ -98,6 +104,34 @@ class Catalog:
     dimensions: Mapping[str, Dimension]
     cubes: Mapping[str, Cube]
     policies: Mapping[str, Policy]
+    # cubes of the model a release does not have, with the reason (``Catalog.without``)
+    absent: Mapping[str, str] = field(default_factory=dict)
+
+    def without(self, absent: Mapping[str, str]) -> Catalog:
+        """The catalog less the ``absent`` cubes (id -> reason) and less every measure that
+        needs one of them, directly or through another measure."""
+        if not absent:
+            return self
+        cubes = {cid: c for cid, c in self.cubes.items() if cid not in absent}
+        changed = True
+        while changed:
+            changed = False
+            for cid, cube in list(cubes.items()):
+                keep = tuple(
+                    m
+                    for m in cube.measures
+                    if all(_resolves(r, cube, cubes) for r in m.components())
+                )
+                if len(keep) != len(cube.measures):
+                    cubes[cid] = replace(cube, measures=keep)
+                    changed = True
+        return Catalog(self.dimensions, cubes, self.policies, {**self.absent, **absent})
+
+
+def _resolves(ref: str, cube: Cube, cubes: Mapping[str, Cube]) -> bool:
+    other, _, mid = ref.rpartition(".")
+    target = cubes.get(other) if other else cube
+    return target is not None and any(m.id == mid for m in target.measures)
 
 
 def _label(raw: Any, where: str, problems: list[str]) -> Label:
@@ -204,20 +238,33 @@ def _optional_label(
 
 
 def _role(
-    rid: str, raw: Mapping[str, Any], dims: Mapping[str, Dimension], where: str, problems: list[str]
+    rid: str,
+    raw: Mapping[str, Any],
+    dims: Mapping[str, Dimension],
+    layout: FactLayout | None,
+    where: str,
+    problems: list[str],
 ) -> Role | None:
     dim = dims.get(raw.get("dimension", ""))
     if dim is None:
         problems.append(f"{where}: unknown dimension {raw.get('dimension')!r}")
         return None
+    if "prefix" in raw or "fact" in raw:
+        problems.append(f"{where}: region columns and tables come from layout/facts.py")
     levels = tuple(raw.get("levels") or dim.level_ids)
     bad = [lv for lv in levels if lv not in dim.level_ids]
     if bad:
         problems.append(f"{where}: levels {bad} not in dimension {dim.id}")
-    if raw.get("prefix"):
-        return Role(rid, dim, prefix=raw["prefix"], levels=levels)
+    if dim.id == "region":
+        # a region role is one of the dataset's declared region roles, under the same name
+        if layout is not None and layout.region(rid) is None:
+            names = [r.name for r in layout.regions]
+            problems.append(f"{where}: dataset {layout.dataset!r} has region roles {names}")
+        return Role(rid, dim, prefix=rid, levels=levels)
     unknown = bool(raw.get("unknown", False))
     if dim.id == "period":
+        if layout is not None and (more := [lv for lv in levels if lv not in layout.period_levels]):
+            problems.append(f"{where}: dataset {layout.dataset!r} has no period levels {more}")
         cols = tuple((lv, lv) for lv in levels)
     elif raw.get("columns"):
         cols = tuple((str(k), str(v)) for k, v in raw["columns"].items())
@@ -288,11 +335,19 @@ def _cube(
 ) -> Cube:
     cid = str(raw.get("id"))
     where = f"cubes.{cid}"
-    for key in ("fact", "label", "roles", "measures", "policy"):
+    for key in ("dataset", "label", "roles", "measures", "policy"):
         if key not in raw:
             problems.append(f"{where}: missing '{key}'")
+    layout = BY_DATASET.get(str(raw.get("dataset")))
+    if layout is None and "dataset" in raw:
+        problems.append(
+            f"{where}: unknown dataset {raw.get('dataset')!r} (declared in layout/facts.py: "
+            f"{', '.join(BY_DATASET)})"
+        )
+    if "fact" in raw:
+        problems.append(f"{where}: 'fact' is gone: name the 'dataset' (layout/facts.py)")
     roles = [
-        _role(rid, r, dims, f"{where}.roles.{rid}", problems)
+        _role(rid, r, dims, layout, f"{where}.roles.{rid}", problems)
         for rid, r in (raw.get("roles") or {}).items()
     ]
     measures = [
@@ -305,11 +360,13 @@ def _cube(
         policy = Policy()
     if raw.get("period") not in ("stock", "event"):
         problems.append(f"{where}: period must be 'stock' or 'event'")
+    elif layout is not None and (raw.get("period") == "event") != (layout.date is not None):
+        problems.append(f"{where}: dataset {layout.dataset!r} is not a {raw.get('period')}")
     good_roles = [r for r in roles if r]
     rollups = _rollups(raw.get("rollups"), good_roles, measures, f"{where}.rollups", problems)
     return Cube(
         id=cid,
-        fact=str(raw.get("fact")),
+        dataset=str(raw.get("dataset")),
         label=_label(raw.get("label"), where, problems),
         theme=str(raw.get("theme", "")),
         description=str(raw.get("description", "")),

@@ -107,6 +107,9 @@ class _Resolver:
     def find_measure(self, ref: str, cube: Cube, where: str) -> tuple[Cube, Measure] | None:
         other, _, mid = ref.rpartition(".")
         target = self.catalog.cubes.get(other) if other else cube
+        if target is None and other in self.catalog.absent:
+            self.fail(where, f"cube {other!r} is not in this release: {self.catalog.absent[other]}")
+            return None
         if target is None:
             self.fail(where, f"unknown cube {other!r}" + did_you_mean(other, self.catalog.cubes))
             return None

@@ -9,32 +9,18 @@ adding region ids per role, the record key and the holding statistics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import duckdb
 
 from dimensions import regions
+from layout.facts import FACTS as FACTS  # what a load builds, re-exported for loaders/load.py
+from layout.facts import LAYOUT_VERSION as LAYOUT_VERSION
+from layout.facts import REGION_LEVELS, FactLayout
 from loaders import reference
 from loaders.contracts import BY_NAME, Dataset
 from loaders.geometry import gemeente_neighbours
 from loaders.keys import record_key_sql
 from loaders.stage import SQL_TYPES, insert_rows
-
-LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veiligheidsregio")
-
-
-@dataclass(frozen=True, slots=True)
-class FactSpec:
-    dataset: str
-    roles: tuple[tuple[str, str], ...]  # (role, buurt code column), first role sorts the table
-    holding: str
-    magnitudes: tuple[str, ...] = ()
-    date: str | None = None  # event date: year, quarter and month come from it
-    base: Callable[[], str] | None = None  # SELECT with own and derived columns (default: all)
-
-    @property
-    def table(self) -> str:
-        return f"fact_{self.dataset}"
 
 
 def _population_base() -> str:
@@ -69,36 +55,13 @@ def _companies_base() -> str:
         LEFT JOIN rel.sector s ON s.level = 'division' AND s.code = c.sbi_division"""
 
 
-FACTS: tuple[FactSpec, ...] = (
-    FactSpec("population", (("region", "buurt_code"),), "person_id", base=_population_base),
-    FactSpec(
-        "dwellings", (("region", "buurt_code"),), "owner_id", ("woz_value",), base=_dwellings_base
-    ),
-    FactSpec(
-        "plantations",
-        (("region", "buurt_code"),),
-        "plantation_id",
-        ("plants",),
-        date="cleared_date",
-        base=_plantations_base,
-    ),
-    FactSpec(
-        "suspects",
-        (("residence", "residence_buurt_code"), ("offence", "offence_buurt_code")),
-        "person_id",
-        date="registration_date",
-    ),
-    FactSpec(
-        "transactions",
-        (("region", "subject_buurt_code"),),
-        "subject_id",
-        ("amount_eur",),
-        date="transaction_date",
-    ),
-    FactSpec(
-        "companies", (("region", "buurt_code"),), "company_id", ("employees",), base=_companies_base
-    ),
-)
+# The per-dataset SELECT with own and derived columns (default: all contract columns).
+BASES: dict[str, Callable[[], str]] = {
+    "population": _population_base,
+    "dwellings": _dwellings_base,
+    "plantations": _plantations_base,
+    "companies": _companies_base,
+}
 
 
 def create_typed_views(con: duckdb.DuckDBPyConnection, datasets: list[Dataset]) -> None:
@@ -169,19 +132,20 @@ def build_region(con: duckdb.DuckDBPyConnection) -> None:
         FROM region_src ORDER BY level, code""")
     joins = "\n".join(
         f"JOIN rel.region {lv[:2]}_ ON {lv[:2]}_.level = '{lv}' AND {lv[:2]}_.code = b.{lv}"
-        for lv in LEVELS[1:]
+        for lv in REGION_LEVELS[1:]
     )
-    ids = ", ".join(f"{lv[:2]}_.id AS {lv}" for lv in LEVELS[1:])
+    ids = ", ".join(f"{lv[:2]}_.id AS {lv}" for lv in REGION_LEVELS[1:])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE buurt_ids AS
         SELECT b.code, b.id AS buurt, {ids}
         FROM rel.region b {joins} WHERE b.level = 'buurt'""")
 
 
-def build_fact(con: duckdb.DuckDBPyConnection, spec: FactSpec, derived_key: str) -> None:
+def build_fact(con: duckdb.DuckDBPyConnection, spec: FactLayout, derived_key: str) -> None:
     """One fact table: base columns, region ids, record key, holding statistics, sorted."""
     ds = BY_NAME[spec.dataset]
-    base = spec.base() if spec.base else f"SELECT * FROM t_{spec.dataset}"
-    role_cols = {col for _, col in spec.roles}
+    make_base = BASES.get(spec.dataset)
+    base = make_base() if make_base else f"SELECT * FROM t_{spec.dataset}"
+    role_cols = {r.buurt_code for r in spec.regions}
     period = _period(spec)
     region_sel, region_join = _regions(spec)
     hold_sel, hold_cte, hold_join = _holding(ds, spec)
@@ -189,7 +153,7 @@ def build_fact(con: duckdb.DuckDBPyConnection, spec: FactSpec, derived_key: str)
         f"base.{c.name}" for c in ds.columns if c.name not in role_cols and c.name != "year"
     )
     derived = _derived_columns(con, base, ds)
-    first = spec.roles[0][0]
+    first = spec.regions[0].name
     key = record_key_sql(derived_key, ds.name, ds.record_id)
     con.execute(f"""CREATE TABLE rel.{spec.table} AS
         WITH base AS (SELECT *{period}, {key} AS record_key FROM ({base})){hold_cte}
@@ -201,18 +165,19 @@ def build_fact(con: duckdb.DuckDBPyConnection, spec: FactSpec, derived_key: str)
         ORDER BY {first}_gemeente, {first}_wijk, {first}_buurt, base.year""")
 
 
-def _regions(spec: FactSpec) -> tuple[str, str]:
+def _regions(spec: FactLayout) -> tuple[str, str]:
     """Region id columns ``<role>_<level>`` and the joins (on the buurt code) providing them."""
     select = ", ".join(
-        f"r{i}.{lv} AS {role}_{lv}" for i, (role, _) in enumerate(spec.roles) for lv in LEVELS
+        f"r{i}.{lv} AS {r.column(lv)}" for i, r in enumerate(spec.regions) for lv in REGION_LEVELS
     )
     joins = "\n".join(
-        f"JOIN buurt_ids r{i} ON r{i}.code = base.{col}" for i, (_, col) in enumerate(spec.roles)
+        f"JOIN buurt_ids r{i} ON r{i}.code = base.{r.buurt_code}"
+        for i, r in enumerate(spec.regions)
     )
     return select, joins
 
 
-def _period(spec: FactSpec) -> str:
+def _period(spec: FactLayout) -> str:
     if spec.date is None:
         return ""  # stock facts carry their own year column
     d = spec.date
@@ -222,7 +187,7 @@ def _period(spec: FactSpec) -> str:
     )
 
 
-def _holding(ds: Dataset, spec: FactSpec) -> tuple[str, str, str]:
+def _holding(ds: Dataset, spec: FactLayout) -> tuple[str, str, str]:
     """Holding statistics; a key within (holding, year) means one row per holding-year."""
     if set(ds.key) <= {spec.holding, "year"}:
         sel = ["CAST(1 AS INTEGER) AS holding_rows_year"]

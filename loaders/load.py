@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from layout.facts import FactLayout
 from loaders import build
 from loaders.contracts import CONTRACT_VERSION
 from loaders.files import PRIVATE, FileModes, private_dir, restricted, secure_tree
@@ -149,14 +150,15 @@ def _load_locked(
             warnings = _stage_and_validate(con, sources, problems, progress)
             plan = _plan(home, sources, extra_meta or {}, progress)
             out = staging / "release"
-            counts = _build(con, out, plan, derived_key, progress)
+            facts = build.FACTS
+            counts = _build(con, out, plan, facts, derived_key, progress)
         finally:
             con.close()
         if finalize is not None:
             with progress.step("pre-aggregating"):
                 finalize(out / "release.duckdb", plan.release_id)
         with progress.step("publishing"):
-            return _publish(home, out, _manifest(plan, counts, warnings), modes)
+            return _publish(home, out, _manifest(plan, facts, counts, warnings), modes)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -198,7 +200,12 @@ def _plan(
     )
 
 
-def _manifest(plan: _Plan, counts: dict[str, int], warnings: list[LoadProblem]) -> dict[str, Any]:
+def _manifest(
+    plan: _Plan,
+    facts: tuple[FactLayout, ...],
+    counts: dict[str, int],
+    warnings: list[LoadProblem],
+) -> dict[str, Any]:
     sources = [
         {
             "dataset": s.dataset.name,
@@ -212,6 +219,8 @@ def _manifest(plan: _Plan, counts: dict[str, int], warnings: list[LoadProblem]) 
         "id": plan.release_id,
         "created": plan.created,
         "contract_version": CONTRACT_VERSION,
+        "layout_version": build.LAYOUT_VERSION,
+        "facts": {f.dataset: f.table for f in facts},
         "sources": sources,
         "row_counts": counts,
         "record_key": DESCRIPTION,
@@ -230,7 +239,12 @@ def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection, out: Path, plan: _Plan, derived_key: str, progress: Progress
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    plan: _Plan,
+    facts: tuple[FactLayout, ...],
+    derived_key: str,
+    progress: Progress,
 ) -> dict[str, int]:
     """Write every release table into ``out/release.duckdb``; return the row counts."""
     out.mkdir()
@@ -244,7 +258,7 @@ def _build(
         build.build_neighbours(con)
         build.build_region(con)
         build.create_helpers(con)
-    for spec in build.FACTS:
+    for spec in facts:
         with progress.step(f"building {spec.table}"):
             build.build_fact(con, spec, derived_key)
     tables = con.execute(

@@ -126,12 +126,13 @@ def test_rollup_tables_hold_what_the_facts_hold(engine):
 class _Copied:
     id: str
     db_path: Path
+    manifest: dict
 
 
 def _copy(release, tmp_path: Path) -> _Copied:
     """The release's directory copied, to spoil its rollup file without touching the fixture."""
     shutil.copytree(release.db_path.parent, tmp_path / "release")
-    return _Copied(release.id, tmp_path / "release" / release.db_path.name)
+    return _Copied(release.id, tmp_path / "release" / release.db_path.name, release.manifest)
 
 
 def test_a_rollup_file_of_another_release_is_ignored(release, tmp_path, caplog):
