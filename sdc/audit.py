@@ -22,6 +22,10 @@ from scipy.sparse.csgraph import connected_components
 
 from sdc.relations import Relations
 
+# Largest violation of a relation or bound (in units of the component's largest value) for an
+# LP solution to count as a witness: HiGHS' default primal feasibility tolerance.
+WITNESS_TOL = 1e-7
+
 
 class AuditError(RuntimeError):
     """A suppression pattern failed (or could not complete) its LP audit. Never published."""
@@ -75,29 +79,60 @@ class _ComponentLP:
         self.a_eq = a[:, cells].tocsr()
         self.b_eq = -(a @ published) / self.scale
         self.lb = lb[cells]
-        self.n_lps = 0
+        self.n_lps = 0  # solver runs, retries included
         self._rows = LinearConstraint(self.a_eq, self.b_eq, self.b_eq)
 
     def solve(
         self, objective: np.ndarray, lo: np.ndarray, hi: np.ndarray, unbounded_ok: bool = False
-    ) -> np.ndarray:
+    ) -> np.ndarray | None:
+        """A verified optimal point (original units), or None when no attempt produced one.
+
+        HiGHS' presolve can call a feasible LP infeasible when the cell values span many orders
+        of magnitude (tens of billions next to single units): its reductions compare against
+        absolute tolerances. So a failed attempt is retried without presolve and then with the
+        dual simplex; every point returned is checked against the relations and bounds. None
+        is never a verdict on the pattern, only "no witness from this LP".
+        """
         lo, hi = lo / self.scale, hi / self.scale
-        self.n_lps += 1
-        if self.a_eq.shape[1] > 400:
-            # Interior point (with crossover) is several times faster on large components.
-            bounds = np.column_stack([lo, hi])
-            res = linprog(
-                objective, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs-ipm"
-            )
-        else:
-            # The same HiGHS through milp without integer columns: a third less overhead per
-            # call than linprog, which dominates on the small components of dashboard queries.
-            res = milp(objective, constraints=self._rows, bounds=Bounds(lo, hi))
-        if res.status == 3 and unbounded_ok:  # unbounded (both interfaces number it 3)
-            return np.where(objective < 0, np.inf, np.where(objective > 0, -np.inf, np.nan))
-        if res.status != 0 or res.x is None:
-            raise AuditError("the LP audit of a suppression pattern could not be solved")
-        return np.asarray(res.x) * self.scale
+        for run in self._attempts():
+            self.n_lps += 1
+            res = run(objective, lo, hi)
+            if res.status == 3 and unbounded_ok:  # unbounded (both interfaces number it 3)
+                return np.where(objective < 0, np.inf, np.where(objective > 0, -np.inf, np.nan))
+            if res.status == 0 and res.x is not None and self._holds(res.x, lo, hi):
+                return np.asarray(res.x) * self.scale
+        return None
+
+    def _attempts(self):
+        a_eq, b_eq = self.a_eq, self.b_eq
+
+        def linprog_run(method: str, presolve: bool):
+            def run(objective, lo, hi):
+                bounds = np.column_stack([lo, hi])
+                options = {"presolve": presolve}
+                return linprog(
+                    objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method, options=options
+                )
+
+            return run
+
+        def milp_run(objective, lo, hi):
+            return milp(objective, constraints=self._rows, bounds=Bounds(lo, hi))
+
+        # Interior point (with crossover) is several times faster on large components; on
+        # small ones the same HiGHS through milp without integer columns has a third less
+        # overhead per call than linprog, which dominates on dashboard queries.
+        first = linprog_run("highs-ipm", True) if a_eq.shape[1] > 400 else milp_run
+        return (first, linprog_run("highs-ipm", False), linprog_run("highs-ds", False))
+
+    def _holds(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+        """``x`` satisfies every relation and bound within the solver's own tolerance."""
+        if not np.all(np.isfinite(x)):
+            return False
+        residual = np.abs(self.a_eq @ x - self.b_eq).max(initial=0.0)
+        below = np.max(lo - x, initial=0.0)
+        above = np.max(x - hi, initial=0.0)
+        return bool(max(residual, below, above) <= WITNESS_TOL)
 
 
 def audit(
@@ -147,7 +182,9 @@ def audit_component(
     down_ok = np.isnan(lo) | (v <= lo + tol) | proven
     moved = proven.copy()
 
-    def witness(x: np.ndarray) -> None:
+    def witness(x: np.ndarray | None) -> None:
+        if x is None:  # no verified point: proves nothing, the cells stay unproven
+            return
         up_ok[:] |= x >= hi - tol
         down_ok[:] |= x <= lo + tol
         moved[:] |= np.abs(x - v) >= eps - tol
@@ -194,8 +231,9 @@ def _push_rounds(lp, witness, need, target, lb, free_hi, sign: float, max_rounds
             hi[todo] = target[todo]
         else:  # minimise, floored at the target
             lo[todo] = np.maximum(target[todo], lb[todo])
-        witness(lp.solve(np.where(todo, sign, 0.0), lo, hi))
-        if need().sum() == todo.sum():
+        x = lp.solve(np.where(todo, sign, 0.0), lo, hi)
+        witness(x)
+        if x is None or need().sum() == todo.sum():
             return
 
 
@@ -224,8 +262,10 @@ def feasibility_intervals(
         lp = _ComponentLP(rel, values, suppressed, cells, lb)
         free = np.full(len(cells), np.inf)
         for i, c in enumerate(cells):
-            low = lp.solve(_unit(len(cells), i, 1.0), lp.lb, free)[i]
+            low = lp.solve(_unit(len(cells), i, 1.0), lp.lb, free)
             # Uncapped maximum: an unbounded cell (+inf) is the best possible protection.
-            high = lp.solve(_unit(len(cells), i, -1.0), lp.lb, free, unbounded_ok=True)[i]
-            out[int(c)] = (float(low), float(high))
+            high = lp.solve(_unit(len(cells), i, -1.0), lp.lb, free, unbounded_ok=True)
+            if low is None or high is None:
+                raise AuditError("a feasibility interval could not be computed")
+            out[int(c)] = (float(low[i]), float(high[i]))
     return out

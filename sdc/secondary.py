@@ -7,7 +7,12 @@ Heuristic with a proof at the end:
    until no relation falls short.
 2. *LP audit* (``sdc.audit``) of each component. For every cell whose feasibility interval
    is too narrow add the cheapest partner in one of its relations, redo 1, re-audit the
-   components that changed. Stop when the audit passes; otherwise ``AuditError``.
+   components that changed. Stop when the audit passes.
+3. *Fallback* (``sdc.fallback``) for a cell no partner can protect, or that the LPs cannot
+   settle (numerical trouble): suppress a direction of movement that needs no LP to prove
+   (the cell with its totals; in the last resort the whole connected table) and mark what it
+   proves. So a valid table always gets a proven pattern; ``AuditError`` remains only for a
+   table where not even that holds (a non-empty zero cell in a table without full margins).
 
 Every choice is ranked by (cost, coordinates), never by row order, so permuting the cells of
 an answer changes nothing; feeding a final pattern back in adds nothing (idempotent).
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdc.audit import AuditError, Targets, audit_component, components
+from sdc.fallback import Direction, proven_by, scaling, totals_hypercube
 from sdc.relations import Relations
 from sdc.repair import cells_to_release
 
@@ -35,6 +41,7 @@ class Suppression:
     secondary: np.ndarray  # bool: added by this stage
     n_lps: int
     rounds: int
+    fallbacks: int = 0  # directions suppressed by ``sdc.fallback`` (0 when the LPs sufficed)
 
 
 @dataclass(slots=True, eq=False)
@@ -47,6 +54,7 @@ class _State:
     suppressed: np.ndarray
     count: np.ndarray  # suppressed members per relation
     lower_bound: np.ndarray
+    movable: np.ndarray  # bool: non-empty (may be suppressed at all)
 
 
 def cell_rank(coords: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -79,6 +87,7 @@ def suppress(
         start.copy(),
         abs(rel.matrix) @ start.astype(np.float64),
         lower_bound,
+        candidate | start,
     )
     targets = _targets(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -86,13 +95,17 @@ def suppress(
     proven = np.zeros(len(values), dtype=bool)
     n_lps = 0
     exact = False  # per-cell LPs for every unproven cell (slow, but no false failures)
+    fallbacks = 0
+    rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         _resolve_capacity(state)
         targets = _targets(values, primary, state.suppressed, level, lower_bound)
         failing, lps = _audit_changed(state, targets, proven, exact)
         n_lps += lps
         if not failing:
-            return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds)
+            return Suppression(
+                state.suppressed, state.suppressed & ~start, n_lps, rounds, fallbacks
+            )
         released = False
         for cell, up in sorted(failing, key=lambda f: (rank[f[0]], f[1])):
             target = targets.hi[cell] if up else targets.lo[cell]
@@ -101,14 +114,58 @@ def suppress(
             n_lps += 1
             released |= _release(state, cell, float(target), weight, exact)
         if not released:
-            if exact:
-                raise AuditError("no complementary cell can protect a suppressed cell")
+            if exact:  # no partner helps, or the LPs cannot settle it: prove without LPs
+                fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
             # The quick audit may report cells it merely could not prove in few LPs:
             # settle them exactly before concluding anything.
-            exact = True
+            exact = not exact
         else:
             exact = False
-    raise AuditError("secondary suppression did not converge")
+    # Out of rounds: whatever is still unproven gets the fallback, which proves it.
+    _resolve_capacity(state)
+    targets = _targets(values, primary, state.suppressed, level, lower_bound)
+    failing, lps = _audit_changed(state, targets, proven, exact=False)
+    n_lps += lps
+    fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
+    return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds, fallbacks)
+
+
+def _fall_back(s: _State, cells: list[int], primary: np.ndarray, proven: np.ndarray) -> int:
+    """Suppress a direction proving each of ``cells`` (``sdc.fallback``); how many were used.
+
+    Everything the direction proves is marked in ``proven``: cells it newly suppresses are
+    secondaries whose requirement (movement by eps) it meets as well.
+    """
+    used = 0
+    for cell in sorted(set(cells), key=lambda c: s.rank[c]):
+        if proven[cell]:
+            continue
+        for make in (
+            lambda c: totals_hypercube(s.rel, c),
+            lambda c: scaling(s.rel, s.values, s.movable, c),
+        ):
+            d = make(cell)
+            if d is None or not s.movable[d.cells].all():
+                continue
+            if _prove_along(s, d, primary, proven, cell):
+                used += 1
+                break
+        else:
+            raise AuditError("no direction of movement protects a suppressed cell")
+    return used
+
+
+def _prove_along(s: _State, d: Direction, primary, proven, cell: int) -> bool:
+    """Suppress the cells of ``d``; mark what it proves; True when ``cell`` is among them."""
+    new = d.cells[~s.suppressed[d.cells]]
+    s.suppressed[new] = True
+    s.candidate[new] = False
+    for c in new:
+        s.count[s.rel.of_cell(c)] += 1
+    targets = _targets(s.values, primary, s.suppressed, s.level, s.lower_bound)
+    ok = proven_by(d, s.values, targets)
+    proven[d.cells[ok]] = True
+    return bool(proven[cell])
 
 
 def _targets(values, primary, suppressed, level, lower_bound) -> Targets:

@@ -3,68 +3,19 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sdc_cases import assert_pattern_protects, random_table, tables
 
 from sdc import status
-from sdc.audit import feasibility_intervals
 from sdc.policy import Policy
 from sdc.protect import primary_suppression, protect
 from sdc.reference import cell_table_from_records
 from sdc.relations import build_relations
 from sdc.secondary import cell_rank, suppress
-from sdc.table import CellTable, Hierarchy
+from sdc.table import CellTable
 
 FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # The exact audit solves two LPs per suppressed cell: fewer, still varied, examples.
 EXACT = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def random_table(seed: int, shape: tuple[int, ...], records: int, hierarchy: bool) -> CellTable:
-    rng = np.random.default_rng(seed)
-    members = np.column_stack([rng.integers(0, n, records) for n in shape])
-    n_members = list(shape)
-    hierarchies: tuple[Hierarchy, ...] = ()
-    if hierarchy:  # a parent level of item 0 (two children per parent) as an extra item
-        c2p = np.arange(shape[0]) // 2
-        members = np.column_stack([members, c2p[members[:, 0]]])
-        n_members.append(int(c2p.max()) + 1)
-        hierarchies = (Hierarchy(0, len(shape), c2p),)
-    holding = rng.integers(0, max(2, records // 2), records)
-    keys = rng.integers(0, 2**32, records)
-    amount = rng.lognormal(3, 1.2, records)
-    return cell_table_from_records(
-        members, n_members, holding, keys, {"amount": amount}, hierarchies=hierarchies
-    )
-
-
-tables = st.builds(
-    random_table,
-    seed=st.integers(0, 10_000),
-    shape=st.one_of(
-        st.tuples(st.integers(2, 6), st.integers(2, 6)),
-        st.tuples(st.integers(2, 4), st.integers(2, 3), st.integers(2, 3)),
-    ),
-    records=st.integers(20, 400),
-    hierarchy=st.booleans(),
-)
-
-
-def assert_pattern_protects(table: CellTable, name: str, suppressed: np.ndarray, policy: Policy):
-    """Exact feasibility intervals (two LPs per cell), independent of the audit's shortcuts."""
-    stats = table.measures[name]
-    primary, _, level = primary_suppression(stats, policy)
-    rel = build_relations(table)
-    values = stats.value
-    intervals = feasibility_intervals(rel, values, suppressed) if rel.n else {}
-    for c in np.flatnonzero(suppressed):
-        if c not in intervals:  # no relation touches it: nothing to recompute from
-            continue
-        lo, hi = intervals[c]
-        tol = 1e-6 * max(1.0, abs(values).max())
-        if primary[c]:
-            assert hi >= values[c] + level[c] - tol
-            assert lo <= max(values[c] - level[c], 0.0) + tol
-        else:
-            assert hi - lo > tol  # secondary: never recomputed exactly
 
 
 @EXACT

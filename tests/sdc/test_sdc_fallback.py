@@ -1,0 +1,133 @@
+"""Never fail: LP retries on badly scaled tables and the LP-free fallback directions."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from sdc_cases import assert_pattern_protects, random_table, tables
+
+from sdc import audit as audit_module
+from sdc import status
+from sdc.audit import Targets, audit
+from sdc.fallback import Direction, proven_by, scaling, totals_hypercube
+from sdc.policy import Policy
+from sdc.protect import primary_suppression, protect, protect_measure
+from sdc.reference import cell_table_from_records
+from sdc.relations import build_relations
+from sdc.secondary import _targets, cell_rank, suppress
+
+NO_LP = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def wide_ranged_wijk_by_section(seed: int = 2):
+    """3,337 regions x 21 sectors with margins (73,436 cells), amounts spanning 1 .. 5e10:
+    the shape of companies by wijk x SBI section. HiGHS' presolve calls the first audit LP of
+    the amount infeasible although the true values satisfy it."""
+    rng = np.random.default_rng(seed)
+    rows, cols, records = 3337, 21, 200_000
+    wr, wc = rng.dirichlet(np.full(rows, 2.0)), rng.dirichlet(np.full(cols, 0.5))
+    members = np.column_stack([rng.choice(rows, records, p=wr), rng.choice(cols, records, p=wc)])
+    holding = rng.integers(0, records // 2, records)
+    keys = rng.integers(0, 2**32, records)
+    amount = np.round(rng.lognormal(8, 3, records))
+    return cell_table_from_records(members, [rows, cols], holding, keys, {"amount": amount})
+
+
+def test_a_wide_ranged_70k_cell_table_gets_a_pattern_the_audit_proves_again():
+    table = wide_ranged_wijk_by_section()
+    rel = build_relations(table)
+    stats = table.measures["amount"]
+    policy = Policy()
+    m = protect_measure(table, rel, stats, policy)  # raised AuditError before
+    suppressed = m.status == status.SUPPRESSED
+    primary, _, level = primary_suppression(stats, policy)
+    assert suppressed[primary].all()
+    # A fresh audit of the final pattern, without anything cached from the search.
+    lb = np.zeros(table.n_cells)
+    outcome = audit(
+        rel, stats.value, suppressed, _targets(stats.value, primary, suppressed, level, lb)
+    )
+    assert outcome.passed
+
+
+def _no_lp(monkeypatch):
+    monkeypatch.setattr(audit_module._ComponentLP, "solve", lambda self, *a, **k: None)
+
+
+@pytest.mark.parametrize("hierarchy", [False, True])
+def test_without_any_lp_solution_the_fallback_still_protects(monkeypatch, hierarchy):
+    table = random_table(3, (5, 4), 250, hierarchy=hierarchy)
+    policy = Policy()
+    with monkeypatch.context() as m:
+        _no_lp(m)
+        protected = protect(table, policy)
+    for name, pm in protected.measures.items():
+        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
+
+
+@NO_LP
+@given(tables)
+def test_fallback_patterns_survive_the_exact_audit_on_random_tables(table):
+    policy = Policy()
+    with pytest.MonkeyPatch.context() as m:
+        _no_lp(m)
+        protected = protect(table, policy)
+    for name, pm in protected.measures.items():
+        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
+
+
+def test_the_fallback_is_reported_and_only_used_when_lps_fail(monkeypatch):
+    table = random_table(5, (4, 4), 200, hierarchy=False)
+    stats = table.measures["count"]
+    policy = Policy()
+    primary, _, level = primary_suppression(stats, policy)
+    assert primary.any()
+    rel = build_relations(table)
+    rank = cell_rank(table.coords, np.abs(stats.value))
+    lb = np.zeros(table.n_cells)
+    args = (rel, stats.value, primary, level, rank, stats.contributors > 0, lb)
+    assert suppress(*args).fallbacks == 0
+    _no_lp(monkeypatch)
+    assert suppress(*args).fallbacks > 0
+
+
+def test_totals_hypercube_is_the_cell_with_every_total_above_it():
+    table = random_table(1, (3, 4, 2), 300, hierarchy=False)
+    rel = build_relations(table)
+    coords = [tuple(c) for c in table.coords]
+    d = totals_hypercube(rel, coords.index((1, 2, 0)))
+    assert d is not None
+    expected = {(a, b, c) for a in (1, -1) for b in (2, -1) for c in (0, -1)}
+    assert {coords[c] for c in d.cells} == expected
+    assert not np.any(rel.matrix[:, d.cells] @ d.delta)
+
+
+def test_scaling_moves_every_cell_of_the_table_with_its_value():
+    table = random_table(1, (3, 3), 200, hierarchy=True)
+    rel = build_relations(table)
+    values = table.measures["amount"].value
+    movable = table.measures["amount"].contributors > 0
+    d = scaling(rel, values, movable, 0)
+    assert d is not None
+    assert set(d.cells) == set(np.flatnonzero(movable))
+    assert np.abs(rel.matrix[:, d.cells] @ d.delta).max() <= 1e-9 * values.max()
+
+
+def targets_for(values, primary, level, secondary):
+    return Targets(
+        np.where(primary, values + level, np.nan),
+        np.where(primary, np.maximum(values - level, 0.0), np.nan),
+        np.where(secondary, 1.0, np.nan),
+        np.zeros(len(values)),
+    )
+
+
+def test_proven_by_respects_how_far_each_corner_can_go_down():
+    # Direction (+1, -1, -1, +1) over a rectangle: going up is limited by the -1 corners.
+    values = np.array([3.0, 10.0, 2.0, 8.0])
+    primary = np.array([True, False, False, False])
+    d = Direction(np.arange(4), np.array([1.0, -1.0, -1.0, 1.0]))
+    # Up: t <= min(10, 2) = 2, so 3 + 2 = 5; down: t >= -min(3, 8) = -3, so 3 - 3 = 0.
+    ok = proven_by(d, values, targets_for(values, primary, 2.0, ~primary))
+    assert ok.all()
+    short = proven_by(d, values, targets_for(values, primary, 3.0, ~primary))
+    assert not short[0] and short[1:].all()
