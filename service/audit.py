@@ -1,7 +1,8 @@
-"""Durable audit log of every answer (DESIGN §5), JSON Lines in ``<data home>/audit/``.
+"""Durable audit log of every answer, JSON Lines in ``<data home>/audit/`` (the embedded store's).
 
-One file per UTC day (``audit-YYYYMMDD.jsonl``). Each record is appended with one ``write`` on
-an ``O_APPEND`` descriptor and ``fsync``-ed before the response is sent: an answer the client
+One file per UTC day (``audit-YYYYMMDD.jsonl``). Each record is appended on an ``O_APPEND``
+descriptor under an exclusive ``flock`` (several worker processes append to the same file) and
+``fsync``-ed before the response is sent: an answer the client
 received always has its record on disk, even if the process is killed right after.
 Clients are recorded as ``key:<api key id>`` or ``addr:<salted hash of the address>``, never
 as a raw address.
@@ -9,6 +10,7 @@ as a raw address.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -64,10 +66,17 @@ def _lines_backwards(path: Path, block: int = 1 << 16) -> Iterator[str]:
             yield tail.decode("utf-8", errors="replace")
 
 
+def audit_line(fields: str, now: datetime) -> str:
+    """One audit record, ``{"time": ..., <fields>}``, on one line (no newline inside)."""
+    line = '{"time": "' + now.isoformat(timespec="milliseconds") + '"'
+    return (line + (", " + fields if fields else "") + "}").replace("\n", " ")
+
+
 def _write_whole(fd: int, data: bytes) -> None:
     """Append ``data`` completely or not at all: after a failed write (a full disk) the file is
     cut back to where it was, so no partial line is left for the next record to be glued to.
-    The caller holds the log's lock: nobody else appends in between."""
+    The caller holds the log's lock and the file's ``flock``: nobody else appends in between,
+    in this process or another."""
     start = os.fstat(fd).st_size
     written = 0
     try:
@@ -127,12 +136,14 @@ class AuditLog:
         fields for many requests encode those once (``service.prepared``).
         """
         now = datetime.now(UTC)
-        line = '{"time": "' + now.isoformat(timespec="milliseconds") + '"'
-        line += (", " + fields if fields else "") + "}"
-        data = (line.replace("\n", " ") + "\n").encode("utf-8")
+        data = (audit_line(fields, now) + "\n").encode("utf-8")
         with self._lock:
             fd = self._file_for(now.strftime("%Y%m%d"))
-            _write_whole(fd, data)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                _write_whole(fd, data)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
             self._written += 1
             seq = self._written
             self.records += 1

@@ -12,45 +12,24 @@ Per client it remembers the last ``window`` answers and flags:
   probing where the small cells are.
 
 Flags never contain cell values; they go to the admin resource and to counters in /metrics.
+The memory (``window`` answers per client) and the flags live in the state store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
-from collections import Counter, deque
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
-
-from cachetools import LRUCache
 
 from cube.query import Query
 from cube.result import Answer, Value
+from service.store.base import Flag, Observation, Store
+from service.store.memory import MemoryStore
 
 KINDS = ("differencing", "near_identical", "small_cell_sweep")
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    time: float
-    # Short digests, not query texts: memory stays small for many clients; the audit log
-    # records the same ``query_id`` next to the full query.
-    canonical: str  # query_id of the canonical query
-    comparable: str  # digest of cube + measures + drill-down: answers that can be subtracted
-    shape: str  # digest of comparable + cut dimensions/levels/forms
-    population: float | None
-    suppressed: int
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    time: float
-    client: str
-    kind: str
-    message: str
-    queries: tuple[str, ...]
 
 
 def answer_population(answer: Answer) -> float | None:
@@ -90,17 +69,22 @@ def shapes(query: Query) -> tuple[str, str]:
 
 
 class RiskMonitor:
+    """The rules above over each client's recent answers, kept in the state store so that
+    every worker process sees every answer (and the memory outlives a restart)."""
+
     def __init__(
-        self, threshold: int, window: int, similar_limit: int, small_cell_limit: int
+        self,
+        threshold: int,
+        window: int,
+        similar_limit: int,
+        small_cell_limit: int,
+        store: Store | None = None,
     ) -> None:
         self.threshold = threshold
         self.window = window
         self.similar_limit = similar_limit
         self.small_cell_limit = small_cell_limit
-        self._clients: LRUCache[str, deque[Observation]] = LRUCache(maxsize=10_000)
-        self._flags: deque[Flag] = deque(maxlen=1_000)
-        self.counts: Counter[str] = Counter({k: 0 for k in KINDS})
-        self._lock = threading.Lock()
+        self.store: Store = store if store is not None else MemoryStore()
 
     def observe(
         self, client: str, query: Query, canonical: str, answer: Answer, suppressed: int
@@ -121,18 +105,11 @@ class RiskMonitor:
         """``observe`` with the digests and population computed beforehand (once per query and
         per answer, not per request: see ``service.prepared``)."""
         obs = Observation(time.time(), canonical_id, comparable, shape, population, suppressed)
-        with self._lock:
-            history = self._clients.get(client)
-            if history is None:
-                history = self._clients[client] = deque(maxlen=self.window)
-            flags = self._check(client, obs, history)
-            history.append(obs)
-            for f in flags:
-                self._flags.append(f)
-                self.counts[f.kind] += 1
-        return flags
+        return self.store.observe(
+            client, obs, self.window, lambda history: self._check(client, obs, history)
+        )
 
-    def _check(self, client: str, obs: Observation, history: deque[Observation]) -> list[Flag]:
+    def _check(self, client: str, obs: Observation, history: Sequence[Observation]) -> list[Flag]:
         flags = []
         for old in history:
             if old.comparable != obs.comparable or old.canonical == obs.canonical:
@@ -158,10 +135,8 @@ class RiskMonitor:
         return flags
 
     def flags(self, limit: int = 100, client: str | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            chosen = [f for f in reversed(self._flags) if client is None or f.client == client]
-        return [{**asdict(f), "queries": list(f.queries)} for f in chosen[:limit]]
+        return [{**asdict(f), "queries": list(f.queries)} for f in self.store.flags(limit, client)]
 
     def summary(self) -> dict[str, Any]:
-        with self._lock:
-            return {"clients": len(self._clients), "flags": dict(self.counts)}
+        clients, counts = self.store.risk_summary()
+        return {"clients": clients, "flags": {k: counts.get(k, 0) for k in KINDS}}

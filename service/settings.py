@@ -12,6 +12,7 @@ test fails when it is out of date.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,11 @@ from loaders.files import FileModes, group_id
 
 ENV_PREFIX = "ZICHT_"
 ENV_CONFIG = "ZICHT_CONFIG"
+# The PostgreSQL store's connection string: only ever from the environment (it may hold a
+# password), so it is in no settings file, no settings page and no log.
+DSN_ENV = "ZICHT_STORE_DSN"
+STORES = ("embedded", "postgresql")
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _s(default: Any, help: str) -> Any:
@@ -40,7 +46,21 @@ class Settings:
     )
     host: str = _s("127.0.0.1", "Address `zicht serve` listens on.")
     port: int = _s(8000, "TCP port `zicht serve` listens on.")
-    threads: int = _s(4, "Worker threads of the WSGI server (waitress).")
+    threads: int = _s(4, "Worker threads of the WSGI server (waitress), in each worker process.")
+    workers: int = _s(
+        0,
+        "Worker processes of `zicht serve` (0: one per core). Each serves the current release "
+        "with its own engine, cache and threads; they share the audit log, the rate limits and "
+        "the risk monitor through the state store (`store`).",
+    )
+    store: str = _s(
+        "embedded",
+        "Where the audit log, rate-limit buckets and risk-monitor memory live: `embedded` (one "
+        "machine: `<home>/audit/` JSON Lines and `<home>/state/state.sqlite3`, no server) or "
+        f"`postgresql` (several machines; the connection string is read from `{DSN_ENV}` only, "
+        "never from a file, and never logged).",
+    )
+    store_schema: str = _s("zicht", "PostgreSQL schema of the store's tables (created if missing).")
     send_buffer_bytes: int = _s(
         1_048_576,
         "Socket send buffer of each connection in bytes (`SO_SNDBUF`; 0: the system's default). "
@@ -235,6 +255,8 @@ def load_settings(
                 problems.append(f"{where}: {name}: {exc}")
     settings = replace(Settings(), **values)
     problems.extend(validate(settings))
+    if settings.store == "postgresql" and not env.get(DSN_ENV):
+        problems.append(f"store: `postgresql` needs its connection string in ${DSN_ENV}")
     if problems:
         raise SettingsError(problems)
     return settings
@@ -268,6 +290,12 @@ def validate(s: Settings) -> list[str]:
         problems.append("query_timeout_s: must be positive")
     if s.backend not in ("duckdb", "spark"):
         problems.append("backend: must be `duckdb` or `spark`")
+    if s.store not in STORES:
+        problems.append("store: must be `embedded` or `postgresql`")
+    if not SCHEMA_NAME.fullmatch(s.store_schema):
+        problems.append("store_schema: must be a lower-case SQL name (a-z, 0-9, _)")
+    if s.workers < 0:
+        problems.append("workers: must not be negative (0: one per core)")
     if s.rate_limit_burst < 1:
         problems.append("rate_limit_burst: must be at least 1")
     try:

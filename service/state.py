@@ -1,4 +1,4 @@
-"""The running service's state: the serving engine, cache, audit log, monitor and limits.
+"""The running service's state: the serving engine, cache, state store, monitor and limits.
 
 ``EngineHolder`` swaps releases without dropping in-flight requests: a request takes a
 reference to the engine it started with (``use()``), a switch replaces the reference
@@ -22,8 +22,7 @@ from typing import Any, Protocol
 from cube.errors import NoRelease, NotFound, Problem, QueryTimeout, UserError
 from cube.query import Query
 from loaders import releases
-from loaders.files import FileModes
-from service.audit import AuditLog, load_salt
+from service.audit import load_salt
 from service.cache import AnswerCache, Entry
 from service.errors import BadReleaseId, ReleaseConflict
 from service.limits import QueryRunner, RateLimiter
@@ -32,6 +31,7 @@ from service.monitor import RiskMonitor
 from service.prepared import Prepared, PreparedQueries, prepare
 from service.readiness import ReleaseFiles
 from service.settings import Settings, parse_api_keys
+from service.store import open_store
 
 log = logging.getLogger("zicht.service")
 
@@ -200,7 +200,9 @@ class Service:
         self.engines = EngineHolder(home, settings, factory)
         self.cache = AnswerCache(settings.cache_size, settings.cache_ttl_s)
         self.queries = PreparedQueries(max(settings.cache_size, 256))
-        self.audit = AuditLog(home / "audit", FileModes(settings.file_group))
+        # Audit log, rate-limit buckets and risk memory: shared by every worker process.
+        self.store = open_store(settings, home)
+        self.audited = 0  # records this process wrote (a /metrics counter)
         self.salt = load_salt(home / "audit", settings.audit_salt)
         self.api_keys = parse_api_keys(settings.api_keys)
         self.monitor = RiskMonitor(
@@ -208,8 +210,11 @@ class Service:
             settings.monitor_window,
             settings.monitor_similar_limit,
             settings.monitor_small_cell_limit,
+            self.store,
         )
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.limiter = RateLimiter(
+            settings.rate_limit_per_minute, settings.rate_limit_burst, store=self.store
+        )
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
         self.metrics = Metrics(self.figures)
         self.release_files = ReleaseFiles()
@@ -269,7 +274,8 @@ class Service:
             '"engine_report": ' + entry.audit_report,
             '"duration_ms": ' + json.dumps(duration_ms),
         ]
-        self.audit.append_encoded(", ".join(fields))
+        self.store.append_audit(", ".join(fields), client)  # durable before the answer goes
+        self.audited += 1
         self.metrics.count_cells(entry.summary["by_status"])
         return Answered(entry, key, release, cached)
 
@@ -346,7 +352,7 @@ class Service:
             "cache_hit_ratio": self.cache.hit_ratio,
             "risk_flags": summary["flags"],
             "risk_clients": summary["clients"],
-            "audit": self.audit.records,
+            "audit": self.audited,
             "rate_limited": self.limiter.refused,
             "timeouts": self.runner.timeouts,
             "release": self.engines.release_id,
@@ -381,4 +387,4 @@ class Service:
     def close(self) -> None:
         self.runner.shutdown()
         self.engines.close()
-        self.audit.close()
+        self.store.close()

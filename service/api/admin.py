@@ -49,7 +49,7 @@ def rollback() -> Response:
 @bp.get("/audit")
 def audit() -> Response:
     args = load_args(AdminListArgs(), request.args)
-    records = service().audit.recent(args["limit"], args.get("client"))
+    records = service().store.recent_audit(args["limit"], args.get("client"))
     return _no_store(jsonify(records=records))
 
 

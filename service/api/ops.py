@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import cast
 
@@ -27,14 +26,14 @@ def health() -> Response:
 @bp.get("/ready")
 def ready() -> Response:
     """Readiness: a release is loaded, its files are those its manifest names (size and
-    SHA-256) and the audit log can be written (503 otherwise, every problem listed)."""
+    SHA-256) and the state store (audit log, limits, risk memory) can be written (503
+    otherwise, every problem listed)."""
     svc = service()
     release = svc.engines.release_id
     if release is None:
         return error_response(503, error_body("no_release", "no data release is loaded yet"))
     found = svc.release_files.problems(svc.home, release)
-    if not os.access(svc.audit.directory, os.W_OK | os.X_OK):
-        found.append("the audit log directory cannot be written")
+    found.extend(svc.store.problems())
     if found:
         problems = [Problem("ready", p) for p in found]
         body = error_body("not_ready", "the service cannot answer safely", problems)

@@ -46,7 +46,7 @@ class Pair:
         return a, len(self.to_flask) == before
 
     def audit(self, app):
-        records = app.extensions["zicht"].audit.recent(1000)
+        records = app.extensions["zicht"].store.recent_audit(1000)
         return [{k: v for k, v in r.items() if k not in ("time", "duration_ms")} for r in records]
 
     def assert_same_state(self):
@@ -176,7 +176,7 @@ def test_audit_lines_are_plain_json_dumps_of_their_record(tmp_path):
     for fmt in MEDIA_TYPES:
         pair.get(f"{AGG}?{QUERY}&format={fmt}")
         pair.get(f"{AGG}?{QUERY}&format={fmt}")
-    audit_dir = pair.fast_app.extensions["zicht"].audit.directory
+    audit_dir = pair.fast_app.extensions["zicht"].home / "audit"
     lines = [ln for f in audit_dir.glob("audit-*.jsonl") for ln in f.read_text().splitlines()]
     assert len(lines) == 2 * len(MEDIA_TYPES)
     for line in lines:
