@@ -1,14 +1,13 @@
-"""Run a part's SQL and align the result with the part's cell grid (empty cells → zeros).
-
-With the ``bounds`` strategy the one-pass result decides most cells; only the cells whose
-threshold status the bounds cannot settle (or whose values need exact per-holding sums) are
-recomputed by the holding pass, restricted to their rows.
-"""
+"""Read a part's SQL results into per-cell statistics: the machinery every execution strategy
+(``cube/strategies/``) shares — results aligned with the part's cell grid (empty cells →
+zeros), a measure's statistics from its columns, and the bounds that settle most cells without
+exact holdings."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cachetools
@@ -17,17 +16,43 @@ import numpy as np
 from cube.axes import RoleAxis
 from cube.backend import Backend
 from cube.plan import Item, Part
-from cube.sql import KEY_MOD, SUM_SCALE, PartSql
+from cube.sql import SUM_SCALE, Columns
 from sdc.table import MeasureStats
 
+Stats = dict[str, np.ndarray]  # one measure's per-cell n, c, key and, where it has them, s, x1, x2
 
-class _Result:
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Cells:
+    """The cells one part is run for: the part, the answer's items, the part's own grid (the
+    answer's cells on the part's items), its cube's axes and the key maps of its items."""
+
+    part: Part
+    items: tuple[Item, ...]
+    grid: np.ndarray
+    axes: Mapping[str, RoleAxis]
+    maps: list[KeyIndex]
+
+    @classmethod
+    def of(
+        cls, part: Part, items: tuple[Item, ...], grid: np.ndarray, axes: Mapping[str, RoleAxis]
+    ) -> Cells:
+        return cls(part, items, grid, axes, key_maps(part, items, axes))
+
+    def result(self, backend: Backend, sql: str) -> Result:
+        return Result(backend, sql, self.grid, self.maps)
+
+    def refine_where(self, cells: np.ndarray) -> str:
+        return refine_where(self.grid, cells, self.part, self.items, self.axes)
+
+
+class Result:
     """One SQL result aligned with the grid: ``col(name)`` gives a per-cell array.
 
     Vectorised: the result arrives as numpy columns and its rows are matched to grid cells by
     sorted-key lookups, not per-row Python (big answers have tens of thousands of rows)."""
 
-    def __init__(self, backend: Backend, sql: str, grid: np.ndarray, maps: list[_KeyIndex]):
+    def __init__(self, backend: Backend, sql: str, grid: np.ndarray, maps: list[KeyIndex]):
         self.cols = fetch_columns(backend, sql)
         self.n = len(grid)
         n_items = len(maps)
@@ -79,7 +104,7 @@ def fetch_columns(backend: Backend, sql: str) -> dict[str, np.ndarray]:
     return out
 
 
-class _KeyIndex:
+class KeyIndex:
     """SQL member keys of one level → member indexes, by binary search over the sorted keys
     (ints or strings); a key the level lacks gives -2, so its rows match no cell."""
 
@@ -124,33 +149,33 @@ def _grid_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return np.where(sorted_codes[at] == rcode, order[at], -1)
 
 
-_INDEX_CACHE: cachetools.LRUCache[int, tuple[Any, _KeyIndex]] = cachetools.LRUCache(512)
+_INDEX_CACHE: cachetools.LRUCache[int, tuple[Any, KeyIndex]] = cachetools.LRUCache(512)
 _INDEX_LOCK = threading.Lock()
 
 
-def _key_index(lax: Any) -> _KeyIndex:
+def _key_index(lax: Any) -> KeyIndex:
     """Per level, built once: the entry keeps the level alive, so its id is not reused."""
     with _INDEX_LOCK:
         hit = _INDEX_CACHE.get(id(lax))
     if hit is not None and hit[0] is lax:
         return hit[1]
-    kmap = _KeyIndex(lax.keys)
+    kmap = KeyIndex(lax.keys)
     with _INDEX_LOCK:
         _INDEX_CACHE[id(lax)] = (lax, kmap)
     return kmap
 
 
-def _key_maps(part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis]) -> list[_KeyIndex]:
+def key_maps(part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis]) -> list[KeyIndex]:
     return [
         _key_index(axes[role].levels[items[item_idx].level])
         for item_idx, role in zip(part.items, part.roles, strict=True)
     ]
 
 
-def _stats(res: _Result, ps: PartSql, j: int, holding: bool) -> dict[str, np.ndarray]:
-    """Measure ``j``'s statistics, read from the columns it shares (``PartSql.alias``); in
+def stats(res: Result, cols: Columns, j: int, holding: bool) -> dict[str, np.ndarray]:
+    """Measure ``j``'s statistics, read from the columns it shares (``Columns.alias``); in
     the one pass a row count is also the contributor count."""
-    m, a, sa = ps.measures[j], ps.alias[j], ps.sum_alias[j]
+    m, a, sa = cols.measures[j], cols.alias[j], cols.sum_alias[j]
     n = res.col(f"n{a}", np.int64)
     out = {
         "n": n,
@@ -163,7 +188,7 @@ def _stats(res: _Result, ps: PartSql, j: int, holding: bool) -> dict[str, np.nda
     elif row_count(m):
         if f"rtop{a}" in res.cols:  # rows per holding, from the holding pass
             out["x1"], out["x2"] = res.top2(f"rtop{a}")
-        else:  # a holding has one row here (or bounds replace this: see _refine)
+        else:  # a holding has one row here (or bounds replace this: cube/strategies/bounds.py)
             out["x1"], out["x2"] = ones_top2(n)
     return out
 
@@ -178,14 +203,14 @@ def ones_top2(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(n, 1).astype(np.float64), (n >= 2).astype(np.float64)
 
 
-def _concentrated(n: np.ndarray, mr: np.ndarray, policy: Any) -> np.ndarray:
+def concentrated(n: np.ndarray, mr: np.ndarray, policy: Any) -> np.ndarray:
     """Row-count cells whose dominance or p % status the bound ``mr`` (most rows of one
     holding) cannot settle: with x1, x2 <= mr the rules pass once n is large enough."""
     clear = max(2 * 100.0 / policy.dominance_k, 2 + policy.p_percent / 100.0)
     return (mr > 1) & (n < clear * mr)
 
 
-def _bounded_top2(s: dict[str, np.ndarray], mr: np.ndarray) -> None:
+def bounded_top2(s: dict[str, np.ndarray], mr: np.ndarray) -> None:
     """Where holdings repeat (mr > 1), the most rows of one holding bounds both contributions:
     the rules pass on these bounds only where the true contributions pass too."""
     rep = mr > 1
@@ -194,7 +219,7 @@ def _bounded_top2(s: dict[str, np.ndarray], mr: np.ndarray) -> None:
     s["x2"] = np.where(rep, np.maximum(bound, s["x2"]), s["x2"])
 
 
-def _uncleared(res: _Result, j: int, m: Any, policy: Any) -> np.ndarray:
+def uncleared(res: Result, j: int, m: Any, policy: Any) -> np.ndarray:
     """Cells the bounds cannot settle: rows of one holding repeat in the cell and either the
     value needs exact holdings (distinct counts, sums) or Σ 1/rows stays under the threshold
     while the rows reach it (fewer rows than the threshold fail it whatever the holdings)."""
@@ -202,11 +227,11 @@ def _uncleared(res: _Result, j: int, m: Any, policy: Any) -> np.ndarray:
     if m.kind == "sum" or m.count == "holdings":
         return repeated
     rows = res.col(f"n{j}")
-    unsettled = _unsettled(res.col(f"lb{j}"), rows, policy)
-    return repeated & (unsettled | _concentrated(rows, res.col(f"mr{j}"), policy))
+    unsure = unsettled(res.col(f"lb{j}"), rows, policy)
+    return repeated & (unsure | concentrated(rows, res.col(f"mr{j}"), policy))
 
 
-def _unsettled(lb: np.ndarray, rows: np.ndarray, policy: Any) -> np.ndarray:
+def unsettled(lb: np.ndarray, rows: np.ndarray, policy: Any) -> np.ndarray:
     """Row-count cells whose threshold status needs exact holdings: the lower bound is under
     the threshold, and the rows are not (with fewer rows than the threshold, the holdings are
     fewer too: the cell fails either way, and its contributor count stays the lower bound,
@@ -221,7 +246,7 @@ def _literal(v: Any) -> str:
     return str(int(v)) if isinstance(v, int | np.integer) else "'" + str(v).replace("'", "''") + "'"
 
 
-def _refine_where(
+def refine_where(
     grid: np.ndarray,
     cells: np.ndarray,
     part: Part,
@@ -248,106 +273,12 @@ def _refine_where(
     return "WHERE " + " AND ".join(conds) if conds else ""
 
 
-def run_part(
-    con: Backend,
-    ps: PartSql,
-    part: Part,
-    items: tuple[Item, ...],
-    grid: np.ndarray,
-    axes: Mapping[str, RoleAxis],
-) -> dict[str, MeasureStats]:
-    """Execute and return, per base measure, its statistics for every cell of ``grid`` (the
-    part's own grid: the answer's cells on the part's items)."""
-    maps = _key_maps(part, items, axes)
-    if ps.strategy == "holding":
-        res = _Result(con, ps.holding.format(where=""), grid, maps)
-        per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
-    elif ps.strategy == "distinct":
-        res = _Result(con, ps.one_pass, grid, maps)
-        per = [_stats(res, ps, j, holding=True) for j in range(len(ps.measures))]
-    elif ps.strategy in ("split", "rollup"):
-        per = _split(con, ps, grid, maps)
-    elif ps.strategy == "rollup_bounds":
-        per = _rollup_bounds(con, ps, part, items, grid, axes, maps)
-    else:
-        res = _Result(con, ps.one_pass, grid, maps)
-        per = [_stats(res, ps, j, holding=False) for j in range(len(ps.measures))]
-        if ps.strategy == "bounds":
-            _refine(con, ps, part, items, grid, axes, maps, res, per)
-    return {m.id: _measure_stats(m, s) for m, s in zip(ps.measures, per, strict=True)}
+def all_stats(res: Result, cols: Columns, holding: bool) -> list[Stats]:
+    """Every measure's statistics from one result."""
+    return [stats(res, cols, j, holding) for j in range(len(cols.measures))]
 
 
-def _split(
-    con: Backend, ps: PartSql, grid: np.ndarray, maps: list[_KeyIndex]
-) -> list[dict[str, np.ndarray]]:
-    """Holdings with one row in the year (``hr = 1``) are exact per row; the rest go through
-    the holding pass (from the facts, or from a rollup's singles and multis tables). The two
-    sets of holdings are disjoint (cells lie within one year), so counts, keys and sums add,
-    and the two largest contributions are the two largest of both."""
-    singles = _Result(con, ps.one_pass, grid, maps)
-    if ps.strategy == "rollup" and not ps.multis:  # every holding has one row in its year
-        return [_stats(singles, ps, j, holding=False) for j in range(len(ps.measures))]
-    where = "" if ps.strategy == "rollup" else "WHERE hr > 1"  # a rollup's multis are apart
-    multis = _Result(con, ps.holding.format(where=where), grid, maps)
-    per = []
-    for j in range(len(ps.measures)):
-        a, b = _stats(singles, ps, j, holding=False), _stats(multis, ps, j, holding=True)
-        out = {"n": a["n"] + b["n"], "c": a["c"] + b["c"]}
-        out["key"] = (a["key"] + b["key"]) % KEY_MOD
-        if "s" in a:
-            out["s"] = _add_units(a["s"], b["s"])
-        if "x1" in a:
-            tops = -np.sort(-np.stack([a["x1"], a["x2"], b["x1"], b["x2"]], axis=1), axis=1)
-            out["x1"], out["x2"] = tops[:, 0].copy(), tops[:, 1].copy()
-        per.append(out)
-    return per
-
-
-def _rollup_bounds(con, ps, part, items, grid, axes, maps) -> list[dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
-    """Row counts from a rollup: singles exact; multis first as bounds (counts and keys add,
-    Σ 1/rows is a lower bound on their holdings), then through the holding pass only for the
-    cells whose threshold status the bounds cannot settle."""
-    singles = _Result(con, ps.one_pass, grid, maps)
-    bound = _Result(con, ps.bounds, grid, maps)
-    policy = part.cube.policy
-    per, todo, single_n, singles_top = [], [], [], []
-    for j, m in enumerate(ps.measures):
-        a = ps.alias[j]
-        s = _stats(singles, ps, j, holding=False)
-        lb = s["n"] + bound.col(f"lb{a}")
-        repeated = bound.col(f"mr{a}") > 1
-        c = np.where(repeated, np.ceil(lb - 1e-9).astype(np.int64), s["n"])
-        key = (s["key"] + bound.col(f"key{a}", np.int64)) % KEY_MOD
-        n = s["n"] + bound.col(f"n{a}", np.int64)
-        out = {"n": n, "c": c, "key": key}
-        mp = policy.for_measure(m.id)
-        undecided = _unsettled(lb, n, mp)
-        if row_count(m):
-            mr = bound.col(f"mr{a}")
-            out["x1"], out["x2"] = ones_top2(n)
-            _bounded_top2(out, mr)
-            undecided = undecided | _concentrated(n, mr, mp)
-        per.append(out)
-        todo.append(repeated & undecided)
-        zeros = np.zeros(len(s["n"]))
-        singles_top.append((s.get("x1", zeros), s.get("x2", zeros)))
-        single_n.append(s["n"])
-    cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
-    if len(cells) == 0:
-        return per
-    where = _refine_where(grid, cells, part, items, axes)
-    exact = _Result(con, ps.holding.format(where=where), grid, maps)
-    for j, s in enumerate(per):
-        fixed = _stats(exact, ps, j, holding=True)
-        s["c"][cells] = single_n[j][cells] + fixed["c"][cells]
-        if "x1" in s:  # the singles' ones and the multis' exact rows per holding
-            t1, t2 = singles_top[j]
-            tops = -np.sort(-np.stack([t1, t2, fixed["x1"], fixed["x2"]], axis=1), axis=1)
-            s["x1"][cells], s["x2"][cells] = tops[cells, 0], tops[cells, 1]
-    return per
-
-
-def _add_units(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def add_units(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b for sums the SQL computed as exact integers of 1/SUM_SCALE units: add the integers,
     then divide once, so the result is bit for bit what one exact sum gives (another strategy
     or engine reaching the same cell gets the same value and the same noise)."""
@@ -355,29 +286,13 @@ def _add_units(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return units / SUM_SCALE
 
 
-def _refine(con, ps, part, items, grid, axes, maps, res, per) -> None:  # type: ignore[no-untyped-def]
-    policy = part.cube.policy
-    todo = [
-        _uncleared(res, ps.alias[j], m, policy.for_measure(m.id)) for j, m in enumerate(ps.measures)
-    ]
-    cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
-    for j, s in enumerate(per):  # cleared cells: Σ 1/rows is a lower bound on holdings
-        a = ps.alias[j]
-        lb = np.ceil(res.col(f"lb{a}") - 1e-9).astype(np.int64)
-        s["c"] = np.where(res.col(f"mr{a}") > 1, lb, s["c"])
-        if "x1" in s and row_count(ps.measures[j]):
-            _bounded_top2(s, res.col(f"mr{a}"))
-    if len(cells) == 0:
-        return
-    where = _refine_where(grid, cells, part, items, axes)
-    exact = _Result(con, ps.holding.format(where=where), grid, maps)
-    for j, s in enumerate(per):
-        fixed = _stats(exact, ps, j, holding=True)
-        for name, arr in fixed.items():
-            s[name][cells] = arr[cells]
+def merge_top2(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The two largest of several (largest, second largest) pairs, per cell."""
+    tops = -np.sort(-np.stack([x for pair in pairs for x in pair], axis=1), axis=1)
+    return tops[:, 0].copy(), tops[:, 1].copy()
 
 
-def _measure_stats(m: Any, s: dict[str, np.ndarray]) -> MeasureStats:
+def measure_stats(m: Any, s: dict[str, np.ndarray]) -> MeasureStats:
     value = (s["c"] if m.count == "holdings" else s["n"]).astype(np.float64)
     zeros = np.zeros(len(s["n"]))
     return MeasureStats(

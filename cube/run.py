@@ -1,20 +1,20 @@
-"""Execute every part of a plan on this thread's cursor, with compiled-SQL caching and a time
-limit (a query over its limit is interrupted and refused with ``query_timeout``)."""
+"""Execute every part of a plan on this thread's backend: each part's strategy chosen and its
+SQL compiled (``cube.strategies``) and cached, with a time limit (a query over its limit is
+interrupted and refused with ``query_timeout``)."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cube.backend import Interrupted
 from cube.errors import Problem, QueryTimeout
-from cube.execute import run_part
 from cube.plan import Part, Plan
-from cube.rollups import SCHEMA as ROLLUP_SCHEMA
-from cube.sql import PartSql, Source, local_sets, part_sql, rollup_sql
+from cube.sql import local_sets
+from cube.strategies import Compiled, Situation, Target, choose, run_part
 from sdc.table import MeasureStats
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class PartResult:
 Results = dict[tuple[str, int], PartResult]
 
 
-def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
+def compiled(engine: Engine, plan: Plan, part: Part) -> Compiled:
     """The part's SQL: cached per part, and compiled once per *shape* (the part with the keys
     of its cuts left open): another gemeente or year of the same dashboard query fills the
     shape's template with its keys instead of compiling again (Ibis: 3–10 ms a part)."""
@@ -43,42 +43,42 @@ def compiled(engine: Engine, plan: Plan, part: Part) -> PartSql:
         hit = engine.sql_cache.get(key)
     if hit is not None:
         return hit
-    how = strategy(engine, plan, part)
+    situation = situation_of(engine, plan, part)
     ps = None
     shape, fills = _shape(part)
     if shape is not None:
-        tkey = (shape, plan.items, plan.grouping_sets, how)
+        tkey = (shape, plan.items, plan.grouping_sets, situation)
         with engine.cache_lock:
             template = engine.template_cache.get(tkey)
         if template is None:
-            template = _compile(engine, plan, shape, how)
+            template = choose(target(engine, plan, shape), situation)
             with engine.cache_lock:
                 engine.template_cache[tkey] = template
         ps = _fill(template, fills)
     if ps is None:
-        ps = _compile(engine, plan, part, how)
+        ps = choose(target(engine, plan, part), situation)
     with engine.cache_lock:
         engine.sql_cache[key] = ps
     return ps
 
 
-_FACTS_ONLY = ("holding", "distinct")  # cells over several years: rollups hold years apart
+def situation_of(engine: Engine, plan: Plan, part: Part) -> Situation:
+    """What decides the part's strategy (``cube.strategies``)."""
+    one_year = plan.single_year(part, local_sets(part, plan.grouping_sets))
+    stock = part.cube.period == "stock"
+    return Situation.of(part, one_year, engine.single_pass[part.cube.id], stock)
 
 
-def _compile(engine: Engine, plan: Plan, part: Part, how: str) -> PartSql:
-    ps = _from_rollup(engine, plan, part, how == "bounds") if how not in _FACTS_ONLY else None
-    if ps is None and how == "split" and _distinct_ok(part):
-        how = "distinct"  # from the facts, one pass beats split's two (scale 1: 2.2 vs 3.6 ms)
-    if ps is None:
-        ps = part_sql(
-            part,
-            plan.items,
-            plan.grouping_sets,
-            engine.schemas[part.cube.fact],
-            engine.axes_for(part.cube),
-            how,
-        )
-    return ps
+def target(engine: Engine, plan: Plan, part: Part) -> Target:
+    """What a strategy compiles ``part`` from."""
+    return Target(
+        part,
+        plan.items,
+        plan.grouping_sets,
+        engine.schemas[part.cube.fact],
+        engine.axes_for(part.cube),
+        tuple(engine.rollups.get(part.cube.id, ())),
+    )
 
 
 _INT_HOLE = -(2**40)  # no member key is near: region ids, years, codes are small or text
@@ -106,40 +106,19 @@ def _shape(part: Part) -> tuple[Part | None, list[tuple[str, str]]]:
     return replace(part, filters=tuple(holes)), fills
 
 
-def _fill(template: PartSql, fills: list[tuple[str, str]]) -> PartSql | None:
-    """The template with every placeholder replaced by its keys; ``None`` (compile the part
-    itself) if Ibis did not render a placeholder as expected."""
-    texts = [template.one_pass, template.holding, template.bounds]
+def _fill(template: Compiled, fills: list[tuple[str, str]]) -> Compiled | None:
+    """The template with every placeholder replaced by its keys in each of its SQL texts;
+    ``None`` (compile the part itself) if Ibis did not render a placeholder as expected."""
+    texts = {
+        f.name: getattr(template, f.name)
+        for f in fields(template)  # type: ignore[arg-type]
+        if isinstance(getattr(template, f.name), str)
+    }
     for hole, keys in fills:
-        if not any(hole in t for t in texts):
+        if not any(hole in t for t in texts.values()):
             return None
-        texts = [t.replace(hole, keys) for t in texts]
-    return replace(template, one_pass=texts[0], holding=texts[1], bounds=texts[2])
-
-
-def _from_rollup(engine: Engine, plan: Plan, part: Part, bounds: bool) -> PartSql | None:
-    """The split strategy over the smallest rollup that has every column the part needs, if
-    any (the caller checked that the cells lie within one year or holdings never repeat);
-    with ``bounds`` (row counts only), bounds first and holdings only where they must be."""
-    schema = engine.schemas[part.cube.fact]
-    for rt in engine.rollups.get(part.cube.id, ()):
-        ps = rollup_sql(
-            part,
-            plan.items,
-            plan.grouping_sets,
-            schema,
-            engine.axes_for(part.cube),
-            (
-                Source(ROLLUP_SCHEMA, rt.singles, rt.columns, rt.sums, multis=False),
-                Source(ROLLUP_SCHEMA, rt.multis, rt.columns, rt.sums, multis=True),
-                Source(ROLLUP_SCHEMA, rt.bounds, rt.columns, rt.sums, multis=True, bounds=True),
-            ),
-            rt.multi_rows > 0,
-            bounds,
-        )
-        if ps is not None:
-            return ps
-    return None
+        texts = {name: t.replace(hole, keys) for name, t in texts.items()}
+    return replace(template, **texts)  # type: ignore[type-var]
 
 
 def _translate(engine: Engine, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:
@@ -169,32 +148,6 @@ def _part_grid(
         return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)
     unique, inverse = np.unique(sub, axis=0, return_inverse=True)
     return unique, inverse.reshape(-1)
-
-
-def strategy(engine: Engine, plan: Plan, part: Part) -> str:
-    """How to get exact statistics cheaply (see cube.sql.part_sql)."""
-    one_year = plan.single_year(part, local_sets(part, plan.grouping_sets))
-    if engine.single_pass[part.cube.id] and (part.cube.period != "stock" or one_year):
-        return "single"
-    if not one_year:
-        # counts only: count(DISTINCT holding) in one pass (measured at scale 1: 66 ms
-        # against 85 ms for the holding pass, whose per-holding groups sums need, and row
-        # counts too: their rows per holding are contributions for dominance and p %)
-        return "distinct" if _distinct_ok(part) else "holding"
-    if any(m.kind == "sum" or m.count == "holdings" for m in part.measures):
-        # Bounds settle only the threshold of row counts: sums and distinct counts need exact
-        # holdings in every cell where a holding repeats, which at scale is nearly every cell
-        # (one pass + refinement 1.4 s against 0.26 s for the holding pass alone). Split
-        # instead: a holding with one row in the year is exact row by row, so only the other
-        # rows (19 % of the companies, 44 % of the dwellings) need the holding pass.
-        return "split"
-    return "bounds"
-
-
-def _distinct_ok(part: Part) -> bool:
-    """Distinct holdings in one pass suffice: counts of holdings only (no sums, no row counts,
-    whose rows per holding dominance and p % need)."""
-    return all(m.kind == "count" and m.count == "holdings" for m in part.measures)
 
 
 def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:

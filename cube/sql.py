@@ -1,12 +1,12 @@
 """SQL for one plan part: an Ibis projection (portable) wrapped in GROUPING SETS (hand-written,
 since Ibis 12 has none), computing the values *and* the disclosure statistics in one pass.
 
-Two shapes (see docs/cube-engine.md):
+Two shapes, which the execution strategies (``cube/strategies/``) combine:
 
-- **single pass**, when every holding has one row per year and each cell lies within one year
-  (population: a person is one row per year). Distinct contributors then equal row counts;
-- **holding pass**, otherwise: rows are first summed per holding within each grouping set, then
-  per cell — exact distinct contributors and the largest two holding contributions.
+- **one pass** (``one_pass``): values and statistics straight from the rows; exact when every
+  holding has one row in each cell (then distinct contributors equal row counts);
+- **holding pass** (``holding_pass``): rows are first summed per holding within each grouping
+  set, then per cell — exact distinct contributors and the largest two holding contributions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
-from ibis.common.exceptions import IbisTypeError
 from ibis.expr.types import BooleanValue, Table
 
 from cube.axes import RoleAxis
@@ -31,19 +30,19 @@ SUM_SCALE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
-class PartSql:
-    one_pass: str  # single pass (exact, bounds, or the split's single-row holdings), or ""
-    holding: str  # holding pass, with a {where} placeholder for refinement
-    strategy: str  # single | bounds | split | distinct | holding | rollup | rollup_bounds
-    n_items: int
+class Columns:
+    """Which aggregate columns each measure of a part reads: measure j reads the count, key and
+    bound columns of measure ``alias[j]`` (the first with the same filters) and, for sums, the
+    sum and top columns of ``sum_alias[j]`` (same filters and column): measures sharing a
+    filter cost one set of aggregates, not one each."""
+
     measures: tuple[Measure, ...]
-    # measure j reads the count/key/bound columns of measure ``alias[j]`` (the first with the
-    # same filters) and, for sums, the sum/top columns of ``sum_alias[j]`` (same filters and
-    # column): measures sharing a filter cost one set of aggregates, not one each
-    alias: tuple[int, ...] = ()
-    sum_alias: tuple[int, ...] = ()
-    multis: bool = True  # rollup: whether its multis table has rows (else one query suffices)
-    bounds: str = ""  # rollup_bounds: one pass over the rollup's bounds table (multis, no holding)
+    alias: tuple[int, ...]
+    sum_alias: tuple[int, ...]
+
+
+def columns_of(measures: tuple[Measure, ...]) -> Columns:
+    return Columns(measures, *aliases(measures))
 
 
 def aliases(measures: tuple[Measure, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -197,7 +196,7 @@ def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int
     return tuple(out)
 
 
-def _one_pass(
+def one_pass(
     proj: str,
     part: Part,
     n: int,
@@ -248,7 +247,7 @@ def _one_pass(
     )
 
 
-def _holding_pass(proj: str, part: Part, n: int, sets, pre: bool = False) -> str:
+def holding_pass(proj: str, part: Part, n: int, sets, pre: bool = False) -> str:
     """Rows summed per holding within each grouping set, then per cell: exact distinct holdings
     and the two largest holding contributions. ``{where}`` restricts the rows (refinement).
     With ``pre``, the rows are a rollup's multis, already summed per holding and group."""
@@ -284,74 +283,12 @@ def _holding_pass(proj: str, part: Part, n: int, sets, pre: bool = False) -> str
     )
 
 
-def part_sql(
+def facts_sql(
     part: Part,
     items: tuple[Item, ...],
-    sets: tuple[tuple[int, ...], ...],
     schema: Mapping[str, str],
     axes: Mapping[str, RoleAxis],
-    strategy: str,
-) -> PartSql:
-    """``strategy``: ``single`` (holdings unique per cell), ``bounds`` (cells within one year:
-    bounds first, exact holding pass only for the cells they cannot clear), ``split`` (cells
-    within one year: rows of single-row holdings in one pass, the others through the holding
-    pass), ``distinct`` (counts only: distinct holdings counted in one pass) or ``holding``."""
-    proj = ibis.to_sql(projection(part, items, schema, axes), dialect="duckdb")
-    n = len(part.items)
-    sets = local_sets(part, sets)
-    if strategy == "split":  # rows of holdings with one row in their year, exact per row
-        one = _one_pass(proj, part, n, sets, False, "WHERE hr = 1\n")
-    elif strategy == "distinct":
-        one = _one_pass(proj, part, n, sets, False, distinct=True)
-    elif strategy != "holding":
-        one = _one_pass(proj, part, n, sets, strategy == "bounds")
-    else:
-        one = ""
-    alias, sum_alias = aliases(part.measures)
-    holding = _holding_pass(proj, part, n, sets)
-    return PartSql(one, holding, strategy, n, part.measures, alias, sum_alias)
-
-
-def rollup_sql(
-    part: Part,
-    items: tuple[Item, ...],
-    sets: tuple[tuple[int, ...], ...],
-    schema: Mapping[str, str],
-    axes: Mapping[str, RoleAxis],
-    tables: tuple[Source, Source, Source],
-    has_multis: bool,
-    bounds: bool,
-) -> PartSql | None:
-    """The split strategy over a rollup (cells within one year, or holdings with one row at
-    all): its singles in one pass, its multis through the holding pass. With ``bounds`` (row
-    counts only), the multis are first read without their holdings from the bounds table, and
-    the holding pass runs only for the cells the bounds cannot clear (``rollup_bounds``).
-    ``None`` when the rollup lacks a column the part needs (a level, a cut, a measure filter or
-    a summed column)."""
-    singles, multis, bound = tables
-    if any(m.kind == "sum" and m.column not in singles.sums for m in part.measures):
-        return None
-    try:
-        one = projection(part, items, schema, axes, singles)
-        many = projection(part, items, schema, axes, multis)
-        few = projection(part, items, schema, axes, bound) if bounds and has_multis else None
-    except (IbisTypeError, KeyError, AttributeError):
-        return None
-    n = len(part.items)
-    sets = local_sets(part, sets)
-    alias, sum_alias = aliases(part.measures)
-    return PartSql(
-        _one_pass(ibis.to_sql(one, dialect="duckdb"), part, n, sets, False, pre=True),
-        _holding_pass(ibis.to_sql(many, dialect="duckdb"), part, n, sets, pre=True)
-        if has_multis
-        else "",
-        "rollup_bounds" if few is not None else "rollup",
-        n,
-        part.measures,
-        alias,
-        sum_alias,
-        multis=has_multis,
-        bounds=_one_pass(ibis.to_sql(few, dialect="duckdb"), part, n, sets, True, pre=True)
-        if few is not None
-        else "",
-    )
+    source: Source | None = None,
+) -> str:
+    """The part's filtered rows (``projection``) as DuckDB SQL."""
+    return str(ibis.to_sql(projection(part, items, schema, axes, source), dialect="duckdb"))

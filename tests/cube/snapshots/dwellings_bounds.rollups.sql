@@ -1,4 +1,5 @@
 -- part dwellings shift 0 strategy rollup
+-- one_pass
 WITH f AS (SELECT
   "t0"."region_wijk" AS "k0",
   "t0"."n",
@@ -11,7 +12,7 @@ WHERE
   "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023))
 SELECT k0, GROUPING(k0) AS g, sum(n) AS n0, CAST(coalesce(sum(rk), 0) % 4294967296 AS BIGINT) AS key0, CAST(CAST(coalesce(sum(x1), 0) AS BIGINT) AS DOUBLE) / 10000 AS s1, list_slice(list_reverse_sort(list_filter(list_concat(max(CAST(CAST(t1_1 AS BIGINT) AS DOUBLE) / 10000, 2), [max(CAST(CAST(t2_1 AS BIGINT) AS DOUBLE) / 10000)]), lambda v: v IS NOT NULL)), 1, 2) AS top1
 FROM f GROUP BY GROUPING SETS ((k0), ())
--- holding pass
+-- holding
 WITH f AS (SELECT
   "t0"."region_wijk" AS "k0",
   "t0"."holding",

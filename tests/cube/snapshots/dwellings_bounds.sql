@@ -1,4 +1,5 @@
 -- part dwellings shift 0 strategy split
+-- one_pass
 WITH f AS (SELECT
   "t0"."region_wijk" AS "k0",
   "t0"."holding",
@@ -11,7 +12,7 @@ WHERE
 SELECT k0, GROUPING(k0) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0, CAST(CAST(coalesce(sum(x1), 0) AS BIGINT) AS DOUBLE) / 10000 AS s1, max(CAST(CAST(x1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
 FROM f WHERE hr = 1
 GROUP BY GROUPING SETS ((k0), ())
--- holding pass
+-- holding
 WITH f AS (SELECT
   "t0"."region_wijk" AS "k0",
   "t0"."holding",

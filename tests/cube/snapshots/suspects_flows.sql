@@ -1,4 +1,5 @@
 -- part drug_suspects shift 0 strategy distinct
+-- one_pass
 WITH f AS (SELECT
   "t0"."residence_gemeente" AS "k0",
   "t0"."offence_gemeente" AS "k1",
@@ -10,17 +11,3 @@ WHERE
   "t0"."year" IN (2023))
 SELECT k0, k1, GROUPING(k0, k1) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0, count(DISTINCT holding) AS c0
 FROM f GROUP BY GROUPING SETS ((k0, k1))
--- holding pass
-WITH f AS (SELECT
-  "t0"."residence_gemeente" AS "k0",
-  "t0"."offence_gemeente" AS "k1",
-  "t0"."holding",
-  "t0"."record_key",
-  "t0"."holding_rows_year" AS "hr"
-FROM "fact_suspects" AS "t0"
-WHERE
-  "t0"."year" IN (2023)),
-h AS (SELECT k0, k1, GROUPING(k0, k1) AS g, holding, count(*) AS n0, coalesce(sum(record_key), 0) AS r0
-FROM f {where} GROUP BY GROUPING SETS ((k0, k1, holding)))
-SELECT k0, k1, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, max(n0, 2) AS rtop0
-FROM h GROUP BY k0, k1, g

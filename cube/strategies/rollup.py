@@ -1,0 +1,81 @@
+"""``rollup``: the split strategy over the smallest rollup of the release (``cube/rollups.py``)
+that has every column the part needs: its singles (holdings with one row in their year, summed
+per group) in one pass, its multis (per holding and group) through the holding pass. Applies
+where the facts' split or single pass would: cells within one year, or holdings that never
+repeat (rollups hold years apart)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ibis.common.exceptions import IbisTypeError
+
+from cube.backend import Backend
+from cube.execute import Cells, Stats, all_stats
+from cube.rollups import SCHEMA, RollupTable
+from cube.sql import Columns, Source, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.strategies import split
+from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+
+@dataclass(frozen=True, slots=True)
+class RollupSql:
+    strategy: ClassVar[str] = "rollup"
+    columns: Columns
+    one_pass: str  # the singles
+    holding: str | None  # the multis per holding (``{where}`` placeholder); None: no multis
+
+
+def sources(rt: RollupTable) -> tuple[Source, Source, Source]:
+    """The rollup's singles, multis and bounds tables."""
+    return (
+        Source(SCHEMA, rt.singles, rt.columns, rt.sums, multis=False),
+        Source(SCHEMA, rt.multis, rt.columns, rt.sums, multis=True),
+        Source(SCHEMA, rt.bounds, rt.columns, rt.sums, multis=True, bounds=True),
+    )
+
+
+def covering(t: Target) -> tuple[RollupTable, str, str] | None:
+    """The smallest rollup with every column the part needs (levels, cuts, measure filters,
+    summed columns), with its singles' and multis' rows as SQL; ``None`` when none has."""
+    for rt in t.rollups:
+        singles, multis, _ = sources(rt)
+        if any(m.kind == "sum" and m.column not in singles.sums for m in t.part.measures):
+            continue
+        try:
+            one = facts_sql(t.part, t.items, t.schema, t.axes, singles)
+            many = facts_sql(t.part, t.items, t.schema, t.axes, multis)
+        except (IbisTypeError, KeyError, AttributeError):  # a column the rollup lacks
+            continue
+        return rt, one, many
+    return None
+
+
+def applies(s: Situation) -> bool:
+    return s.single_pass or s.one_year
+
+
+def compile(t: Target) -> RollupSql | None:
+    found = covering(t)
+    if found is None:
+        return None
+    rt, one, many = found
+    n, sets = len(t.part.items), local_sets(t.part, t.sets)
+    return RollupSql(
+        columns_of(t.part.measures),
+        one_pass(one, t.part, n, sets, False, pre=True),
+        holding_pass(many, t.part, n, sets, pre=True) if rt.multi_rows > 0 else None,
+    )
+
+
+def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
+    assert isinstance(sql, RollupSql)
+    singles = cells.result(backend, sql.one_pass)
+    if sql.holding is None:  # every holding has one row in its year
+        return all_stats(singles, sql.columns, holding=False)
+    multis = cells.result(backend, sql.holding.format(where=""))  # a rollup's multis are apart
+    return split.merge(singles, multis, sql.columns)
+
+
+STRATEGY = Strategy(RollupSql.strategy, applies, compile, run)

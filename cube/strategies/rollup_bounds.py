@@ -1,0 +1,104 @@
+"""``rollup_bounds``: row counts only, cells within one year, from a rollup whose multis have
+rows: singles exact; multis first as bounds, read without their holdings from the rollup's
+bounds table (counts and keys add, Σ 1/rows is a lower bound on their holdings), then through
+the holding pass only for the cells whose threshold status the bounds cannot settle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from ibis.common.exceptions import IbisTypeError
+
+from cube.backend import Backend
+from cube.execute import (
+    Cells,
+    Stats,
+    bounded_top2,
+    concentrated,
+    merge_top2,
+    ones_top2,
+    row_count,
+    stats,
+    unsettled,
+)
+from cube.sql import KEY_MOD, Columns, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.strategies.base import Compiled, Situation, Strategy, Target
+from cube.strategies.rollup import covering, sources
+
+
+@dataclass(frozen=True, slots=True)
+class RollupBoundsSql:
+    strategy: ClassVar[str] = "rollup_bounds"
+    columns: Columns
+    one_pass: str  # the singles
+    holding: str  # the multis per holding, ``{where}``: the uncleared cells
+    bounds: str  # the multis without holdings: counts, keys, Σ 1/rows, most rows
+
+
+def applies(s: Situation) -> bool:
+    return s.one_year and not s.needs_holdings and not s.single_pass
+
+
+def compile(t: Target) -> RollupBoundsSql | None:
+    """``None`` when the covering rollup has no multis (then ``rollup`` reads it)."""
+    found = covering(t)
+    if found is None or found[0].multi_rows == 0:
+        return None
+    rt, one, many = found
+    try:
+        few = facts_sql(t.part, t.items, t.schema, t.axes, sources(rt)[2])
+    except (IbisTypeError, KeyError, AttributeError):
+        return None
+    n, sets = len(t.part.items), local_sets(t.part, t.sets)
+    return RollupBoundsSql(
+        columns_of(t.part.measures),
+        one_pass(one, t.part, n, sets, False, pre=True),
+        holding_pass(many, t.part, n, sets, pre=True),
+        one_pass(few, t.part, n, sets, True, pre=True),
+    )
+
+
+def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
+    assert isinstance(sql, RollupBoundsSql)
+    cols = sql.columns
+    singles = cells.result(backend, sql.one_pass)
+    bound = cells.result(backend, sql.bounds)
+    policy = cells.part.cube.policy
+    per, todo, single_n, singles_top = [], [], [], []
+    for j, m in enumerate(cols.measures):
+        a = cols.alias[j]
+        s = stats(singles, cols, j, holding=False)
+        lb = s["n"] + bound.col(f"lb{a}")
+        repeated = bound.col(f"mr{a}") > 1
+        c = np.where(repeated, np.ceil(lb - 1e-9).astype(np.int64), s["n"])
+        key = (s["key"] + bound.col(f"key{a}", np.int64)) % KEY_MOD
+        n = s["n"] + bound.col(f"n{a}", np.int64)
+        out = {"n": n, "c": c, "key": key}
+        mp = policy.for_measure(m.id)
+        undecided = unsettled(lb, n, mp)
+        if row_count(m):
+            mr = bound.col(f"mr{a}")
+            out["x1"], out["x2"] = ones_top2(n)
+            bounded_top2(out, mr)
+            undecided = undecided | concentrated(n, mr, mp)
+        per.append(out)
+        todo.append(repeated & undecided)
+        zeros = np.zeros(len(s["n"]))
+        singles_top.append((s.get("x1", zeros), s.get("x2", zeros)))
+        single_n.append(s["n"])
+    todo_cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
+    if len(todo_cells) == 0:
+        return per
+    exact = cells.result(backend, sql.holding.format(where=cells.refine_where(todo_cells)))
+    for j, s in enumerate(per):
+        fixed = stats(exact, cols, j, holding=True)
+        s["c"][todo_cells] = single_n[j][todo_cells] + fixed["c"][todo_cells]
+        if "x1" in s:  # the singles' ones and the multis' exact rows per holding
+            x1, x2 = merge_top2(singles_top[j], (fixed["x1"], fixed["x2"]))
+            s["x1"][todo_cells], s["x2"][todo_cells] = x1[todo_cells], x2[todo_cells]
+    return per
+
+
+STRATEGY = Strategy(RollupBoundsSql.strategy, applies, compile, run)

@@ -1,0 +1,65 @@
+"""``split``: cells within one year with sums or counts of holdings. Holdings with one row in
+their year (``hr = 1``) are exact row by row in one pass; only the other rows (19 % of the
+companies, 44 % of the dwellings) go through the holding pass. Bounds would settle only the
+threshold of row counts, while sums and distinct counts need exact holdings wherever one
+repeats, which at scale is nearly every cell (one pass + refinement 1.4 s against 0.26 s for
+the holding pass alone)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from cube.backend import Backend
+from cube.execute import Cells, Result, Stats, add_units, merge_top2, stats
+from cube.sql import KEY_MOD, Columns, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSql:
+    strategy: ClassVar[str] = "split"
+    columns: Columns
+    one_pass: str  # the rows of holdings with one row in their year
+    holding: str  # every row, per holding; run with ``WHERE hr > 1``
+
+
+def applies(s: Situation) -> bool:
+    return s.one_year and s.needs_holdings and not s.single_pass
+
+
+def compile(t: Target) -> SplitSql:
+    proj = facts_sql(t.part, t.items, t.schema, t.axes)
+    n, sets = len(t.part.items), local_sets(t.part, t.sets)
+    return SplitSql(
+        columns_of(t.part.measures),
+        one_pass(proj, t.part, n, sets, False, "WHERE hr = 1\n"),
+        holding_pass(proj, t.part, n, sets),
+    )
+
+
+def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
+    assert isinstance(sql, SplitSql)
+    singles = cells.result(backend, sql.one_pass)
+    multis = cells.result(backend, sql.holding.format(where="WHERE hr > 1"))
+    return merge(singles, multis, sql.columns)
+
+
+def merge(singles: Result, multis: Result, cols: Columns) -> list[Stats]:
+    """Single-row holdings (exact per row) and the others (per holding): the two sets of
+    holdings are disjoint (cells lie within one year), so counts, keys and sums add, and the
+    two largest contributions are the two largest of both."""
+    per = []
+    for j in range(len(cols.measures)):
+        a, b = stats(singles, cols, j, holding=False), stats(multis, cols, j, holding=True)
+        out: Stats = {"n": a["n"] + b["n"], "c": a["c"] + b["c"]}
+        out["key"] = (a["key"] + b["key"]) % KEY_MOD
+        if "s" in a:
+            out["s"] = add_units(a["s"], b["s"])
+        if "x1" in a:
+            out["x1"], out["x2"] = merge_top2((a["x1"], a["x2"]), (b["x1"], b["x2"]))
+        per.append(out)
+    return per
+
+
+STRATEGY = Strategy(SplitSql.strategy, applies, compile, run)

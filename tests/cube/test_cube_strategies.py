@@ -1,0 +1,136 @@
+"""Every execution strategy (``cube/strategies/``) on its own against the row-by-row oracle
+(``tests/cube/oracle.py``), and the order in which they are chosen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cube import run
+from cube.plan import cell_grid, make_plan
+from cube.query import Cut, Query
+from cube.strategies import BY_NAME, STRATEGIES, Situation, choose, run_part
+from tests.cube.test_cube_differential import check_against_oracle
+
+YEAR = Cut("period", "year", ("2023",))
+# One query per strategy where it applies (and is the one chosen), and whether the engine must
+# have the release's rollups for it.
+CASES = {
+    "single": (
+        Query(
+            "population",
+            ("inhabitants", "inhabitants_low_income"),
+            ("region@gemeente", "period@year"),
+            totals="margins",
+        ),
+        False,
+    ),
+    "distinct": (
+        Query("drug_suspects", ("suspects",), ("residence@gemeente", "offence@gemeente"), (YEAR,)),
+        False,
+    ),
+    "holding": (
+        # cells over both years, persons registered more than once, rows and persons counted
+        Query(
+            "drug_suspects",
+            ("suspects", "registrations"),
+            ("residence@gemeente",),
+            totals="grand",
+        ),
+        False,
+    ),
+    "split": (
+        Query(
+            "dwellings",
+            ("dwellings", "woz_total", "owners"),
+            ("region@wijk",),
+            (YEAR,),
+            totals="margins",
+        ),
+        False,
+    ),
+    "bounds": (
+        Query(
+            "dwellings",
+            ("dwellings", "doorsluis_dwellings"),
+            ("region@buurt",),
+            (YEAR,),
+            totals="margins",
+        ),
+        False,
+    ),
+    "rollup": (
+        Query("dwellings", ("woz_total", "woz_mean"), ("owner_type", "region@gemeente"), (YEAR,)),
+        True,
+    ),
+    "rollup_bounds": (
+        Query(
+            "dwellings",
+            ("doorsluis_dwellings", "unexplained_purchase_dwellings", "dwellings"),
+            ("region@buurt", "owner_type"),
+            (YEAR,),
+            totals="margins",
+        ),
+        True,
+    ),
+}
+
+
+def test_every_strategy_has_a_case():
+    assert set(CASES) == set(BY_NAME) and len(BY_NAME) == len(STRATEGIES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_strategy_matches_the_oracle(name, engine, facts_engine):
+    """Compiled and run by this strategy alone, the part's statistics equal the oracle's."""
+    query, rollups = CASES[name]
+    eng = engine if rollups else facts_engine
+    eng.sql_cache.clear()
+    plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+    (part,) = plan.parts
+    strategy = BY_NAME[name]
+    situation = run.situation_of(eng, plan, part)
+    assert strategy.applies(situation)
+    target = run.target(eng, plan, part)
+    assert choose(target, situation).strategy == name  # the one the engine picks, too
+    sql = strategy.compile(target)
+    assert sql is not None and sql.strategy == name
+    axes = eng.axes_for(plan.cube)
+    grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+    got = run_part(eng.backend(), sql, part, plan.items, grid, axes)
+    check_against_oracle(eng, plan, grid, got)
+
+
+@pytest.mark.parametrize("name", ["split", "distinct", "bounds"])
+def test_a_strategy_gives_the_holding_pass_values_bit_for_bit(name, facts_engine):
+    """Perturbation keys on the exact value: a published cell must not differ by strategy."""
+    eng = facts_engine
+    query = CASES[name][0]
+    plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+    (part,) = plan.parts
+    axes = eng.axes_for(plan.cube)
+    grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+    target = run.target(eng, plan, part)
+    out = {
+        s: run_part(eng.backend(), BY_NAME[s].compile(target), part, plan.items, grid, axes)
+        for s in (name, "holding")
+    }
+    for mid, stats in out[name].items():
+        other = out["holding"][mid]
+        assert np.array_equal(stats.value, other.value), mid
+        assert np.array_equal(stats.cell_key, other.cell_key), mid
+        if name != "bounds":  # bounds clear cells with a lower bound on their holdings
+            for field in ("contributors", "x1", "x2"):
+                assert np.array_equal(getattr(stats, field), getattr(other, field)), (mid, field)
+
+
+def test_choice_follows_the_order_of_the_tuple():
+    """Every situation gets a strategy from the facts; rollups come first where they apply."""
+    facts = [s for s in STRATEGIES if not s.name.startswith("rollup")]
+    for bits in range(16):
+        sit = Situation(*(bool(bits >> i & 1) for i in range(4)))
+        if sit.holdings_only and not sit.needs_holdings:
+            continue  # a count of holdings needs holdings
+        assert any(s.applies(sit) for s in facts), sit
+    names = [s.name for s in STRATEGIES]
+    assert names.index("rollup_bounds") < names.index("rollup") < names.index("single")
