@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cube.derive import Output
-from cube.errors import InvalidQuery, Problem
 from cube.plan import Plan
 from cube.protect import ProtectedParts
 from cube.result import Row, Value
@@ -20,30 +19,16 @@ TOTAL_LABEL = {"nl": "Totaal", "en": "Total"}
 
 
 def _sort_keys(plan: Plan, grid: np.ndarray, outputs: list[Output]) -> list[np.ndarray]:
-    """lexsort keys (last = primary) for the requested order; unknown names are refused."""
+    """lexsort keys (last = primary) for the order the planner resolved."""
     keys: list[np.ndarray] = []
-    problems = []
-    by_measure = {o.info.id: o for o in outputs}
-    for i, order in enumerate(plan.query.order):
-        item = next((j for j, it in enumerate(plan.items) if order.by in (it.text, it.role)), None)
-        if item is not None:
-            col = grid[:, item].astype(np.float64)
+    for order in plan.order:
+        if order.item is not None:
+            col = grid[:, order.item].astype(np.float64)
             col = np.where(col < 0, np.inf, col)  # totals after members
             keys.append(-col if order.desc else col)
-        elif order.by in by_measure:
-            v = by_measure[order.by].value
-            primary = np.where(np.isnan(v), np.inf, -v if order.desc else v)  # nulls last
-            keys.append(primary)
-        else:
-            problems.append(
-                Problem(
-                    f"order[{i}]",
-                    f"cannot order by {order.by[:60]!r}: not a "
-                    "measure or drill-down item of the query",
-                )
-            )
-    if problems:
-        raise InvalidQuery("the query has problems", problems)
+        elif order.output is not None:
+            v = outputs[order.output].value
+            keys.append(np.where(np.isnan(v), np.inf, -v if order.desc else v))  # nulls last
     return keys[::-1]
 
 

@@ -78,8 +78,9 @@ class Engine:
         self.sql_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=1024)
         self.template_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=512)
         self.answer_cache: cachetools.LRUCache[Query, Answer] = cachetools.LRUCache(
-            maxsize=answer_cache_size
+            maxsize=max(answer_cache_size, 1)
         )
+        self.answer_cache_on = answer_cache_size > 0
         self.cache_lock = threading.Lock()
         self.backend_factory: Callable[[Engine], Backend] | None = None
 
@@ -94,11 +95,13 @@ class Engine:
         backend: str = "duckdb",
         backend_options: Mapping[str, str] | None = None,
         rollups: bool = True,
+        answer_cache_size: int = 2048,
     ) -> Engine:
         """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
         members and metadata always come from the release's DuckDB file. ``rollups``: answer
         from the release's pre-aggregated facts where they cover a query (DuckDB only: other
-        backends read the exported facts)."""
+        backends read the exported facts). ``answer_cache_size``: whole answers kept (0: none;
+        the service keeps its own, so it opens the engine with none)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
@@ -109,6 +112,7 @@ class Engine:
                 con,
                 max_cells=max_cells,
                 query_timeout_s=query_timeout_s,
+                answer_cache_size=answer_cache_size,
             )
             facts = tuple(engine.schemas)
             if rollups and backend == "duckdb":
@@ -171,14 +175,15 @@ class Engine:
     # -- public API ------------------------------------------------------------------------------
     def answer(self, query: Query) -> Answer:
         with self.cache_lock:
-            hit = self.answer_cache.get(query)
+            hit = self.answer_cache.get(query) if self.answer_cache_on else None
         if hit is not None:
             return hit
         if query.cube in self.catalog.absent:
             raise self.not_in_release(query.cube)
         result = run_answer(self, query)
-        with self.cache_lock:
-            self.answer_cache[query] = result
+        if self.answer_cache_on:
+            with self.cache_lock:
+                self.answer_cache[query] = result
         return result
 
     def cubes(self) -> list[dict[str, Any]]:

@@ -18,10 +18,10 @@ class Problem:
 
 
 class UserError(Exception):
-    """Base of errors whose message is safe to show to the client (HTTP 4xx)."""
+    """Base of errors whose message is safe to show to the client. The engine knows nothing of
+    HTTP: ``service/errors.py`` maps each error class to a status code."""
 
     error_type = "bad_request"
-    http_status = 400
 
     def __init__(self, message: str, problems: tuple[Problem, ...] | list[Problem] = ()):
         super().__init__(message)
@@ -37,7 +37,6 @@ class InvalidQuery(UserError):
 
 class NotFound(UserError):
     error_type = "not_found"
-    http_status = 404
 
 
 class CubeNotInRelease(NotFound):
@@ -50,14 +49,21 @@ class TooManyCells(UserError):
     """The answer would exceed the configured maximum number of cells."""
 
     error_type = "too_many_cells"
-    http_status = 422
 
 
 class QueryTimeout(UserError):
+    """The query ran over the time limit and was stopped (or given up on)."""
+
     error_type = "query_timeout"
-    http_status = 503
+
+    @classmethod
+    def after(cls, seconds: float) -> QueryTimeout:
+        """The one message of the one time limit, whichever layer enforces it."""
+        return cls(
+            f"the query took longer than {seconds:g} s and was stopped",
+            [Problem("query", "narrow the query: fewer cells, a shorter period or a smaller area")],
+        )
 
 
 class NoRelease(UserError):
     error_type = "no_release"
-    http_status = 503

@@ -62,6 +62,16 @@ class Part:
         return (self.cube.id, self.shift)
 
 
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """One ``order`` entry resolved: a drill-down item (its index) or an output of the answer
+    (its index among the query's measures, then its derived measures, then its ranking)."""
+
+    item: int | None
+    output: int | None
+    desc: bool
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Plan:
     query: Query
@@ -72,6 +82,7 @@ class Plan:
     n_cells: int
     masks: dict[str, np.ndarray]  # per role: base items that pass every cut
     year_index: dict[str, np.ndarray]  # period role: base item -> year index
+    order: tuple[OrderKey, ...] = ()
 
     def single_year(self, part: Part, local_sets: tuple[tuple[int, ...], ...]) -> bool:
         """Does every cell of ``part`` lie within one year (a cut year or a year in each set)?"""
@@ -495,6 +506,7 @@ def make_plan(
             keep = np.unique(lax.base_index[mask])
             cut_filters.append((cut, tuple(lax.keys[k] for k in keep)))
     _check_options(r, query)
+    order = _order(r, query, items)
     _stock_single_year(r, cube, items, masks, axes, "cuts")
     parts = _build_parts(r, cube, items, need, cut_filters, axes_for, masks)
     if r.problems:
@@ -520,7 +532,30 @@ def make_plan(
     year_index = {
         rid: ax.levels["year"].base_index for rid, ax in axes.items() if "year" in ax.levels
     }
-    return Plan(query, cube, tuple(items), sets, tuple(parts), n_cells, masks, year_index)
+    return Plan(query, cube, tuple(items), sets, tuple(parts), n_cells, masks, year_index, order)
+
+
+def _order(r: _Resolver, query: Query, items: list[Item]) -> tuple[OrderKey, ...]:
+    """``order`` resolved against the drill-down items and the answer's outputs, and the page
+    checked, with the query's other problems (before any SQL runs)."""
+    outputs = [*query.measures, *(d.name for d in query.derived)]
+    outputs += [query.ranking.name] if query.ranking else []
+    keys = []
+    for i, order in enumerate(query.order):
+        item = next((j for j, it in enumerate(items) if order.by in (it.text, it.role)), None)
+        output = outputs.index(order.by) if item is None and order.by in outputs else None
+        if item is None and output is None:
+            r.fail(
+                f"order[{i}]",
+                f"cannot order by {order.by[:60]!r}: not a measure or drill-down item of the query",
+            )
+            continue
+        keys.append(OrderKey(item, output, order.desc))
+    if query.limit is not None and query.limit < 0:
+        r.fail("limit", "must be 0 or more")
+    if query.offset < 0:
+        r.fail("offset", "must be 0 or more")
+    return tuple(keys)
 
 
 def _set_size(items: list[Item], gs: tuple[int, ...]) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cube.backend import Interrupted
-from cube.errors import Problem, QueryTimeout
+from cube.errors import QueryTimeout
 from cube.plan import Part, Plan
 from cube.sql import local_sets
 from cube.strategies import Compiled, Situation, Target, choose, run_part
@@ -169,9 +169,6 @@ def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:
             out[part.key] = PartResult(pgrid, inverse, stats)
         return out
     except Interrupted:
-        raise QueryTimeout(
-            f"the query took longer than {engine.query_timeout_s:g} s and was stopped",
-            [Problem("query", "narrow the query: fewer cells, a shorter period or a smaller area")],
-        ) from None
+        raise QueryTimeout.after(engine.query_timeout_s) from None
     finally:
         timer.cancel()

@@ -14,7 +14,15 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from cube.errors import Problem, UserError
+from cube.errors import (
+    InvalidQuery,
+    NoRelease,
+    NotFound,
+    Problem,
+    QueryTimeout,
+    TooManyCells,
+    UserError,
+)
 
 log = logging.getLogger("zicht.service")
 
@@ -74,6 +82,28 @@ class RateLimited(UserError):
         self.retry_after_s = retry_after_s
 
 
+# The engine's domain errors (cube/errors.py) know no HTTP: their status codes are decided here.
+# Errors of the service itself carry their own ``http_status``.
+ENGINE_STATUS: dict[type[UserError], int] = {
+    InvalidQuery: 400,
+    NotFound: 404,
+    TooManyCells: 422,
+    QueryTimeout: 503,
+    NoRelease: 503,
+}
+
+
+def http_status(exc: UserError) -> int:
+    """The status code of a user error: its nearest class the table or the class names."""
+    for cls in type(exc).__mro__:
+        if cls in ENGINE_STATUS:
+            return ENGINE_STATUS[cls]
+        own = cls.__dict__.get("http_status")
+        if isinstance(own, int):
+            return own
+    return 400
+
+
 MAX_PROBLEMS = 20  # problems listed in one error body; the rest are counted
 MAX_TEXT = 200  # characters of a location or message
 
@@ -113,7 +143,7 @@ def error_response(status: int, body: dict[str, Any]) -> Response:
 
 def user_error_response(exc: UserError) -> Response:
     response = error_response(
-        exc.http_status, error_body(exc.error_type, exc.message, exc.problems)
+        http_status(exc), error_body(exc.error_type, exc.message, exc.problems)
     )
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after_s)

@@ -119,9 +119,7 @@ class QueryRunner:
         except FutureTimeout:
             # Not cancelled: the job releases its engine reference when it ends.
             self.timeouts += 1
-            raise QueryTimeout(
-                f"the query took longer than {self.timeout_s:g} s; narrow it down and retry"
-            ) from None
+            raise QueryTimeout.after(self.timeout_s) from None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

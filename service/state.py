@@ -70,6 +70,7 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
         release,
         max_cells=settings.max_cells,
         query_timeout_s=settings.query_timeout_s,
+        answer_cache_size=0,  # the service's AnswerCache is the one answer cache (cache_size)
         backend=settings.backend,
         backend_options=backend_options(release, settings),
     )
@@ -300,7 +301,7 @@ class Service:
             try:
                 return pending.result(timeout=self.settings.query_timeout_s)
             except FutureTimeout:
-                raise QueryTimeout("the query took too long; narrow it down and retry") from None
+                raise QueryTimeout.after(self.settings.query_timeout_s) from None
         try:
             answer = self._run(engine, query)
             pending.set_result(answer)

@@ -296,3 +296,53 @@ def test_a_query_without_drilldown_is_one_grand_total(engine):
     a = engine.answer(Query("drug_suspects", ("suspects", "registrations"), ()))
     assert len(a.rows) == 1 and a.rows[0].members == ()
     assert a.rows[0].values[0].status in ("safe", "perturbed", "suppressed")
+
+
+def test_order_and_page_problems_come_with_the_others_before_any_sql(engine, monkeypatch):
+    """Every name is resolved in the planner: a bad order is reported with an unknown measure,
+    in one error, and nothing is executed."""
+    import cube.answer
+
+    def never(*args):
+        raise AssertionError("SQL ran for an invalid query")
+
+    monkeypatch.setattr(cube.answer, "execute_parts", never)
+    query = Query(
+        "drug_suspects",
+        ("suspects", "nonsense"),
+        ("residence@gemeente",),
+        order=(Order("suspects"), Order("nowhere", True)),
+        limit=-1,
+    )
+    with pytest.raises(InvalidQuery) as exc:
+        engine.answer(query)
+    where = [p.location for p in exc.value.problems]
+    assert where == ["measures[1]", "order[1]", "limit"], exc.value.problems
+
+
+def test_order_by_item_measure_and_derived(engine):
+    query = Query(
+        "drug_suspects",
+        ("suspects", "registrations"),
+        ("residence@gemeente",),
+        cuts=(YEAR_2023,),
+        derived=(Derived("per_suspect", "registrations", "suspects"),),
+        order=(Order("per_suspect", True), Order("residence")),
+    )
+    rows = engine.answer(query).rows
+    shown = [r.values[2].value for r in rows]
+    known = [v for v in shown if v is not None]
+    assert known == sorted(known, reverse=True) and shown[: len(known)] == known
+
+
+def test_an_engine_without_an_answer_cache_keeps_no_answer(release):
+    from cube.engine import Engine
+
+    eng = Engine.open(release, answer_cache_size=0, rollups=False)
+    try:
+        query = Query("population", ("inhabitants",), ("region@gemeente",), (YEAR_2023,))
+        first, second = eng.answer(query), eng.answer(query)
+        assert first is not second and first.rows == second.rows
+        assert len(eng.answer_cache) == 0
+    finally:
+        eng.close()
