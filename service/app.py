@@ -95,6 +95,8 @@ def _after(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     _cors(response, svc.settings.cors_origins)
+    if svc.worker is not None:
+        response.headers["X-Zicht-Worker"] = str(svc.worker)
     started = g.get("started")
     if started is not None:
         route = request.url_rule.rule if request.url_rule else "unmatched"

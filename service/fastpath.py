@@ -120,6 +120,8 @@ class CachedGets:
             ("Date", self._date()),
             *self.security,
         ]
+        if svc.worker is not None:
+            headers.append(("X-Zicht-Worker", str(svc.worker)))
         disposition = content_disposition(prepared.query, answered.release, fmt)
         if disposition:
             headers.insert(5, ("Content-Disposition", disposition))

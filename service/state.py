@@ -204,6 +204,7 @@ class Service:
         # Audit log, rate-limit buckets and risk memory: shared by every worker process.
         self.store = open_store(settings, home)
         self.audited = 0  # records this process wrote (a /metrics counter)
+        self.worker: int | None = None  # index of this worker process under `--workers N`
         self.salt = load_salt(home / "audit", settings.audit_salt)
         self.api_keys = parse_api_keys(settings.api_keys)
         self.monitor = RiskMonitor(

@@ -38,7 +38,9 @@ def ready() -> Response:
         problems = [Problem("ready", p) for p in found]
         body = error_body("not_ready", "the service cannot answer safely", problems)
         return _no_store(error_response(503, body))
-    return _no_store(jsonify(status="ready", release=release))
+    if svc.worker is None:
+        return _no_store(jsonify(status="ready", release=release))
+    return _no_store(jsonify(status="ready", release=release, worker=svc.worker))
 
 
 def _no_store(response: Response) -> Response:

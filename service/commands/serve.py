@@ -6,8 +6,15 @@ import argparse
 import logging
 import socket
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from service.cli import CliError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from service.settings import Settings
 
 HELP = "serve the HTTP API (and /docs) with the current release"
 
@@ -15,7 +22,10 @@ HELP = "serve the HTTP API (and /docs) with the current release"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port (default 8000)")
-    parser.add_argument("--threads", type=int, help="worker threads (default 4)")
+    parser.add_argument("--threads", type=int, help="threads per worker process (default 4)")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes (default: one per core; 1: no supervisor)"
+    )
     parser.add_argument(
         "--config",
         help="settings file, TOML or YAML (default: $ZICHT_CONFIG); see docs/settings.md",
@@ -24,12 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from loaders import releases
-    from loaders.files import FileModes, restricted
-    from service.app import create_app
-    from service.server import build_server, serve_until_stopped
     from service.settings import SettingsError, load_settings
+    from service.workers import cores
 
-    overrides = {"host": args.host, "port": args.port, "threads": args.threads, "home": args.home}
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "threads": args.threads,
+        "workers": args.workers,
+        "home": args.home,
+    }
     try:
         settings = load_settings(args.config, overrides=overrides)
     except SettingsError as exc:
@@ -41,27 +55,103 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"the current release is damaged: {exc}") from None
     if release is None:
         raise CliError(f"no release in {home}: run `zicht demo` or `zicht load` first")
+    workers = settings.workers or cores()
+    if workers > 1 and settings.release_poll_s == 0:
+        raise CliError(
+            "release_poll_s 0 would leave the other workers on the old release after a switch: "
+            "set it above 0, or serve with --workers 1"
+        )
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    if workers == 1:
+        return _serve_one(settings, release.id)
+    return _serve_many(settings, release.id, workers)
+
+
+def _open_app(settings: Settings, release_id: str) -> Flask:
+    from loaders.files import FileModes, restricted
+    from service.app import create_app
+    from service.store import StoreUnavailable
+
     try:
         with restricted(FileModes(settings.file_group)):
-            app = create_app(settings)
+            return create_app(settings)
+    except StoreUnavailable:
+        raise CliError(f"the state store ({settings.store}) cannot be reached") from None
     except Exception as exc:  # the engine refused the release: say which, without a trace
-        raise CliError(f"release {release.id} could not be opened ({type(exc).__name__})") from None
-    where = f"{settings.host}:{settings.port}"
-    try:
-        sock = listen(settings.host, settings.port, settings.send_buffer_bytes)
-    except OSError as exc:
-        raise CliError(f"cannot listen on {where}: {exc.strerror}") from None
-    print(
-        f"zicht: serving release {release.id} on http://{settings.host}:{settings.port}", flush=True
-    )
+        raise CliError(f"release {release_id} could not be opened ({type(exc).__name__})") from None
+
+
+def _serve(app: Flask, sock: socket.socket, settings: Settings) -> bool:
+    from service.server import build_server, serve_until_stopped
+
     server = build_server(app, sock, settings)
     server.task_dispatcher.queue_logger = QueueDepthLog(logging.getLogger("waitress.queue"))
     drained = serve_until_stopped(server, settings.shutdown_drain_s)
     app.extensions["zicht"].close()  # the audit log synced and closed, the engine closed
+    return drained
+
+
+def _stopped(drained: bool) -> None:
     print(
         f"zicht: stopped ({'all requests finished' if drained else 'drain time over'})", flush=True
     )
+
+
+def _serve_one(settings: Settings, release_id: str) -> int:
+    from service.workers import listen
+
+    app = _open_app(settings, release_id)
+    where = f"{settings.host}:{settings.port}"
+    try:
+        sock = listen(settings.host, settings.port, settings.send_buffer_bytes, reuse_port=False)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {where}: {exc.strerror}") from None
+    print(f"zicht: serving release {release_id} on http://{where}", flush=True)
+    _stopped(_serve(app, sock, settings))
+    return 0
+
+
+def _serve_many(settings: Settings, release_id: str, count: int) -> int:
+    """``count`` worker processes on one port (``service.workers``)."""
+    from dataclasses import replace
+
+    from service.workers import EXIT_CUT, EXIT_DRAINED, StartFailed, Supervisor, listen, reserve
+
+    where = f"{settings.host}:{settings.port}"
+    try:
+        held, port = reserve(settings.host, settings.port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {where}: {exc.strerror}") from None
+    settings = replace(settings, port=port)
+
+    def worker(index: int, ready: Callable[[str], None]) -> int:
+        held.close()
+        try:
+            app = _open_app(settings, release_id)
+            app.extensions["zicht"].worker = index
+            sock = listen(settings.host, port, settings.send_buffer_bytes, reuse_port=True)
+        except CliError as exc:
+            ready(str(exc))
+            return 2
+        except OSError as exc:
+            ready(f"cannot listen on {settings.host}:{port}: {exc.strerror}")
+            return 2
+        ready("")
+        return EXIT_DRAINED if _serve(app, sock, settings) else EXIT_CUT
+
+    supervisor = Supervisor(count, worker, settings.shutdown_drain_s + 5.0)
+    try:
+        supervisor.start()
+    except StartFailed as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        held.close()  # the workers' sockets hold the port now
+    print(
+        f"zicht: serving release {release_id} on http://{settings.host}:{port} "
+        f"with {count} worker processes",
+        flush=True,
+    )
+    _stopped(supervisor.run())
     return 0
 
 
@@ -85,27 +175,3 @@ class QueueDepthLog:
         if now - self._last >= self.interval_s:
             self.logger.warning("Task queue depth was up to %d (all threads busy)", self._deepest)
             self._last, self._deepest = now, 0
-
-
-def listen(host: str, port: int, send_buffer_bytes: int) -> socket.socket:
-    """The listening socket, made here so that connections get ``send_buffer_bytes``.
-
-    Accepted connections inherit the listener's ``SO_SNDBUF``. waitress sends an answer in
-    pieces of that size: with the system default (16 kB to start with) a 400 kB answer took
-    some 25 sends, each a turn of waitress's main loop, and the cached answers' throughput was
-    bound by it (bench/http_load.py).
-    """
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if send_buffer_bytes:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
-        sock.bind(address)
-        sock.listen(1024)  # waitress's own backlog
-    except OSError:
-        sock.close()
-        raise
-    return sock

@@ -68,10 +68,19 @@ def build_two_releases(root: Path) -> tuple[Path, str, str]:
 
 
 def rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and its worker processes (``zicht serve --workers``)."""
+    total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+            total = int(line.split()[1])
+    return total + sum(rss_kb(int(c)) for c in workers_of(pid))
+
+
+def workers_of(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
 
 
 def sample_rss(pid: int, stop: threading.Event, out: list[tuple[float, int]]) -> None:
@@ -130,7 +139,7 @@ def run(duration_s: int, connections: int, threads: int = 2, server_threads: int
         (root / "mix.lua").write_text(LUA)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env_overrides = {"ZICHT_RATE_LIMIT_PER_MINUTE": "0", "ZICHT_RELEASE_POLL_S": "0"}
+        env_overrides = {"ZICHT_RATE_LIMIT_PER_MINUTE": "0", "ZICHT_RELEASE_POLL_S": "1"}
         os.environ.update(env_overrides)
         log = (root / "server.log").open("w")
         proc = zicht(home, "serve", "--port", str(port), "--threads", str(server_threads),

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from service.commands.serve import listen
 from service.server import build_server, serve_until_stopped
 from service.settings import load_settings
+from service.workers import listen
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -31,7 +31,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
 def main(argv: list[str]) -> int:
     port, *pairs = argv
     settings = load_settings(overrides=dict(p.split("=", 1) for p in pairs))
-    server = build_server(app, listen("127.0.0.1", int(port), 0), settings)
+    server = build_server(app, listen("127.0.0.1", int(port), 0, reuse_port=False), settings)
     print("listening", flush=True)
     drained = serve_until_stopped(server, settings.shutdown_drain_s)
     print(f"drained {drained} slow-closed {server.slow_closed}", flush=True)
