@@ -135,7 +135,9 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
     }[policy.secondary_cost]
     rank = cell_rank(np.asarray(table.coords), cost)
     lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
-    return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound)
+    coords = np.asarray(table.coords)
+    grid = coords if coords.shape[1] == 2 and not table.hierarchies else None
+    return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid)
 
 
 def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:

@@ -27,12 +27,17 @@ import numpy as np
 
 from sdc.audit import AuditError, Targets, audit_component, components
 from sdc.fallback import Direction, proven_by, scaling, totals_hypercube
+from sdc.rectangles import prove, sub_table
 from sdc.relations import Relations
 from sdc.repair import cells_to_release
 
 MAX_ROUNDS = 200
 # Above this many unproven cells in a component, add partners instead of one LP per cell.
 MAX_SINGLE_LPS = 12
+# Two-way tables: components with more suppressed cells than this are first audited on a
+# sub-table (``sdc.rectangles.sub_table``) holding the unproven cells and so many lines more.
+SUB_TABLE_FROM = 2_000
+SUB_TABLE_LINES = (256, 1024)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,6 +60,7 @@ class _State:
     count: np.ndarray  # suppressed members per relation
     lower_bound: np.ndarray
     movable: np.ndarray  # bool: non-empty (may be suppressed at all)
+    grid: np.ndarray | None  # coordinates of a two-way table with margins (else None)
 
 
 def cell_rank(coords: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -75,8 +81,15 @@ def suppress(
     candidate: np.ndarray,
     lower_bound: np.ndarray,
     already: np.ndarray | None = None,
+    grid: np.ndarray | None = None,
 ) -> Suppression:
-    """Complete the primary pattern ``primary`` (+ ``already`` suppressed cells) and audit it."""
+    """Complete the primary pattern ``primary`` (+ ``already`` suppressed cells) and audit it.
+
+    ``grid``: the coordinates of a two-way table with margins and no hierarchy; with it, cells
+    are first proven by rectangles (``sdc.rectangles``), the rest on a sub-table, and only
+    what remains by LPs over whole components. These steps only prove, they never suppress:
+    a cell they settle is one the LPs over the whole component would have settled too.
+    """
     start = primary | (already if already is not None else False)
     state = _State(
         rel,
@@ -88,6 +101,7 @@ def suppress(
         abs(rel.matrix) @ start.astype(np.float64),
         lower_bound,
         candidate | start,
+        grid,
     )
     targets = _targets(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -100,6 +114,8 @@ def suppress(
     for rounds in range(1, MAX_ROUNDS + 1):
         _resolve_capacity(state)
         targets = _targets(values, primary, state.suppressed, level, lower_bound)
+        if grid is not None:
+            proven |= prove(grid, values, state.suppressed, targets, asked=~proven)
         failing, lps = _audit_changed(state, targets, proven, exact)
         n_lps += lps
         if not failing:
@@ -216,6 +232,10 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
+        if state.grid is not None and len(cells) > SUB_TABLE_FROM:
+            n_lps += _audit_sub_table(state, targets, proven, cells)
+            if proven[cells].all():
+                continue
         up, down, lps = audit_component(
             state.rel,
             state.values,
@@ -231,6 +251,30 @@ def _audit_changed(
         ok[np.isin(cells, up + down)] = False
         proven[cells[ok]] = True
     return failing, n_lps
+
+
+def _audit_sub_table(state: _State, targets: Targets, proven: np.ndarray, cells) -> int:
+    """Prove what sub-tables around the unproven cells prove, growing them step by step."""
+    assert state.grid is not None
+    in_component = np.zeros(len(state.values), dtype=bool)
+    in_component[cells] = True
+    n_lps, size = 0, 0
+    for lines in SUB_TABLE_LINES:
+        free = sub_table(state.grid, state.values, state.suppressed & in_component, ~proven, lines)
+        sub = np.flatnonzero(free)
+        if len(sub) <= size or len(sub) == len(cells):  # no bigger, or the whole component
+            break
+        size = len(sub)
+        up, down, lps = audit_component(
+            state.rel, state.values, free, targets, sub, max_single=MAX_SINGLE_LPS, known=proven
+        )
+        n_lps += lps
+        ok = np.ones(len(sub), dtype=bool)
+        ok[np.isin(sub, up + down)] = False
+        proven[sub[ok]] = True
+        if proven[cells].all():
+            break
+    return n_lps
 
 
 def _resolve_capacity(s: _State) -> None:

@@ -1,0 +1,139 @@
+"""LP-free proofs on two-way tables with margins: rectangles of suppressed cells.
+
+Write the table with its margins as an (R+1) x (C+1) matrix (the last row and column hold
+the totals) and flip the sign of every total row and column: ``y = value * s_row * s_col``
+with ``s = -1`` for a total. Every additive relation then says "this line of ``y`` sums to
+0", so any movement of suppressed cells with zero line sums keeps all relations, and the
+simplest one is a rectangle: corners (a, b), (a', b') move by +t, corners (a, b'), (a', b)
+by -t. This is tau-Argus' hypercube in two dimensions, totals included as ordinary rows.
+
+A cell's requirement (primary: reach ``value ± level``; secondary: move by ``eps``) is met
+when some rectangle of suppressed cells through it allows the movement: each corner must
+have room in its direction (a cell may go up without limit; down only to its lower bound).
+Counting such rectangles for every cell at once is three matrix products per threshold.
+Cells proven here need no LP; the rest go to the LP audit as before. A count > 0 is an
+existence proof: the rectangle is a point the attacker cannot exclude.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdc.audit import Targets
+
+# Movement thresholds are rounded up to the next power of this factor, so a handful of
+# products covers every level (rounding up only asks for more room: still a proof).
+BUCKET = 2.0
+
+
+def prove(
+    coords: np.ndarray,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    t: Targets,
+    asked: np.ndarray | None = None,
+) -> np.ndarray:
+    """Bool per cell: suppressed cells (of ``asked``, default all) that a rectangle proves."""
+    a, b = _axes(coords)
+    if b.max(initial=0) > a.max(initial=0):  # the products are (columns x columns): fewer
+        a, b = b, a
+    shape = (int(a.max(initial=0)) + 1, int(b.max(initial=0)) + 1)
+    sign = np.where(coords[:, 0] < 0, -1.0, 1.0) * np.where(coords[:, 1] < 0, -1.0, 1.0)
+    room = values - t.lower_bound  # how far each cell may go down (inf if unbounded)
+    inf = np.full(len(values), np.inf)
+    # Room of y (not the value) to go up or down: y up is the value up for sign +1.
+    y_up = np.where(sign > 0, inf, room)
+    y_down = np.where(sign > 0, room, inf)
+    # Required movements of the value: up to hi, down to lo; secondaries either way by eps.
+    v = values
+    secondary = ~np.isnan(t.eps)
+    need_up = np.where(secondary, t.eps, np.nan_to_num(t.hi - v, nan=0.0))
+    need_down = np.where(secondary, t.eps, np.nan_to_num(v - t.lo, nan=0.0))
+    cells = np.flatnonzero(suppressed if asked is None else suppressed & asked)
+    up_ok = _movable(a, b, shape, suppressed, y_up, y_down, cells, need_up[cells], sign[cells])
+    down_ok = _movable(a, b, shape, suppressed, y_up, y_down, cells, need_down[cells], -sign[cells])
+    out = np.zeros(len(values), dtype=bool)
+    ok = np.where(secondary[cells], up_ok | down_ok, up_ok & down_ok)
+    out[cells[ok]] = True
+    return out
+
+
+def _axes(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matrix row and column of each cell; a total (-1) becomes the last row / column."""
+    a, b = coords[:, 0].astype(np.int64), coords[:, 1].astype(np.int64)
+    a = np.where(a < 0, a.max(initial=0) + 1, a)
+    b = np.where(b < 0, b.max(initial=0) + 1, b)
+    return a, b
+
+
+def _movable(a, b, shape, suppressed, y_up, y_down, cells, need, direction) -> np.ndarray:
+    """Whether each of ``cells`` can move its y by ``need`` in ``direction`` (+1 up, -1 down).
+
+    Moving y_c up by d: (a, b') and (a', b) go down by d, (a', b') up by d. Down: reversed.
+    """
+    ok = need <= 0
+    todo = ~ok
+    if not todo.any():
+        return ok
+    level = np.ceil(np.log(np.maximum(need[todo], 1e-300)) / np.log(BUCKET))
+    idx = np.flatnonzero(todo)
+    for lv in np.unique(level):
+        d = BUCKET**lv
+        pick = idx[level == lv]
+        can_up = _grid(a, b, shape, suppressed & (y_up >= d))
+        can_down = _grid(a, b, shape, suppressed & (y_down >= d))
+        for sgn in (1.0, -1.0):
+            sel = pick[direction[pick] == sgn]
+            if len(sel) == 0:
+                continue
+            # Up: the two side corners go down, the opposite corner up; down: reversed.
+            side, far = (can_down, can_up) if sgn > 0 else (can_up, can_down)
+            own = (y_up if sgn > 0 else y_down)[cells[sel]] >= need[sel]
+            ok[sel] = own & (_count(side, far, a[cells[sel]], b[cells[sel]]) > 0)
+    return ok
+
+
+def _grid(a, b, shape, mask) -> np.ndarray:
+    # int32, not float: integer matmul stays exact and does not start BLAS threads, which on
+    # a busy machine cost more than the product itself.
+    g = np.zeros(shape, dtype=np.int32)
+    g[a[mask], b[mask]] = 1
+    return g
+
+
+def _count(side: np.ndarray, far: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Rectangles (a', b') with side[a, b'], far[a', b'], side[a', b] for each (a, b) asked.
+
+    sum over b' of side[a, b'] * (far^T side)[b', b], less the degenerate a' = a or b' = b.
+    """
+    inner = far.T @ side  # (C, C): for columns b', b the rows a' where both hold
+    total = np.einsum("ij,ji->i", side[rows], inner[:, cols])
+    both = side * far
+    # a' = a: side[a, b'] far[a, b'] side[a, b] summed over b'; b' = b likewise over a'.
+    same_row = both.sum(axis=1)[rows] * side[rows, cols]
+    same_col = both.sum(axis=0)[cols] * side[rows, cols]
+    overlap = side[rows, cols] * far[rows, cols] * side[rows, cols]
+    return total - same_row - same_col + overlap
+
+
+def sub_table(
+    coords: np.ndarray, values: np.ndarray, suppressed: np.ndarray, asked: np.ndarray, extra: int
+) -> np.ndarray:
+    """Suppressed cells of a sub-table around ``asked``: along the longer axis, the lines
+    holding asked cells, the total line, the ``extra`` lines with most suppressed cells (many
+    ways round) and the ``extra`` lines with the largest suppressed sum (room to move far).
+
+    Auditing the sub-table with every other cell held at its true value is sound: a point
+    it finds is a point of the whole table's polytope (held cells satisfy their bounds).
+    """
+    long_axis = int(np.argmax(coords.max(axis=0, initial=0)))
+    line = coords[:, long_axis].astype(np.int64) + 1  # the total line (-1) becomes 0
+    n_lines = int(line.max(initial=0)) + 1
+    counts = np.bincount(line[suppressed], minlength=n_lines)
+    mass = np.bincount(line[suppressed], weights=np.abs(values[suppressed]), minlength=n_lines)
+    keep = np.zeros(n_lines, dtype=bool)
+    keep[0] = True
+    keep[line[asked & suppressed]] = True
+    keep[np.argsort(-counts, kind="stable")[:extra]] = True
+    keep[np.argsort(-mass, kind="stable")[:extra]] = True
+    return suppressed & keep[line]

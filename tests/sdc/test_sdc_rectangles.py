@@ -1,0 +1,102 @@
+"""Rectangle proofs and sub-table audits on two-way tables: never more than the exact LP."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sdc_cases import assert_pattern_protects, random_table
+
+from sdc import secondary as secondary_module
+from sdc import status
+from sdc.audit import Targets, feasibility_intervals
+from sdc.policy import Policy
+from sdc.protect import primary_suppression, protect
+from sdc.rectangles import prove, sub_table
+from sdc.relations import build_relations
+
+EXACT = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+two_way = st.builds(
+    random_table,
+    seed=st.integers(0, 10_000),
+    shape=st.tuples(st.integers(2, 7), st.integers(2, 5)),
+    records=st.integers(20, 300),
+    hierarchy=st.just(False),
+)
+
+
+def requirement(values, primary, level, suppressed, eps=1.0):
+    secondary = suppressed & ~primary
+    return Targets(
+        np.where(primary, values + level, np.nan),
+        np.where(primary, np.maximum(values - level, 0.0), np.nan),
+        np.where(secondary, eps, np.nan),
+        np.zeros(len(values)),
+    )
+
+
+@EXACT
+@given(two_way, st.integers(0, 2**31))
+def test_a_rectangle_proof_never_contradicts_the_exact_intervals(table, seed):
+    rng = np.random.default_rng(seed)
+    values = table.measures["amount"].value
+    nonempty = table.measures["amount"].contributors > 0
+    suppressed = nonempty & (rng.random(table.n_cells) < 0.5)
+    primary = suppressed & (rng.random(table.n_cells) < 0.5)
+    level = values * rng.uniform(0.05, 0.6, table.n_cells)
+    t = requirement(values, primary, level, suppressed)
+    ok = prove(table.coords, values, suppressed, t)
+    assert not ok[~suppressed].any()
+    rel = build_relations(table)
+    intervals = feasibility_intervals(rel, values, suppressed)
+    for c in np.flatnonzero(ok):
+        lo, hi = intervals[int(c)]
+        tol = 1e-6 * max(1.0, values.max())
+        if primary[c]:
+            assert hi >= t.hi[c] - tol and lo <= t.lo[c] + tol
+        else:
+            assert hi - lo >= 1.0 - tol
+
+
+def test_a_full_rectangle_proves_its_corners_and_a_lonely_pair_proves_nothing():
+    # 3 x 3 with margins; inner values all 10.
+    coords = np.array([(i, j) for i in range(-1, 3) for j in range(-1, 3)], dtype=np.int32)
+    values = np.array([10.0 * (3 if i < 0 else 1) * (3 if j < 0 else 1) for i, j in coords])
+    at = {tuple(c): k for k, c in enumerate(coords)}
+    primary = np.zeros(len(values), dtype=bool)
+    primary[at[(0, 0)]] = True
+    level = np.full(len(values), 5.0)
+    square = np.zeros(len(values), dtype=bool)
+    square[[at[(0, 0)], at[(0, 1)], at[(1, 0)], at[(1, 1)]]] = True
+    assert prove(coords, values, square, requirement(values, primary, level, square))[square].all()
+    pair = np.zeros(len(values), dtype=bool)
+    pair[[at[(0, 0)], at[(0, 1)]]] = True
+    assert not prove(coords, values, pair, requirement(values, primary, level, pair)).any()
+    # A level beyond what the side corners can give up is not proven either.
+    deep = np.full(len(values), 11.0)
+    assert not prove(coords, values, square, requirement(values, primary, deep, square))[at[(0, 0)]]
+
+
+def test_sub_table_keeps_the_asked_lines_the_total_line_and_the_busiest():
+    coords = np.array([(i, j) for i in range(-1, 6) for j in range(-1, 2)], dtype=np.int32)
+    values = np.arange(len(coords), dtype=float)
+    suppressed = np.ones(len(coords), dtype=bool)
+    asked = (coords[:, 0] == 4) & (coords[:, 1] == 0)
+    kept = sub_table(coords, values, suppressed, asked, extra=1)
+    rows = set(coords[kept, 0].tolist())
+    assert {-1, 4, 5} <= rows  # total line, asked line, the largest suppressed sum (row 5)
+    assert len(rows) <= 4
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_patterns_proven_on_tiny_sub_tables_survive_the_exact_audit(monkeypatch, seed):
+    # Force the sub-table path on small tables: one extra line only.
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_FROM", 0)
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_LINES", (1, 2))
+    table = random_table(seed, (8, 5), 300, hierarchy=False)
+    policy = Policy()
+    protected = protect(table, policy)
+    for name, pm in protected.measures.items():
+        suppressed = pm.status == status.SUPPRESSED
+        assert suppressed[primary_suppression(table.measures[name], policy)[0]].all()
+        assert_pattern_protects(table, name, suppressed, policy)
