@@ -1,4 +1,4 @@
-"""Assemble the answer: rows with codes and labels, values with statuses, order, page, report."""
+"""Assemble the answer: rows with codes and labels, values with statuses, order, page, summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from cube.derive import Output
 from cube.plan import Plan
 from cube.protect import ProtectedParts
-from cube.result import Row, Value
+from cube.result import Row, Summary, Value
 from sdc.status import REASON_NAMES, STATUS_NAMES
 
 if TYPE_CHECKING:
@@ -110,25 +110,29 @@ def assemble(
         "rows": tuple(rows),
         "total_rows": n,
         "truncated": bool(stop < n),
-        "report": _report(plan, outputs, protected),
+        "summary": _summary(plan, outputs, page, protected),
     }
 
 
-def _report(plan: Plan, outputs: list[Output], protected: ProtectedParts) -> dict[str, Any]:
+def _summary(
+    plan: Plan, outputs: list[Output], page: list[int], protected: ProtectedParts
+) -> Summary:
+    """The published values of the page by status and by reason, counted on the arrays."""
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
+    at = np.asarray(page, dtype=np.int64)
     for o in outputs:
-        for code, count in zip(*np.unique(o.status, return_counts=True), strict=True):
-            by_status[STATUS_NAMES[code]] = by_status.get(STATUS_NAMES[code], 0) + int(count)
-        for code, count in zip(*np.unique(o.reason, return_counts=True), strict=True):
-            if code:
-                by_reason[REASON_NAMES[code] or ""] = by_reason.get(
-                    REASON_NAMES[code] or "", 0
-                ) + int(count)
-    return {
-        "policy": plan.cube.policy.id,
-        "cells": len(outputs[0].value) if outputs else 0,
-        "values_by_status": by_status,
-        "values_by_reason": by_reason,
-        "parts": protected.reports,
-    }
+        for code, count in zip(*np.unique(o.status[at], return_counts=True), strict=True):
+            name = STATUS_NAMES[int(code)]
+            by_status[name] = by_status.get(name, 0) + int(count)
+        for code, count in zip(*np.unique(o.reason[at], return_counts=True), strict=True):
+            reason = REASON_NAMES[int(code)]
+            if reason:
+                by_reason[reason] = by_reason.get(reason, 0) + int(count)
+    return Summary(
+        plan.cube.policy.id,
+        len(page) * len(outputs),
+        dict(sorted(by_status.items())),
+        dict(sorted(by_reason.items())),
+        protected.reports,
+    )

@@ -1,7 +1,9 @@
-"""What ``answer()`` returns: protected cells with statuses, and the disclosure report."""
+"""What ``answer()`` returns: protected cells with statuses, and their summary."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,55 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class Summary:
+    """What an answer's rows publish, counted once: their values by status and by suppression
+    reason, under the cube's policy. ``parts`` holds the disclosure-control report of every
+    protected table (risk figures that would narrow down true values): for the audit log only,
+    never in an answer a client reads (``public``)."""
+
+    policy: str
+    cells: int  # values in the rows (rows x measures)
+    by_status: Mapping[str, int]  # sorted by status
+    by_reason: Mapping[str, int]  # sorted by reason; reasons of suppressed or derived values
+    parts: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def count(
+        cls, rows: Iterable[Row], policy: str, parts: Mapping[str, Any] | None = None
+    ) -> Summary:
+        """Counted from rows built by hand (the engine counts its arrays: cube/assemble.py)."""
+        statuses: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for row in rows:
+            for v in row.values:
+                statuses[v.status] += 1
+                if v.reason:
+                    reasons[v.reason] += 1
+        return cls(
+            policy,
+            sum(statuses.values()),
+            dict(sorted(statuses.items())),
+            dict(sorted(reasons.items())),
+            dict(parts or {}),
+        )
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "cells": self.cells,
+            "by_status": dict(self.by_status),
+            "by_reason": dict(self.by_reason),
+        }
+
+    def public(self) -> dict[str, Any]:
+        """What a client may read: the policy and the counts."""
+        return {"policy": self.policy, **self.counts()}
+
+    def audit(self) -> dict[str, Any]:
+        """Everything, for the audit log."""
+        return {**self.public(), "parts": dict(self.parts)}
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     query: Query
     release: str
@@ -45,5 +96,16 @@ class Answer:
     rows: tuple[Row, ...]
     total_rows: int
     truncated: bool
-    report: dict[str, Any]
+    summary: Summary
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The summary in the shape the benchmark reads (``cells``: rows before paging)."""
+        return {
+            "policy": self.summary.policy,
+            "cells": self.total_rows,
+            "values_by_status": dict(self.summary.by_status),
+            "values_by_reason": dict(self.summary.by_reason),
+            "parts": dict(self.summary.parts),
+        }

@@ -33,7 +33,7 @@ class Entry:
     suppressed: int
     population: float | None  # ``monitor.answer_population``
     audit_summary: str  # the summary and
-    audit_report: str  # the engine's full report, encoded for the audit record
+    audit_report: str  # the engine's full summary (``Summary.audit``), encoded for the audit
     bodies: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # format → body, ETag
     roles: tuple[str, ...] = ()  # the cube's roles in model order (SDMX formats)
 
@@ -50,7 +50,7 @@ class Entry:
             summary["by_status"].get("suppressed", 0),
             answer_population(answer),
             json.dumps(summary)[1:-1],
-            json.dumps(answer.report),
+            json.dumps(answer.summary.audit()),
             roles=roles,
         )
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -133,30 +132,18 @@ def _cell(v: Value) -> dict[str, Any]:
 
 
 def cell_summary(answer: Answer) -> dict[str, Any]:
-    """Cells by status and by suppression reason, counted from the published rows."""
-    statuses: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    for row in answer.rows:
-        for v in row.values:
-            statuses[v.status] += 1
-            if v.reason:
-                reasons[v.reason] += 1
-    return {
-        "cells": sum(statuses.values()),
-        "by_status": dict(sorted(statuses.items())),
-        "by_reason": dict(sorted(reasons.items())),
-    }
+    """Cells by status and by suppression reason (the engine counted them once)."""
+    return answer.summary.counts()
 
 
 def public_report(answer: Answer) -> dict[str, Any]:
     """The disclosure report a client may see: policy id and cells by status and rule.
 
-    The engine's own report also holds risk figures (smallest contributor count of a published
+    The engine's summary also holds risk figures (smallest contributor count of a published
     cell, largest perturbation deviation) that would narrow down true values: those go to the
     audit log only, never into an answer.
     """
-    policy = answer.report.get("policy") if isinstance(answer.report, dict) else None
-    return {"policy": policy if isinstance(policy, str) else None, **cell_summary(answer)}
+    return answer.summary.public()
 
 
 def to_json(answer: Answer) -> dict[str, Any]:

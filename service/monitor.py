@@ -33,11 +33,8 @@ KINDS = ("differencing", "near_identical", "small_cell_sweep")
 
 
 def answer_population(answer: Answer) -> float | None:
-    """Units covered by an answer: the engine's figure if it reports one, else the grand
-    total row of the first count measure, else the sum of its published count cells."""
-    reported = answer.report.get("population") if isinstance(answer.report, dict) else None
-    if isinstance(reported, int | float):
-        return float(reported)
+    """Units covered by an answer: the grand total row of the first count measure, else the
+    sum of its published count cells."""
     idx = next((i for i, m in enumerate(answer.measures) if m.kind == "count"), None)
     if idx is None:
         return None

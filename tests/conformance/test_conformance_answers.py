@@ -190,7 +190,7 @@ def comparable(answer) -> tuple:
 
     rows = tuple((r.members, r.labels, tuple(value(v) for v in r.values)) for r in answer.rows)
     head = (answer.release, answer.drilldown, answer.measures, answer.total_rows, answer.truncated)
-    return head, rows, repr(sorted(answer.report.items()))
+    return head, rows, repr(answer.summary)
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

@@ -9,6 +9,7 @@ import pytest
 
 from cube.errors import InvalidQuery, TooManyCells
 from cube.query import Cut, Derived, Order, Query, Ranking
+from cube.result import Summary
 
 YEAR_2023 = Cut("period", "year", ("2023",))
 
@@ -44,8 +45,9 @@ def test_total_rows_are_marked_and_report_counts_cells(engine):
     totals = [r for r in a.rows if r.is_total]
     assert totals and all(r.members[1] is not None for r in a.rows)  # no total over years
     assert all(r.labels[0] == "Totaal" for r in totals)
-    assert a.report["cells"] == a.total_rows == len(a.rows)
-    assert sum(a.report["values_by_status"].values()) == a.total_rows
+    assert a.summary.cells == a.total_rows == len(a.rows)
+    assert sum(a.summary.by_status.values()) == a.total_rows
+    assert a.summary == Summary.count(a.rows, a.summary.policy, a.summary.parts)
 
 
 def test_empty_cells_appear_with_zero(engine):

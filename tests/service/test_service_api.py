@@ -214,7 +214,10 @@ def test_public_report_holds_only_counts_the_audit_holds_the_rest(client):
         "by_reason": {"threshold": 1},
     }
     record = client.get("/api/v1/admin/audit?limit=1", headers=ADMIN).json["records"][0]
-    assert record["engine_report"]["risk"]["smallest_published_contributors"] == 4242
+    assert (
+        record["engine_report"]["parts"]["drug_suspects"]["risk"]["smallest_published_contributors"]
+        == 4242
+    )
 
 
 def test_audit_and_risk_resources(client):

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cube.query import Query
-from cube.result import Answer, MeasureInfo, Row, Value
+from cube.result import Answer, MeasureInfo, Row, Summary, Value
 from service.formats import (
     cbs_period,
     content_disposition,
@@ -55,7 +55,12 @@ ANSWER = Answer(
     ),
     total_rows=3,
     truncated=False,
-    report={"cells": 6},
+    summary=Summary(
+        "default",
+        6,
+        {"perturbed": 2, "safe": 1, "suppressed": 3},
+        {"derived": 1, "secondary": 1, "threshold": 1},
+    ),
 )
 
 
@@ -209,7 +214,7 @@ def test_suppressed_value_is_never_written_even_if_present(fmt):
         ),
         total_rows=1,
         truncated=False,
-        report={},
+        summary=Summary("default", 2, {"suppressed": 2}, {"derived": 1, "threshold": 1}),
     )
     if fmt in ("arrow", "parquet"):
         table = pa.ipc.open_stream(render(leaky, fmt)) if fmt == "arrow" else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cube.query import Cut, Query
-from cube.result import Answer, MeasureInfo, Row, Value
+from cube.result import Answer, MeasureInfo, Row, Summary, Value
 from service.monitor import RiskMonitor, answer_population, query_id
 from service.schemas import canonical
 
@@ -13,7 +13,7 @@ COUNT = (MeasureInfo("suspects", "Verdachten", "persons", "count"),)
 def answer(query: Query, total: float | None, suppressed: int = 0) -> Answer:
     rows = [Row((), (), (Value(total, "perturbed"),))]
     rows += [Row((), (), (Value(None, "suppressed", "threshold"),)) for _ in range(suppressed)]
-    return Answer(query, "r", (), COUNT, tuple(rows), len(rows), False, {})
+    return Answer(query, "r", (), COUNT, tuple(rows), len(rows), False, Summary.count(rows, "p"))
 
 
 def q(*members: str, level: str = "gemeente") -> Query:
@@ -70,7 +70,7 @@ def test_population_from_grand_total_or_published_cells():
         Row(("GM2",), ("y",), (Value(9.0, "suppressed", "threshold"),)),
         Row((None,), (None,), (Value(30.0, "perturbed"),)),
     )
-    a = Answer(query, "r", query.drilldown, COUNT, rows, 3, False, {})
+    a = Answer(query, "r", query.drilldown, COUNT, rows, 3, False, Summary.count(rows, "p"))
     assert answer_population(a) == 30.0
-    b = Answer(query, "r", query.drilldown, COUNT, rows[:2], 2, False, {})
+    b = Answer(query, "r", query.drilldown, COUNT, rows[:2], 2, False, Summary.count(rows[:2], "p"))
     assert answer_population(b) == 5.0  # the suppressed cell's value is not used

@@ -15,7 +15,7 @@ from typing import Any
 
 from cube.errors import InvalidQuery, NotFound, Problem
 from cube.query import Query
-from cube.result import Answer, MeasureInfo, Row, Value
+from cube.result import Answer, MeasureInfo, Row, Summary, Value
 from loaders.releases import Release
 from service.app import create_app
 from service.settings import Settings
@@ -134,11 +134,12 @@ class FakeEngine:
             rows=tuple(rows),
             total_rows=len(rows),
             truncated=False,
-            # Like the real engine's report, it holds risk figures that must stay internal.
-            report={
-                "policy": "default",
-                "risk": {"smallest_published_contributors": int(SECRET_VALUE)},
-            },
+            # Like the real engine's summary, it holds risk figures that must stay internal.
+            summary=Summary.count(
+                rows,
+                "default",
+                {query.cube: {"risk": {"smallest_published_contributors": int(SECRET_VALUE)}}},
+            ),
         )
 
     def close(self) -> None:
