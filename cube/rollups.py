@@ -33,6 +33,7 @@ import duckdb
 
 from cube.model import Catalog, Cube, Rollup
 from cube.sql import SUM_SCALE
+from layout.durable import replace_synced
 
 log = logging.getLogger("zicht.cube")
 
@@ -174,14 +175,7 @@ def build(
             )
         con.execute("DETACH src")
         con.close()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        dir_fd = os.open(out_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        replace_synced(tmp, final)
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)

@@ -60,19 +60,9 @@ class Dimension:
     hierarchies: tuple[Hierarchy, ...]
     description: str = ""
 
-    def level(self, level_id: str) -> Level:
-        for lv in self.levels:
-            if lv.id == level_id:
-                return lv
-        raise KeyError(level_id)
-
     @property
     def level_ids(self) -> tuple[str, ...]:
         return tuple(lv.id for lv in self.levels)
-
-    @property
-    def finest(self) -> Level:
-        return self.levels[-1]
 
     def parents_of(self, level_id: str) -> tuple[str, ...]:
         """Levels above ``level_id`` in any hierarchy (its roll-up targets)."""

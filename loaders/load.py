@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from layout.durable import fsync_path, write_synced
 from layout.facts import FactLayout
 from loaders import build
 from loaders.contracts import CONTRACT_VERSION
@@ -276,17 +277,17 @@ def _build(
 def _publish(home: Path, out: Path, manifest: dict[str, Any], modes: FileModes) -> Release:
     release_id = manifest["id"]
     manifest["files"] = file_checksums(out)
-    _write_synced(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_synced(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     secure_tree(out, modes)
     for f in out.iterdir():
-        _fsync_file(f)
-    _fsync_dir(out)
+        fsync_path(f)
+    fsync_path(out)
     releases = private_dir(home / "releases", modes)
     target = releases / release_id
     if target.exists():  # ids are unique under the load lock; never merge into another release
         raise ReleaseError(f"release {release_id} exists already; nothing was published")
     os.rename(out, target)  # atomic on one file system: the release appears complete or not at all
-    _fsync_dir(releases)
+    fsync_path(releases)
     return switch_release(home, release_id)
 
 
@@ -339,22 +340,3 @@ def _owner_alive(path: Path) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _write_synced(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync_file(path)

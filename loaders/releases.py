@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from layout.durable import write_replace
+
 ENV_HOME = "ZICHT_HOME"
 # What ``zicht load`` makes (``20250101T120000Z-1a2b3c4d[-2]``) and what a person may type:
 # letters, digits, ``.``, ``_``, ``-``; no path separators, no leading dot, at most 80 chars.
@@ -125,14 +127,8 @@ def record_file(release: Release, name: str, modes_file: int = 0o600) -> None:
     path = release.path / name
     files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest["files"] = files
-    tmp = release.path / f".manifest.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, modes_file)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, modes_file)
-    os.replace(tmp, release.path / "manifest.json")
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    write_replace(release.path / "manifest.json", text, modes_file)
 
 
 def current_release(home: Path) -> Release | None:
@@ -158,13 +154,7 @@ def named_or_current(home: Path, release_id: str | None) -> Release:
 def switch_release(home: Path, release_id: str) -> Release:
     """Make ``release_id`` the serving release (atomic replace of the pointer)."""
     release = get_release(home, release_id)
-    tmp = home / f".current.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(release.id + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, home / "current")
-    _fsync_dir(home)
+    write_replace(home / "current", release.id + "\n")
     return release
 
 
@@ -179,11 +169,3 @@ def rollback(home: Path) -> Release:
     if idx == 0:
         raise ReleaseError("the current release is the oldest; nothing to roll back to")
     return switch_release(home, ids[idx - 1])
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

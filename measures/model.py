@@ -63,10 +63,6 @@ class Measure:
     def is_base(self) -> bool:
         return self.kind in BASE_KINDS
 
-    @property
-    def sdc_kind(self) -> str:
-        return "count" if self.kind == "count" else "magnitude"
-
     def components(self) -> tuple[str, ...]:
         """Measures this one is computed from (``cube.measure`` for other cubes)."""
         refs = (

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Final
 
-import numpy as np
-
 SAFE: Final = 0
 PERTURBED: Final = 1
 SUPPRESSED: Final = 2
@@ -19,13 +17,3 @@ SECONDARY: Final = 4
 DERIVED: Final = 5
 REASON_NAMES: Final = (None, "threshold", "dominance", "p_percent", "secondary", "derived")
 REASON_CODES: Final = {name: code for code, name in enumerate(REASON_NAMES) if name}
-
-
-def status_labels(codes: np.ndarray) -> list[str]:
-    """Status codes as the strings the API publishes."""
-    return [STATUS_NAMES[c] for c in codes.tolist()]
-
-
-def reason_labels(codes: np.ndarray) -> list[str | None]:
-    """Reason codes as the strings the API publishes (None for unsuppressed cells)."""
-    return [REASON_NAMES[c] for c in codes.tolist()]
