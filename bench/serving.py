@@ -43,8 +43,8 @@ local n = 0
 setup = function(thread) n = n + 1; thread:set("id", n) end
 init = function(args) math.randomseed(os.time() * 100 + id) end
 request = function()
-  local lo = math.random(0, 70)
-  local hi = lo + math.random(0, 40)
+  local lo = math.random(0, 60)
+  local hi = lo + math.random(0, 30)
   local dd = ({"residence@gemeente", "residence@provincie", "period@year", "sex"})[math.random(4)]
   return wrk.format("GET", "/api/v1/cubes/drug_suspects/aggregate?measures=suspects&drilldown="
     .. dd .. "&cut=age@single:" .. lo .. ".." .. hi)

@@ -21,6 +21,9 @@ class _StateCollector(Collector):
     def collect(self) -> Iterator[Any]:
         s = self.read()
         yield GaugeMetricFamily("zicht_cache_entries", "Answers in the cache", s["cache_entries"])
+        yield GaugeMetricFamily(
+            "zicht_cache_bytes", "Estimated bytes the cached answers hold", s["cache_bytes"]
+        )
         hits = CounterMetricFamily("zicht_cache_lookups", "Answer cache lookups", labels=["result"])
         hits.add_metric(["hit"], s["cache_hits"])
         hits.add_metric(["miss"], s["cache_misses"])

@@ -78,6 +78,12 @@ class Settings:
     )
     max_body_bytes: int = _s(65_536, "Largest accepted request body in bytes (else 413).")
     cache_size: int = _s(2048, "Answers kept in the in-memory cache (0 disables caching).")
+    cache_max_bytes: int = _s(
+        134_217_728,
+        "Bytes the answer cache may hold in each worker process (estimated per answer, rendered "
+        "bodies included; the least recently used answers go first; 0 disables caching). "
+        "Memory stays flat under load whatever the answers' sizes.",
+    )
     cache_ttl_s: float = _s(600.0, "Seconds an answer stays in the cache.")
     http_max_age_s: int = _s(300, "`Cache-Control: max-age` sent with cacheable GET answers.")
     rate_limit_per_minute: float = _s(
@@ -277,6 +283,7 @@ def validate(s: Settings) -> list[str]:
             problems.append(f"{name}: must be at least 1")
     for name in (
         "cache_size",
+        "cache_max_bytes",
         "cache_ttl_s",
         "http_max_age_s",
         "rate_limit_per_minute",

@@ -199,7 +199,9 @@ class Service:
         self.settings = settings
         self.home = home
         self.engines = EngineHolder(home, settings, factory)
-        self.cache = AnswerCache(settings.cache_size, settings.cache_ttl_s)
+        self.cache = AnswerCache(
+            settings.cache_size, settings.cache_ttl_s, settings.cache_max_bytes
+        )
         self.queries = PreparedQueries(max(settings.cache_size, 256))
         # Audit log, rate-limit buckets and risk memory: shared by every worker process.
         self.store = open_store(settings, home)
@@ -349,6 +351,7 @@ class Service:
         summary = self.monitor.summary()
         return {
             "cache_entries": len(self.cache),
+            "cache_bytes": self.cache.bytes,
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,
             "cache_hit_ratio": self.cache.hit_ratio,
