@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint bench attack demo clean format
+.PHONY: run test lint bench attack demo clean format soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,6 +49,13 @@ bench: $(STAMP_TEST)
 attack: $(STAMP_TEST)
 	ZICHT_ATTACK_SCALE=0.1 ZICHT_ATTACK_FULL=1 ZICHT_HARDENING_FIGURES=bench/results/attacks.json \
 		$(BIN)/pytest -q -p no:cacheprovider tests/hardening/test_hardening_series.py
+
+## make soak: `zicht serve` (one worker per core) for SOAK_SECONDS (default 600) at 64
+## connections of uncached queries; every worker's RSS every 5 s, with the load average, in
+## soak.json; fails unless each stays within ±10 % after the warm-up
+SOAK_SECONDS ?= 600
+soak: $(STAMP_TEST)
+	$(BIN)/python -m tests.hardening.soak --seconds $(SOAK_SECONDS) --out soak.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
