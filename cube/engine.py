@@ -1,7 +1,7 @@
 """The engine: one open release, its members and model, and ``answer()`` for every thread.
 
 DuckDB connections are not thread-safe: each thread gets its own cursor on the one read-only
-connection (DESIGN §7). Compiled SQL and whole answers are cached per release.
+connection. Compiled SQL (and, unless opened without, whole answers) is cached per release.
 """
 
 from __future__ import annotations

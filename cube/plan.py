@@ -180,7 +180,7 @@ class _Resolver:
         if lax is None:
             levels = ", ".join(axis.levels)
             hint = did_you_mean(cut.level, axis.levels)
-            text = f"{cut.dimension!r} has no level {cut.level!r}; levels: {levels}{hint}"
+            text = f"{cut.role!r} has no level {cut.level!r}; levels: {levels}{hint}"
             self.fail(where, text)
             return None
         forms = sum(
@@ -425,9 +425,9 @@ def _build_parts(
         filters = []
         for cut, keys in cut_filters:
             role = (
-                cut.dimension
+                cut.role
                 if other is cube
-                else getattr(_map_role(r, cube, other, cut.dimension, where, False), "id", None)
+                else getattr(_map_role(r, cube, other, cut.role, where, False), "id", None)
             )
             if role and cut.level in other.role(role).levels:
                 filters.append(KeyFilter(role, cut.level, keys, False))
@@ -496,13 +496,13 @@ def make_plan(
     cut_filters: list[tuple[Cut, tuple]] = []
     for i, cut in enumerate(query.cuts):
         where = f"cuts[{i}]"
-        if cut.dimension not in axes:
-            r.fail(where, f"cube {cube.id!r} has no dimension role {cut.dimension[:40]!r}")
+        if cut.role not in axes:
+            r.fail(where, f"cube {cube.id!r} has no dimension role {cut.role[:40]!r}")
             continue
-        mask = r.cut_mask(cut, axes[cut.dimension], where)
+        mask = r.cut_mask(cut, axes[cut.role], where)
         if mask is not None:
-            masks[cut.dimension] &= mask
-            lax = axes[cut.dimension].levels[cut.level]
+            masks[cut.role] &= mask
+            lax = axes[cut.role].levels[cut.level]
             keep = np.unique(lax.base_index[mask])
             cut_filters.append((cut, tuple(lax.keys[k] for k in keep)))
     _check_options(r, query)

@@ -1,4 +1,4 @@
-"""The query contract (DESIGN §4) as frozen types.
+"""The query contract as frozen types (``openapi.yaml`` is its JSON form).
 
 ``service/`` turns HTTP or CLI input into a ``Query``; nothing below it sees a request dict.
 Drill-down items are written ``role@level`` (``residence@gemeente``, ``period@year``).
@@ -16,14 +16,15 @@ Relation = Literal["neighbours", "descendants", "peers"]
 
 @dataclass(frozen=True, slots=True)
 class Cut:
-    """Restrict one dimension role.
+    """Restrict one dimension role of the cube (``role``: ``region``, ``residence``, ``period``;
+    the API calls it ``dimension``).
 
     Exactly one form: ``members`` (a set of codes at ``level``), a range ``from_``..``to``
     (inclusive, at ``level``), or a ``relation`` of the region member ``of`` (neighbours of a
     gemeente, descendants at ``level`` of a region, peers of a gemeente). ``exclude`` inverts it.
     """
 
-    dimension: str
+    role: str
     level: str
     members: tuple[str, ...] = ()
     from_: str | None = None
@@ -32,6 +33,11 @@ class Cut:
     of: str | None = None
     include_self: bool = False
     exclude: bool = False
+
+    @property
+    def dimension(self) -> str:
+        """The role, under the name the API gives it (``bench/http_load.py`` reads it)."""
+        return self.role
 
 
 @dataclass(frozen=True, slots=True)

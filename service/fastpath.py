@@ -1,4 +1,4 @@
-"""A lean path for cached GET aggregate answers (issue 7: ≥ 1,000 cached requests/s).
+"""A lean path for cached GET aggregate answers (target: ≥ 1,000 cached requests/s).
 
 Once an answer is cached, Flask's request handling (contexts, routing, hooks, response and
 header objects) costs more than everything else the request needs. This WSGI middleware

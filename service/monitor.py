@@ -1,4 +1,4 @@
-"""Query-level risk monitor (DESIGN §5): flags answer patterns that look like attacks.
+"""Query-level risk monitor: flags answer patterns that look like attacks.
 
 Per client it remembers the last ``window`` answers and flags:
 
@@ -59,7 +59,7 @@ def shapes(query: Query) -> tuple[str, str]:
     """Digests of (comparable, shape): answers that can be subtracted; a walk over members."""
     comparable = json.dumps([query.cube, sorted(query.measures), list(query.drilldown)])
     forms = sorted(
-        (c.dimension, c.level, "members" if c.members else c.relation or "range", c.exclude)
+        (c.role, c.level, "members" if c.members else c.relation or "range", c.exclude)
         for c in query.cuts
     )
     return query_id(comparable), query_id(comparable + json.dumps(forms))

@@ -93,7 +93,7 @@ class CutSchema(_Strict):
             data["members"] = tuple(dict.fromkeys(data["members"]))
         if "exclude_" in data:
             data["exclude"] = data.pop("exclude_")
-        return Cut(**data)
+        return Cut(role=data.pop("dimension"), **data)
 
 
 class OrderSchema(_Strict):
@@ -255,6 +255,7 @@ def flatten(messages: Any, location: str = "") -> list[Problem]:
 def query_to_dict(query: Query) -> dict[str, Any]:
     """The JSON form of a ``Query`` (as a POST body would write it), defaults included."""
     data = asdict(query)
+    data["cuts"] = [{"dimension": c.pop("role"), **c} for c in data["cuts"]]
     for cut in data["cuts"]:
         cut["from"] = cut.pop("from_")
     data["options"] = dict(query.options)

@@ -354,6 +354,20 @@ def render_doc() -> str:
     for s in SETTINGS:
         default = f"`{s.default!r}`" if s.default != "" else "(empty)"
         lines.append(f"| `{s.name}` | `{s.env}` | {s.type.__name__} | {default} | {s.help} |")
+    from loaders.load import DEFAULT_MEMORY_LIMIT, ENV_MEMORY_LIMIT
+
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "`zicht load` and `zicht demo` read one more variable (not a service setting):",
+        "",
+        "| environment | default | meaning |",
+        "|---|---|---|",
+        f"| `{ENV_MEMORY_LIMIT}` | `{DEFAULT_MEMORY_LIMIT}` | DuckDB's memory limit while a load "
+        "builds a release (`SET memory_limit`, e.g. `4GB`); beyond it DuckDB spills to the "
+        "load's staging directory. |",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,6 @@
 """Calibration targets of the synthetic Netherlands (national magnitudes at ``scale=1``).
 
-Sources are in ``research/domain-zoo-cbs.md`` §5; ``docs/synthetic-data.md`` explains every
+``docs/synthetic-data.md`` lists the published figures these come from and explains every
 interpolation and extrapolation made here. Event counts are multiplied by ``scale``.
 """
 

@@ -91,7 +91,7 @@ def test_covered_queries_use_a_rollup_and_answer_alike(engine, facts_engine, que
 
 def _published(report: dict) -> dict:
     """The report without the contributor counts of its internal risk figures (they go to
-    the audit log only, DESIGN §6)."""
+    the audit log only)."""
     if isinstance(report, dict):
         return {
             k: _published(v) for k, v in report.items() if k != "smallest_published_contributors"
