@@ -66,7 +66,15 @@ class Metadata(Protocol):
     def cubes(self) -> list[dict[str, Any]]: ...
     def cube(self, cube_id: str) -> dict[str, Any]: ...
     def members(
-        self, cube_id: str, dimension: str, level: str | None = None, **kwargs: Any
+        self,
+        cube_id: str,
+        dimension: str,
+        level: str | None = None,
+        *,
+        search: str | None = None,
+        parent: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]: ...
 
 

@@ -229,7 +229,7 @@ def _reporter(fd: int) -> Ready:
 
 def _read_report(fd: int) -> str:
     """A worker's start-up report: "" once it serves, else its reason (or that it died)."""
-    chunks = []
+    chunks: list[bytes] = []
     while not chunks or not chunks[-1].endswith(b"\n"):
         data = os.read(fd, 4096)
         if not data:

@@ -279,11 +279,11 @@ def _key_members(
         hint = did_you_mean(unknown[0][:40], known)
         problems.append(Problem("path.key", f"unknown {dim} code {unknown[0][:40]!r}{hint}"))
         return None
-    levels = {known[c][0] for c in codes}
-    if len(levels) != 1:
+    member_levels = {known[c][0] for c in codes}
+    if len(member_levels) != 1:
         problems.append(Problem("path.key", f"{dim}: codes of one level only"))
         return None
-    return role, levels.pop(), [known[c][1] for c in codes]
+    return role, member_levels.pop(), [known[c][1] for c in codes]
 
 
 def _measures(engine: EngineLike, cube: str) -> list[str]:

@@ -47,7 +47,7 @@ def _read(text: str) -> Any:
             raise CliError(f"cannot read {text[1:]}: {exc.strerror}") from None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise CliError(f"the query is not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
