@@ -1,5 +1,5 @@
 """The driver: validate → plan → execute → protect → derive → assemble. One function, one
-line per stage, each stage timed (STYLE 1). Nothing leaves without ``protect``."""
+line per stage, each stage timed. Nothing leaves without ``protect``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backends behind a small interface (STYLE 9): run one SQL statement, return its rows.
+"""Backends behind a small interface: run one SQL statement, return its rows.
 
 The planner writes SQL in the DuckDB dialect (an Ibis projection plus hand-written GROUPING
 SETS); a backend for another engine translates it (see ``cube/backends/``). Member tables and

@@ -1,4 +1,4 @@
-"""Requests → the frozen ``Query`` (normalise once at the boundary, STYLE 4).
+"""Requests → the frozen ``Query`` (normalised once, at the boundary).
 
 The POST body is the query as JSON (``Query`` in ``openapi.yaml``); the GET form is parsed into
 the same dict by ``service.query_params`` and validated by the same schema, so both have

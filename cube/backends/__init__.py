@@ -1,4 +1,4 @@
-"""Backends by name (STYLE 9): ``duckdb`` (embedded, the default) and ``spark``; another engine
+"""Backends by name: ``duckdb`` (embedded, the default) and ``spark``; another engine
 (Trino, ...) registers an opener here.
 
 An opener takes the release's DuckDB file, the fact tables and string options, and returns a

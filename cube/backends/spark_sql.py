@@ -1,7 +1,7 @@
 """DuckDB SQL (what the planner writes) → Spark SQL, with sqlglot plus the rewrites it lacks.
 
 sqlglot translates the dialect (quoting, casts, functions); the passes below handle what it
-does not, each a small function run in order from ``PASSES`` (STYLE 2):
+does not, each a small function run in order from ``PASSES``:
 
 - ``max(x, n)`` — DuckDB's top-n list aggregate, descending — becomes
   ``slice(sort_array(collect_list(x), false), 1, n)``; a ``FILTER (WHERE ...)`` moves onto
