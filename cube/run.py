@@ -47,7 +47,9 @@ def compiled(engine: Engine, plan: Plan, part: Part) -> Compiled:
     ps = None
     shape, fills = _shape(part)
     if shape is not None:
-        tkey = (shape, plan.items, plan.grouping_sets, situation)
+        # the shape only: which members the items have (another gemeente's wijken, another
+        # year range) changes the grid, never the SQL
+        tkey = (shape, _item_shapes(plan), plan.grouping_sets, situation)
         with engine.cache_lock:
             template = engine.template_cache.get(tkey)
         if template is None:
@@ -60,6 +62,10 @@ def compiled(engine: Engine, plan: Plan, part: Part) -> Compiled:
     with engine.cache_lock:
         engine.sql_cache[key] = ps
     return ps
+
+
+def _item_shapes(plan: Plan) -> tuple[tuple[str, str], ...]:
+    return tuple((it.role, it.level) for it in plan.items)
 
 
 def situation_of(engine: Engine, plan: Plan, part: Part) -> Situation:

@@ -9,13 +9,14 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cube import run
-from cube.plan import make_plan
+from cube.plan import cell_grid, make_plan
 from cube.query import Cut, Query
 from cube.run import compiled
-from cube.strategies import choose
+from cube.strategies import choose, run_part
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CASES = {
@@ -131,3 +132,50 @@ def test_another_member_reuses_the_shape(engine, monkeypatch):
         key = engine.axes_for(plan.cube)["residence"].levels["gemeente"]
         assert f"IN ({key.keys[key.codes.index(code)]})" in sql
     assert len(calls) == 1  # the shape, compiled once; then filled for every gemeente
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        # another gemeente: other wijken in the drill-down
+        [
+            (Cut("region", "gemeente", (code,)), Cut("period", "year", ("2023",)))
+            for code in ("GM0014", "GM0363", "GM0362")
+        ],
+        # other member sets, of other sizes
+        [
+            (Cut("region", "wijk", codes), Cut("period", "year", ("2022",)))
+            for codes in (
+                ("WK001400",),
+                ("WK001400", "WK0363AA"),
+                ("WK0363AA", "WK0363AB", "WK036201"),
+            )
+        ],
+    ],
+    ids=["gemeente", "members"],
+)
+def test_other_members_compile_nothing_new_and_answer_alike(facts_engine, monkeypatch, cuts):
+    """The template key is the shape only: a query with other members fills the compiled
+    shape, and its cells equal those of the part compiled directly."""
+    engine = facts_engine
+    engine.sql_cache.clear()
+    engine.template_cache.clear()
+    calls = []
+    real = run.choose
+    monkeypatch.setattr(run, "choose", lambda *a: calls.append(a) or real(*a))
+    for i, cut in enumerate(cuts):
+        q = Query("dwellings", ("dwellings", "woz_total"), ("region@wijk",), cut, totals="grand")
+        plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
+        (part,) = plan.parts
+        filled = compiled(engine, plan, part)
+        assert len(calls) == 1, f"query {i} compiled its shape again"
+        direct = real(run.target(engine, plan, part), run.situation_of(engine, plan, part))
+        assert filled == direct
+        axes = engine.axes_for(plan.cube)
+        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+        got = run_part(engine.backend(), filled, part, plan.items, grid, axes)
+        want = run_part(engine.backend(), direct, part, plan.items, grid, axes)
+        for mid, stats in got.items():
+            assert np.array_equal(stats.value, want[mid].value), mid
+            assert np.array_equal(stats.cell_key, want[mid].cell_key), mid
+        assert len(grid) > 1
