@@ -7,10 +7,11 @@ import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from cube.assemble import assemble
+from cube.backend import Backend
 from cube.compose import compose, fold, node_grid
+from cube.context import ReleaseContext, SqlCaches
 from cube.derive import derive
 from cube.plan import cell_grid, make_plan
 from cube.protect import ProtectedParts, protect_parts
@@ -18,13 +19,14 @@ from cube.query import Query
 from cube.result import Answer
 from cube.run import execute_parts
 
-if TYPE_CHECKING:
-    from cube.engine import Engine
 
-
-def answer(engine: Engine, query: Query) -> Answer:
+def answer(
+    ctx: ReleaseContext, caches: SqlCaches, backend: Backend, timeout_s: float, query: Query
+) -> Answer:
+    """``query`` answered from the release ``ctx``, its SQL run on ``backend`` within
+    ``timeout_s`` seconds."""
     with _gc_paused():
-        return _answer(engine, query)
+        return _answer(ctx, caches, backend, timeout_s, query)
 
 
 @contextmanager
@@ -42,26 +44,27 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _answer(engine: Engine, query: Query) -> Answer:
+def _answer(
+    ctx: ReleaseContext, caches: SqlCaches, backend: Backend, timeout_s: float, query: Query
+) -> Answer:
     clock = _Clock()
-    plan = clock(
-        "plan", make_plan, query, engine.catalog, engine.axes_for, engine.store, engine.max_cells
-    )
-    axes = engine.axes_for(plan.cube)
+    plan = clock("plan", make_plan, query, ctx.catalog, ctx.axes_for, ctx.store, ctx.max_cells)
+    axes = ctx.axes_for(plan.cube)
     grid = clock("grid", cell_grid, list(plan.items), plan.grouping_sets, axes, plan.masks)
-    comp = clock("compose", compose, plan, axes, engine.max_cells)
+    comp = clock("compose", compose, plan, axes, ctx.max_cells)
+    run = (ctx, caches, backend, timeout_s)
     if comp is None:
-        stats = clock("execute", execute_parts, engine, plan, grid)
+        stats = clock("execute", execute_parts, *run, plan, grid)
         protected = clock("protect", protect_parts, plan, grid, stats)
     else:  # custom groups: protect their node cells, then sum them (cube/compose.py)
         nodes = clock("grid", node_grid, comp, axes)
-        stats = clock("execute", execute_parts, engine, comp.plan, nodes)
+        stats = clock("execute", execute_parts, *run, comp.plan, nodes)
         protected = clock("protect", protect_parts, comp.plan, nodes, stats)
         cells = {key: res.inverse for key, res in stats.items()}
         folded = clock("compose", fold, comp, grid, nodes, protected, cells)
         protected = _with_reports(folded, protected.reports)
     outputs = clock("derive", derive, plan, grid, protected)
-    result = clock("assemble", assemble, engine, plan, grid, outputs, protected)
+    result = clock("assemble", assemble, ctx.release_id, axes, plan, grid, outputs, protected)
     return Answer(**result, timings=clock.timings)
 
 

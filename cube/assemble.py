@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
+from cube.axes import RoleAxis
 from cube.derive import Output
 from cube.plan import Plan
 from cube.protect import ProtectedParts
 from cube.result import Row, Summary, Value
 from sdc.status import REASON_NAMES, STATUS_NAMES
-
-if TYPE_CHECKING:
-    from cube.engine import Engine
 
 TOTAL_LABEL = {"nl": "Totaal", "en": "Total"}
 
@@ -79,10 +78,16 @@ def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tu
 
 
 def assemble(
-    engine: Engine, plan: Plan, grid: np.ndarray, outputs: list[Output], protected: ProtectedParts
+    release_id: str,
+    axes: Mapping[str, RoleAxis],
+    plan: Plan,
+    grid: np.ndarray,
+    outputs: list[Output],
+    protected: ProtectedParts,
 ) -> dict[str, Any]:
+    """The answer's fields: rows of the requested page with codes and labels (from ``axes``,
+    the main cube's), in the planned order, and the summary."""
     q = plan.query
-    axes = engine.axes_for(plan.cube)
     n = len(grid)
     keys = _sort_keys(plan, grid, outputs)
     order = np.lexsort(keys) if keys else np.arange(n)
@@ -104,7 +109,7 @@ def assemble(
     ]
     return {
         "query": q,
-        "release": engine.release_id,
+        "release": release_id,
         "drilldown": tuple(it.text for it in plan.items),
         "measures": tuple(o.info for o in outputs),
         "rows": tuple(rows),

@@ -7,7 +7,7 @@ connection. Compiled SQL (and, unless opened without, whole answers) is cached p
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,9 +16,10 @@ import duckdb
 
 from cube import metadata
 from cube.answer import answer as run_answer
-from cube.axes import RoleAxis, role_axis
+from cube.axes import RoleAxis
 from cube.backend import Backend, DuckDbBackend
 from cube.backends import open_backend
+from cube.context import ReleaseContext, SqlCaches
 from cube.errors import CubeNotInRelease, NoRelease, NotFound, Problem
 from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError, load_catalog
@@ -44,6 +45,9 @@ class Release(Protocol):
 
 
 class Engine:
+    """One open release: its DuckDB connection (a cursor per thread), the backend fact queries
+    run on, the release's context and caches, and ``answer()`` for every thread."""
+
     def __init__(
         self,
         release: Release,
@@ -53,6 +57,7 @@ class Engine:
         max_cells: int,
         query_timeout_s: float,
         answer_cache_size: int = 2048,
+        rollups: Sequence[RollupTable] = (),
     ):
         self.release = release
         self.release_id = release.id
@@ -62,26 +67,28 @@ class Engine:
         self._local = threading.local()
         # the cubes this release has: the model's others answer 404 (``cube_not_in_release``)
         tables, current = release_facts(con, release.manifest)
-        self.schemas = {
-            c.fact: _schema(con, c.fact) for c in catalog.cubes.values() if c.fact in tables
-        }
-        catalog = catalog.without(absent_cubes(release, catalog, self.schemas, current=current))
-        self.catalog = catalog
+        schemas = {c.fact: _schema(con, c.fact) for c in catalog.cubes.values() if c.fact in tables}
+        catalog = catalog.without(absent_cubes(release, catalog, schemas, current=current))
         facts = tuple(dict.fromkeys(c.fact for c in catalog.cubes.values()))
-        self.schemas = {f: self.schemas[f] for f in facts}
-        self.store: MemberStore = load_members(con, facts)
-        self.single_pass = {c.id: _single_pass(con, c) for c in catalog.cubes.values()}
-        # pre-aggregated facts (cube.rollups), smallest first; Engine.open attaches them
-        self.rollups: dict[str, list[RollupTable]] = {}
-        self._axes: dict[str, dict[str, RoleAxis]] = {}
-        self._axes_lock = threading.Lock()
-        self.sql_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=1024)
-        self.template_cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=512)
+        by_cube: dict[str, list[RollupTable]] = {}
+        for rt in rollups:  # smallest first
+            if rt.cube in catalog.cubes:
+                by_cube.setdefault(rt.cube, []).append(rt)
+        self.context = ReleaseContext(
+            release.id,
+            catalog,
+            load_members(con, facts),
+            {f: schemas[f] for f in facts},
+            {c.id: _single_pass(con, c) for c in catalog.cubes.values()},
+            {cube: tuple(tables) for cube, tables in by_cube.items()},
+            max_cells,
+        )
+        self.caches = SqlCaches()
         self.answer_cache: cachetools.LRUCache[Query, Answer] = cachetools.LRUCache(
             maxsize=max(answer_cache_size, 1)
         )
         self.answer_cache_on = answer_cache_size > 0
-        self.cache_lock = threading.Lock()
+        self.cache_lock = threading.Lock()  # of the answer cache
         self.backend_factory: Callable[[Engine], Backend] | None = None
 
     @classmethod
@@ -106,6 +113,7 @@ class Engine:
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
+            use_rollups = rollups and backend == "duckdb"
             engine = cls(
                 release,
                 catalog or load_catalog(),
@@ -113,16 +121,42 @@ class Engine:
                 max_cells=max_cells,
                 query_timeout_s=query_timeout_s,
                 answer_cache_size=answer_cache_size,
+                rollups=attach_rollups(con, release.db_path, release.id) if use_rollups else (),
             )
             facts = tuple(engine.schemas)
-            if rollups and backend == "duckdb":
-                for rt in attach_rollups(con, release.db_path, release.id):
-                    engine.rollups.setdefault(rt.cube, []).append(rt)
             engine.backend_factory = open_backend(backend, release.db_path, facts, backend_options)
             return engine
         except Exception:
             con.close()
             raise
+
+    # -- the release's context, as the stages read it ----------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        return self.context.catalog
+
+    @property
+    def store(self) -> MemberStore:
+        return self.context.store
+
+    @property
+    def schemas(self) -> Mapping[str, Mapping[str, str]]:
+        return self.context.schemas
+
+    @property
+    def rollups(self) -> Mapping[str, tuple[RollupTable, ...]]:
+        return self.context.rollups
+
+    @property
+    def sql_cache(self) -> cachetools.LRUCache[Any, Any]:
+        return self.caches.sql
+
+    @property
+    def template_cache(self) -> cachetools.LRUCache[Any, Any]:
+        return self.caches.templates
+
+    def axes_for(self, cube: Cube) -> dict[str, RoleAxis]:
+        return self.context.axes_for(cube)
 
     # -- per-thread cursor and per-cube axes -------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -141,15 +175,6 @@ class Engine:
             )
             self._local.backend = backend
         return backend
-
-    def axes_for(self, cube: Cube) -> dict[str, RoleAxis]:
-        axes = self._axes.get(cube.id)
-        if axes is None:
-            years = self.store.fact_years.get(cube.fact, ())
-            axes = {r.id: role_axis(r, self.store, years, r.unknown) for r in cube.roles}
-            with self._axes_lock:
-                self._axes[cube.id] = axes
-        return axes
 
     def cube_or_404(self, cube_id: str) -> Cube:
         cube = self.catalog.cubes.get(cube_id)
@@ -180,7 +205,9 @@ class Engine:
             return hit
         if query.cube in self.catalog.absent:
             raise self.not_in_release(query.cube)
-        result = run_answer(self, query)
+        result = run_answer(
+            self.context, self.caches, self.backend(), self.query_timeout_s, query
+        )
         if self.answer_cache_on:
             with self.cache_lock:
                 self.answer_cache[query] = result
@@ -190,7 +217,7 @@ class Engine:
         return [metadata.cube_summary(c) for c in self.catalog.cubes.values()]
 
     def cube(self, cube_id: str) -> dict[str, Any]:
-        return metadata.cube_model(self, self.cube_or_404(cube_id))
+        return metadata.cube_model(self.context, self.cube_or_404(cube_id))
 
     def members(
         self,
@@ -204,7 +231,7 @@ class Engine:
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
         return metadata.members(
-            self,
+            self.context,
             self.cube_or_404(cube_id),
             dimension,
             level,
@@ -215,7 +242,7 @@ class Engine:
         )
 
     def neighbours(self, gemeente_code: str) -> list[dict[str, Any]]:
-        return metadata.neighbours(self, gemeente_code)
+        return metadata.neighbours(self.context, gemeente_code)
 
     def close(self) -> None:
         close_backends = getattr(self.backend_factory, "close", None)

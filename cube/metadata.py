@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cube.context import ReleaseContext
 from cube.errors import NotFound, Problem
 from cube.model import Cube, Role
 from cube.suggest import did_you_mean
 from dimensions.model import Label
 from measures.model import Measure
-
-if TYPE_CHECKING:
-    from cube.engine import Engine
 
 ATTRIBUTION = (
     "Bron: CBS / PDOK (CBS Gebiedsindelingen 2023, 2025); CBS (wijkcijfers "
@@ -58,7 +56,7 @@ def cube_summary(cube: Cube) -> dict[str, Any]:
     }
 
 
-def _role(engine: Engine, cube: Cube, role: Role) -> dict[str, Any]:
+def _role(ctx: ReleaseContext, cube: Cube, role: Role) -> dict[str, Any]:
     dim = role.dimension
     return {
         "id": role.id,
@@ -68,7 +66,7 @@ def _role(engine: Engine, cube: Cube, role: Role) -> dict[str, Any]:
             {
                 "id": lv.id,
                 **_labels(lv.label),
-                "members": len(engine.axes_for(cube)[role.id].levels[lv.id].codes),
+                "members": len(ctx.axes_for(cube)[role.id].levels[lv.id].codes),
             }
             for lv in dim.levels
             if lv.id in role.levels
@@ -80,14 +78,14 @@ def _role(engine: Engine, cube: Cube, role: Role) -> dict[str, Any]:
     }
 
 
-def cube_model(engine: Engine, cube: Cube) -> dict[str, Any]:
+def cube_model(ctx: ReleaseContext, cube: Cube) -> dict[str, Any]:
     p = cube.policy
-    years = engine.store.fact_years.get(cube.fact, ())
+    years = ctx.store.fact_years.get(cube.fact, ())
     return {
         **cube_summary(cube),
         "source": _labels(cube.source),
         "period_type": cube.period,
-        "dimensions": [_role(engine, cube, r) for r in cube.roles],
+        "dimensions": [_role(ctx, cube, r) for r in cube.roles],
         "reference_date": _bilingual(REFERENCE_DATES.get(cube.period)),
         "measures": [_measure(m) for m in cube.measures],
         "policy": {
@@ -101,13 +99,13 @@ def cube_model(engine: Engine, cube: Cube) -> dict[str, Any]:
             "rounding_base": p.rounding_base,
         },
         "periods": [str(y) for y in years],
-        "release": engine.release_id,
+        "release": ctx.release_id,
         "attribution": ATTRIBUTION,
     }
 
 
 def members(
-    engine: Engine,
+    ctx: ReleaseContext,
     cube: Cube,
     dimension: str,
     level: str | None,
@@ -117,7 +115,7 @@ def members(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    axes = engine.axes_for(cube)
+    axes = ctx.axes_for(cube)
     if dimension not in axes:
         raise NotFound(
             f"cube {cube.id!r} has no dimension role {dimension[:40]!r}",
@@ -142,7 +140,7 @@ def members(
                 )
             ],
         )
-    store = engine.store
+    store = ctx.store
     found = []
     needle = (search or "").casefold()
     for code, label in zip(lax.codes, lax.labels, strict=True):
@@ -160,11 +158,11 @@ def members(
     return found[offset : offset + limit], len(found)
 
 
-def neighbours(engine: Engine, gemeente: str) -> list[dict[str, Any]]:
-    names = engine.store.regions["gemeente"]
+def neighbours(ctx: ReleaseContext, gemeente: str) -> list[dict[str, Any]]:
+    names = ctx.store.regions["gemeente"]
     if gemeente not in names.index:
         raise NotFound(f"unknown gemeente {gemeente[:20]!r}", [Problem("code", "unknown gemeente")])
     return [
         {"code": c, "label": names.names[names.index[c]]}
-        for c in engine.store.neighbours.get(gemeente, ())
+        for c in ctx.store.neighbours.get(gemeente, ())
     ]

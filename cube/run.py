@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from cube.backend import Interrupted
+from cube.backend import Backend, Interrupted
+from cube.context import ReleaseContext, SqlCaches
 from cube.errors import QueryTimeout
 from cube.plan import Part, Plan
 from cube.sql import local_sets
 from cube.strategies import Compiled, Situation, Target, choose, run_part
 from sdc.table import MeasureStats
-
-if TYPE_CHECKING:
-    from cube.engine import Engine
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,33 +32,33 @@ class PartResult:
 Results = dict[tuple[str, int], PartResult]
 
 
-def compiled(engine: Engine, plan: Plan, part: Part) -> Compiled:
+def compiled(ctx: ReleaseContext, caches: SqlCaches, plan: Plan, part: Part) -> Compiled:
     """The part's SQL: cached per part, and compiled once per *shape* (the part with the keys
     of its cuts left open): another gemeente or year of the same dashboard query fills the
     shape's template with its keys instead of compiling again (Ibis: 3–10 ms a part)."""
     key = (part, plan.items, plan.grouping_sets)
-    with engine.cache_lock:
-        hit = engine.sql_cache.get(key)
+    with caches.lock:
+        hit = caches.sql.get(key)
     if hit is not None:
         return hit
-    situation = situation_of(engine, plan, part)
+    situation = situation_of(ctx, plan, part)
     ps = None
     shape, fills = _shape(part)
     if shape is not None:
         # the shape only: which members the items have (another gemeente's wijken, another
         # year range) changes the grid, never the SQL
         tkey = (shape, _item_shapes(plan), plan.grouping_sets, situation)
-        with engine.cache_lock:
-            template = engine.template_cache.get(tkey)
+        with caches.lock:
+            template = caches.templates.get(tkey)
         if template is None:
-            template = choose(target(engine, plan, shape), situation)
-            with engine.cache_lock:
-                engine.template_cache[tkey] = template
+            template = choose(target(ctx, plan, shape), situation)
+            with caches.lock:
+                caches.templates[tkey] = template
         ps = _fill(template, fills)
     if ps is None:
-        ps = choose(target(engine, plan, part), situation)
-    with engine.cache_lock:
-        engine.sql_cache[key] = ps
+        ps = choose(target(ctx, plan, part), situation)
+    with caches.lock:
+        caches.sql[key] = ps
     return ps
 
 
@@ -68,22 +66,22 @@ def _item_shapes(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple((it.role, it.level) for it in plan.items)
 
 
-def situation_of(engine: Engine, plan: Plan, part: Part) -> Situation:
+def situation_of(ctx: ReleaseContext, plan: Plan, part: Part) -> Situation:
     """What decides the part's strategy (``cube.strategies``)."""
     one_year = plan.single_year(part, local_sets(part, plan.grouping_sets))
     stock = part.cube.period == "stock"
-    return Situation.of(part, one_year, engine.single_pass[part.cube.id], stock)
+    return Situation.of(part, one_year, ctx.single_pass[part.cube.id], stock)
 
 
-def target(engine: Engine, plan: Plan, part: Part) -> Target:
+def target(ctx: ReleaseContext, plan: Plan, part: Part) -> Target:
     """What a strategy compiles ``part`` from."""
     return Target(
         part,
         plan.items,
         plan.grouping_sets,
-        engine.schemas[part.cube.fact],
-        engine.axes_for(part.cube),
-        tuple(engine.rollups.get(part.cube.id, ())),
+        ctx.schemas[part.cube.fact],
+        ctx.axes_for(part.cube),
+        ctx.rollups.get(part.cube.id, ()),
     )
 
 
@@ -127,10 +125,10 @@ def _fill(template: Compiled, fills: list[tuple[str, str]]) -> Compiled | None:
     return replace(template, **texts)  # type: ignore[type-var]
 
 
-def _translate(engine: Engine, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:
+def _translate(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:
     """Member indexes of the answer's axes → the part cube's axes, through the codes (the
     years of two facts may differ). Codes the part lacks get fresh indexes: empty cells."""
-    main, own = engine.axes_for(plan.cube), engine.axes_for(part.cube)
+    main, own = ctx.axes_for(plan.cube), ctx.axes_for(part.cube)
     out = sub.copy()
     for col, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
         item = plan.items[item_idx]
@@ -145,36 +143,43 @@ def _translate(engine: Engine, plan: Plan, part: Part, sub: np.ndarray) -> np.nd
 
 
 def _part_grid(
-    engine: Engine, plan: Plan, grid: np.ndarray, part: Part
+    ctx: ReleaseContext, plan: Plan, grid: np.ndarray, part: Part
 ) -> tuple[np.ndarray, np.ndarray]:
     if part.cube is plan.cube and part.shift == 0:
         return grid, np.arange(len(grid))
-    sub = _translate(engine, plan, part, grid[:, list(part.items)])
+    sub = _translate(ctx, plan, part, grid[:, list(part.items)])
     if sub.shape[1] == 0:
         return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)
     unique, inverse = np.unique(sub, axis=0, return_inverse=True)
     return unique, inverse.reshape(-1)
 
 
-def execute_parts(engine: Engine, plan: Plan, grid: np.ndarray) -> Results:
-    cur = engine.backend()
-    timer = threading.Timer(engine.query_timeout_s, cur.interrupt)
+def execute_parts(
+    ctx: ReleaseContext,
+    caches: SqlCaches,
+    backend: Backend,
+    timeout_s: float,
+    plan: Plan,
+    grid: np.ndarray,
+) -> Results:
+    """Every part's statistics on its cells, run on ``backend`` within ``timeout_s``."""
+    timer = threading.Timer(timeout_s, backend.interrupt)
     timer.start()
     try:
         out = {}
         for part in plan.parts:
-            pgrid, inverse = _part_grid(engine, plan, grid, part)
+            pgrid, inverse = _part_grid(ctx, plan, grid, part)
             stats = run_part(
-                cur,
-                compiled(engine, plan, part),
+                backend,
+                compiled(ctx, caches, plan, part),
                 part,
                 plan.items,
                 pgrid,
-                engine.axes_for(part.cube),
+                ctx.axes_for(part.cube),
             )
             out[part.key] = PartResult(pgrid, inverse, stats)
         return out
     except Interrupted:
-        raise QueryTimeout.after(engine.query_timeout_s) from None
+        raise QueryTimeout.after(timeout_s) from None
     finally:
         timer.cancel()

@@ -27,7 +27,9 @@ def fact_rows(engine, fact: str) -> list[dict]:
 def compare(engine, query: Query) -> None:
     plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
     grid = cell_grid(list(plan.items), plan.grouping_sets, engine.axes_for(plan.cube), plan.masks)
-    got = execute_parts(engine, plan, grid)[(plan.cube.id, 0)].stats
+    got = execute_parts(
+        engine.context, engine.caches, engine.backend(), engine.query_timeout_s, plan, grid
+    )[(plan.cube.id, 0)].stats
     check_against_oracle(engine, plan, grid, got)
 
 
@@ -206,7 +208,13 @@ def test_random_queries_match_oracle(either_engine, query):
 def _stats(engine, query):
     plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
     grid = cell_grid(list(plan.items), plan.grouping_sets, engine.axes_for(plan.cube), plan.masks)
-    return plan, grid, execute_parts(engine, plan, grid)[(plan.cube.id, 0)].stats
+    return (
+        plan,
+        grid,
+        execute_parts(
+            engine.context, engine.caches, engine.backend(), engine.query_timeout_s, plan, grid
+        )[(plan.cube.id, 0)].stats,
+    )
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ UNCOVERED = [
 
 def _strategies(engine: Engine, query: Query) -> set[str]:
     plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
-    return {compiled(engine, plan, part).strategy for part in plan.parts}
+    return {compiled(engine.context, engine.caches, plan, part).strategy for part in plan.parts}
 
 
 def test_release_fixture_has_rollups_for_the_big_cubes(engine):

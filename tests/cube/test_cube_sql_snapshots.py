@@ -52,7 +52,10 @@ def test_compiled_sql_matches_snapshot(engine, facts_engine, name, source):
     engine = engine if source == "rollups" else facts_engine
     name = name if source == "facts" else f"{name}.rollups"
     plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
-    text = "\n\n".join(_text(compiled(engine, plan, p), p) for p in plan.parts) + "\n"
+    text = (
+        "\n\n".join(_text(compiled(engine.context, engine.caches, plan, p), p) for p in plan.parts)
+        + "\n"
+    )
     path = SNAPSHOTS / f"{name}.sql"
     if os.environ.get("ZICHT_UPDATE_SNAPSHOTS"):
         path.write_text(text)
@@ -108,8 +111,10 @@ def test_a_filled_template_is_the_sql_compiled_directly(engine, q):
     engine.sql_cache.clear()
     plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
     for part in plan.parts:
-        got = compiled(engine, plan, part)
-        direct = choose(run.target(engine, plan, part), run.situation_of(engine, plan, part))
+        got = compiled(engine.context, engine.caches, plan, part)
+        direct = choose(
+            run.target(engine.context, plan, part), run.situation_of(engine.context, plan, part)
+        )
         assert got == direct
 
 
@@ -127,7 +132,7 @@ def test_another_member_reuses_the_shape(engine, monkeypatch):
             cuts=(Cut("residence", "gemeente", (code,)),),
         )
         plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
-        sql = compiled(engine, plan, plan.parts[0]).one_pass
+        sql = compiled(engine.context, engine.caches, plan, plan.parts[0]).one_pass
         assert len(engine.template_cache) == 1
         key = engine.axes_for(plan.cube)["residence"].levels["gemeente"]
         assert f"IN ({key.keys[key.codes.index(code)]})" in sql
@@ -167,9 +172,11 @@ def test_other_members_compile_nothing_new_and_answer_alike(facts_engine, monkey
         q = Query("dwellings", ("dwellings", "woz_total"), ("region@wijk",), cut, totals="grand")
         plan = make_plan(q, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
         (part,) = plan.parts
-        filled = compiled(engine, plan, part)
+        filled = compiled(engine.context, engine.caches, plan, part)
         assert len(calls) == 1, f"query {i} compiled its shape again"
-        direct = real(run.target(engine, plan, part), run.situation_of(engine, plan, part))
+        direct = real(
+            run.target(engine.context, plan, part), run.situation_of(engine.context, plan, part)
+        )
         assert filled == direct
         axes = engine.axes_for(plan.cube)
         grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)

@@ -89,9 +89,9 @@ def test_strategy_matches_the_oracle(name, engine, facts_engine):
     plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
     (part,) = plan.parts
     strategy = BY_NAME[name]
-    situation = run.situation_of(eng, plan, part)
+    situation = run.situation_of(eng.context, plan, part)
     assert strategy.applies(situation)
-    target = run.target(eng, plan, part)
+    target = run.target(eng.context, plan, part)
     assert choose(target, situation).strategy == name  # the one the engine picks, too
     sql = strategy.compile(target)
     assert sql is not None and sql.strategy == name
@@ -110,7 +110,7 @@ def test_a_strategy_gives_the_holding_pass_values_bit_for_bit(name, facts_engine
     (part,) = plan.parts
     axes = eng.axes_for(plan.cube)
     grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
-    target = run.target(eng, plan, part)
+    target = run.target(eng.context, plan, part)
     out = {
         s: run_part(eng.backend(), BY_NAME[s].compile(target), part, plan.items, grid, axes)
         for s in (name, "holding")
