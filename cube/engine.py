@@ -205,9 +205,7 @@ class Engine:
             return hit
         if query.cube in self.catalog.absent:
             raise self.not_in_release(query.cube)
-        result = run_answer(
-            self.context, self.caches, self.backend(), self.query_timeout_s, query
-        )
+        result = run_answer(self.context, self.caches, self.backend(), self.query_timeout_s, query)
         if self.answer_cache_on:
             with self.cache_lock:
                 self.answer_cache[query] = result
