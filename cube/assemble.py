@@ -115,29 +115,27 @@ def assemble(
         "rows": tuple(rows),
         "total_rows": n,
         "truncated": bool(stop < n),
-        "summary": _summary(plan, outputs, page, protected),
+        "summary": _summary(plan, outputs, order[start:stop], stop - start == n, protected),
     }
 
 
 def _summary(
-    plan: Plan, outputs: list[Output], page: list[int], protected: ProtectedParts
+    plan: Plan, outputs: list[Output], at: np.ndarray, whole: bool, protected: ProtectedParts
 ) -> Summary:
-    """The published values of the page by status and by reason, counted on the arrays."""
-    by_status: dict[str, int] = {}
-    by_reason: dict[str, int] = {}
-    at = np.asarray(page, dtype=np.int64)
+    """The published values of the page (cells ``at``; ``whole``: every cell) by status and
+    by reason, counted on the code arrays."""
+    statuses = np.zeros(len(STATUS_NAMES), dtype=np.int64)
+    reasons = np.zeros(len(REASON_NAMES), dtype=np.int64)
     for o in outputs:
-        for code, count in zip(*np.unique(o.status[at], return_counts=True), strict=True):
-            name = STATUS_NAMES[int(code)]
-            by_status[name] = by_status.get(name, 0) + int(count)
-        for code, count in zip(*np.unique(o.reason[at], return_counts=True), strict=True):
-            reason = REASON_NAMES[int(code)]
-            if reason:
-                by_reason[reason] = by_reason.get(reason, 0) + int(count)
+        status, reason = (o.status, o.reason) if whole else (o.status[at], o.reason[at])
+        statuses += np.bincount(status, minlength=len(STATUS_NAMES))
+        reasons += np.bincount(reason, minlength=len(REASON_NAMES))
+    by_status = {STATUS_NAMES[i]: int(c) for i, c in enumerate(statuses.tolist()) if c}
+    by_reason = {str(REASON_NAMES[i]): int(c) for i, c in enumerate(reasons.tolist()) if c and i}
     return Summary(
         plan.cube.policy.id,
-        len(page) * len(outputs),
-        dict(sorted(by_status.items())),
-        dict(sorted(by_reason.items())),
+        len(at) * len(outputs),
+        {k: by_status[k] for k in sorted(by_status)},
+        {k: by_reason[k] for k in sorted(by_reason)},
         protected.reports,
     )

@@ -348,3 +348,18 @@ def test_an_engine_without_an_answer_cache_keeps_no_answer(release):
         assert len(eng.answer_cache) == 0
     finally:
         eng.close()
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(None, 0), (3, 0), (4, 2), (0, 0), (5, 10_000)])
+def test_the_summary_counts_the_published_page(engine, limit, offset):
+    query = Query(
+        "drug_suspects",
+        ("suspects", "registrations"),
+        ("residence@gemeente", "period@year"),
+        totals="margins",
+        limit=limit,
+        offset=offset,
+    )
+    a = engine.answer(query)
+    assert a.summary == Summary.count(a.rows, "default", a.summary.parts)
+    assert a.summary.cells == 2 * len(a.rows)
