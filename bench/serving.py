@@ -6,8 +6,10 @@ Uncached: the answer cache is off (``ZICHT_CACHE_SIZE=0``) and each request draw
 drill-down and age range, so every request runs the engine and disclosure control. Cached:
 eight dashboard queries, each asked once beforehand. Rate limits are off; wrk runs one thread.
 The load average (``/proc/loadavg``) is recorded before and after every run: the machine may
-be shared, and a figure without it cannot be judged. The demo release is built once into
-``~/.cache/zicht-bench/serving-<scale>`` (``zicht demo``).
+be shared, and a figure without it cannot be judged. The state store's own latency per call
+(audit record, risk observation, rate-limit bucket) is measured too: embedded, and PostgreSQL
+when ``ZICHT_STORE_DSN`` is set (``--store-only`` measures just that). The demo release is
+built once into ``~/.cache/zicht-bench/serving-<scale>`` (``zicht demo``).
 """
 
 from __future__ import annotations
@@ -111,13 +113,69 @@ def wrk(base: str, script: Path, seconds: int, connections: int) -> dict[str, An
     return figures
 
 
+def store_latency(dsn: str, n: int = 400) -> dict[str, Any]:
+    """Milliseconds per store call (p50, p99) for what every answered request does: the audit
+    record (durable), the risk observation (one client, a full window of 200) and the
+    rate-limit bucket; embedded store, and PostgreSQL when ``dsn`` is given."""
+    from service.store import EmbeddedStore, Observation, Store
+
+    def timed(fn: Any) -> dict[str, float]:
+        took = []
+        for i in range(n):
+            began = time.perf_counter()
+            fn(i)
+            took.append((time.perf_counter() - began) * 1000)
+        took.sort()
+        return {"p50_ms": round(took[n // 2], 3), "p99_ms": round(took[int(n * 0.99)], 3)}
+
+    def measure(store: Store) -> dict[str, Any]:
+        record = json.dumps({"client": "addr:x", "query": "q" * 600, "cells": 400})[1:-1]
+        return {
+            "audit": timed(lambda i: store.append_audit(record, "addr:x")),
+            "risk": timed(
+                lambda i: store.observe(
+                    "addr:x", Observation(i, f"q{i}", "c", "s", 1.0 * i, 0), 200, lambda h: []
+                )
+            ),
+            "bucket": timed(lambda i: store.update_bucket("addr:x", lambda b: ((1.0, i), None))),
+        }
+
+    out: dict[str, Any] = {"loadavg": loadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        embedded = EmbeddedStore(Path(tmp))
+        out["embedded"] = measure(embedded)
+        embedded.close()
+    if dsn:
+        import psycopg
+
+        from service.store.postgres import PostgresStore
+
+        pg = PostgresStore(dsn, "bench_serving")
+        try:
+            out["postgresql"] = measure(pg)
+        finally:
+            pg.close()
+            with psycopg.connect(dsn, autocommit=True) as con:
+                con.execute("DROP SCHEMA bench_serving CASCADE")
+    out["loadavg_after"] = loadavg()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", default="")
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="only the state stores' latency (PostgreSQL too with ZICHT_STORE_DSN set)",
+    )
     args = parser.parse_args(argv)
+    if args.store_only:
+        print(json.dumps(store_latency(os.environ.get("ZICHT_STORE_DSN", "")), indent=2))
+        return 0
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     home = demo_home(args.scale)
@@ -145,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     proc.wait(timeout=60)
                 results[f"{kind}_{workers}_workers"] = figures
                 print(kind, workers, json.dumps(figures), flush=True)
+    results["store_latency"] = store_latency(os.environ.get("ZICHT_STORE_DSN", ""))
     for kind in ("uncached", "cached"):
         one = results[f"{kind}_1_workers"]["requests_per_s"]
         two = results[f"{kind}_2_workers"]["requests_per_s"]

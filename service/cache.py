@@ -123,7 +123,7 @@ class AnswerCache:
     """Thread-safe TTL cache bounded by entries and by bytes, with hit/miss counters (for
     /metrics)."""
 
-    def __init__(self, size: int, ttl_s: float, max_bytes: int = 128 * 1024 * 1024):
+    def __init__(self, size: int, ttl_s: float, max_bytes: int = 64 * 1024 * 1024):
         self.enabled = size > 0 and max_bytes > 0
         self.max_entries = max(size, 1)
         self._cache: TTLCache[tuple[str, str], Entry] = TTLCache(

@@ -79,7 +79,7 @@ class Settings:
     max_body_bytes: int = _s(65_536, "Largest accepted request body in bytes (else 413).")
     cache_size: int = _s(2048, "Answers kept in the in-memory cache (0 disables caching).")
     cache_max_bytes: int = _s(
-        134_217_728,
+        67_108_864,
         "Bytes the answer cache may hold in each worker process (estimated per answer, rendered "
         "bodies included; the least recently used answers go first; 0 disables caching). "
         "Memory stays flat under load whatever the answers' sizes.",

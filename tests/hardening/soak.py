@@ -5,7 +5,8 @@
 wrk keeps 64 connections busy with queries drawn from some 15,000 distinct ones (drill-down,
 age range, totals), so nearly every request misses the answer cache and the cache fills to
 its bound. The resident memory (VmRSS) of every worker process is sampled every few seconds
-and written with the load average to a JSON file. After the warm-up (a fifth of the run, at
+and written with the load average and each worker's answer-cache bytes (from /metrics) to a JSON
+file. After the warm-up (a fifth of the run, at
 least 20 s) each worker's RSS must stay within ±10 % of its value at the end of the warm-up.
 The releases are the small synthetic ones of the hardening tests; ``--cache-max-bytes`` sets the
 workers' cache bound (the default setting when omitted).
@@ -56,7 +57,31 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def sample(pid: int, every_s: float, stop: threading.Event, out: list[dict[str, Any]]) -> None:
+def cache_mb(base: str) -> dict[str, float]:
+    """The answer cache's bytes per worker index, from /metrics on fresh connections."""
+    import http.client
+    import re
+
+    host, port = base.removeprefix("http://").split(":")
+    seen: dict[str, float] = {}
+    for _ in range(8):
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("GET", "/metrics")
+            r = conn.getresponse()
+            found = re.search(rb"^zicht_cache_bytes ([0-9.e+]+)$", r.read(), re.M)
+            if found:
+                seen[r.getheader("X-Zicht-Worker") or "0"] = round(float(found[1]) / 2**20, 1)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+    return seen
+
+
+def sample(
+    pid: int, every_s: float, stop: threading.Event, out: list[dict[str, Any]], base: str = ""
+) -> None:
     began = time.monotonic()
     while not stop.wait(every_s):
         workers = workers_of(pid) or [str(pid)]
@@ -65,6 +90,8 @@ def sample(pid: int, every_s: float, stop: threading.Event, out: list[dict[str, 
             with contextlib.suppress(OSError):
                 point["rss_mb"][w] = round(rss_kb(int(w)) / 1024, 1)
         point["loadavg"] = loadavg()
+        if base:
+            point["cache_mb"] = cache_mb(base)
         out.append(point)
 
 
@@ -109,7 +136,7 @@ def run(seconds: int, connections: int = 64, every_s: float = 5.0, workers: int 
         stop = threading.Event()
         try:
             wait_ready(base, proc, timeout_s=120)
-            sampler = threading.Thread(target=sample, args=(proc.pid, every_s, stop, samples))
+            sampler = threading.Thread(target=sample, args=(proc.pid, every_s, stop, samples, base))
             sampler.start()
             cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
                    "--timeout", "10s", "-s", str(root / "soak.lua"), base]  # fmt: skip
