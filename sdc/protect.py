@@ -15,6 +15,7 @@ from sdc import status as st
 from sdc.audit import AuditError
 from sdc.ckm import generate_ptable, perturb_counts, perturb_magnitudes, uniform_keys
 from sdc.policy import Policy
+from sdc.rectangles import dense
 from sdc.relations import Relations, build_relations
 from sdc.rounding import round_published
 from sdc.rules import RULES
@@ -136,7 +137,7 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
     rank = cell_rank(np.asarray(table.coords), cost)
     lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
     coords = np.asarray(table.coords)
-    grid = coords if coords.shape[1] == 2 and not table.hierarchies else None
+    grid = coords if dense(coords) and not table.hierarchies else None
     return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid)
 
 

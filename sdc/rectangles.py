@@ -1,6 +1,6 @@
 """LP-free proofs on two-way tables with margins: rectangles of suppressed cells.
 
-Write the table with its margins as an (R+1) x (C+1) matrix (the last row and column hold
+Write the table with its margins as an (R+1) x (C+1) matrix (one row and one column hold
 the totals) and flip the sign of every total row and column: ``y = value * s_row * s_col``
 with ``s = -1`` for a total. Every additive relation then says "this line of ``y`` sums to
 0", so any movement of suppressed cells with zero line sums keeps all relations, and the
@@ -58,12 +58,21 @@ def prove(
     return out
 
 
+def dense(coords: np.ndarray) -> bool:
+    """Whether rectangles are worth it: a two-way table that fills its grid (a full table with
+    margins fills it exactly; two levels of one dimension, wijk x buurt, leave it nearly
+    empty and would make the grid products quadratic in the members)."""
+    if coords.ndim != 2 or coords.shape[1] != 2 or len(coords) == 0:
+        return False
+    rows, cols = (len(np.unique(coords[:, k])) for k in (0, 1))
+    return rows * cols <= 2 * len(coords)
+
+
 def _axes(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Matrix row and column of each cell; a total (-1) becomes the last row / column."""
-    a, b = coords[:, 0].astype(np.int64), coords[:, 1].astype(np.int64)
-    a = np.where(a < 0, a.max(initial=0) + 1, a)
-    b = np.where(b < 0, b.max(initial=0) + 1, b)
-    return a, b
+    """Matrix row and column of each cell, numbered densely; a total (-1) is row / column 0."""
+    a = np.unique(coords[:, 0], return_inverse=True)[1].ravel()
+    b = np.unique(coords[:, 1], return_inverse=True)[1].ravel()
+    return a.astype(np.int64), b.astype(np.int64)
 
 
 def _movable(a, b, shape, suppressed, y_up, y_down, cells, need, direction) -> np.ndarray:

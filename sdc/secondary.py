@@ -37,7 +37,7 @@ MAX_SINGLE_LPS = 12
 # Two-way tables: components with more suppressed cells than this are first audited on a
 # sub-table (``sdc.rectangles.sub_table``) holding the unproven cells and so many lines more.
 SUB_TABLE_FROM = 2_000
-SUB_TABLE_LINES = (256, 1024)
+SUB_TABLE_LINES = (32, 256, 1024)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -103,7 +103,7 @@ def suppress(
         candidate | start,
         grid,
     )
-    targets = _targets(values, primary, state.suppressed, level, lower_bound)
+    targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
     weight = (1.0 + rank.astype(np.float64)) / max(1, len(rank))
     proven = np.zeros(len(values), dtype=bool)
@@ -113,7 +113,7 @@ def suppress(
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         _resolve_capacity(state)
-        targets = _targets(values, primary, state.suppressed, level, lower_bound)
+        targets = requirements(values, primary, state.suppressed, level, lower_bound)
         if grid is not None:
             proven |= prove(grid, values, state.suppressed, targets, asked=~proven)
         failing, lps = _audit_changed(state, targets, proven, exact)
@@ -139,7 +139,7 @@ def suppress(
             exact = False
     # Out of rounds: whatever is still unproven gets the fallback, which proves it.
     _resolve_capacity(state)
-    targets = _targets(values, primary, state.suppressed, level, lower_bound)
+    targets = requirements(values, primary, state.suppressed, level, lower_bound)
     failing, lps = _audit_changed(state, targets, proven, exact=False)
     n_lps += lps
     fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
@@ -178,13 +178,14 @@ def _prove_along(s: _State, d: Direction, primary, proven, cell: int) -> bool:
     s.candidate[new] = False
     for c in new:
         s.count[s.rel.of_cell(c)] += 1
-    targets = _targets(s.values, primary, s.suppressed, s.level, s.lower_bound)
+    targets = requirements(s.values, primary, s.suppressed, s.level, s.lower_bound)
     ok = proven_by(d, s.values, targets)
     proven[d.cells[ok]] = True
     return bool(proven[cell])
 
 
-def _targets(values, primary, suppressed, level, lower_bound) -> Targets:
+def requirements(values, primary, suppressed, level, lower_bound) -> Targets:
+    """What the audit must prove of a pattern: primaries ``value ± level``, secondaries eps."""
     hi = np.where(primary, values + level, np.nan)
     lo = np.where(primary, np.maximum(values - level, lower_bound), np.nan)
     secondary = suppressed & ~primary
@@ -259,14 +260,22 @@ def _audit_sub_table(state: _State, targets: Targets, proven: np.ndarray, cells)
     in_component = np.zeros(len(state.values), dtype=bool)
     in_component[cells] = True
     n_lps, size = 0, 0
-    for lines in SUB_TABLE_LINES:
+    for step, lines in enumerate(SUB_TABLE_LINES):
         free = sub_table(state.grid, state.values, state.suppressed & in_component, ~proven, lines)
         sub = np.flatnonzero(free)
         if len(sub) <= size or len(sub) == len(cells):  # no bigger, or the whole component
             break
         size = len(sub)
         up, down, lps = audit_component(
-            state.rel, state.values, free, targets, sub, max_single=MAX_SINGLE_LPS, known=proven
+            state.rel,
+            state.values,
+            free,
+            targets,
+            sub,
+            # Per-cell LPs only on the last, largest sub-table: the push LPs of the smaller
+            # ones settle most cells for little.
+            max_single=MAX_SINGLE_LPS if step == len(SUB_TABLE_LINES) - 1 else 0,
+            known=proven,
         )
         n_lps += lps
         ok = np.ones(len(sub), dtype=bool)

@@ -13,7 +13,7 @@ from sdc.policy import Policy
 from sdc.protect import primary_suppression, protect, protect_measure
 from sdc.reference import cell_table_from_records
 from sdc.relations import build_relations
-from sdc.secondary import _targets, cell_rank, suppress
+from sdc.secondary import cell_rank, requirements, suppress
 
 NO_LP = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -44,7 +44,7 @@ def test_a_wide_ranged_70k_cell_table_gets_a_pattern_the_audit_proves_again():
     # A fresh audit of the final pattern, without anything cached from the search.
     lb = np.zeros(table.n_cells)
     outcome = audit(
-        rel, stats.value, suppressed, _targets(stats.value, primary, suppressed, level, lb)
+        rel, stats.value, suppressed, requirements(stats.value, primary, suppressed, level, lb)
     )
     assert outcome.passed
 

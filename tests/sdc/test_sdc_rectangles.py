@@ -11,7 +11,7 @@ from sdc import status
 from sdc.audit import Targets, feasibility_intervals
 from sdc.policy import Policy
 from sdc.protect import primary_suppression, protect
-from sdc.rectangles import prove, sub_table
+from sdc.rectangles import dense, prove, sub_table
 from sdc.relations import build_relations
 
 EXACT = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -100,3 +100,26 @@ def test_patterns_proven_on_tiny_sub_tables_survive_the_exact_audit(monkeypatch,
         suppressed = pm.status == status.SUPPRESSED
         assert suppressed[primary_suppression(table.measures[name], policy)[0]].all()
         assert_pattern_protects(table, name, suppressed, policy)
+
+
+def test_only_tables_that_fill_their_grid_use_rectangles():
+    full = np.array([(i, j) for i in range(-1, 30) for j in range(-1, 4)], dtype=np.int32)
+    assert dense(full)
+    # Two levels of one dimension (each buurt in one wijk), member numbers from a national
+    # list: a grid of all wijken x all buurten would be nearly empty and enormous.
+    wijk_of = {b: 9_000 + b // 5 for b in range(12_000, 12_060)}
+    nested = [(-1, -1)] + [(w, -1) for w in sorted(set(wijk_of.values()))]
+    nested += [(-1, b) for b in wijk_of] + [(w, b) for b, w in wijk_of.items()]
+    assert not dense(np.array(nested, dtype=np.int32))
+    assert not dense(full[:, :1])
+
+
+def test_member_numbers_far_apart_make_a_small_grid():
+    # Rows numbered 5,000 apart: proofs work on dense numbering, not on the raw codes.
+    coords = np.array([(i, j) for i in (-1, 0, 5_000, 10_000) for j in (-1, 0, 7_000)])
+    values = np.array([(3 if i < 0 else 1) * (2 if j < 0 else 1) * 10.0 for i, j in coords])
+    primary = np.zeros(len(coords), dtype=bool)
+    primary[list(map(tuple, coords)).index((0, 0))] = True
+    square = np.isin(coords[:, 0], (0, 5_000)) & np.isin(coords[:, 1], (0, 7_000))
+    t = requirement(values, primary, np.full(len(values), 5.0), square)
+    assert prove(coords, values, square, t)[square].all()
