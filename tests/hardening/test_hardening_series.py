@@ -46,7 +46,9 @@ class World:
 
     def __init__(self, home: Path, db: Path):
         keys = ",".join(f"c{i}={k}" for i, k in enumerate(CLIENTS))
-        self.app = make_app(home, api_keys=keys, cache_size=0)
+        # cache_size 0 caches no answer anywhere: every repeat is recomputed, so a busy machine
+        # gets a time limit well above one answer's cost
+        self.app = make_app(home, api_keys=keys, cache_size=0, query_timeout_s=120)
         self.client = self.app.test_client()
         self.turn = itertools.cycle(CLIENTS)
         self.con = duckdb.connect(str(db), read_only=True)
