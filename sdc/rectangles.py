@@ -24,6 +24,8 @@ from sdc.audit import Targets
 # Movement thresholds are rounded up to the next power of this factor, so a handful of
 # products covers every level (rounding up only asks for more room: still a proof).
 BUCKET = 2.0
+# Up to this many cells asked of a sub-table, it also holds every line crossing them.
+FEW = 64
 
 
 def prove(
@@ -130,19 +132,25 @@ def sub_table(
 ) -> np.ndarray:
     """Suppressed cells of a sub-table around ``asked``: along the longer axis, the lines
     holding asked cells, the total line, the ``extra`` lines with most suppressed cells (many
-    ways round) and the ``extra`` lines with the largest suppressed sum (room to move far).
+    ways round) and the ``extra`` lines with the largest suppressed sum (room to move far);
+    for a few asked cells also every line crossing them in a suppressed cell (the shortest
+    ways round).
 
     Auditing the sub-table with every other cell held at its true value is sound: a point
     it finds is a point of the whole table's polytope (held cells satisfy their bounds).
     """
     long_axis = int(np.argmax(coords.max(axis=0, initial=0)))
     line = coords[:, long_axis].astype(np.int64) + 1  # the total line (-1) becomes 0
+    across = coords[:, 1 - long_axis]
     n_lines = int(line.max(initial=0)) + 1
     counts = np.bincount(line[suppressed], minlength=n_lines)
     mass = np.bincount(line[suppressed], weights=np.abs(values[suppressed]), minlength=n_lines)
     keep = np.zeros(n_lines, dtype=bool)
     keep[0] = True
-    keep[line[asked & suppressed]] = True
+    wanted = asked & suppressed
+    keep[line[wanted]] = True
     keep[np.argsort(-counts, kind="stable")[:extra]] = True
     keep[np.argsort(-mass, kind="stable")[:extra]] = True
+    if wanted.sum() <= FEW:
+        keep[line[suppressed & np.isin(across, across[wanted])]] = True
     return suppressed & keep[line]

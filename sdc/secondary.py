@@ -35,9 +35,10 @@ MAX_ROUNDS = 200
 # Above this many unproven cells in a component, add partners instead of one LP per cell.
 MAX_SINGLE_LPS = 12
 # Two-way tables: components with more suppressed cells than this are first audited on a
-# sub-table (``sdc.rectangles.sub_table``) holding the unproven cells and so many lines more.
+# sub-table (``sdc.rectangles.sub_table``) holding the unproven cells and so many lines more
+# (0: only the lines crossing them).
 SUB_TABLE_FROM = 2_000
-SUB_TABLE_LINES = (32, 256, 1024)
+SUB_TABLE_LINES = (32, 0, 256, 1024)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -259,23 +260,16 @@ def _audit_sub_table(state: _State, targets: Targets, proven: np.ndarray, cells)
     assert state.grid is not None
     in_component = np.zeros(len(state.values), dtype=bool)
     in_component[cells] = True
-    n_lps, size = 0, 0
-    for step, lines in enumerate(SUB_TABLE_LINES):
+    n_lps = 0
+    for lines in SUB_TABLE_LINES:
+        # Recomputed each step: fewer unproven cells make a smaller sub-table, and a few
+        # bring the lines crossing them (``sdc.rectangles.sub_table``).
         free = sub_table(state.grid, state.values, state.suppressed & in_component, ~proven, lines)
         sub = np.flatnonzero(free)
-        if len(sub) <= size or len(sub) == len(cells):  # no bigger, or the whole component
-            break
-        size = len(sub)
+        if len(sub) == len(cells):  # the whole component: nothing to gain here
+            continue
         up, down, lps = audit_component(
-            state.rel,
-            state.values,
-            free,
-            targets,
-            sub,
-            # Per-cell LPs only on the last, largest sub-table: the push LPs of the smaller
-            # ones settle most cells for little.
-            max_single=MAX_SINGLE_LPS if step == len(SUB_TABLE_LINES) - 1 else 0,
-            known=proven,
+            state.rel, state.values, free, targets, sub, max_single=MAX_SINGLE_LPS, known=proven
         )
         n_lps += lps
         ok = np.ones(len(sub), dtype=bool)
