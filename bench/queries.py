@@ -124,7 +124,7 @@ MIX: tuple[BenchQuery, ...] = (
             ("region@buurt", "age@band5", "period@year"),
             (_AMS, Cut("period", "year", from_=str(YEAR - 2), to=str(YEAR))),
         ),
-        "SELECT region_buurt, least(age // 5, 18) AS band, year, count(*) FROM fact_population "
+        "SELECT region_buurt, least(age // 5, 19) AS band, year, count(*) FROM fact_population "
         f"WHERE region_gemeente = {_rid('gemeente', GM)} AND year BETWEEN {YEAR - 2} AND {YEAR} "
         "GROUP BY ALL",
     ),
