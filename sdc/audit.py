@@ -262,8 +262,9 @@ def feasibility_intervals(
         lp = _ComponentLP(rel, values, suppressed, cells, lb)
         free = np.full(len(cells), np.inf)
         for i, c in enumerate(cells):
-            low = lp.solve(_unit(len(cells), i, 1.0), lp.lb, free)
-            # Uncapped maximum: an unbounded cell (+inf) is the best possible protection.
+            # Uncapped: a cell that may be negative can be unbounded below (-inf), and any
+            # cell unbounded above (+inf): the best possible protection either way.
+            low = lp.solve(_unit(len(cells), i, 1.0), lp.lb, free, unbounded_ok=True)
             high = lp.solve(_unit(len(cells), i, -1.0), lp.lb, free, unbounded_ok=True)
             if low is None or high is None:
                 raise AuditError("a feasibility interval could not be computed")
