@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint bench attack demo clean format soak
+.PHONY: run test lint bench attack sweep demo clean format soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,12 @@ format: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python -m bench.run
+
+## make sweep: disclosure control over every cube x gemeente, wijk and buurt x the finest level
+## of every other role, with margins, at scale 0.1; every pattern audited again from scratch
+## (make test runs gemeente and wijk at scale 0.02)
+sweep: $(STAMP_TEST)
+	ZICHT_SWEEP_SCALE=0.1 ZICHT_SWEEP_FULL=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/sdc/test_sdc_sweep.py
 
 ## make attack: the confidentiality-across-answers attack suite at scale 0.1, every target
 ## (make test runs it at scale 0.02 on a sample); figures in bench/results/attacks.json
