@@ -80,10 +80,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(home: Path, workers: int, cache: bool) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    home: Path, workers: int, cache: bool, store: str = "embedded"
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZICHT_")}
     env.update(ZICHT_HOME=str(home), ZICHT_RATE_LIMIT_PER_MINUTE="0", ZICHT_LOG_LEVEL="WARNING")
+    env.update(ZICHT_STORE=store, ZICHT_STORE_SCHEMA="bench_serving")
+    if store == "postgresql":
+        env["ZICHT_STORE_DSN"] = os.environ["ZICHT_STORE_DSN"]
     if not cache:
         env["ZICHT_CACHE_SIZE"] = "0"
     cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(port),
@@ -102,14 +107,36 @@ def serve(home: Path, workers: int, cache: bool) -> tuple[subprocess.Popen[bytes
     raise SystemExit("zicht serve did not become ready")
 
 
-def wrk(base: str, script: Path, seconds: int, connections: int) -> dict[str, Any]:
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
+def wrk(base: str, script: Path, seconds: int, connections: int, pid: int = 0) -> dict[str, Any]:
+    """wrk's figures, the load average, and the cores the server's processes used meanwhile:
+    on a shared machine the workers may get less than a core each, which bounds the speed-up."""
     before = loadavg()
+    pids = server_pids(pid) if pid else []
+    cpu_before, began = {p: cpu_s(p) for p in pids}, time.monotonic()
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    took = time.monotonic() - began
     from tests.hardening.loadtest import parse_wrk
 
     figures = parse_wrk(out)
     figures.update(loadavg_before=before, loadavg_after=loadavg())
+    if pids:
+        cores = [round((cpu_s(p) - cpu_before[p]) / took, 2) for p in pids]
+        figures["cores_used"] = round(sum(cores), 2)
+        figures["cores_used_per_process"] = cores
+        if figures["cores_used"]:
+            figures["requests_per_core_s"] = round(figures["requests_per_s"] / sum(cores), 1)
     return figures
 
 
@@ -168,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", default="")
     parser.add_argument(
+        "--store",
+        choices=("embedded", "postgresql"),
+        default="embedded",
+        help="the workers' state store (postgresql: its DSN in ZICHT_STORE_DSN)",
+    )
+    parser.add_argument(
         "--store-only",
         action="store_true",
         help="only the state stores' latency (PostgreSQL too with ZICHT_STORE_DSN set)",
@@ -184,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "cores": len(os.sched_getaffinity(0)),
         "connections": args.connections,
         "seconds": args.seconds,
+        "store": args.store,
     }
     with tempfile.TemporaryDirectory() as tmp:
         uncached, cached = Path(tmp) / "uncached.lua", Path(tmp) / "cached.lua"
@@ -191,13 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         cached.write_text(CACHED_LUA % ", ".join(json.dumps(p) for p in CACHED))
         for workers in (1, 2):
             for kind, script in (("uncached", uncached), ("cached", cached)):
-                proc, base = serve(home, workers, cache=kind == "cached")
+                proc, base = serve(home, workers, cache=kind == "cached", store=args.store)
                 try:
                     for path in CACHED:  # warm: the cached run's answers, each engine's pages
                         for _ in range(2 * workers):
                             urllib.request.urlopen(base + path, timeout=60).read()
                     wrk(base, script, 3, args.connections)  # warm-up, not counted
-                    figures = wrk(base, script, args.seconds, args.connections)
+                    figures = wrk(base, script, args.seconds, args.connections, proc.pid)
                 finally:
                     proc.terminate()
                     proc.wait(timeout=60)
