@@ -116,8 +116,14 @@ def verdict(samples: list[dict[str, Any]], warm_s: float) -> dict[str, Any]:
             "flat": bool(per_worker) and all(w["flat"] for w in per_worker.values())}  # fmt: skip
 
 
-def run(seconds: int, connections: int = 64, every_s: float = 5.0, workers: int = 0,
-        cache_max_bytes: int | None = None) -> dict[str, Any]:  # fmt: skip
+def run(
+    seconds: int,
+    connections: int = 64,
+    every_s: float = 5.0,
+    workers: int = 0,
+    cache_max_bytes: int | None = None,
+    warmup_s: float | None = None,
+) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     with tempfile.TemporaryDirectory(prefix="zicht-soak-") as tmp:
@@ -152,7 +158,7 @@ def run(seconds: int, connections: int = 64, every_s: float = 5.0, workers: int 
                 proc.kill()
                 proc.wait()
             log.close()
-    warm = max(20.0, seconds / 5)
+    warm = warmup_s if warmup_s is not None else max(20.0, seconds / 5)
     return {
         "seconds": seconds,
         "connections": connections,

@@ -58,6 +58,8 @@ def serve(home: Path, port: int, **env: str) -> subprocess.Popen[str]:
     extra = {"ZICHT_RELEASE_POLL_S": "0.2", **env}
     proc = zicht(home, "serve", "--port", str(port), "--workers", "2", "--threads", "2",
                  env_extra=extra, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    # The supervisor prints this once every worker serves (one may answer /ready before).
+    assert proc.stdout is not None and "with 2 worker processes" in proc.stdout.readline()
     wait_ready(f"http://127.0.0.1:{port}", proc, timeout_s=90)
     return proc
 
@@ -172,7 +174,13 @@ def test_a_worker_that_dies_is_replaced(two, tmp_path, stop) -> None:
         time.sleep(0.2)
     else:
         raise AssertionError("no replacement worker")
-    seen = until_each_worker(port, "/ready")
+    while True:  # the replacement opens its release, then listens: both answer again
+        try:
+            seen = until_each_worker(port, "/ready")
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "the replacement worker never answered"
+            time.sleep(0.5)
     assert all(status == 200 for status, _ in seen.values())
 
 
