@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,23 @@ CREATE INDEX IF NOT EXISTS flags_client ON flags (client, id);
 BUSY_TIMEOUT_MS = 10_000
 
 
+def _journal_wal(con: sqlite3.Connection) -> None:
+    """Switch to write-ahead logging, waiting for workers that open the same store at once.
+
+    SQLite reports a journal-mode switch that meets another connection's lock as "locked" at
+    once, without its busy timeout; so several workers starting together would refuse to start.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class EmbeddedStore:
     kind = "embedded"
 
@@ -58,7 +76,7 @@ class EmbeddedStore:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         con = self._con()
-        con.execute("PRAGMA journal_mode=WAL")
+        _journal_wal(con)
         con.executescript(SCHEMA)
         # Also a database made before under other modes; SQLite gives its -wal and -shm files
         # the database file's mode.

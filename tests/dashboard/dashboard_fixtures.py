@@ -150,7 +150,9 @@ def page(browser, server) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     pg = context.new_page()
     pg.errors = []  # type: ignore[attr-defined]
-    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    refused: list[str] = []  # the browser's console names no URL: the failing answers do
+    pg.on("response", lambda r: r.status >= 400 and refused.append(f"{r.status} {r.url}"))
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(f"{m.text} {refused[-3:]}"))
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     pg.base = server.base  # type: ignore[attr-defined]
     yield pg

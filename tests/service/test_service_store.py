@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,32 @@ store.close()
 
     backing.open().update_bucket("shared", read)
     assert seen == [(300.0, 0.0)]
+
+
+def test_workers_opening_a_new_embedded_store_together_all_start(tmp_path) -> None:
+    """Workers start together on a home without a store: each opens it, none is refused."""
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from service.store.embedded import EmbeddedStore
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+EmbeddedStore(Path(sys.argv[1])).close()
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for round_ in range(3):
+        home = tmp_path / f"home{round_}"
+        home.mkdir()
+        start = time.time() + 1.5  # every process imported and spinning by then
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, str(home), str(start)], env=env,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+            for _ in range(4)
+        ]
+        ends = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
+        assert [err for err, code in ends if code != 0] == []
 
 
 def test_a_rate_limit_holds_across_workers(backing: Backing) -> None:
