@@ -125,8 +125,12 @@ EmbeddedStore(Path(sys.argv[1])).close()
         home.mkdir()
         start = time.time() + 1.5  # every process imported and spinning by then
         procs = [
-            subprocess.Popen([sys.executable, "-c", script, str(home), str(start)], env=env,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+            subprocess.Popen(
+                [sys.executable, "-c", script, str(home), str(start)],
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(4)
         ]
         ends = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
