@@ -31,15 +31,19 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily(
             "zicht_cache_hit_ratio", "Answer cache hits / lookups", s["cache_hit_ratio"]
         )
-        flags = CounterMetricFamily(
-            "zicht_risk_flags", "Risk monitor flags raised", labels=["kind"]
-        )
-        for kind, n in sorted(s["risk_flags"].items()):
-            flags.add_metric([kind], n)
-        yield flags
         yield GaugeMetricFamily(
-            "zicht_risk_clients", "Clients the risk monitor remembers", s["risk_clients"]
+            "zicht_store_up", "1 when the state store answered this scrape, else 0", s["store_up"]
         )
+        if s["risk_flags"] is not None:  # they live in the store
+            flags = CounterMetricFamily(
+                "zicht_risk_flags", "Risk monitor flags raised", labels=["kind"]
+            )
+            for kind, n in sorted(s["risk_flags"].items()):
+                flags.add_metric([kind], n)
+            yield flags
+            yield GaugeMetricFamily(
+                "zicht_risk_clients", "Clients the risk monitor remembers", s["risk_clients"]
+            )
         yield CounterMetricFamily("zicht_audit_records", "Audit records written", s["audit"])
         yield CounterMetricFamily(
             "zicht_rate_limited", "Requests refused by the rate limit", s["rate_limited"]

@@ -31,7 +31,7 @@ from service.monitor import RiskMonitor
 from service.prepared import Prepared, PreparedQueries, prepare
 from service.readiness import ReleaseFiles
 from service.settings import Settings, parse_api_keys
-from service.store import open_store
+from service.store import StoreUnavailable, open_store
 
 log = logging.getLogger("zicht.service")
 
@@ -348,15 +348,21 @@ class Service:
             self.release_files.warm(self.home, self.engines.release_id)
 
     def figures(self) -> dict[str, Any]:
-        summary = self.monitor.summary()
+        """What /metrics reports; it still answers when the state store is down (the risk
+        figures, which live there, are then left out and ``store_up`` says why)."""
+        try:
+            summary: dict[str, Any] | None = self.monitor.summary()
+        except StoreUnavailable:
+            summary = None
         return {
             "cache_entries": len(self.cache),
             "cache_bytes": self.cache.bytes,
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,
             "cache_hit_ratio": self.cache.hit_ratio,
-            "risk_flags": summary["flags"],
-            "risk_clients": summary["clients"],
+            "store_up": summary is not None,
+            "risk_flags": summary["flags"] if summary else None,
+            "risk_clients": summary["clients"] if summary else None,
             "audit": self.audited,
             "rate_limited": self.limiter.refused,
             "timeouts": self.runner.timeouts,
