@@ -220,7 +220,7 @@ class Service:
             settings.rate_limit_per_minute, settings.rate_limit_burst, store=self.store
         )
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
-        self.metrics = Metrics(self.figures)
+        self.metrics = Metrics(self.figures, self.counts, lambda: self.worker)
         self.release_files = ReleaseFiles()
         self._polled = time.monotonic()
         self._flights: dict[tuple[str, str], Future[Any]] = {}
@@ -346,6 +346,18 @@ class Service:
         self.engines.load_current()
         if self.engines.release_id is not None:
             self.release_files.warm(self.home, self.engines.release_id)
+
+    def counts(self) -> dict[str, int]:
+        """This process's plain counts, read after every request for /metrics."""
+        return {
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "cache_entries": len(self.cache),
+            "cache_bytes": self.cache.bytes,
+            "audit": self.audited,
+            "rate_limited": self.limiter.refused,
+            "timeouts": self.runner.timeouts,
+        }
 
     def figures(self) -> dict[str, Any]:
         """What /metrics reports; it still answers when the state store is down (the risk
