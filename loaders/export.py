@@ -1,38 +1,130 @@
-"""Export a release's fact tables as Hive-partitioned Parquet, for engines that cannot read the
-release's DuckDB file (Spark on a cluster reads the same rows, record keys and holdings).
+"""Export a release's fact tables as Parquet, for engines that cannot read the release's DuckDB
+file (Spark on a cluster reads the same rows, record keys and holdings).
 
-Layout: ``<dir>/<fact>/<first role>_gemeente=<id>/year=<year>/data_0.parquet``. The partition
-columns are also kept inside the files (``WRITE_PARTITION_COLUMNS``), so a reader that ignores
-the directory names still sees every column with its release type. The export is written to a
-temporary directory and renamed into place, then the manifest names it (``parquet``), so a
-reader never finds half an export.
+Where: a local directory or an object store / distributed file system, named by URI and reached
+through pyarrow's file systems (``s3://`` and ``s3a://``, ``gs://``, ``abfs://``/``abfss://``,
+``hdfs://``). An unsupported scheme, credentials inside the URI or a file system that cannot be
+reached are refused before any work. Credentials come from the environment the file system
+reads (``AWS_ACCESS_KEY_ID``, ``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_*``...), never
+from the URI, which is recorded in the manifest.
+
+Layout: ``<target>/zicht-export-<stamp>/<fact>/part-<i>.parquet``. Files hold the fact's rows
+in the release's order (first role's gemeente, year), so row-group statistics let a reader skip
+what a cut excludes; files are sized by rows (``ROWS_PER_FILE``), not one per partition: a small
+fact is one file. Every column keeps its release type inside the files.
+
+Object stores have no atomic rename, so an export is committed by the manifest: it is written
+into a new versioned directory and only then named in ``manifest.json`` (atomic replace); a
+reader never finds half an export, and versions that the manifest no longer names are removed.
+
+The export holds microdata: local files get the release's modes (owner only by default). The
+record keys — what the noise of every published figure is built from — and the holdings leave
+encrypted (Parquet modular encryption, ``loaders.export_crypto``) or, only when the operator asks
+for it, in clear.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
-import shutil
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 
+from loaders.export_crypto import SECRET_COLUMNS, ExportKeys, encryption_config
 from loaders.files import PRIVATE, FileModes, restricted, secure, secure_tree
 from loaders.releases import Release, ReleaseError
 
 MANIFEST_KEY = "parquet"
 DEFAULT_DIR = "parquet"
+VERSION_PREFIX = "zicht-export-"
+ROWS_PER_FILE = 4_000_000
+ROW_GROUP = 122_880  # DuckDB's own row-group size: statistics per ~120k rows
+
+# scheme -> (pyarrow's scheme, what Spark and Hadoop call it)
+SCHEMES: dict[str, str] = {
+    "": "file",
+    "file": "file",
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gs",
+    "gcs": "gs",
+    "abfs": "abfs",
+    "abfss": "abfss",
+    "hdfs": "hdfs",
+}
+CREDENTIAL_PARAMS = frozenset(
+    {"access_key", "secret_key", "session_token", "account_key", "sas_token", "client_secret"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an export goes: ``uri`` as a Spark executor reads it (no query string), the file
+    system that writes it and the path inside that file system."""
+
+    uri: str
+    filesystem: pafs.FileSystem
+    path: str
+
+    @property
+    def local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
+
+    def join(self, *parts: str) -> Target:
+        sub = "/".join(parts)
+        return Target(f"{self.uri.rstrip('/')}/{sub}", self.filesystem, f"{self.path}/{sub}")
 
 
 @dataclass(frozen=True, slots=True)
 class FactExport:
     fact: str
     rows: int
-    partition_by: tuple[str, ...]
+    sorted_by: tuple[str, ...]
     files: int
+
+
+def resolve_target(where: str | Path) -> Target:
+    """The export target named by a local path or a URI; ``ReleaseError`` for an unsupported
+    scheme, credentials in the URI, or a file system that cannot be set up here."""
+    text = str(where)
+    parts = urllib.parse.urlsplit(text)
+    scheme = parts.scheme.lower()
+    if len(scheme) == 1:  # a drive letter, not a scheme
+        scheme = ""
+    if scheme not in SCHEMES:
+        known = ", ".join(f"{s}://" for s in SCHEMES if s not in ("", "file"))
+        raise ReleaseError(
+            f"unsupported export location scheme {scheme!r}: use a local path or {known}"
+        )
+    if scheme in ("", "file"):
+        local = Path(parts.path if scheme == "file" else text).absolute()
+        return Target(str(local), pafs.LocalFileSystem(), str(local))
+    params = urllib.parse.parse_qs(parts.query)
+    if parts.password or CREDENTIAL_PARAMS & set(params):
+        raise ReleaseError(
+            "credentials do not belong in the export URI (it is recorded in the manifest): "
+            "give them in the environment the storage client reads"
+        )
+    if not parts.netloc or not parts.path.strip("/"):
+        raise ReleaseError(f"an export URI needs a bucket or host and a path: {scheme}://…")
+    arrow_uri = urllib.parse.urlunsplit((SCHEMES[scheme], *parts[1:]))
+    try:
+        filesystem, path = pafs.FileSystem.from_uri(arrow_uri)
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(
+            f"cannot set up the {scheme}:// file system here ({type(exc).__name__}): "
+            "see docs/spark.md for what a storage client needs"
+        ) from exc
+    uri = urllib.parse.urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return Target(uri, filesystem, path.rstrip("/"))
 
 
 def fact_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -43,76 +135,124 @@ def fact_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def partition_columns(con: duckdb.DuckDBPyConnection, fact: str) -> tuple[str, ...]:
-    """The first role's gemeente and the year: the order the release sorts facts by."""
+def sort_columns(con: duckdb.DuckDBPyConnection, fact: str) -> tuple[str, ...]:
+    """The first role's gemeente and the year: the order the release stores facts in."""
     cols = [r[0] for r in con.execute(f'DESCRIBE "{fact}"').fetchall()]
     gemeente = next((c for c in cols if c.endswith("_gemeente")), None)
     if gemeente is None or "year" not in cols:
-        raise ReleaseError(f"{fact} has no gemeente or year column to partition by")
+        raise ReleaseError(f"{fact} has no gemeente or year column to order by")
     return (gemeente, "year")
 
 
-def _export_fact(con: duckdb.DuckDBPyConnection, fact: str, out: Path) -> FactExport:
-    parts = partition_columns(con, fact)
-    target = str(out / fact).replace("'", "''")
-    con.execute(
-        f"COPY (SELECT * FROM \"{fact}\") TO '{target}' (FORMAT parquet, "
-        f"PARTITION_BY ({', '.join(parts)}), WRITE_PARTITION_COLUMNS true)"
+def _files(target: Target) -> int:
+    selector = pafs.FileSelector(target.path, recursive=True, allow_not_found=True)
+    infos = target.filesystem.get_file_info(selector)
+    return sum(1 for i in infos if i.type == pafs.FileType.File and i.path.endswith(".parquet"))
+
+
+def _export_fact(
+    con: duckdb.DuckDBPyConnection, fact: str, out: Target, keys: ExportKeys | None
+) -> FactExport:
+    order = sort_columns(con, fact)
+    cols = [r[0] for r in con.execute(f'DESCRIBE "{fact}"').fetchall()]
+    fmt = pads.ParquetFileFormat()
+    options = fmt.make_write_options(
+        compression="zstd",
+        encryption_config=encryption_config(keys, [c for c in cols if c in SECRET_COLUMNS])
+        if keys
+        else None,
+    )
+    reader = con.execute(f'SELECT * FROM "{fact}"').to_arrow_reader(ROW_GROUP)
+    pads.write_dataset(
+        reader,
+        out.join(fact).path,
+        format=fmt,
+        file_options=options,
+        filesystem=out.filesystem,
+        basename_template="part-{i}.parquet",
+        max_rows_per_file=ROWS_PER_FILE,
+        max_rows_per_group=ROW_GROUP,
+        min_rows_per_group=ROW_GROUP,
+        preserve_order=True,
+        existing_data_behavior="error",
     )
     row = con.execute(f'SELECT count(*) FROM "{fact}"').fetchone()
-    files = sum(1 for _ in (out / fact).rglob("*.parquet"))
-    return FactExport(fact, int(row[0]) if row else 0, parts, files)
+    return FactExport(fact, int(row[0]) if row else 0, order, _files(out.join(fact)))
 
 
 def export_release(
-    release: Release, to: Path | None = None, modes: FileModes = PRIVATE
+    release: Release,
+    to: str | Path | None = None,
+    modes: FileModes = PRIVATE,
+    *,
+    keys: ExportKeys | None = None,
+    clear_keys: bool = False,
 ) -> list[FactExport]:
-    """Write every fact table of ``release`` as partitioned Parquet into ``to`` (default:
-    ``<release>/parquet``), replacing an earlier export there, and record it in the manifest.
-    The export holds microdata: its files and directories get ``modes``."""
-    target = (to or release.path / DEFAULT_DIR).absolute()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True, mode=modes.directory)
+    """Write every fact table of ``release`` as Parquet into a new version under ``to``
+    (default: ``<release>/parquet``), name it in the manifest, then remove older versions there.
+
+    Record keys and holdings are encrypted with ``keys``; without keys the export is refused
+    unless ``clear_keys`` says the operator wants them in clear."""
+    if keys is None and not clear_keys:
+        raise ReleaseError(
+            "the export would carry record keys and holdings in clear: configure export keys "
+            "(ZICHT_EXPORT_KEYS) or pass --clear-keys to accept that"
+        )
+    target = resolve_target(to if to is not None else release.path / DEFAULT_DIR)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    version = target.join(f"{VERSION_PREFIX}{stamp}")
     try:
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
+            if target.local:
+                Path(target.path).mkdir(parents=True, exist_ok=True, mode=modes.directory)
             with restricted(modes):
-                done = [_export_fact(con, f, tmp) for f in fact_tables(con)]
+                target.filesystem.create_dir(version.path, recursive=True)
+                done = [_export_fact(con, f, version, keys) for f in fact_tables(con)]
         finally:
             con.close()
-        secure_tree(tmp, modes)
-        _replace_dir(tmp, target)
-    except duckdb.Error as exc:
-        raise ReleaseError(f"export of release {release.id} failed ({type(exc).__name__})") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    _record(release, target, done, modes)
+    except (duckdb.Error, OSError) as exc:
+        _remove(version)
+        raise ReleaseError(
+            f"export of release {release.id} failed ({type(exc).__name__}); nothing was published"
+        ) from exc
+    if target.local:
+        secure_tree(Path(target.path), modes)
+    _record(release, version, done, modes, encrypted=keys is not None)
+    _prune(target, keep=version)
     return done
 
 
-def _replace_dir(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.{os.getpid()}.old")
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+def _remove(version: Target) -> None:
+    with contextlib.suppress(OSError):  # nothing there, or unreachable: the manifest never named it
+        version.filesystem.delete_dir(version.path)
 
 
-def _record(release: Release, target: Path, done: list[FactExport], modes: FileModes) -> None:
+def _prune(target: Target, keep: Target) -> None:
+    """Remove the versions under ``target`` that the manifest no longer names."""
+    selector = pafs.FileSelector(target.path, allow_not_found=True)
+    for info in target.filesystem.get_file_info(selector):
+        old = info.type == pafs.FileType.Directory and info.base_name.startswith(VERSION_PREFIX)
+        if old and info.path.rstrip("/") != keep.path.rstrip("/"):
+            _remove(Target(info.path, target.filesystem, info.path))
+
+
+def _record(
+    release: Release, version: Target, done: list[FactExport], modes: FileModes, encrypted: bool
+) -> None:
     """Name the export in ``manifest.json`` (atomic replace); a path inside the release is
     stored relative to it, so the release directory can move."""
     manifest: dict[str, Any] = json.loads((release.path / "manifest.json").read_text("utf-8"))
-    try:
-        where = str(target.relative_to(release.path.absolute()))
-    except ValueError:
-        where = str(target)
+    where = version.uri
+    if version.local:
+        with contextlib.suppress(ValueError):
+            where = str(Path(version.path).relative_to(release.path.absolute()))
     manifest[MANIFEST_KEY] = {
         "path": where,
         "exported": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "encrypted_columns": sorted(SECRET_COLUMNS) if encrypted else [],
         "facts": {
-            d.fact: {"rows": d.rows, "files": d.files, "partition_by": list(d.partition_by)}
-            for d in done
+            d.fact: {"rows": d.rows, "files": d.files, "sorted_by": list(d.sorted_by)} for d in done
         },
     }
     tmp = release.path / f".manifest.{os.getpid()}.tmp"
@@ -121,9 +261,25 @@ def _record(release: Release, target: Path, done: list[FactExport], modes: FileM
     os.replace(tmp, release.path / "manifest.json")
 
 
-def parquet_dir(release_path: Path, manifest: dict[str, Any]) -> Path | None:
-    """Where the release's Parquet export lives, or None when it has none."""
+@dataclass(frozen=True, slots=True)
+class ExportEntry:
+    """What a release's manifest says of its export: where (a local path or a URI), which
+    facts, and which columns are encrypted."""
+
+    location: str
+    facts: tuple[str, ...]
+    encrypted_columns: tuple[str, ...]
+
+
+def export_entry(release_path: Path, manifest: dict[str, Any]) -> ExportEntry | None:
+    """The release's export, or None when it has none."""
     entry = manifest.get(MANIFEST_KEY)
     if not isinstance(entry, dict) or not entry.get("path"):
         return None
-    return release_path / str(entry["path"])  # an absolute path stays absolute
+    path = str(entry["path"])
+    if not urllib.parse.urlsplit(path).scheme or len(urllib.parse.urlsplit(path).scheme) == 1:
+        path = str(release_path / path)  # an absolute path stays absolute
+    facts = entry.get("facts") if isinstance(entry.get("facts"), dict) else {}
+    return ExportEntry(
+        path, tuple(sorted(facts or {})), tuple(entry.get("encrypted_columns") or ())
+    )

@@ -136,7 +136,22 @@ class Settings:
     )
     spark_master: str = _s(
         "local[2]",
-        "Spark master URL when `backend` is `spark` (`local[N]`, `spark://host:7077`, ...).",
+        "Where Spark runs when `backend` is `spark`: a Spark Connect server `sc://host:port` "
+        "(the service starts no JVM of its own), or for development a master the service "
+        "drives in-process (`local[N]`, `spark://host:7077`).",
+    )
+    spark_conf: str = _s(
+        "",
+        "Spark configuration for `backend: spark`, `key=value` pairs separated by `;` (e.g. "
+        "`spark.executor.memory=4g;spark.sql.shuffle.partitions=64`); every key starts with "
+        "`spark.`. With Spark Connect only session (SQL) settings can be set from here; the "
+        "cluster's own settings belong to the Spark Connect server.",
+    )
+    spark_connect_tls: bool = _s(False, "Talk to the Spark Connect server over TLS.")
+    spark_connect_token: str = _s(
+        "",
+        "Bearer token sent to the Spark Connect server (needs `spark_connect_tls`: a token never "
+        "travels in clear). Give it in the environment, not in a file others can read.",
     )
     file_group: str = _s(
         "",
@@ -303,6 +318,7 @@ def validate(s: Settings) -> list[str]:
         problems.append("store_schema: must be a lower-case SQL name (a-z, 0-9, _)")
     if s.workers < 0:
         problems.append("workers: must not be negative (0: one per core)")
+    problems.extend(spark_problems(s))
     if s.rate_limit_burst < 1:
         problems.append("rate_limit_burst: must be at least 1")
     try:
@@ -317,6 +333,30 @@ def validate(s: Settings) -> list[str]:
     for name in ("header_timeout_s", "idle_timeout_s"):
         if getattr(s, name) <= 0:
             problems.append(f"{name}: must be positive")
+    return problems
+
+
+def parse_spark_conf(text: str) -> dict[str, str]:
+    """``spark.a=1;spark.b=x`` → {key: value}; ValueError names a bad item (never a value)."""
+    conf: dict[str, str] = {}
+    for n, item in enumerate(filter(None, (p.strip() for p in text.split(";")))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().startswith("spark."):
+            raise ValueError(f"item {n + 1}: expected `spark.<name>=<value>`")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def spark_problems(s: Settings) -> list[str]:
+    problems = []
+    try:
+        parse_spark_conf(s.spark_conf)
+    except ValueError as exc:
+        problems.append(f"spark_conf: {exc}")
+    if s.spark_connect_token and not s.spark_connect_tls:
+        problems.append("spark_connect_token: needs spark_connect_tls (no token in clear)")
+    if (s.spark_connect_token or s.spark_connect_tls) and not s.spark_master.startswith("sc://"):
+        problems.append("spark_connect_tls/token: only for a Spark Connect master (sc://)")
     return problems
 
 

@@ -30,8 +30,8 @@ from service.metrics import Metrics
 from service.monitor import RiskMonitor
 from service.prepared import Prepared, PreparedQueries, prepare
 from service.readiness import ReleaseFiles
-from service.settings import Settings, parse_api_keys
-from service.store import StoreUnavailable, open_store
+from service.settings import Settings, parse_api_keys, parse_spark_conf
+from service.store import open_store
 
 log = logging.getLogger("zicht.service")
 
@@ -77,13 +77,24 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
 
 
 def backend_options(release: releases.Release, settings: Settings) -> dict[str, str]:
-    """Options of a non-default backend: Spark's master and the release's Parquet export."""
+    """Options of a non-default backend: where Spark runs, how to reach it, its configuration,
+    and the release's Parquet export (a local path or a URI, with the facts it holds)."""
     if settings.backend != "spark":
         return {}
-    from loaders.export import parquet_dir
+    from loaders.export import export_entry
 
-    where = parquet_dir(release.path, release.manifest)
-    return {"master": settings.spark_master, "parquet_dir": str(where or "")}
+    entry = export_entry(release.path, release.manifest)
+    options = {
+        "master": settings.spark_master,
+        "parquet_dir": entry.location if entry else "",
+        "exported_facts": ",".join(entry.facts) if entry else "",
+        **parse_spark_conf(settings.spark_conf),
+    }
+    if settings.spark_connect_tls:
+        options["connect_tls"] = "true"
+    if settings.spark_connect_token:
+        options["connect_token"] = settings.spark_connect_token
+    return options
 
 
 class EngineHolder:
@@ -220,7 +231,7 @@ class Service:
             settings.rate_limit_per_minute, settings.rate_limit_burst, store=self.store
         )
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
-        self.metrics = Metrics(self.figures, self.counts, lambda: self.worker)
+        self.metrics = Metrics(self.figures)
         self.release_files = ReleaseFiles()
         self._polled = time.monotonic()
         self._flights: dict[tuple[str, str], Future[Any]] = {}
@@ -347,34 +358,16 @@ class Service:
         if self.engines.release_id is not None:
             self.release_files.warm(self.home, self.engines.release_id)
 
-    def counts(self) -> dict[str, int]:
-        """This process's plain counts, read after every request for /metrics."""
-        return {
-            "cache_hits": self.cache.hits,
-            "cache_misses": self.cache.misses,
-            "cache_entries": len(self.cache),
-            "cache_bytes": self.cache.bytes,
-            "audit": self.audited,
-            "rate_limited": self.limiter.refused,
-            "timeouts": self.runner.timeouts,
-        }
-
     def figures(self) -> dict[str, Any]:
-        """What /metrics reports; it still answers when the state store is down (the risk
-        figures, which live there, are then left out and ``store_up`` says why)."""
-        try:
-            summary: dict[str, Any] | None = self.monitor.summary()
-        except StoreUnavailable:
-            summary = None
+        summary = self.monitor.summary()
         return {
             "cache_entries": len(self.cache),
             "cache_bytes": self.cache.bytes,
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,
             "cache_hit_ratio": self.cache.hit_ratio,
-            "store_up": summary is not None,
-            "risk_flags": summary["flags"] if summary else None,
-            "risk_clients": summary["clients"] if summary else None,
+            "risk_flags": summary["flags"],
+            "risk_clients": summary["clients"],
             "audit": self.audited,
             "rate_limited": self.limiter.refused,
             "timeouts": self.runner.timeouts,

@@ -1,39 +1,54 @@
-"""`zicht export [ID] [--to DIR]`: write a release's facts as partitioned Parquet for Spark."""
+"""`zicht export [ID] [--to DIR|URI] [--clear-keys]`: write a release's facts as Parquet for
+Spark, to a local directory or object storage; record keys and holdings encrypted with the keys
+in ``ZICHT_EXPORT_KEYS`` (or in clear when asked)."""
 
 from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from loaders import releases
 from loaders.export import export_release
+from loaders.export_crypto import keys_from_environment
 from service.cli import CliError, file_modes
 
-HELP = "export a release's fact tables as Parquet partitioned by gemeente and year (for Spark)"
+HELP = "export a release's fact tables as Parquet (for Spark), locally or to object storage"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("release_id", nargs="?", help="release to export (default: the current)")
     parser.add_argument(
         "--to",
-        help="target directory, e.g. storage every Spark executor reaches "
-        "(default: <release>/parquet)",
+        help="target directory or URI that every Spark executor reaches: a local path, "
+        "s3://, s3a://, gs://, abfs://, abfss:// or hdfs:// (default: <release>/parquet)",
+    )
+    parser.add_argument(
+        "--clear-keys",
+        action="store_true",
+        help="write record keys and holdings in clear when no ZICHT_EXPORT_KEYS are set "
+        "(whoever reads the export can then take the noise off every published figure)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     home = releases.data_home(args.home)
     try:
+        keys = keys_from_environment()
         release = releases.named_or_current(home, args.release_id)
         start = time.perf_counter()
-        done = export_release(release, Path(args.to) if args.to else None, file_modes(args.home))
+        done = export_release(
+            release, args.to, file_modes(args.home), keys=keys, clear_keys=args.clear_keys
+        )
     except releases.ReleaseError as exc:
         raise CliError(str(exc)) from exc
     except OSError as exc:
-        raise CliError(f"cannot write the export: {exc.strerror}") from exc
+        raise CliError(f"cannot write the export: {exc.strerror or type(exc).__name__}") from exc
     for d in done:
-        print(f"{d.fact:<20}{d.rows:>12,} rows {d.files:>6,} files  by {', '.join(d.partition_by)}")
-    where = releases.get_release(home, release.id).manifest["parquet"]["path"]
-    print(f"release {release.id} exported to {where} in {time.perf_counter() - start:.1f} s")
+        print(f"{d.fact:<20}{d.rows:>12,} rows {d.files:>4,} files")
+    entry = releases.get_release(home, release.id).manifest["parquet"]
+    secret = ", ".join(entry["encrypted_columns"]) or "none (in clear)"
+    print(
+        f"release {release.id} exported to {entry['path']} in {time.perf_counter() - start:.1f} s"
+    )
+    print(f"encrypted columns: {secret}")
     return 0

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import socket
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.cli import CliError
@@ -71,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_app(settings: Settings, release_id: str) -> Flask:
+    from cube.backend import BackendError
     from loaders.files import FileModes, restricted
     from service.app import create_app
     from service.store import StoreUnavailable
@@ -80,6 +78,8 @@ def _open_app(settings: Settings, release_id: str) -> Flask:
             return create_app(settings)
     except StoreUnavailable:
         raise CliError(f"the state store ({settings.store}) cannot be reached") from None
+    except BackendError as exc:  # its messages name the reason, never a URL, token or SQL
+        raise CliError(f"release {release_id} could not be opened: {exc}") from None
     except Exception as exc:  # the engine refused the release: say which, without a trace
         raise CliError(f"release {release_id} could not be opened ({type(exc).__name__})") from None
 
@@ -118,7 +118,6 @@ def _serve_many(settings: Settings, release_id: str, count: int) -> int:
     """``count`` worker processes on one port (``service.workers``)."""
     from dataclasses import replace
 
-    from service.metrics import share_between_workers, worker_gone
     from service.workers import EXIT_CUT, EXIT_DRAINED, StartFailed, Supervisor, listen, reserve
 
     where = f"{settings.host}:{settings.port}"
@@ -130,7 +129,6 @@ def _serve_many(settings: Settings, release_id: str, count: int) -> int:
 
     def worker(index: int, ready: Callable[[str], None]) -> int:
         held.close()
-        share_between_workers(shared, index)  # /metrics: the sums over every worker
         try:
             app = _open_app(settings, release_id)
             app.extensions["zicht"].worker = index
@@ -144,26 +142,19 @@ def _serve_many(settings: Settings, release_id: str, count: int) -> int:
         ready("")
         return EXIT_DRAINED if _serve(app, sock, settings) else EXIT_CUT
 
-    # The workers' metric files: private to this run, gone when it ends.
-    shared = Path(tempfile.mkdtemp(prefix="zicht-metrics-"))
-    supervisor = Supervisor(
-        count, worker, settings.shutdown_drain_s + 5.0, lambda index: worker_gone(shared, index)
-    )
+    supervisor = Supervisor(count, worker, settings.shutdown_drain_s + 5.0)
     try:
-        try:
-            supervisor.start()
-        except StartFailed as exc:
-            raise CliError(str(exc)) from None
-        finally:
-            held.close()  # the workers' sockets hold the port now
-        print(
-            f"zicht: serving release {release_id} on http://{settings.host}:{port} "
-            f"with {count} worker processes",
-            flush=True,
-        )
-        _stopped(supervisor.run())
+        supervisor.start()
+    except StartFailed as exc:
+        raise CliError(str(exc)) from None
     finally:
-        shutil.rmtree(shared, ignore_errors=True)
+        held.close()  # the workers' sockets hold the port now
+    print(
+        f"zicht: serving release {release_id} on http://{settings.host}:{port} "
+        f"with {count} worker processes",
+        flush=True,
+    )
+    _stopped(supervisor.run())
     return 0
 
 

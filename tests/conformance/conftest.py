@@ -1,5 +1,7 @@
 """One small release (tests/cube/cube_fixtures.py, through the real loader), exported as
-Parquet, and one engine per backend; one Spark session for the whole test session."""
+Parquet, and one engine per backend: DuckDB, Spark driven in-process (``local[2]``) and Spark
+through a real Spark Connect server over a standalone cluster on loopback
+(``tests/conformance/spark_cluster.py``, or the one ``ZICHT_TEST_SPARK_CONNECT`` names)."""
 
 from __future__ import annotations
 
@@ -8,19 +10,20 @@ import os
 import pytest
 
 from cube.backend import DuckDbBackend
-from cube.backends import NAMES
 from cube.engine import Engine
 from cube.model import load_catalog
 from cube.rollups import build as build_rollups
-from loaders.export import export_release
+from loaders.export import export_entry, export_release
 from loaders.load import load_directory
+from loaders.releases import get_release
+from tests.conformance.spark_cluster import spark_connect_cluster
 from tests.cube import cube_fixtures
 from tests.cube.cube_fixtures import SECRET, write_tables  # the loader tests' writer
 
 # Spark's first statements compile code for seconds on a busy 2-core machine: no time limit.
 TIMEOUT_S = 600.0
 SPARK = {"master": "local[2]", "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"}
-OPTIONS = {"duckdb": {}, "spark": SPARK}
+BACKENDS = ("duckdb", "spark", "spark-connect")
 
 
 def with_cents(tables):
@@ -42,8 +45,37 @@ def conformance_release(tmp_path_factory):
         secret=SECRET,
         finalize=lambda db, rid: build_rollups(db, rid, load_catalog()),
     )
-    export_release(release)
+    export_release(release, clear_keys=True)
     return release
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory):
+    """A Spark Connect server: the one the environment names, else one started here."""
+    if os.environ.get("ZICHT_TEST_SPARK_CONNECT"):
+        yield os.environ["ZICHT_TEST_SPARK_CONNECT"]
+        return
+    if not os.environ.get("CI"):
+        pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    with spark_connect_cluster(tmp_path_factory.mktemp("spark-cluster")) as url:
+        yield url
+
+
+def stop_classic_spark() -> None:
+    """pyspark refuses a Spark Connect session while an in-process driver runs in the same
+    process (a service uses one or the other): the tests of both stop the driver in between."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession._instantiatedSession  # the classic session, if one was started
+    if active is not None:
+        active.stop()
+
+
+def export_location(release) -> dict[str, str]:
+    manifest = get_release(release.path.parents[1], release.id).manifest
+    entry = export_entry(release.path, manifest)
+    assert entry is not None
+    return {"parquet_dir": entry.location, "exported_facts": ",".join(entry.facts)}
 
 
 @pytest.fixture(scope="session")
@@ -70,15 +102,22 @@ class RowsOnly:
         self.inner.interrupt()
 
 
-@pytest.fixture(scope="session", params=NAMES)
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend_engine(request, conformance_release):
-    if request.param == "spark" and not os.environ.get("CI"):
+    if request.param != "duckdb" and not os.environ.get("CI"):
         pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    options: dict[str, str] = {}
+    if request.param == "spark":
+        options = {**SPARK, **export_location(conformance_release)}
+    elif request.param == "spark-connect":
+        url = request.getfixturevalue("spark_connect_url")
+        stop_classic_spark()
+        options = {"master": url, **export_location(conformance_release)}
     eng = Engine.open(
         conformance_release,
         query_timeout_s=TIMEOUT_S,
-        backend=request.param,
-        backend_options=OPTIONS[request.param],
+        backend="duckdb" if request.param == "duckdb" else "spark",
+        backend_options=options,
     )
     if request.param == "duckdb":
         eng.backend_factory = lambda e: RowsOnly(DuckDbBackend(e.cursor()))

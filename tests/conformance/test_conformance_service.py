@@ -7,9 +7,11 @@ import os
 
 import pytest
 
+from loaders.export import export_entry
 from loaders.releases import get_release
 from service.settings import SettingsError, load_settings
 from service.state import backend_options, open_engine
+from tests.conformance.conftest import stop_classic_spark
 from tests.conformance.test_conformance_answers import QUERIES, comparable
 
 
@@ -27,7 +29,13 @@ def test_spark_setting_opens_the_engine_on_the_manifest_export(conformance_relea
         overrides={"spark_master": "local[2]"},
     )
     options = backend_options(release, settings)
-    assert options == {"master": "local[2]", "parquet_dir": str(release.path / "parquet")}
+    entry = export_entry(release.path, release.manifest)
+    assert entry is not None and entry.location.startswith(str(release.path / "parquet"))
+    assert options == {
+        "master": "local[2]",
+        "parquet_dir": entry.location,
+        "exported_facts": ",".join(entry.facts),
+    }
     assert backend_options(release, load_settings(environ={})) == {}
     engine = open_engine(release, settings)
     try:
@@ -36,3 +44,85 @@ def test_spark_setting_opens_the_engine_on_the_manifest_export(conformance_relea
         assert comparable(engine.answer(query)) == comparable(reference.answer(query))
     finally:
         engine.close()
+
+
+def test_spark_connect_settings_open_the_engine_without_a_jvm_of_its_own(
+    conformance_release, reference, spark_connect_url
+):
+    stop_classic_spark()
+    release = get_release(conformance_release.path.parents[1], conformance_release.id)
+    settings = load_settings(
+        environ={
+            "ZICHT_BACKEND": "spark",
+            "ZICHT_QUERY_TIMEOUT_S": "600",
+            "ZICHT_SPARK_MASTER": spark_connect_url,
+            "ZICHT_SPARK_CONF": "spark.sql.shuffle.partitions=3",
+        }
+    )
+    options = backend_options(release, settings)
+    assert options["master"] == spark_connect_url
+    assert options["spark.sql.shuffle.partitions"] == "3"
+    engine = open_engine(release, settings)
+    try:
+        session = engine.backend().session
+        assert type(session).__module__.startswith("pyspark.sql.connect")  # a gRPC client
+        assert session.conf.get("spark.sql.shuffle.partitions") == "3"
+        query = QUERIES["suspects-rate-share"]
+        assert comparable(engine.answer(query)) == comparable(reference.answer(query))
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"ZICHT_SPARK_CONF": "executor.memory=4g"}, "spark_conf: item 1: expected"),
+        (
+            {"ZICHT_SPARK_MASTER": "sc://h:1", "ZICHT_SPARK_CONNECT_TOKEN": "t"},
+            "spark_connect_token: needs spark_connect_tls",
+        ),
+        ({"ZICHT_SPARK_CONNECT_TLS": "true"}, "only for a Spark Connect master"),
+    ],
+)
+def test_spark_settings_are_checked(environ, problem):
+    with pytest.raises(SettingsError, match=problem) as err:
+        load_settings(environ=environ)
+    assert "4g" not in str(err.value)
+
+
+def test_spark_connect_tls_and_token_reach_the_backend_options(conformance_release):
+    release = get_release(conformance_release.path.parents[1], conformance_release.id)
+    settings = load_settings(
+        environ={
+            "ZICHT_BACKEND": "spark",
+            "ZICHT_SPARK_MASTER": "sc://spark.internal:15002",
+            "ZICHT_SPARK_CONNECT_TLS": "1",
+            "ZICHT_SPARK_CONNECT_TOKEN": "s3cr3t",
+        }
+    )
+    options = backend_options(release, settings)
+    assert options["connect_tls"] == "true" and options["connect_token"] == "s3cr3t"
+
+
+def test_an_unreachable_connect_server_stops_serve_with_the_reason_and_no_token(
+    conformance_release, capsys, monkeypatch
+):
+    import socket
+
+    from service.cli import main
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("ZICHT_BACKEND", "spark")
+    monkeypatch.setenv("ZICHT_SPARK_MASTER", f"sc://127.0.0.1:{port}")
+    monkeypatch.setenv("ZICHT_SPARK_CONNECT_TLS", "true")
+    monkeypatch.setenv("ZICHT_SPARK_CONNECT_TOKEN", "s3cr3t-token")
+    home = conformance_release.path.parents[1]
+    assert main(["--home", str(home), "serve", "--port", str(free_port()), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Spark Connect server" in err
+    assert "s3cr3t" not in err and str(port) not in err and "Traceback" not in err

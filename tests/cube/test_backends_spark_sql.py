@@ -7,6 +7,7 @@ import pytest
 
 from cube.backend import BackendError
 from cube.backends import NAMES, open_backend
+from cube.backends.spark import connect_url, spark_session
 from cube.backends.spark_sql import to_spark
 
 
@@ -70,7 +71,36 @@ def test_registry_names_backends_and_refuses_unknown(tmp_path):
 
 
 def test_spark_refuses_a_release_without_parquet_export_before_starting(tmp_path):
-    with pytest.raises(
-        BackendError, match="no Parquet export of fact_a, fact_b: run `zicht export`"
-    ):
+    with pytest.raises(BackendError, match="the release has no Parquet export: run `zicht export`"):
         open_backend("spark", tmp_path / "release.duckdb", ("fact_a", "fact_b"))
+    local = {"parquet_dir": str(tmp_path / "parquet")}
+    (tmp_path / "parquet" / "fact_a").mkdir(parents=True)
+    with pytest.raises(BackendError, match="no Parquet export of fact_b: run `zicht export`"):
+        open_backend("spark", tmp_path / "release.duckdb", ("fact_a", "fact_b"), local)
+    # a remote export is judged by what the manifest lists: the service holds no credentials
+    remote = {"parquet_dir": "s3a://bucket/zicht/r1", "exported_facts": "fact_a"}
+    with pytest.raises(BackendError, match="no Parquet export of fact_b: run `zicht export`"):
+        open_backend("spark", tmp_path / "release.duckdb", ("fact_a", "fact_b"), remote)
+
+
+@pytest.mark.parametrize(
+    ("master", "tls", "token", "url"),
+    [
+        ("sc://spark.example:15002", False, "", "sc://spark.example:15002"),
+        ("sc://h:1/", True, "", "sc://h:1/;use_ssl=true"),
+        (
+            "sc://h:1/;user_id=zicht",
+            True,
+            "a/b=c",
+            "sc://h:1/;user_id=zicht;use_ssl=true;token=a%2Fb%3Dc",
+        ),
+    ],
+)
+def test_spark_connect_url_carries_tls_and_token(master, tls, token, url):
+    assert connect_url(master, tls, token) == url
+
+
+def test_an_unreachable_spark_connect_server_is_a_backend_error_without_the_url():
+    with pytest.raises(BackendError) as err:
+        spark_session("sc://127.0.0.1:9", tls=True, token="secret-token")
+    assert "Spark Connect" in str(err.value) and "secret" not in str(err.value)

@@ -1,76 +1,233 @@
-"""``loaders.export`` and ``zicht export``: partitioned Parquet with every column and row."""
+"""``loaders.export`` and ``zicht export``: every row and column as Parquet, locally or on object
+storage, committed by the manifest, with record keys and holdings encrypted or, when asked,
+in clear."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+from pathlib import Path
 
 import duckdb
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 
-from loaders.export import export_release, parquet_dir
-from loaders.releases import get_release
+from loaders.export import (
+    VERSION_PREFIX,
+    export_entry,
+    export_release,
+    resolve_target,
+)
+from loaders.export_crypto import ENV, decryption_properties, parse_keys
+from loaders.releases import ReleaseError, get_release
 from service.cli import main
 from tests.cube.cube_fixtures import build_release
 
+FACTS = {
+    "fact_population", "fact_dwellings", "fact_plantations",
+    "fact_suspects", "fact_transactions", "fact_companies",
+}  # fmt: skip
+KEYS = "footer:" + base64.b64encode(bytes(range(32))).decode()
+KEYS += ",columns:" + base64.b64encode(bytes(range(16, 32))).decode()
+
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    release = build_release(tmp_path_factory.mktemp("export"))
-    return release, export_release(release)
+def release(tmp_path_factory):
+    return build_release(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="module")
+def exported(release):
+    return release, export_release(release, clear_keys=True)
+
+
+def location(release) -> str:
+    manifest = get_release(release.path.parents[1], release.id).manifest
+    entry = export_entry(release.path, manifest)
+    assert entry is not None
+    return entry.location
+
+
+def same_rows(con, fact: str, read: str) -> bool:
+    diff = con.execute(
+        f'(SELECT * FROM "{fact}" EXCEPT ALL SELECT * FROM {read}) UNION ALL '
+        f'(SELECT * FROM {read} EXCEPT ALL SELECT * FROM "{fact}")'
+    ).fetchall()
+    return diff == []
 
 
 def test_every_fact_row_and_column_is_exported_with_its_type(exported):
     release, done = exported
     con = duckdb.connect(str(release.db_path), read_only=True)
-    out = parquet_dir(release.path, get_release(release.path.parents[1], release.id).manifest)
-    assert out == release.path / "parquet"
-    assert {d.fact for d in done} == {
-        "fact_population", "fact_dwellings", "fact_plantations",
-        "fact_suspects", "fact_transactions", "fact_companies",
-    }  # fmt: skip
+    out = Path(location(release))
+    assert out.parent == release.path / "parquet" and out.name.startswith(VERSION_PREFIX)
+    assert {d.fact for d in done} == FACTS
     for d in done:
-        files = str(out / d.fact / "**" / "*.parquet")
-        # the files alone (no directory names) carry every column with the release's types
-        read = f"read_parquet('{files}', hive_partitioning = false)"
+        read = f"read_parquet('{out / d.fact / '*.parquet'}')"
         assert con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall() == (
             con.execute(f'DESCRIBE SELECT * FROM "{d.fact}"').fetchall()
         )
-        diff = con.execute(
-            f'(SELECT * FROM "{d.fact}" EXCEPT ALL SELECT * FROM {read}) UNION ALL '
-            f'(SELECT * FROM {read} EXCEPT ALL SELECT * FROM "{d.fact}")'
-        ).fetchall()
-        assert diff == [] and d.rows > 0
+        assert same_rows(con, d.fact, read) and d.rows > 0
 
 
-def test_partitions_are_first_role_gemeente_and_year(exported):
+def test_files_are_sized_by_rows_and_keep_the_release_order(exported):
     release, done = exported
     suspects = next(d for d in done if d.fact == "fact_suspects")
-    assert suspects.partition_by == ("residence_gemeente", "year")
-    root = release.path / "parquet" / "fact_suspects"
-    dirs = sorted(p.relative_to(root).parent.as_posix() for p in root.rglob("*.parquet"))
-    assert len(dirs) == suspects.files == len(set(dirs)) > 3
-    assert all(d.startswith("residence_gemeente=") and "/year=20" in d for d in dirs)
+    assert suspects.sorted_by == ("residence_gemeente", "year")
+    assert suspects.files == 1  # 260 rows: one file, not one per gemeente and year
+    path = Path(location(release)) / "fact_suspects" / "part-0.parquet"
+    con = duckdb.connect(str(release.db_path), read_only=True)
+    in_release = con.execute('SELECT residence_gemeente, year FROM "fact_suspects"').fetchall()
+    table = pq.read_table(path, columns=["residence_gemeente", "year"])
+    assert list(zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True)) == (
+        in_release
+    )
     manifest = json.loads((release.path / "manifest.json").read_text())
-    entry = manifest["parquet"]["facts"]["fact_suspects"]
-    assert entry == {
+    entry = manifest["parquet"]
+    assert entry["facts"]["fact_suspects"] == {
         "rows": 260,
-        "files": suspects.files,
-        "partition_by": list(suspects.partition_by),
+        "files": 1,
+        "sorted_by": ["residence_gemeente", "year"],
     }
+    assert entry["encrypted_columns"] == []
     assert manifest["row_counts"]["fact_suspects"] == 260  # the loader's entries stay
 
 
-def test_cli_exports_elsewhere_and_records_the_absolute_path(exported, tmp_path, capsys):
+def test_without_keys_the_export_is_refused_unless_clear_keys_are_asked_for(
+    release, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(ReleaseError, match="record keys and holdings in clear"):
+        export_release(release, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before any work
+    home = release.path.parents[1]
+    assert main(["--home", str(home), "export", release.id, "--to", str(tmp_path / "o")]) == 2
+    assert "ZICHT_EXPORT_KEYS" in capsys.readouterr().err
+
+
+def test_record_keys_and_holdings_leave_encrypted(release, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(ENV, KEYS)
+    home = release.path.parents[1]
+    target = tmp_path / "secret"
+    assert main(["--home", str(home), "export", release.id, "--to", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "encrypted columns: holding, record_key" in out
+    assert KEYS.split(":")[1][:10] not in out  # no key material printed
+    entry = export_entry(release.path, get_release(home, release.id).manifest)
+    assert entry is not None and entry.encrypted_columns == ("holding", "record_key")
+    part = Path(entry.location) / "fact_transactions" / "part-0.parquet"
+    with pytest.raises(OSError, match="encrypted"):
+        pq.read_table(part)  # footer and secret columns: nothing readable without the keys
+    other = parse_keys(KEYS.replace("AAECAwQF", "BQQDAgEA"))
+    with pytest.raises(KeyError, match="does not open this file"):
+        pq.read_table(part, decryption_properties=decryption_properties(other))
+    table = pq.read_table(part, decryption_properties=decryption_properties(parse_keys(KEYS)))
+    con = duckdb.connect(str(release.db_path), read_only=True)
+    con.register("exported", table)
+    assert same_rows(con, "fact_transactions", "exported")
+
+
+def test_bad_keys_are_all_reported_and_never_echoed():
+    bad = "nocolon,a:!!!,b:" + base64.b64encode(b"short").decode()
+    with pytest.raises(ReleaseError) as err:
+        parse_keys(bad)
+    message = str(err.value)
+    assert "key 1: expected id:base64" in message
+    assert "'a': not base64" in message and "'b': 5 bytes" in message
+    assert "!!!" not in message
+
+
+def test_cli_exports_elsewhere_prunes_old_versions_and_comes_back(exported, tmp_path, capsys):
     release, _ = exported
     home = release.path.parents[1]
     target = tmp_path / "shared" / "zicht"
-    assert main(["--home", str(home), "export", release.id, "--to", str(target)]) == 0
+    for _ in range(2):
+        args = ["--home", str(home), "export", release.id, "--to", str(target), "--clear-keys"]
+        assert main(args) == 0
     assert "fact_population" in capsys.readouterr().out
-    manifest = get_release(home, release.id).manifest
-    assert manifest["parquet"]["path"] == str(target)
-    assert parquet_dir(release.path, manifest) == target
-    assert (target / "fact_population").is_dir()
-    assert main(["--home", str(home), "export", "no-such-release"]) == 2
+    versions = [p.name for p in target.iterdir()]
+    assert len(versions) == 1 and versions[0].startswith(VERSION_PREFIX)  # the older one pruned
+    assert location(release) == str(target / versions[0])
+    assert (target / versions[0] / "fact_population").is_dir()
+    assert main(["--home", str(home), "export", "no-such-release", "--clear-keys"]) == 2
     assert "no release with id" in capsys.readouterr().err
-    export_release(release)  # back to the default place, replacing nothing else
-    assert get_release(home, release.id).manifest["parquet"]["path"] == "parquet"
+    export_release(release, clear_keys=True)  # back to the default place, replacing nothing else
+    stored = get_release(home, release.id).manifest["parquet"]["path"]
+    assert stored.startswith(f"parquet/{VERSION_PREFIX}")  # relative: the release can move
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("ftp://host/zicht", "unsupported export location scheme 'ftp'"),
+        ("s3://key:secret@bucket/zicht", "credentials do not belong in the export URI"),
+        ("s3://bucket/zicht?secret_key=x", "credentials do not belong in the export URI"),
+        ("s3://bucket", "needs a bucket or host and a path"),
+    ],
+)
+def test_bad_locations_are_refused_before_any_work(release, where, message, capsys):
+    with pytest.raises(ReleaseError, match=message):
+        resolve_target(where)
+    home = release.path.parents[1]
+    assert main(["--home", str(home), "export", release.id, "--to", where, "--clear-keys"]) == 2
+    err = capsys.readouterr().err
+    assert message.split("'")[0] in err and "secret" not in err.replace("secret_key", "")
+
+
+def test_local_paths_and_file_uris_resolve_to_the_same_place(tmp_path):
+    by_path, by_uri = resolve_target(tmp_path / "x"), resolve_target(f"file://{tmp_path}/x")
+    assert by_path.path == by_uri.path == str(tmp_path / "x") and by_path.local
+
+
+def test_s3a_is_written_through_s3_and_recorded_as_s3a():
+    target = resolve_target("s3a://bucket/zicht/r1?region=eu-west-1")
+    assert target.uri == "s3a://bucket/zicht/r1"  # as Spark's Hadoop connector names it
+    assert isinstance(target.filesystem, pafs.S3FileSystem) and target.path == "bucket/zicht/r1"
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """A local S3-compatible server (moto), a bucket, and credentials in the environment."""
+    server_mod = pytest.importorskip("moto.server")
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        endpoint = f"endpoint_override={host}:{port}&scheme=http&region=us-east-1"
+        fs = pafs.S3FileSystem(
+            endpoint_override=f"{host}:{port}", scheme="http", allow_bucket_creation=True
+        )
+        fs.create_dir("zicht-bucket")
+        yield fs, endpoint
+    finally:
+        server.stop()
+
+
+def test_export_to_object_storage_is_committed_by_the_manifest(release, s3, monkeypatch):
+    fs, endpoint = s3
+    monkeypatch.setenv(ENV, KEYS)
+    home = release.path.parents[1]
+    uri = f"s3a://zicht-bucket/exports/r1?{endpoint}"
+    assert main(["--home", str(home), "export", release.id, "--to", uri]) == 0
+    assert main(["--home", str(home), "export", release.id, "--to", uri]) == 0
+    entry = export_entry(release.path, get_release(home, release.id).manifest)
+    assert entry is not None and entry.location.startswith("s3a://zicht-bucket/exports/r1/")
+    assert "endpoint" not in entry.location and set(entry.facts) == FACTS
+    versions = fs.get_file_info(pafs.FileSelector("zicht-bucket/exports/r1"))
+    assert len(versions) == 1  # the first version is gone
+    key = entry.location.removeprefix("s3a://") + "/fact_population/part-0.parquet"
+    with fs.open_input_file(key) as f:
+        table = pq.read_table(f, decryption_properties=decryption_properties(parse_keys(KEYS)))
+    con = duckdb.connect(str(release.db_path), read_only=True)
+    con.register("exported", table)
+    assert same_rows(con, "fact_population", "exported")
+    assert not any(p.name.startswith("s3") for p in Path(os.getcwd()).iterdir())  # no local copy
+    export_release(release, clear_keys=True)

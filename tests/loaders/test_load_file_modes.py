@@ -52,7 +52,7 @@ def test_a_load_writes_release_rollups_and_manifest_owner_only(tmp_path: Path) -
     found = assert_private(home / "releases")
     names = {Path(n).name for n in found}
     assert {"release.duckdb", "rollups.duckdb", "manifest.json"} <= names
-    assert main(["--home", str(home), "export"]) == 0
+    assert main(["--home", str(home), "export", "--clear-keys"]) == 0
     exported = assert_private(home / "releases")
     assert any(n.endswith(".parquet") for n in exported)
 
