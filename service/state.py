@@ -31,7 +31,7 @@ from service.monitor import RiskMonitor
 from service.prepared import Prepared, PreparedQueries, prepare
 from service.readiness import ReleaseFiles
 from service.settings import Settings, parse_api_keys, parse_spark_conf
-from service.store import open_store
+from service.store import StoreUnavailable, open_store
 
 log = logging.getLogger("zicht.service")
 
@@ -231,7 +231,7 @@ class Service:
             settings.rate_limit_per_minute, settings.rate_limit_burst, store=self.store
         )
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
-        self.metrics = Metrics(self.figures)
+        self.metrics = Metrics(self.figures, self.counts, lambda: self.worker)
         self.release_files = ReleaseFiles()
         self._polled = time.monotonic()
         self._flights: dict[tuple[str, str], Future[Any]] = {}
@@ -358,16 +358,34 @@ class Service:
         if self.engines.release_id is not None:
             self.release_files.warm(self.home, self.engines.release_id)
 
+    def counts(self) -> dict[str, int]:
+        """This process's plain counts, read after every request for /metrics."""
+        return {
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "cache_entries": len(self.cache),
+            "cache_bytes": self.cache.bytes,
+            "audit": self.audited,
+            "rate_limited": self.limiter.refused,
+            "timeouts": self.runner.timeouts,
+        }
+
     def figures(self) -> dict[str, Any]:
-        summary = self.monitor.summary()
+        """What /metrics reports; it still answers when the state store is down (the risk
+        figures, which live there, are then left out and ``store_up`` says why)."""
+        try:
+            summary: dict[str, Any] | None = self.monitor.summary()
+        except StoreUnavailable:
+            summary = None
         return {
             "cache_entries": len(self.cache),
             "cache_bytes": self.cache.bytes,
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,
             "cache_hit_ratio": self.cache.hit_ratio,
-            "risk_flags": summary["flags"],
-            "risk_clients": summary["clients"],
+            "store_up": summary is not None,
+            "risk_flags": summary["flags"] if summary else None,
+            "risk_clients": summary["clients"] if summary else None,
             "audit": self.audited,
             "rate_limited": self.limiter.refused,
             "timeouts": self.runner.timeouts,

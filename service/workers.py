@@ -105,8 +105,17 @@ WorkerMain = Callable[[int, Ready], int]  # (index, ready) -> exit status
 
 
 class Supervisor:
-    def __init__(self, count: int, main: WorkerMain, stop_wait_s: float) -> None:
+    def __init__(
+        self,
+        count: int,
+        main: WorkerMain,
+        stop_wait_s: float,
+        on_exit: Callable[[int], None] = lambda index: None,
+    ) -> None:
+        """``on_exit(index)`` runs in the supervisor after worker ``index`` ended, before a
+        replacement starts."""
         self.count, self.main, self.stop_wait_s = count, main, stop_wait_s
+        self.on_exit = on_exit
         self.workers: dict[int, Worker] = {}  # pid -> worker
         self.restarts = 0
         self._stop = False
@@ -174,6 +183,7 @@ class Supervisor:
             worker = self.workers.pop(pid, None)
             if worker is None or self._stop:
                 continue
+            self.on_exit(worker.index)
             log.warning(
                 "worker %d (pid %d) ended (%s); starting another",
                 worker.index, pid, _describe(status),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.cli import CliError
@@ -118,6 +121,7 @@ def _serve_many(settings: Settings, release_id: str, count: int) -> int:
     """``count`` worker processes on one port (``service.workers``)."""
     from dataclasses import replace
 
+    from service.metrics import share_between_workers, worker_gone
     from service.workers import EXIT_CUT, EXIT_DRAINED, StartFailed, Supervisor, listen, reserve
 
     where = f"{settings.host}:{settings.port}"
@@ -129,6 +133,7 @@ def _serve_many(settings: Settings, release_id: str, count: int) -> int:
 
     def worker(index: int, ready: Callable[[str], None]) -> int:
         held.close()
+        share_between_workers(shared, index)  # /metrics: the sums over every worker
         try:
             app = _open_app(settings, release_id)
             app.extensions["zicht"].worker = index
@@ -142,19 +147,26 @@ def _serve_many(settings: Settings, release_id: str, count: int) -> int:
         ready("")
         return EXIT_DRAINED if _serve(app, sock, settings) else EXIT_CUT
 
-    supervisor = Supervisor(count, worker, settings.shutdown_drain_s + 5.0)
-    try:
-        supervisor.start()
-    except StartFailed as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        held.close()  # the workers' sockets hold the port now
-    print(
-        f"zicht: serving release {release_id} on http://{settings.host}:{port} "
-        f"with {count} worker processes",
-        flush=True,
+    # The workers' metric files: private to this run, gone when it ends.
+    shared = Path(tempfile.mkdtemp(prefix="zicht-metrics-"))
+    supervisor = Supervisor(
+        count, worker, settings.shutdown_drain_s + 5.0, lambda index: worker_gone(shared, index)
     )
-    _stopped(supervisor.run())
+    try:
+        try:
+            supervisor.start()
+        except StartFailed as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            held.close()  # the workers' sockets hold the port now
+        print(
+            f"zicht: serving release {release_id} on http://{settings.host}:{port} "
+            f"with {count} worker processes",
+            flush=True,
+        )
+        _stopped(supervisor.run())
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
     return 0
 
 

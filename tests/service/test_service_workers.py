@@ -206,3 +206,78 @@ def test_several_workers_need_a_release_poll(tmp_path, two) -> None:
     assert proc.stderr is not None
     assert "release_poll_s" in proc.stderr.read()
     proc.stderr.close()
+
+
+def _scrape(port: int) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
+    """(worker that answered, {(sample name, labels): value}) of one /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, head, body = fresh(port, "/metrics")
+    assert status == 200
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+    return head["X-Zicht-Worker"], samples
+
+
+def _total(samples: dict, name: str, **labels: str) -> float:
+    return sum(
+        v for (n, ls), v in samples.items() if n == name and labels.items() <= dict(ls).items()
+    )
+
+
+def test_metrics_count_the_whole_service_whichever_worker_answers(two, tmp_path, stop) -> None:
+    import shutil
+
+    src, _, _ = two
+    home = shutil.copytree(src, tmp_path / "home", ignore=shutil.ignore_patterns("audit", "state"))
+    port = free_port()
+    stop.append(serve(home, port, ZICHT_RATE_LIMIT_PER_MINUTE="0"))
+    _, before = _scrape(port)
+    answered: dict[str, int] = {"0": 0, "1": 0}
+    for i in range(30):  # new connections: the kernel spreads them over both workers
+        status, head, _ = fresh(port, AGG + f"&cut=period@year:{2022 + i % 2}")
+        assert status == 200
+        answered[head["X-Zicht-Worker"]] += 1
+    assert answered["0"] and answered["1"], answered
+    agg = "/api/v1/cubes/<cube>/aggregate"
+    seen: set[str] = set()
+    scrapes = 1  # the first scrape above is counted by the ones after it
+    for _ in range(60):
+        worker, after = _scrape(port)
+        seen.add(worker)
+        grew = _total(after, "zicht_http_requests_total", route=agg) - _total(
+            before, "zicht_http_requests_total", route=agg
+        )
+        assert grew == 30, (worker, grew)  # all 30, not the answering worker's share
+        assert (
+            _total(after, "zicht_audit_records_total") - _total(before, "zicht_audit_records_total")
+            == 30
+        )
+        assert (
+            _total(after, "zicht_http_requests_total", route="/metrics")
+            - _total(before, "zicht_http_requests_total", route="/metrics")
+            == scrapes
+        )
+        assert (
+            _total(after, "zicht_http_request_duration_seconds_count", route=agg)
+            - _total(before, "zicht_http_request_duration_seconds_count", route=agg)
+            == 30
+        )
+        lookups = _total(after, "zicht_cache_lookups_total") - _total(
+            before, "zicht_cache_lookups_total"
+        )
+        assert lookups >= 30, lookups
+        per_worker = {
+            dict(ls)["worker"]: v
+            for (n, ls), v in after.items()
+            if n == "zicht_worker_requests_total"
+        }
+        assert set(per_worker) == {"0", "1"}
+        assert sum(per_worker.values()) == _total(after, "zicht_http_requests_total")
+        scrapes += 1
+        if seen == {"0", "1"}:
+            break
+    assert seen == {"0", "1"}, "every scrape came from one worker"
