@@ -181,6 +181,20 @@ class Settings:
         "flight finish for at most this many seconds, then syncs the audit log and exits 0.",
     )
 
+    store_retention_days: float = _s(
+        30.0,
+        "Days the state store keeps a client's risk-monitor answers, the risk flags and "
+        "rate-limit buckets after they were last written: a client not seen for longer is "
+        "forgotten (the audit log, which also lists each answer's flags, is never pruned). "
+        "Checked about once a minute by each worker.",
+    )
+    store_max_rows: int = _s(
+        1_000_000,
+        "Most rows the state store keeps in each of its tables (risk-monitor answers, risk "
+        "flags, rate-limit buckets): beyond it the oldest go first, so many one-off clients "
+        "cannot fill the disk.",
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -293,6 +307,7 @@ def validate(s: Settings) -> list[str]:
         "max_body_bytes",
         "monitor_window",
         "connection_limit",
+        "store_max_rows",
     ):
         if getattr(s, name) < 1:
             problems.append(f"{name}: must be at least 1")
@@ -308,6 +323,8 @@ def validate(s: Settings) -> list[str]:
     ):
         if getattr(s, name) < 0:
             problems.append(f"{name}: must not be negative")
+    if s.store_retention_days <= 0:
+        problems.append("store_retention_days: must be positive")
     if s.query_timeout_s <= 0:
         problems.append("query_timeout_s: must be positive")
     if s.backend not in ("duckdb", "spark"):

@@ -11,12 +11,14 @@ from service.settings import DSN_ENV, Settings
 from service.store.base import Flag, Observation, Store, StoreUnavailable
 from service.store.embedded import EmbeddedStore
 from service.store.memory import MemoryStore
+from service.store.retention import DAY_S, Retention
 
 __all__ = [
     "EmbeddedStore",
     "Flag",
     "MemoryStore",
     "Observation",
+    "Retention",
     "Store",
     "StoreUnavailable",
     "open_store",
@@ -25,9 +27,12 @@ __all__ = [
 
 def open_store(settings: Settings, home: Path, environ: Mapping[str, str] | None = None) -> Store:
     """The store the ``store`` setting names (PostgreSQL's DSN from ``ZICHT_STORE_DSN``)."""
+    retention = Retention(settings.store_retention_days * DAY_S, settings.store_max_rows)
     if settings.store == "postgresql":
         from service.store.postgres import PostgresStore  # psycopg only when it is used
 
         dsn = (os.environ if environ is None else environ).get(DSN_ENV, "")
-        return PostgresStore(dsn, settings.store_schema, max_connections=settings.threads * 2 + 2)
-    return EmbeddedStore(home, FileModes(settings.file_group))
+        return PostgresStore(
+            dsn, settings.store_schema, settings.threads * 2 + 2, retention=retention
+        )
+    return EmbeddedStore(home, FileModes(settings.file_group), retention)

@@ -94,6 +94,12 @@ class Store(Protocol):
         """(clients with observations, flags by kind)."""
         ...
 
+    def prune(self, before: float, max_rows: int) -> dict[str, int]:
+        """Delete risk-monitor answers, flags and buckets last written before ``before``, then
+        the oldest rows beyond ``max_rows`` in each; return the rows deleted by table. (Each
+        store also does this on its own, see ``service.store.retention``.)"""
+        ...
+
     def problems(self) -> list[str]:
         """What stops the store from working now (for /ready); empty when it works."""
         ...

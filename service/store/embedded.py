@@ -26,6 +26,7 @@ from typing import Any
 from loaders.files import PRIVATE, FileModes, private_dir
 from service.audit import AuditLog
 from service.store.base import Check, Flag, Observation, Step, StoreUnavailable, T
+from service.store.retention import BATCH, DEFAULT_RETENTION, TABLES, Pruning, Retention
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -37,11 +38,13 @@ CREATE TABLE IF NOT EXISTS observations (
     comparable TEXT NOT NULL, shape TEXT NOT NULL, population REAL, suppressed INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS observations_client ON observations (client, id);
+CREATE INDEX IF NOT EXISTS observations_time ON observations (time);
 CREATE TABLE IF NOT EXISTS flags (
     id INTEGER PRIMARY KEY, time REAL NOT NULL, client TEXT NOT NULL, kind TEXT NOT NULL,
     message TEXT NOT NULL, queries TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flags_client ON flags (client, id);
+CREATE INDEX IF NOT EXISTS flags_time ON flags (time);
 """
 BUSY_TIMEOUT_MS = 10_000
 
@@ -66,7 +69,10 @@ def _journal_wal(con: sqlite3.Connection) -> None:
 class EmbeddedStore:
     kind = "embedded"
 
-    def __init__(self, home: Path, modes: FileModes = PRIVATE) -> None:
+    def __init__(
+        self, home: Path, modes: FileModes = PRIVATE, retention: Retention = DEFAULT_RETENTION
+    ) -> None:
+        self.pruning = Pruning(self.prune, retention)
         self.audit = AuditLog(home / "audit", modes)
         self.directory = home / "state"
         private_dir(self.directory, modes)
@@ -147,6 +153,7 @@ class EmbeddedStore:
                 " DO UPDATE SET tokens = excluded.tokens, last = excluded.last",
                 (client, *bucket),
             )
+        self.pruning.tick()
         return result
 
     def forget_buckets(self, before: float) -> None:
@@ -178,6 +185,7 @@ class EmbeddedStore:
                 "INSERT INTO flags (time, client, kind, message, queries) VALUES (?, ?, ?, ?, ?)",
                 [(f.time, f.client, f.kind, f.message, json.dumps(f.queries)) for f in flags],
             )
+        self.pruning.tick()
         return flags
 
     def flags(self, limit: int, client: str | None = None) -> list[Flag]:
@@ -192,6 +200,40 @@ class EmbeddedStore:
         (clients,) = self._read("SELECT count(DISTINCT client) FROM observations")[0]
         counts = self._read("SELECT kind, count(*) FROM flags GROUP BY kind")
         return int(clients), {k: int(n) for k, n in counts}
+
+    # -- retention --------------------------------------------------------------------------
+
+    def prune(self, before: float, max_rows: int) -> dict[str, int]:
+        """Delete rows older than ``before``, then the oldest beyond ``max_rows`` per table."""
+        deleted = {}
+        for table, age in TABLES:
+            key = "client" if table == "buckets" else "id"
+            order = "last" if table == "buckets" else "id"
+            n = self._delete_batches(
+                f"DELETE FROM {table} WHERE {key} IN"
+                f" (SELECT {key} FROM {table} WHERE {age} < ? LIMIT {BATCH})",
+                (before,),
+            )
+            # The rows beyond the newest ``max_rows``, by age: the oldest go. Counted first
+            # by a reader (not holding the write lock), as it is seldom the case.
+            (count,) = self._read(f"SELECT count(*) FROM {table}")[0]
+            if count > max_rows:
+                n += self._delete_batches(
+                    f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table}"
+                    f" ORDER BY {order} DESC LIMIT {BATCH} OFFSET ?)",
+                    (max_rows,),
+                )
+            deleted[table] = n
+        return deleted
+
+    def _delete_batches(self, statement: str, args: tuple[Any, ...]) -> int:
+        total = 0
+        while True:
+            with self._write() as con:
+                n = con.execute(statement, args).rowcount
+            total += n
+            if n < BATCH:
+                return total
 
     # -- operations -------------------------------------------------------------------------
 

@@ -72,6 +72,25 @@ class MemoryStore:
         with self._lock:
             return len(self._clients), dict(self._counts)
 
+    def prune(self, before: float, max_rows: int) -> dict[str, int]:
+        """As the other stores; here the LRU bounds above already cap each table."""
+        with self._lock:
+            gone = {"observations": 0, "flags": 0, "buckets": 0}
+            for client, history in list(self._clients.items()):
+                while history and history[0].time < before:
+                    history.popleft()
+                    gone["observations"] += 1
+                if not history:
+                    del self._clients[client]
+            while self._flags and (self._flags[0].time < before or len(self._flags) > max_rows):
+                self._flags.popleft()
+                gone["flags"] += 1
+            for client, (_, last) in list(self._buckets.items()):
+                if last < before:
+                    del self._buckets[client]
+                    gone["buckets"] += 1
+            return gone
+
     def problems(self) -> list[str]:
         return []
 

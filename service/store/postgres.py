@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from service.audit import audit_line
 from service.store.base import Check, Flag, Observation, Step, StoreUnavailable, T
+from service.store.retention import BATCH, DEFAULT_RETENTION, TABLES, Pruning, Retention
 
 log = logging.getLogger("zicht.store")
 
@@ -46,11 +47,13 @@ CREATE TABLE IF NOT EXISTS {s}.observations (
     population DOUBLE PRECISION, suppressed INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS observations_client ON {s}.observations (client, id);
+CREATE INDEX IF NOT EXISTS observations_time ON {s}.observations (time);
 CREATE TABLE IF NOT EXISTS {s}.flags (
     id BIGSERIAL PRIMARY KEY, time DOUBLE PRECISION NOT NULL, client TEXT NOT NULL,
     kind TEXT NOT NULL, message TEXT NOT NULL, queries TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flags_client ON {s}.flags (client, id);
+CREATE INDEX IF NOT EXISTS flags_time ON {s}.flags (time);
 """
 # Advisory lock classes (the first key of the two-key form): schema set-up, buckets, risk.
 LOCK_SCHEMA, LOCK_BUCKET, LOCK_RISK = 0x5A1C, 0x5A1D, 0x5A1E
@@ -61,7 +64,14 @@ PROBE_TIMEOUT_S = 1.0  # /ready answers within an orchestrator's probe time-out
 class PostgresStore:
     kind = "postgresql"
 
-    def __init__(self, dsn: str, schema: str = "zicht", max_connections: int = 10) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        schema: str = "zicht",
+        max_connections: int = 10,
+        retention: Retention = DEFAULT_RETENTION,
+    ) -> None:
+        self.pruning = Pruning(self.prune, retention)
         self.schema = schema
         self._s = sql.Identifier(schema)
         self.pool = ConnectionPool(
@@ -149,6 +159,7 @@ class PostgresStore:
                 ),
                 (client, *bucket),
             )
+        self.pruning.tick()
         return result
 
     def forget_buckets(self, before: float) -> None:
@@ -190,6 +201,7 @@ class PostgresStore:
                     ),
                     [(f.time, f.client, f.kind, f.message, json.dumps(f.queries)) for f in flags],
                 )
+        self.pruning.tick()
         return flags
 
     def flags(self, limit: int, client: str | None = None) -> list[Flag]:
@@ -211,6 +223,46 @@ class PostgresStore:
             cur.execute(self._q("SELECT kind, count(*) FROM {s}.flags GROUP BY kind"))
             counts = cur.fetchall()
         return int(row[0] if row else 0), {k: int(n) for k, n in counts}
+
+    # -- retention --------------------------------------------------------------------------
+
+    def prune(self, before: float, max_rows: int) -> dict[str, int]:
+        """Delete rows older than ``before``, then the oldest beyond ``max_rows`` per table."""
+        deleted = {}
+        for table, age in TABLES:
+            key = "client" if table == "buckets" else "id"
+            order = "last" if table == "buckets" else "id"
+            t, k = sql.Identifier(table), sql.Identifier(key)
+            n = self._delete_batches(
+                sql.SQL(
+                    "DELETE FROM {s}.{t} WHERE {k} IN"
+                    " (SELECT {k} FROM {s}.{t} WHERE {a} < %s LIMIT {b})"
+                ).format(s=self._s, t=t, k=k, a=sql.Identifier(age), b=sql.Literal(BATCH)),
+                (before,),
+            )
+            with self._tx() as cur:
+                cur.execute(sql.SQL("SELECT count(*) FROM {s}.{t}").format(s=self._s, t=t))
+                row = cur.fetchone()
+            if row is not None and row[0] > max_rows:
+                n += self._delete_batches(
+                    sql.SQL(
+                        "DELETE FROM {s}.{t} WHERE {k} IN (SELECT {k} FROM {s}.{t}"
+                        " ORDER BY {o} DESC LIMIT {b} OFFSET %s)"
+                    ).format(s=self._s, t=t, k=k, o=sql.Identifier(order), b=sql.Literal(BATCH)),
+                    (max_rows,),
+                )
+            deleted[table] = n
+        return deleted
+
+    def _delete_batches(self, statement: sql.Composed, args: tuple[Any, ...]) -> int:
+        total = 0
+        while True:
+            with self._tx() as cur:
+                cur.execute(statement, args)
+                n = cur.rowcount
+            total += n
+            if n < BATCH:
+                return total
 
     # -- operations -------------------------------------------------------------------------
 

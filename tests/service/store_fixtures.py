@@ -18,6 +18,7 @@ import pytest
 
 from service.settings import DSN_ENV
 from service.store import EmbeddedStore, Store
+from service.store.retention import DEFAULT_RETENTION, Retention
 
 TEST_DSN_ENV = "ZICHT_TEST_STORE_DSN"
 KINDS = ("embedded", "postgresql")
@@ -41,14 +42,14 @@ class Backing:
         self.dsn = postgres_dsn() if kind == "postgresql" else ""
         self.opened: list[Store] = []
 
-    def open(self) -> Store:
+    def open(self, retention: Retention = DEFAULT_RETENTION) -> Store:
         store: Store
         if self.kind == "postgresql":
             from service.store.postgres import PostgresStore
 
-            store = PostgresStore(self.dsn, self.schema, max_connections=8)
+            store = PostgresStore(self.dsn, self.schema, max_connections=8, retention=retention)
         else:
-            store = EmbeddedStore(self.home)
+            store = EmbeddedStore(self.home, retention=retention)
         self.opened.append(store)
         return store
 

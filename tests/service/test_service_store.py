@@ -17,8 +17,9 @@ import pytest
 from service.errors import RateLimited
 from service.limits import RateLimiter
 from service.monitor import RiskMonitor
-from service.store import Observation, StoreUnavailable
+from service.store import Flag, Observation, StoreUnavailable
 from service.store.base import Bucket
+from service.store.retention import Retention
 from tests.service.store_fixtures import Backing, backing_fixture  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -334,3 +335,73 @@ def test_a_full_audit_disk_refuses_the_answer_and_tears_nothing(tmp_path, monkey
         ln for p in (home / "audit").glob("audit-*.jsonl") for ln in p.read_text().splitlines()
     ]
     assert len(lines) == 2 and all(json.loads(ln)["cube"] == "drug_suspects" for ln in lines)
+
+
+# --- retention: clients never seen again do not stay forever, no table grows without bound ---
+
+DAY = 86_400.0
+
+
+def _obs(at: float, n: int = 0) -> Observation:
+    return Observation(at, f"q{n}", "c", "s", 100.0, 0)
+
+
+def _flagging(at: float, client: str):
+    def check(history):
+        return [Flag(at, client, "differencing", "test", ("a", "b"))]
+
+    return check
+
+
+def _has_bucket(store, client: str) -> bool:
+    return store.update_bucket(client, lambda b: (b or (1.0, time.time()), b is not None))
+
+
+def test_clients_not_seen_for_the_retention_age_are_forgotten(backing: Backing) -> None:
+    store, other = backing.open(), backing.open()
+    now = time.time()
+    for client, at in (("gone", now - 40 * DAY), ("kept", now - 2 * DAY)):
+        store.update_bucket(client, lambda b, at=at: ((3.0, at), None))
+        for n in range(3):
+            store.observe(client, _obs(at + n, n), 10, _flagging(at + n, client))
+    assert store.risk_summary() == (2, {"differencing": 6})
+    deleted = other.prune(now - 30 * DAY, 1_000_000)
+    assert deleted == {"observations": 3, "flags": 3, "buckets": 1}
+    assert store.risk_summary() == (1, {"differencing": 3})  # seen from the first worker too
+    assert {f.client for f in store.flags(100)} == {"kept"}
+    assert (_has_bucket(store, "gone"), _has_bucket(store, "kept")) == (False, True)
+    seen: list = []
+    store.observe("kept", _obs(now), 10, lambda h: seen.extend(h) or [])
+    assert [o.canonical for o in seen] == ["q0", "q1", "q2"]  # a live client keeps its memory
+    assert other.prune(now - 30 * DAY, 1_000_000) == {"observations": 0, "flags": 0, "buckets": 0}
+
+
+def test_no_table_keeps_more_than_max_rows_and_the_oldest_go_first(backing: Backing) -> None:
+    store = backing.open()
+    now = time.time()
+    for i in range(12):  # client c00 is the oldest
+        client, at = f"c{i:02d}", now - 100 + i
+        store.update_bucket(client, lambda b, at=at: ((3.0, at), None))
+        store.observe(client, _obs(at), 10, _flagging(at, client))
+    deleted = store.prune(now - 30 * DAY, 5)
+    assert deleted == {"observations": 7, "flags": 7, "buckets": 7}
+    newest = {f"c{i:02d}" for i in range(7, 12)}
+    assert {f.client for f in store.flags(100)} == newest
+    assert store.risk_summary()[0] == 5
+    assert [_has_bucket(store, f"c{i:02d}") for i in range(12)] == [False] * 7 + [True] * 5
+
+
+def test_each_store_prunes_on_its_own_without_holding_up_writes(backing: Backing) -> None:
+    store = backing.open(Retention(max_age_s=30 * DAY, max_rows=4, every_s=0.0))
+    now = time.time()
+    for i in range(15):
+        store.observe(f"c{i}", _obs(now - 100 + i), 10, _flagging(now - 100 + i, f"c{i}"))
+    deadline = time.monotonic() + 30
+    while True:  # the runs happen in their own thread, one at a time; a last one catches up
+        time.sleep(0.05)
+        store.pruning.tick()
+        time.sleep(0.05)
+        if store.pruning.runs and len(store.flags(100)) <= 4:
+            break
+        assert time.monotonic() < deadline, "no background pruning"
+    assert {f.client for f in store.flags(100)} == {f"c{i}" for i in range(11, 15)}
