@@ -7,13 +7,17 @@ import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
 
 from cube.assemble import assemble
 from cube.backend import Backend
 from cube.compose import compose, fold, node_grid
 from cube.context import ReleaseContext, SqlCaches
 from cube.derive import derive
-from cube.plan import cell_grid, make_plan
+from cube.periods import is_over_years, summed, yearly
+from cube.plan import Plan, cell_grid, make_plan
 from cube.protect import ProtectedParts, protect_parts
 from cube.query import Query
 from cube.result import Answer
@@ -54,18 +58,39 @@ def _answer(
     comp = clock("compose", compose, plan, axes, ctx.max_cells)
     run = (ctx, caches, backend, timeout_s)
     if comp is None:
-        stats = clock("execute", execute_parts, *run, plan, grid)
-        protected = clock("protect", protect_parts, plan, grid, stats)
+        protected, _ = _protected(clock, run, plan, grid)
     else:  # custom groups: protect their node cells, then sum them (cube/compose.py)
         nodes = clock("grid", node_grid, comp, axes)
-        stats = clock("execute", execute_parts, *run, comp.plan, nodes)
-        protected = clock("protect", protect_parts, comp.plan, nodes, stats)
-        cells = {key: res.inverse for key, res in stats.items()}
+        protected, cells = _protected(clock, run, comp.plan, nodes)
         folded = clock("compose", fold, comp, grid, nodes, protected, cells)
         protected = _with_reports(folded, protected.reports)
     outputs = clock("derive", derive, plan, grid, protected)
     result = clock("assemble", assemble, ctx.release_id, axes, plan, grid, outputs, protected)
     return Answer(**result, timings=clock.timings)
+
+
+def _protected(
+    clock: _Clock, run: tuple, plan: Plan, grid: np.ndarray
+) -> tuple[ProtectedParts, dict[tuple[str, int], np.ndarray]]:
+    """Every part of ``plan`` executed and protected on the cells ``grid``; a stock over
+    several years from its protected yearly cells (cube/periods.py). Also, per part, the part
+    cell behind every cell of ``grid``."""
+    axes = run[0].axes_for(plan.cube)
+    over = [p for p in plan.parts if is_over_years(plan, p)]
+    rest = replace(plan, parts=tuple(p for p in plan.parts if p not in over))
+    stats = clock("execute", execute_parts, *run, rest, grid)
+    protected = clock("protect", protect_parts, rest, grid, stats)
+    cells = {key: res.inverse for key, res in stats.items()}
+    for part in over:
+        ys = clock("grid", yearly, plan, part, grid, axes)
+        year_stats = clock("execute", execute_parts, *run, ys.plan, ys.grid)
+        year_protected = clock("protect", protect_parts, ys.plan, ys.grid, year_stats)
+        protected[part.key] = {
+            name: summed(ys, pm) for name, pm in year_protected[part.key].items()
+        }
+        protected.reports.update(year_protected.reports)
+        cells[part.key] = ys.inverse
+    return protected, cells
 
 
 def _with_reports(parts: dict, reports: dict) -> ProtectedParts:

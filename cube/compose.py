@@ -171,7 +171,7 @@ def _item_for(
     return extra[key]
 
 
-def _other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
+def other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
     """The role of ``other`` that ``role_id`` of the main cube maps onto (as planning does)."""
     dim = main.role(role_id).dimension.id
     try:
@@ -191,7 +191,7 @@ def _with_items(plan: Plan, part: Part, items: list[Item]) -> Part:
         it = items[j]
         role = it.role if part.cube is plan.cube else None
         if role is None:
-            mapped = _other_role(plan.cube, part.cube, it.role)
+            mapped = other_role(plan.cube, part.cube, it.role)
             role = mapped.id if mapped is not None else None
         if role is None or it.level not in part.cube.role(role).levels:
             continue
@@ -241,8 +241,7 @@ def fold(
         uniq = np.unique(np.stack([pairs_answer, cells]), axis=1)
         first = _first_node(pairs_answer, cells, pairs_node, uniq)
         out[key] = {
-            name: _fold_measure(pm, uniq[0], first, len(answer_grid))
-            for name, pm in measures.items()
+            name: fold_cells(pm, uniq[0], first, len(answer_grid)) for name, pm in measures.items()
         }
     return out
 
@@ -293,9 +292,11 @@ def _first_node(
     return n[keep]
 
 
-def _fold_measure(
+def fold_cells(
     pm: ProtectedMeasure, answer_of: np.ndarray, node: np.ndarray, n: int
 ) -> ProtectedMeasure:
+    """The protected cells ``node`` summed into ``n`` cells (``answer_of`` for each): a hidden
+    node hides the sum (reason ``derived``); one node alone keeps its status and reason."""
     published = pm.published[node]
     suppressed = pm.status[node] == SUPPRESSED
     count = np.bincount(answer_of, minlength=n)

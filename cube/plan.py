@@ -400,8 +400,6 @@ def _build_parts(
     items: list[Item],
     need: dict[tuple[str, int], dict],
     cut_filters: list[tuple[Cut, tuple]],
-    axes_for: Any,
-    masks: dict[str, np.ndarray],
 ) -> list[Part]:
     parts = []
     for (cid, shift), measures in sorted(need.items(), key=lambda kv: (kv[0][0] != cube.id, kv[0])):
@@ -431,8 +429,6 @@ def _build_parts(
             )
             if role and cut.level in other.role(role).levels:
                 filters.append(KeyFilter(role, cut.level, keys, False))
-        if other is not cube:
-            _stock_single_year(r, other, items, masks, axes_for(cube), where)
         parts.append(
             Part(other, shift, tuple(used), tuple(roles), tuple(measures.values()), tuple(filters))
         )
@@ -508,7 +504,7 @@ def make_plan(
     _check_options(r, query)
     order = _order(r, query, items)
     _stock_single_year(r, cube, items, masks, axes, "cuts")
-    parts = _build_parts(r, cube, items, need, cut_filters, axes_for, masks)
+    parts = _build_parts(r, cube, items, need, cut_filters)
     if r.problems:
         raise InvalidQuery("the query has problems", r.problems)
     items = [
