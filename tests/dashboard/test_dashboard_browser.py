@@ -299,11 +299,16 @@ def test_a_mostly_suppressed_map_says_what_would_publish(page, server):
     first = api["suggestions"][0]
     item = box.locator(f"li[data-kind='{first['kind']}']").first
     assert f"{first['with_value']} van {first['cells']}" in item.inner_text()
-    if first["kind"] != "pool_periods":  # offered as the CSV of that very answer
-        href = item.locator("a").get_attribute("href")
-        assert href.startswith("/api/v1/cubes/drug_suspects/aggregate?") and "format=csv" in href
-        status, _headers, body = get(f"{server.base}{href}")
-        assert status == 200 and body.count(b"\n") == first["cells"] + 1
+    # Every kind the map can show (pooled years, provincies) is one click on the page.
+    assert item.locator("a").count() == 0
+    item.locator("button").click()
+    levels = [v.split("@")[1] for n, v in first["params"] if n == "drilldown"]
+    page.wait_for_selector(f"#map[data-level={levels[0]}][data-status=ready]")
+    if first["years"]:
+        years = "–".join(first["years"])
+        page.wait_for_function(
+            "y => document.querySelector('#map-year').textContent === y", arg=years
+        )
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -404,6 +409,21 @@ VIEWS = {
         {"width": 390, "height": 844},
         "#search-areas[data-status=ready]",
     ),
+    "provincie-map": (
+        "#ind=drug_suspects.suspects&year=2024&ml=provincie",
+        {"width": 1366, "height": 900},
+        "#national[data-status=ready]",
+    ),
+    "breakdown-map": (
+        "#ind=drug_suspects.suspects&year=2024&bd=age@broad:25-44",
+        {"width": 1366, "height": 900},
+        "#guidance[data-status=ready]",
+    ),
+    "profile-guidance": (
+        "#theme=population&ind=population.inhabitants&year=2023&gm=GM0363&level=buurt",
+        {"width": 1366, "height": 900},
+        "#areas-guidance[data-status=ready]",
+    ),
     "english": (
         "#lang=en&theme=transactions&ind=transactions.transactions&year=2022",
         {"width": 1366, "height": 900},
@@ -488,4 +508,182 @@ def test_the_brochure_views_of_a_gemeente(page, server):
     assert sorted(codes) == ["45", "46", "47"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-brochure.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+# --- guidance where the x's are, one click where the page can show it --------------------
+
+
+def guidance_of(server, cube: str, **params: str | list[str]) -> dict:
+    return server.json(f"/api/v1/cubes/{cube}/aggregate/guidance", **params)
+
+
+def test_the_map_goes_to_provincies_in_one_click_and_back(page, server):
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
+    page.wait_for_selector("#guidance[data-status=ready]:not([hidden])", timeout=30_000)
+    api = guidance_of(
+        server,
+        "drug_suspects",
+        measures="suspects",
+        drilldown="residence@gemeente",
+        cut="period@year:2024",
+    )
+    coarser = next(s for s in api["suggestions"] if s["kind"] == "coarser_level")
+    item = page.locator("#guidance li[data-kind=coarser_level]")
+    assert item.locator("button").count() == 1 and item.locator("a").count() == 0
+    assert f"per provincie: {coarser['with_value']} van 12" in item.inner_text()
+    item.locator("button").click()
+    page.wait_for_selector("#map[data-level=provincie][data-status=ready]")
+    assert "ml=provincie" in page.url
+    answer = server.json(
+        "/api/v1/cubes/drug_suspects/aggregate",
+        measures="suspects",
+        drilldown="residence@provincie",
+        cut="period@year:2024",
+    )
+    expected = {r["members"]["residence@provincie"]: r["cells"]["suspects"] for r in answer["rows"]}
+    painted = page.eval_on_selector_all(
+        "#map path.pv",
+        "ps => ps.map(p => [p.dataset.code, p.dataset.status, p.getAttribute('fill')])",
+    )
+    assert len(painted) == 12
+    for code, status, fill in painted:
+        assert status == expected[code]["status"], code
+        assert (fill == HATCH) == (status == "suppressed"), code
+    # Provincies are in the Tab order, the hidden gemeenten are not.
+    assert page.eval_on_selector_all("#map path.pv[tabindex='0']", "ps => ps.length") == 12
+    assert page.eval_on_selector_all("#map path.gm[tabindex='0']", "ps => ps.length") == 0
+    page.locator("#guidance button", has_text="Toon gemeenten").click()
+    page.wait_for_selector("#map[data-level=gemeente][data-status=ready]")
+    assert "ml=" not in page.url
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+PROFILE = "#theme=population&ind=population.inhabitants&year=2023&gm=GM0363"
+
+
+def test_the_wijk_table_says_what_would_publish_and_a_buurt_table_goes_to_wijken(page, server):
+    open_dashboard(page, f"{PROFILE}&level=buurt")
+    page.wait_for_selector("#profile[data-status=ready][data-gm=GM0363]", timeout=30_000)
+    box = page.locator("#areas-guidance")
+    page.wait_for_selector("#areas-guidance[data-status=ready]:not([hidden])", timeout=30_000)
+    rows = page.locator("#areas-table tbody tr")
+    values = page.eval_on_selector_all(
+        "#areas-table tbody tr td:last-child", "ts => ts.map(t => t.textContent)"
+    )
+    with_value = sum(1 for v in values if v not in ("x", "0"))
+    assert f"{with_value} van de {rows.count()} buurten" in box.inner_text()
+    api = guidance_of(
+        server,
+        "population",
+        measures="inhabitants",
+        drilldown="region@buurt",
+        cut=["region@buurt:descendants(GM0363)", "period@year:2023"],
+        order="-inhabitants",
+    )
+    coarser = next(s for s in api["suggestions"] if s["kind"] == "coarser_level")
+    item = box.locator("li[data-kind=coarser_level]")
+    assert f"per wijk: {coarser['with_value']} van {coarser['cells']}" in item.inner_text()
+    item.locator("button").click()
+    page.wait_for_function(
+        "() => document.querySelector('input[name=level][value=wijk]').checked"
+        " && document.querySelector('#areas-count').textContent === '" + str(coarser["cells"]) + "'"
+    )
+    assert "level=wijk" in page.url
+    # At wijk level the next step up is the gemeente as a whole, shown in the profile itself.
+    page.wait_for_selector("#areas-guidance[data-status=ready]:not([hidden])", timeout=30_000)
+    assert "wijken" in box.inner_text()
+    box.locator("li[data-kind=coarser_level] button").click()
+    page.wait_for_function("() => document.activeElement.id === 'neighbours-heading'")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_mostly_published_wijk_table_has_no_guidance(page):
+    open_dashboard(page, "#theme=population&ind=population.inhabitants&year=2023&gm=GM0014")
+    page.wait_for_selector("#profile[data-status=ready][data-gm=GM0014]", timeout=30_000)
+    page.wait_for_selector("#areas-guidance[data-status=ready]", state="attached")
+    values = page.eval_on_selector_all(
+        "#areas-table tbody tr td:last-child", "ts => ts.map(t => t.textContent)"
+    )
+    share = sum(1 for v in values if v not in ("x", "0")) / len(values)
+    assert page.locator("#areas-guidance").is_hidden() == (share >= 0.9)
+
+
+# --- the brochure's breakdowns nationally and per gemeente on the map ----------------------
+
+
+def test_national_breakdowns_and_one_group_per_gemeente_on_the_map(page, server):
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
+    page.wait_for_selector("#national[data-status=ready]", timeout=30_000)
+    parts = page.eval_on_selector_all(
+        "#national .national-part", "ps => ps.map(p => p.dataset.item)"
+    )
+    assert {"age@broad", "drug_type@drug_type"} <= set(parts)
+    national = server.json(
+        "/api/v1/cubes/drug_suspects/aggregate",
+        measures="suspects",
+        drilldown="age@broad",
+        cut="period@year:2024",
+    )
+    ages = [r for r in national["rows"] if r["members"].get("age@broad")]
+    bars = page.locator("#national .national-part[data-item='age@broad'] g.bar")
+    assert bars.count() == len(ages) > 0
+    group = next(r["members"]["age@broad"] for r in ages if r["cells"]["suspects"]["value"])
+    # Keyboard: the picker is a plain select in the controls.
+    page.focus("#breakdown")
+    page.select_option("#breakdown", f"age@broad:{group}")
+    page.wait_for_selector(f"#map[data-breakdown='age@broad:{group}'][data-status=ready]")
+    assert "bd=age%40broad" in page.url or "bd=age@broad" in page.url
+    answer = server.json(
+        "/api/v1/cubes/drug_suspects/aggregate",
+        measures="suspects",
+        drilldown="residence@gemeente,age@broad",
+        cut="period@year:2024",
+    )
+    expected = {
+        r["members"]["residence@gemeente"]: r["cells"]["suspects"]["status"]
+        for r in answer["rows"]
+        if r["members"].get("age@broad") == group and r["members"].get("residence@gemeente")
+    }
+    state = map_state(page)
+    assert {c: s["status"] for c, s in state.items() if c in expected} == expected
+    assert group in page.inner_text("#map-heading")
+    # Mostly x per gemeente and age group: "without the breakdown" is one click.
+    page.wait_for_selector("#guidance[data-status=ready]:not([hidden])", timeout=30_000)
+    page.locator("#guidance button", has_text="Geen uitsplitsing").click()
+    page.wait_for_selector("#map[data-breakdown=''][data-status=ready]")
+    assert "bd=" not in page.url and page.input_value("#breakdown") == ""
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_cash_breakdown_of_suspicious_transactions(page, server):
+    open_dashboard(page, "#theme=transactions&ind=transactions.transactions&year=2024")
+    page.wait_for_selector("#national[data-status=ready]", timeout=30_000)
+    parts = page.eval_on_selector_all(
+        "#national .national-part", "ps => ps.map(p => p.dataset.item)"
+    )
+    assert "cash@value" in parts
+    options = page.eval_on_selector_all("#breakdown option", "os => os.map(o => o.value)")
+    assert any(o.startswith("cash@value:") for o in options)
+    page.select_option("#breakdown", next(o for o in options if o.startswith("cash@value:")))
+    page.wait_for_selector("#map[data-breakdown^='cash@value:'][data-status=ready]")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_on_a_phone_the_breakdowns_fit_and_work(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024&bd=drug_type@drug_type:cannabis")
+    page.wait_for_selector("#national[data-status=ready]", timeout=30_000)
+    page.wait_for_selector("#map[data-breakdown='drug_type@drug_type:cannabis']")
+    assert page.input_value("#breakdown") == "drug_type@drug_type:cannabis"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    smallest = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('#national svg.chart text')]
+            .filter(t => t.getBBox().width > 0)
+            .map(t => t.getBoundingClientRect().height))"""
+    )
+    assert smallest >= 11, smallest
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "view-phone-breakdown.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]

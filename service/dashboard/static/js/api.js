@@ -101,12 +101,16 @@ export function isRelative(m) {
   return RELATIVE.has(m.kind);
 }
 
-/** Cells of an answer keyed by the member code of `item` (e.g. `region@gemeente`). */
-export function cellsBy(answer, item, measureId) {
+/**
+ * Cells of an answer keyed by the member code of `item` (e.g. `region@gemeente`); with `where`
+ * = [item, member], only the rows of that member of another drill-down (e.g. one age group).
+ */
+export function cellsBy(answer, item, measureId, where = null) {
   const out = new Map();
   for (const row of answer.rows) {
     const code = row.members[item];
     if (code == null) continue;
+    if (where && row.members[where[0]] !== where[1]) continue;
     out.set(code, { label: row.labels[item], cell: row.cells[measureId] });
   }
   return out;

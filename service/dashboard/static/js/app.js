@@ -4,7 +4,7 @@ import * as api from "./api.js";
 import { barChart, emptyNote, scatter } from "./charts.js";
 import { renderBreakdowns, renderFlows, renderSearchAreas, renderSectors } from "./brochure.js";
 import { releaseText, renderExplanation, unitText } from "./explain.js";
-import { renderGuidance, shareWithValue } from "./guidance.js";
+import { fill, renderGuidance, shareWithValue } from "./guidance.js";
 import { applyTexts, label, t, themeLabel } from "./i18n.js";
 import { ChoroplethMap, drawLegend } from "./map.js";
 import { renderProfile } from "./profile.js";
@@ -116,10 +116,33 @@ function counterpart(mode) {
 
 // ---- the map ------------------------------------------------------------------------------
 
+// The brochure's breakdowns, where a cube has them: role and level of each.
+export const BREAKDOWNS = [
+  ["age", "broad"],
+  ["drug_type", "drug_type"],
+  ["cash", "value"],
+  ["sex", "sex"],
+];
+
+/** The map's region level: gemeente, or provincie when chosen (and the cube has it). */
+function mapLevel(m) {
+  return state.ml === "provincie" && api.hasLevel(m, api.regionRole(m), "provincie") ? "provincie" : "gemeente";
+}
+
+/** The map's breakdown (`state.bd` = "age@broad:25-44"), if the cube has that dimension. */
+function breakdownOf(m) {
+  const match = /^([a-z_]+)@([a-z_0-9]+):(.+)$/.exec(state.bd || "");
+  if (!match || !api.hasLevel(m, match[1], match[2])) return null;
+  return { item: `${match[1]}@${match[2]}`, member: match[3] };
+}
+
 function mapParams(m, measureId, year = state.year) {
+  const drill = [`${api.regionRole(m)}@${mapLevel(m)}`];
+  const bd = breakdownOf(m);
+  if (bd) drill.push(bd.item);
   return [
     ["measures", measureId],
-    ["drilldown", `${api.regionRole(m)}@gemeente`],
+    ["drilldown", drill.join(",")],
     ["cut", api.yearCut(m, year, state.pool)],
   ];
 }
@@ -129,44 +152,125 @@ async function drawMap() {
   const { meta: m, measure } = current();
   $("map").dataset.status = "loading";
   const params = mapParams(m, measure.id);
+  const level = mapLevel(m);
+  const bd = breakdownOf(m);
   const answer = await api.aggregate(m.id, params, state.lang);
   await geometryReady;
   if (version !== drawVersion) return false;
-  const cells = api.cellsBy(answer, `${api.regionRole(m)}@gemeente`, measure.id);
-  const colours = map.paint(cells, measure, state.lang);
+  const cells = api.cellsBy(answer, `${api.regionRole(m)}@${level}`, measure.id, bd && [bd.item, bd.member]);
+  const colours = map.paint(cells, measure, state.lang, level);
   drawLegend($("legend"), colours, measure, state.lang);
   $("map-measure").textContent = `${label(state.lang, measure)} (${unitText(state.lang, measure)})`;
   renderExplanation($("indicator-info"), m, measure, state.lang);
   const pooled = api.pooledYears(m, state.year, state.pool);
   $("map-year").textContent = pooled ? `${pooled[0]}–${pooled[1]}` : state.year;
-  guarded(() => guide(m, params, cells, pooled));
+  $("map-breakdown").textContent = bd ? `— ${breakdownLabel(bd)}` : "";
+  guarded(() => guide(m, params, cells, { pooled, level, bd }));
   const link = $("download-map");
   link.href = api.aggregateUrl(m.id, params, state.lang, "csv");
-  link.download = `zicht-${m.id}-${measure.id}-gemeente-${state.year}.csv`;
-  Object.assign($("map").dataset, { status: "ready", indicator: state.ind, year: state.year });
+  link.download = `zicht-${m.id}-${measure.id}-${level}-${state.year}.csv`;
+  Object.assign($("map").dataset, { status: "ready", indicator: state.ind, year: state.year, level, breakdown: bd ? state.bd : "" });
   $("map").dataset.rows = String(cells.size);
   return true;
 }
 
-/** The guidance box under the map heading: what would publish when few gemeenten show one. */
-function guide(m, params, cells, pooled) {
-  const total = gmNames.size || cells.size;
+/** Pooled years as the suggestion gives them: the pool's length up to the chosen year. */
+function poolFrom(s) {
+  state.pool = String(Number(s.years[1]) - Number(s.years[0]) + 1);
+}
+
+/** What the view changed (pooled years, provincies, a breakdown), each undone in one click. */
+function viewNotes({ pooled, level, bd }) {
+  const notes = [];
+  const lang = state.lang;
+  if (pooled) {
+    notes.push({ text: fill(t(lang, "pooled_note"), { from: pooled[0], to: pooled[1] }), undoText: t(lang, "one_year"), undo: () => ((state.pool = undefined), update()) });
+  }
+  if (level === "provincie") {
+    notes.push({ text: t(lang, "provincie_note"), undoText: t(lang, "show_gemeenten"), undo: () => ((state.ml = undefined), update()) });
+  }
+  if (bd) {
+    notes.push({ text: fill(t(lang, "breakdown_note"), { what: breakdownLabel(bd) }), undoText: t(lang, "no_breakdown"), undo: () => ((state.bd = undefined), update()) });
+  }
+  return notes;
+}
+
+/** The guidance box under the map heading: what would publish when few areas show a figure. */
+function guide(m, params, cells, view) {
+  const total = view.level === "gemeente" ? gmNames.size || cells.size : cells.size;
   return renderGuidance($("guidance"), {
     meta: m,
     params,
     lang: state.lang,
-    pooled,
     shown: Math.round(shareWithValue(cells, total) * total),
     total,
-    onPool: (years) => {
-      state.pool = String(Number(years[1]) - Number(years[0]) + 1);
-      update();
+    mostly: view.level === "provincie" ? "mostly_x_pv" : "mostly_x",
+    notes: viewNotes(view),
+    actions: {
+      pool_periods: poolFrom,
+      // One level up from gemeenten is the provincie map; coarser than that only as CSV.
+      coarser_level: view.level === "gemeente" ? () => (state.ml = "provincie") : undefined,
+      fewer_breakdowns: () => (state.bd = undefined),
     },
-    onUnpool: () => {
-      state.pool = undefined;
-      update();
-    },
+    apply: () => update(),
   });
+}
+
+// ---- breakdowns: nationally, and one group at a time on the map --------------------------
+
+const breakdownLabels = new Map(); // "age@broad:25-44" -> "25-44 jaar"
+
+function breakdownLabel(bd) {
+  return breakdownLabels.get(`${bd.item}:${bd.member}`) || bd.member;
+}
+
+/** The breakdowns the map's cube has, each with its national figures for the map's period. */
+async function drawNational() {
+  const box = $("national");
+  const { meta: m, measure } = current();
+  box.dataset.status = "loading";
+  const items = BREAKDOWNS.filter(([role, level]) => api.hasLevel(m, role, level)).map(([r, l]) => `${r}@${l}`);
+  const cut = ["cut", api.yearCut(m, state.year, state.pool)];
+  const answers = await Promise.all(items.map((item) => api.aggregate(m.id, [["measures", measure.id], ["drilldown", item], cut], state.lang)));
+  const pooled = api.pooledYears(m, state.year, state.pool);
+  $("national-what").textContent = `${label(state.lang, measure)} ${pooled ? `${pooled[0]}–${pooled[1]}` : state.year}`;
+  const charts = $("national-charts");
+  charts.replaceChildren();
+  const picker = $("breakdown");
+  const groups = [];
+  items.forEach((item, i) => {
+    const rows = answers[i].rows.filter((r) => r.members[item] != null);
+    const title = t(state.lang, `by_${item.split("@")[0]}`);
+    const part = document.createElement("div");
+    part.className = "national-part";
+    part.dataset.item = item;
+    const h = document.createElement("h3");
+    h.textContent = title;
+    const chart = document.createElement("div");
+    chart.className = "chart-box";
+    part.append(h, chart);
+    charts.append(part);
+    const bars = rows.map((r) => ({ name: r.labels[item] || r.members[item], cell: r.cells[measure.id] }));
+    barChart(chart, bars, { lang: state.lang, decimals: measure.decimals, title: `${label(state.lang, measure)} ${title}` });
+    const group = document.createElement("optgroup");
+    group.label = title;
+    for (const r of rows) {
+      const value = `${item}:${r.members[item]}`;
+      breakdownLabels.set(value, `${title}: ${r.labels[item] || r.members[item]}`);
+      group.append(option(value, r.labels[item] || r.members[item], value === state.bd));
+    }
+    groups.push(group);
+  });
+  if (!items.length) emptyNote(charts, state.lang);
+  picker.replaceChildren(option("", t(state.lang, "no_breakdown"), !state.bd), ...groups);
+  if (!breakdownOf(m) && state.bd) {
+    state.bd = undefined; // another cube's breakdown: not kept in the link
+    writeHash(state);
+  }
+  picker.value = state.bd || "";
+  picker.disabled = !items.length;
+  box.dataset.status = "ready";
+  box.dataset.parts = String(items.length);
 }
 
 async function redrawMap() {
@@ -213,8 +317,27 @@ async function showProfile() {
     yearCut: api.yearCut(m, state.year, state.pool),
     level: state.level,
     lang: state.lang,
+    guidance: {
+      actions: {
+        pool_periods: poolFrom,
+        // Buurten → wijken on the page; wijken → the gemeente as a whole, which the profile
+        // shows over the years and beside its neighbours.
+        coarser_level: () => (state.level === "buurt" ? (state.level = "wijk") : (focusWhole = true)),
+      },
+      apply: () => {
+        if (focusWhole) {
+          focusWhole = false;
+          $("neighbours-heading").focus();
+          $("neighbours-heading").scrollIntoView({ block: "nearest" });
+          return;
+        }
+        syncRadios();
+        update();
+      },
+    },
   });
 }
+let focusWhole = false;
 
 function allMeasures(filter) {
   const out = [];
@@ -364,6 +487,7 @@ async function guarded(task) {
 }
 
 function refreshDetails() {
+  guarded(drawNational);
   guarded(showProfile);
   guarded(drawScatter);
   guarded(drawIndex);
@@ -435,6 +559,10 @@ function wire() {
     state.ind = $("indicator").value;
     fillYears();
     update();
+  });
+  $("breakdown").addEventListener("change", () => {
+    state.bd = $("breakdown").value || undefined;
+    update({ details: false });
   });
   $("year").addEventListener("change", () => {
     state.year = $("year").value;

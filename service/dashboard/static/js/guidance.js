@@ -1,12 +1,13 @@
-// Guidance instead of walls of `x`: when few gemeenten on the map show a figure, ask the API's
+// Guidance instead of walls of `x`: when few areas of a view show a figure, ask the API's
 // guidance resource what would (pooled years, a coarser level, fewer breakdowns) and offer it.
-// Pooled years apply to the page in one click; other views open as CSV of that very answer.
+// A suggestion the page can show applies in one click (the view passes an action per kind);
+// any other opens as CSV of that very answer.
 import * as api from "./api.js";
 import { t } from "./i18n.js";
 
 export const GOOD_ENOUGH = 0.9; // the API's threshold too (service/guidance.py)
 
-/** Share of map cells that show a figure (published and not 0). */
+/** Share of cells that show a figure (published and not 0). */
 export function shareWithValue(cells, total) {
   let shown = 0;
   for (const { cell } of cells.values()) {
@@ -15,7 +16,7 @@ export function shareWithValue(cells, total) {
   return total ? shown / total : 1;
 }
 
-function fill(text, values) {
+export function fill(text, values) {
   return Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, String(v)), text);
 }
 
@@ -28,27 +29,32 @@ function button(text, onClick) {
 }
 
 /**
- * Fill `box` for the map's view. `view` = {meta, params, lang, pooled: [from, to] | null,
- * shown, total, onPool(years), onUnpool()}.
+ * Fill `box` for a view. `view` = {meta, params, lang, shown, total, mostly (i18n key of the
+ * "mostly x" line), notes: [{text, undo, undoText}], actions: {kind: (suggestion) => void},
+ * apply()}: the actions of a suggestion's kinds change the view's state, then `apply` redraws.
+ * A notes entry says what the view already changed (pooled years, provincies …) and undoes it.
  */
 export async function renderGuidance(box, view) {
-  const { lang, pooled } = view;
+  const { lang } = view;
   box.replaceChildren();
   box.hidden = true;
-  if (pooled) {
+  box.dataset.status = "loading";
+  for (const n of view.notes || []) {
     const p = document.createElement("p");
-    p.textContent = fill(t(lang, "pooled_note"), { from: pooled[0], to: pooled[1] });
-    p.append(" ", button(t(lang, "one_year"), view.onUnpool));
+    p.className = "guidance-note";
+    p.textContent = n.text;
+    p.append(" ", button(n.undoText, n.undo));
     box.append(p);
     box.hidden = false;
   }
   if (view.total === 0 || view.shown / view.total >= GOOD_ENOUGH) {
     box.dataset.status = "ready";
+    box.dataset.suggestions = "0";
     return;
   }
   const answer = await api.guidance(view.meta.id, view.params, lang);
   const head = document.createElement("p");
-  head.textContent = fill(t(lang, "mostly_x"), { shown: view.shown, total: view.total });
+  head.textContent = fill(t(lang, view.mostly || "mostly_x"), { shown: view.shown, total: view.total });
   box.append(head);
   const list = document.createElement("ul");
   for (const s of answer.suggestions.slice(0, 3)) list.append(suggestionItem(s, view));
@@ -66,17 +72,28 @@ export async function renderGuidance(box, view) {
   box.dataset.suggestions = String(answer.suggestions.length);
 }
 
+/** The text of a suggestion's level, e.g. "by provincie" from its drill-down. */
+function levelOf(s) {
+  const drill = s.params.find(([n]) => n === "drilldown");
+  const region = drill ? drill[1].split(",").find((d) => /@(provincie|gemeente|wijk|buurt|land)$/.test(d)) : null;
+  return region ? region.split("@")[1] : null;
+}
+
 function suggestionItem(s, view) {
   const { lang } = view;
   const li = document.createElement("li");
   li.dataset.kind = s.kind;
-  const what = s.kind
-    .split("+")
-    .map((k) => fill(t(lang, `guide_${k}`), { from: s.years?.[0], to: s.years?.[1] }))
+  const kinds = s.kind.split("+");
+  const what = kinds
+    .map((k) => fill(t(lang, `guide_${k}`), { from: s.years?.[0], to: s.years?.[1], level: t(lang, `level_${levelOf(s)}`) }))
     .join(t(lang, "guide_and"));
   const how = fill(t(lang, "guide_count"), { shown: s.with_value, total: s.cells });
-  if (s.kind === "pool_periods") {
-    li.append(button(`${what}: ${how}`, () => view.onPool(s.years)));
+  const actions = view.actions || {};
+  if (kinds.every((k) => actions[k])) {
+    li.append(button(`${what}: ${how}`, () => {
+      kinds.forEach((k) => actions[k](s));
+      view.apply();
+    }));
   } else {
     const a = document.createElement("a");
     a.className = "button";

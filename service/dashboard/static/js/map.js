@@ -107,6 +107,20 @@ export class ChoroplethMap {
       .attr("tabindex", 0)
       .attr("role", "button")
       .attr("fill", NO_DATA);
+    // Provincies filled by their own figures when the map is shown a level coarser; hidden
+    // (and out of the Tab order) otherwise.
+    this.provAreas = this.svg
+      .append("g")
+      .attr("class", "provincies")
+      .attr("display", "none")
+      .selectAll("path")
+      .data(provincies ? provincies.features : [])
+      .join("path")
+      .attr("d", path)
+      .attr("class", "pv")
+      .attr("data-code", (f) => f.properties.statcode)
+      .attr("role", "img")
+      .attr("fill", NO_DATA);
     if (provincies) {
       this.svg
         .append("path")
@@ -122,6 +136,10 @@ export class ChoroplethMap {
 
   _wireEvents() {
     const show = (event, f) => this._showTooltip(event, f);
+    this.provAreas
+      .on("mousemove", show)
+      .on("focus", (event, f) => show(event, f))
+      .on("mouseleave blur", () => this._hideTooltip());
     this.areas
       .on("mousemove", show)
       .on("focus", (event, f) => show(event, f))
@@ -135,13 +153,27 @@ export class ChoroplethMap {
       });
   }
 
-  /** Colour every gemeente by its cell; returns the scale for the legend. */
-  paint(cellsByCode, measureMeta, lang) {
+  /**
+   * Colour every gemeente (or, with `level` "provincie", every provincie) by its cell; returns
+   * the scale for the legend.
+   */
+  paint(cellsByCode, measureMeta, lang, level = "gemeente") {
     this.cells = cellsByCode;
     this.measureMeta = measureMeta;
     this.lang = lang;
+    this.level = level;
     const values = [...cellsByCode.values()].map((e) => e.cell && e.cell.value);
     const colours = colourScale(values);
+    const byProvincie = level === "provincie";
+    this.svg.attr("data-level", level);
+    this.svg.select("g.provincies").attr("display", byProvincie ? null : "none");
+    this.areas.attr("tabindex", byProvincie ? -1 : 0).attr("aria-hidden", byProvincie ? "true" : null);
+    this.provAreas
+      .attr("tabindex", byProvincie ? 0 : null)
+      .attr("fill", (f) => this._fill(f, colours))
+      .attr("data-status", (f) => this._status(f))
+      .attr("aria-label", byProvincie ? (f) => this._describe(f) : null);
+    if (byProvincie) return colours;
     this.areas
       .attr("fill", (f) => this._fill(f, colours))
       .attr("data-status", (f) => this._status(f))

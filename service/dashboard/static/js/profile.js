@@ -5,6 +5,7 @@ import { barChart, emptyNote, lineChart } from "./charts.js";
 import { label, t } from "./i18n.js";
 import { unitText } from "./explain.js";
 import { cellExplained, cellText } from "./map.js";
+import { renderGuidance } from "./guidance.js";
 import { drawTiles } from "./tiles.js";
 
 function yearSeries(answer, periodItem, measureId) {
@@ -125,4 +126,17 @@ function drawAreas(root, view, m, areas, q) {
   const link = root.querySelector("#areas-csv");
   link.href = api.aggregateUrl(meta.id, q.areas, lang, "csv");
   link.download = `zicht-${meta.id}-${m.id}-${view.gm}-${level}-${view.year}.csv`;
+  const shown = rows.filter((r) => r.cells[m.id]?.status !== "suppressed" && r.cells[m.id]?.value).length;
+  // Not awaited: the table is on screen; the box follows when the API has answered.
+  renderGuidance(root.querySelector("#areas-guidance"), {
+    meta,
+    params: q.areas,
+    lang,
+    shown,
+    total: rows.length,
+    mostly: level === "buurt" ? "mostly_x_buurten" : "mostly_x_wijken",
+    ...(view.guidance || {}),
+  }).catch(() => {
+    root.querySelector("#areas-guidance").dataset.status = "error";
+  });
 }

@@ -1,6 +1,6 @@
 // The view's state lives in the URL hash, so "copy link" restores exactly this view.
 
-const KEYS = ["lang", "theme", "ind", "mode", "year", "pool", "gm", "level", "x", "y", "sl"];
+const KEYS = ["lang", "theme", "ind", "mode", "year", "pool", "gm", "level", "x", "y", "sl", "ml", "bd"];
 
 export function readHash() {
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
