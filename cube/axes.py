@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
 import numpy as np
-from ibis.expr.types import Table, Value
 
 from cube.members import REGION_LEVELS, MemberStore
 from cube.model import Role
 from dimensions import age as agedef
 from dimensions import codelists
 from dimensions.model import Label
+
+if TYPE_CHECKING:
+    from ibis.expr.types import Table, Value
 
 UNKNOWN = "unknown"
 UNKNOWN_LABEL = Label("Onbekend", "Unknown")
@@ -57,9 +58,16 @@ def _column(name: str) -> Callable[[Table], Value]:
     return expr
 
 
+def _ibis() -> Any:
+    """Ibis, imported when a key expression is first built (compiling SQL), not at start-up."""
+    import ibis
+
+    return ibis
+
+
 def _constant(value: int) -> Callable[[Table], Value]:
     def expr(t: Table) -> Value:
-        return ibis.literal(value)
+        return _ibis().literal(value)
 
     return expr
 
@@ -152,16 +160,16 @@ def _age_axis(role: Role, unknown: bool) -> dict[str, LevelAxis]:
     def case_of(groups: tuple[tuple[int, int | None], ...]) -> Callable[[Value], Value]:
         def case(c: Value) -> Value:
             branches = [(c < lo, i) for i, lo in enumerate(agedef.bounds(groups))]
-            return ibis.cases(*branches, else_=len(groups) - 1)
+            return _ibis().cases(*branches, else_=len(groups) - 1)
 
         return case
 
     defs = {
-        "single": (tuple(str(a) for a in ages), base, lambda c: ibis.least(c, agedef.MAX_AGE)),
+        "single": (tuple(str(a) for a in ages), base, lambda c: _ibis().least(c, agedef.MAX_AGE)),
         "band5": (
             agedef.band5_codes(),
             [agedef.band5_code(a) for a in ages] + base[len(ages) :],
-            lambda c: ibis.least(c // 5, 19),
+            lambda c: _ibis().least(c // 5, 19),
         ),
         "broad": (
             agedef.broad_codes(),

@@ -200,12 +200,13 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
         )
         return []
     try:
-        rows = con.execute(
-            f"SELECT cube, name, singles, multis, bounds, columns, sums, rows, multi_rows "
-            f"FROM {SCHEMA}.rollup_catalog WHERE format = ? AND release = ? AND sum_scale = ? "
-            f"ORDER BY rows",
-            [FORMAT, release_id, SUM_SCALE],
+        # filtered here rather than bound as parameters: DuckDB imports pandas (~0.3 s of
+        # start-up) to look at the types of Python parameters
+        listed = con.execute(
+            f"SELECT cube, name, singles, multis, bounds, columns, sums, rows, multi_rows, "
+            f"format, release, sum_scale FROM {SCHEMA}.rollup_catalog ORDER BY rows"
         ).fetchall()
+        rows = [r[:9] for r in listed if tuple(r[9:]) == (FORMAT, release_id, SUM_SCALE)]
     except duckdb.Error:
         rows = []
     if not rows:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import ibis
-from ibis.expr.types import BooleanValue, Table
+from typing import TYPE_CHECKING
 
 from cube.axes import RoleAxis
 from cube.plan import Item, Part
 from measures.model import Filter, Measure
+
+if TYPE_CHECKING:  # Ibis is imported when SQL is first compiled, not at start-up
+    from ibis.expr.types import BooleanValue, Table
 
 KEY_MOD = 2**32
 # Magnitudes are summed as integers of 1/SUM_SCALE units: a floating-point sum depends on the
@@ -93,6 +94,8 @@ def projection(
     """Filtered fact rows with the cell keys and the measure inputs, as an Ibis expression;
     with ``source``, the rows of a rollup table instead (``cube.rollups``). A column the
     source lacks raises ``IbisTypeError``: the rollup does not cover the part."""
+    import ibis
+
     if source is None:
         t = ibis.table(schema, name=part.cube.fact)
     else:
@@ -291,4 +294,6 @@ def facts_sql(
     source: Source | None = None,
 ) -> str:
     """The part's filtered rows (``projection``) as DuckDB SQL."""
+    import ibis
+
     return str(ibis.to_sql(projection(part, items, schema, axes, source), dialect="duckdb"))

@@ -16,9 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse.csgraph import connected_components
 
 from sdc.relations import Relations
 
@@ -54,6 +51,9 @@ class AuditOutcome:
 
 def components(rel: Relations, suppressed: np.ndarray) -> list[np.ndarray]:
     """Suppressed cells grouped by shared relations (cells of one LP), sorted cell ids."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
     cells = np.flatnonzero(suppressed)
     if len(cells) == 0:
         return []
@@ -70,6 +70,8 @@ class _ComponentLP:
     """The attacker's LP restricted to one component: A_c x = b, bounds."""
 
     def __init__(self, rel: Relations, values: np.ndarray, suppressed: np.ndarray, cells, lb):
+        from scipy.optimize import LinearConstraint
+
         rows = np.unique(rel.by_cell[:, cells].indices)
         a = rel.matrix[rows]
         published = np.where(suppressed, 0.0, values)
@@ -104,6 +106,8 @@ class _ComponentLP:
         return None
 
     def _attempts(self):
+        from scipy.optimize import Bounds, linprog, milp
+
         a_eq, b_eq = self.a_eq, self.b_eq
 
         def linprog_run(method: str, presolve: bool):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import root
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -127,6 +126,8 @@ def _two_point(d: np.ndarray, a: int, b: int) -> np.ndarray:
 
 
 def _exponential_family(d: np.ndarray, V: float) -> np.ndarray:
+    from scipy.optimize import root
+
     # Maximum entropy under moment constraints: p(d) ∝ exp(a·d + b·d²).
     def probs(theta):
         z = theta[0] * d + theta[1] * d**2

@@ -18,7 +18,6 @@ existence proof: the rectangle is a point the attacker cannot exclude.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from sdc.audit import Targets
 
@@ -118,6 +117,8 @@ def _count(side: np.ndarray, far: np.ndarray, rows: np.ndarray, cols: np.ndarray
 
     sum over b' of side[a, b'] * (far^T side)[b', b], less the degenerate a' = a or b' = b.
     """
+    from scipy import sparse
+
     # (C, C): for columns b', b the rows a' where both hold. Sparse: a third of the dense
     # integer product's time on half-empty grids, and still exact.
     inner = (sparse.csr_matrix(far).T @ sparse.csr_matrix(side)).toarray()

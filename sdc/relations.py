@@ -10,11 +10,14 @@ matrix ``A`` with ``A @ values == 0`` (+1 for the total, -1 for each part).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from sdc.table import CellTable, Hierarchy
+
+if TYPE_CHECKING:  # SciPy is imported where relations are built, not at start-up
+    from scipy import sparse
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -36,6 +39,8 @@ class Relations:
 
 
 def build_relations(table: CellTable) -> Relations:
+    from scipy import sparse
+
     coords = np.asarray(table.coords, dtype=np.int64)
     n_cells = coords.shape[0]
     pieces = [_margin_relations(coords, d) for d in range(coords.shape[1])]

@@ -10,8 +10,6 @@ solution is the witness. (The LP relaxation of the classic Fischetti–Salazar a
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 from sdc.relations import Relations
 
@@ -43,6 +41,9 @@ def cells_to_release(
     depth: int,
 ) -> np.ndarray | None:
     """Unsuppressed cells to suppress so that ``cell`` can reach ``target`` (None: cannot)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     region = neighbourhood(rel, cell, depth)
     sup = region[suppressed[region]]
     cand = region[candidate[region] & ~suppressed[region]]

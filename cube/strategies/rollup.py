@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ibis.common.exceptions import IbisTypeError
-
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats
 from cube.rollups import SCHEMA, RollupTable
@@ -39,6 +37,8 @@ def sources(rt: RollupTable) -> tuple[Source, Source, Source]:
 def covering(t: Target) -> tuple[RollupTable, str, str] | None:
     """The smallest rollup with every column the part needs (levels, cuts, measure filters,
     summed columns), with its singles' and multis' rows as SQL; ``None`` when none has."""
+    from ibis.common.exceptions import IbisTypeError
+
     for rt in t.rollups:
         singles, multis, _ = sources(rt)
         if any(m.kind == "sum" and m.column not in singles.sums for m in t.part.measures):

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from ibis.common.exceptions import IbisTypeError
 
 from cube.backend import Backend
 from cube.execute import (
@@ -43,6 +42,8 @@ def applies(s: Situation) -> bool:
 
 def compile(t: Target) -> RollupBoundsSql | None:
     """``None`` when the covering rollup has no multis (then ``rollup`` reads it)."""
+    from ibis.common.exceptions import IbisTypeError
+
     found = covering(t)
     if found is None or found[0].multi_rows == 0:
         return None
