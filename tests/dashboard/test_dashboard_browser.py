@@ -37,8 +37,9 @@ def map_state(pg) -> dict[str, dict[str, str]]:
 
 
 def shown_indicator(pg) -> tuple[str, str, str]:
+    """Cube, measure and period (one year, or pooled years as `from..to`) of the map."""
     cube, measure = pg.get_attribute("#map", "data-indicator").split(".", 1)
-    return cube, measure, pg.get_attribute("#map", "data-year")
+    return cube, measure, pg.get_attribute("#map", "data-period")
 
 
 def map_answer(server, cube: str, measure: str, year: str) -> dict[str, dict]:
@@ -284,7 +285,7 @@ def test_the_indicator_is_explained_in_the_page_language_with_the_release_date(p
 
 
 def test_a_mostly_suppressed_map_says_what_would_publish(page, server):
-    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024&pool=1")
     box = page.locator("#guidance")
     page.wait_for_selector("#guidance[data-status=ready]:not([hidden])", timeout=30_000)
     assert "van de 342 gemeenten" in box.inner_text()
@@ -323,7 +324,7 @@ def test_pooled_years_are_kept_in_the_link_and_undone_in_one_click(page, server)
     page.screenshot(path=str(ARTIFACTS / "dashboard-pooled.png"), full_page=True)
     page.locator("#guidance button", has_text="Toon één jaar").click()
     page.wait_for_function("() => document.querySelector('#map-year').textContent === '2024'")
-    assert "pool=" not in page.url
+    assert "pool=1" in page.url  # one year, chosen: not pooled again by default
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -519,7 +520,7 @@ def guidance_of(server, cube: str, **params: str | list[str]) -> dict:
 
 
 def test_the_map_goes_to_provincies_in_one_click_and_back(page, server):
-    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024&pool=1")
     page.wait_for_selector("#guidance[data-status=ready]:not([hidden])", timeout=30_000)
     api = guidance_of(
         server,
@@ -613,7 +614,7 @@ def test_a_mostly_published_wijk_table_has_no_guidance(page):
 
 
 def test_national_breakdowns_and_one_group_per_gemeente_on_the_map(page, server):
-    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024&pool=1")
     page.wait_for_selector("#national[data-status=ready]", timeout=30_000)
     parts = page.eval_on_selector_all(
         "#national .national-part", "ps => ps.map(p => p.dataset.item)"
@@ -686,4 +687,49 @@ def test_on_a_phone_the_breakdowns_fit_and_work(page):
     assert smallest >= 11, smallest
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "view-phone-breakdown.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+# --- a first map of each theme that shows what it can -------------------------------------
+
+
+def with_value(cells: dict[str, dict]) -> int:
+    return sum(1 for c in cells.values() if c["status"] != "suppressed" and c["value"])
+
+
+def test_events_mostly_x_per_year_are_pooled_by_default_and_say_why(page, server):
+    open_dashboard(page, "#ind=drug_suspects.suspects&year=2024")
+    single = map_answer(server, "drug_suspects", "suspects", "2024")
+    pooled = map_answer(server, "drug_suspects", "suspects", "2022..2024")
+    assert with_value(single) < 0.9 * 342, "the fixture should have a mostly-x single year"
+    assert with_value(pooled) > with_value(single), "pooling should show more here"
+    page.wait_for_selector("#guidance[data-status=ready]:not([hidden])", timeout=30_000)
+    assert page.get_attribute("#map", "data-period") == "2022..2024"
+    assert page.inner_text("#map-year") == "2022–2024"
+    assert "pool=" not in page.url  # a default, not a choice: the link stays "this year"
+    state = map_state(page)
+    assert {c: s["status"] for c, s in state.items() if c in pooled} == {
+        c: cell["status"] for c, cell in pooled.items()
+    }
+    text = page.inner_text("#guidance")
+    assert f"Per jaar tonen maar {with_value(single)} van de 342 gemeenten" in text
+    assert f"tonen {with_value(pooled)} van de 342 gemeenten" in text
+    assert "minder dan 10" in text  # why cells are x, from the cube's policy
+    # The profile and the national breakdowns follow the map's period.
+    page.wait_for_selector("#national[data-status=ready]", timeout=30_000)
+    assert "2022–2024" in page.inner_text("#national-heading")
+    page.locator("#guidance button", has_text="Toon één jaar").click()
+    page.wait_for_selector("#map[data-period='2024'][data-status=ready]")
+    assert "pool=1" in page.url
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_stock_is_not_pooled_even_where_mostly_x(page, server):
+    # Establishments on 1 January: a stock, mostly x per gemeente in the small fixture.
+    open_dashboard(page, "#ind=companies.convicted_director_establishments&year=2023")
+    cells = map_answer(server, "companies", "convicted_director_establishments", "2023")
+    assert with_value(cells) < 0.9 * 342
+    page.wait_for_selector("#guidance[data-status=ready]", timeout=30_000)
+    assert page.get_attribute("#map", "data-period") == "2023"
+    assert "samengenomen" not in page.inner_text("#guidance")
     assert page.errors == []  # type: ignore[attr-defined]

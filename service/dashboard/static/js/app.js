@@ -3,8 +3,8 @@
 import * as api from "./api.js";
 import { barChart, emptyNote, scatter } from "./charts.js";
 import { renderBreakdowns, renderFlows, renderSearchAreas, renderSectors } from "./brochure.js";
-import { releaseText, renderExplanation, unitText } from "./explain.js";
-import { fill, renderGuidance, shareWithValue } from "./guidance.js";
+import { protection, releaseText, renderExplanation, unitText } from "./explain.js";
+import { GOOD_ENOUGH, fill, renderGuidance, shareWithValue } from "./guidance.js";
 import { applyTexts, label, t, themeLabel } from "./i18n.js";
 import { ChoroplethMap, drawLegend } from "./map.js";
 import { renderProfile } from "./profile.js";
@@ -136,15 +136,20 @@ function breakdownOf(m) {
   return { item: `${match[1]}@${match[2]}`, member: match[3] };
 }
 
-function mapParams(m, measureId, year = state.year) {
+function mapParams(m, measureId, year = state.year, pool = state.pool) {
   const drill = [`${api.regionRole(m)}@${mapLevel(m)}`];
   const bd = breakdownOf(m);
   if (bd) drill.push(bd.item);
   return [
     ["measures", measureId],
     ["drilldown", drill.join(",")],
-    ["cut", api.yearCut(m, year, state.pool)],
+    ["cut", api.yearCut(m, year, pool)],
   ];
+}
+
+/** The map's pooled years: chosen (`state.pool`) or by default (see `poolByDefault`). */
+function mapPool() {
+  return state.autoPooled ? String(POOL_DEFAULT) : state.pool;
 }
 
 async function drawMap() {
@@ -157,21 +162,50 @@ async function drawMap() {
   const answer = await api.aggregate(m.id, params, state.lang);
   await geometryReady;
   if (version !== drawVersion) return false;
-  const cells = api.cellsBy(answer, `${api.regionRole(m)}@${level}`, measure.id, bd && [bd.item, bd.member]);
+  let cells = api.cellsBy(answer, `${api.regionRole(m)}@${level}`, measure.id, bd && [bd.item, bd.member]);
+  const pooledByDefault = await poolByDefault(m, measure, level, bd, cells);
+  if (version !== drawVersion) return false;
+  if (pooledByDefault) {
+    cells = pooledByDefault.cells;
+    params.splice(0, params.length, ...pooledByDefault.params);
+  }
   const colours = map.paint(cells, measure, state.lang, level);
   drawLegend($("legend"), colours, measure, state.lang);
   $("map-measure").textContent = `${label(state.lang, measure)} (${unitText(state.lang, measure)})`;
   renderExplanation($("indicator-info"), m, measure, state.lang);
-  const pooled = api.pooledYears(m, state.year, state.pool);
+  const pooled = api.pooledYears(m, state.year, mapPool());
   $("map-year").textContent = pooled ? `${pooled[0]}–${pooled[1]}` : state.year;
   $("map-breakdown").textContent = bd ? `— ${breakdownLabel(bd)}` : "";
-  guarded(() => guide(m, params, cells, { pooled, level, bd }));
+  guarded(() => guide(m, measure, params, cells, { pooled, level, bd }));
   const link = $("download-map");
   link.href = api.aggregateUrl(m.id, params, state.lang, "csv");
   link.download = `zicht-${m.id}-${measure.id}-${level}-${state.year}.csv`;
-  Object.assign($("map").dataset, { status: "ready", indicator: state.ind, year: state.year, level, breakdown: bd ? state.bd : "" });
+  const period = pooled ? `${pooled[0]}..${pooled[1]}` : state.year;
+  Object.assign($("map").dataset, { status: "ready", indicator: state.ind, year: state.year, period, level, breakdown: bd ? state.bd : "" });
   $("map").dataset.rows = String(cells.size);
   return true;
+}
+
+/**
+ * Events counted per year are mostly `x` per gemeente in small places; unless the link or the
+ * user chose a period, such a map shows the POOL_DEFAULT years up to the chosen one when that
+ * shows a figure for more gemeenten (the guidance box says so and offers one year back).
+ */
+const POOL_DEFAULT = 3;
+
+async function poolByDefault(m, measure, level, bd, cells) {
+  state.autoPooled = undefined;
+  if (state.pool || level !== "gemeente" || m.period_type !== "event") return null;
+  const total = gmNames.size || cells.size;
+  const now = shareWithValue(cells, total);
+  if (now >= GOOD_ENOUGH) return null;
+  const params = mapParams(m, measure.id, state.year, String(POOL_DEFAULT));
+  if (!api.pooledYears(m, state.year, String(POOL_DEFAULT))) return null;
+  const answer = await api.aggregate(m.id, params, state.lang);
+  const pooled = api.cellsBy(answer, `${api.regionRole(m)}@${level}`, measure.id, bd && [bd.item, bd.member]);
+  if (shareWithValue(pooled, total) <= now) return null;
+  state.autoPooled = { single: Math.round(now * total), total };
+  return { cells: pooled, params };
 }
 
 /** Pooled years as the suggestion gives them: the pool's length up to the chosen year. */
@@ -184,7 +218,8 @@ function viewNotes({ pooled, level, bd }) {
   const notes = [];
   const lang = state.lang;
   if (pooled) {
-    notes.push({ text: fill(t(lang, "pooled_note"), { from: pooled[0], to: pooled[1] }), undoText: t(lang, "one_year"), undo: () => ((state.pool = undefined), update()) });
+    const why = state.autoPooled ? ` ${fill(t(lang, "pooled_why"), state.autoPooled)}` : "";
+    notes.push({ text: `${fill(t(lang, "pooled_note"), { from: pooled[0], to: pooled[1] })}${why}`, undoText: t(lang, "one_year"), undo: () => ((state.pool = "1"), update()) });
   }
   if (level === "provincie") {
     notes.push({ text: t(lang, "provincie_note"), undoText: t(lang, "show_gemeenten"), undo: () => ((state.ml = undefined), update()) });
@@ -196,7 +231,7 @@ function viewNotes({ pooled, level, bd }) {
 }
 
 /** The guidance box under the map heading: what would publish when few areas show a figure. */
-function guide(m, params, cells, view) {
+function guide(m, measure, params, cells, view) {
   const total = view.level === "gemeente" ? gmNames.size || cells.size : cells.size;
   return renderGuidance($("guidance"), {
     meta: m,
@@ -205,6 +240,7 @@ function guide(m, params, cells, view) {
     shown: Math.round(shareWithValue(cells, total) * total),
     total,
     mostly: view.level === "provincie" ? "mostly_x_pv" : "mostly_x",
+    why: protection(state.lang, m, measure),
     notes: viewNotes(view),
     actions: {
       pool_periods: poolFrom,
@@ -212,7 +248,11 @@ function guide(m, params, cells, view) {
       coarser_level: view.level === "gemeente" ? () => (state.ml = "provincie") : undefined,
       fewer_breakdowns: () => (state.bd = undefined),
     },
-    apply: () => update(),
+    apply: () => {
+      // The suggestions were computed from the map as shown: keep its pooled years.
+      if (state.autoPooled && !state.pool) state.pool = String(POOL_DEFAULT);
+      update();
+    },
   });
 }
 
@@ -230,9 +270,9 @@ async function drawNational() {
   const { meta: m, measure } = current();
   box.dataset.status = "loading";
   const items = BREAKDOWNS.filter(([role, level]) => api.hasLevel(m, role, level)).map(([r, l]) => `${r}@${l}`);
-  const cut = ["cut", api.yearCut(m, state.year, state.pool)];
+  const cut = ["cut", api.yearCut(m, state.year, mapPool())];
   const answers = await Promise.all(items.map((item) => api.aggregate(m.id, [["measures", measure.id], ["drilldown", item], cut], state.lang)));
-  const pooled = api.pooledYears(m, state.year, state.pool);
+  const pooled = api.pooledYears(m, state.year, mapPool());
   $("national-what").textContent = `${label(state.lang, measure)} ${pooled ? `${pooled[0]}–${pooled[1]}` : state.year}`;
   const charts = $("national-charts");
   charts.replaceChildren();
@@ -314,7 +354,7 @@ async function showProfile() {
     gm: state.gm,
     gmName: gmNames.get(state.gm),
     year: state.year,
-    yearCut: api.yearCut(m, state.year, state.pool),
+    yearCut: api.yearCut(m, state.year, mapPool()),
     level: state.level,
     lang: state.lang,
     guidance: {

@@ -15,7 +15,8 @@ function bilingual(lang, obj) {
   return obj ? obj[lang] || obj.nl || "" : "";
 }
 
-function protection(lang, meta, measure) {
+/** What `x` and perturbation mean for this measure under the cube's policy. */
+export function protection(lang, meta, measure) {
   const p = meta.policy || {};
   const parts = [];
   if (COUNTS.has(measure.kind) || MAGNITUDES.has(measure.kind)) {

@@ -30,7 +30,7 @@ function button(text, onClick) {
 
 /**
  * Fill `box` for a view. `view` = {meta, params, lang, shown, total, mostly (i18n key of the
- * "mostly x" line), notes: [{text, undo, undoText}], actions: {kind: (suggestion) => void},
+ * "mostly x" line), why (what `x` means here), notes: [{text, undo, undoText}], actions: {kind: (suggestion) => void},
  * apply()}: the actions of a suggestion's kinds change the view's state, then `apply` redraws.
  * A notes entry says what the view already changed (pooled years, provincies …) and undoes it.
  */
@@ -56,6 +56,12 @@ export async function renderGuidance(box, view) {
   const head = document.createElement("p");
   head.textContent = fill(t(lang, view.mostly || "mostly_x"), { shown: view.shown, total: view.total });
   box.append(head);
+  if (view.why) {
+    const why = document.createElement("p");
+    why.className = "guidance-why";
+    why.textContent = view.why;
+    box.append(why);
+  }
   const list = document.createElement("ul");
   for (const s of answer.suggestions.slice(0, 3)) list.append(suggestionItem(s, view));
   if (list.children.length) {
