@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint bench attack sweep demo clean format soak slowclients
+.PHONY: run test lint bench attack sweep demo clean format soak slowclients screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,15 @@ run: $(STAMP_RUN)
 ## make test: install test dependencies and run the whole suite
 test: $(STAMP_TEST)
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## make screenshots: run the dashboard's browser tests on a fresh artifact directory, then put
+## the views they captured (view-*.png) and their axe-core results (axe-*.json) in
+## docs/screenshots/, replacing what was there
+screenshots: $(STAMP_TEST)
+	rm -rf test-artifacts
+	$(BIN)/pytest -q -p no:cacheprovider tests/dashboard/test_dashboard_browser.py
+	rm -f docs/screenshots/*.png docs/screenshots/*.json
+	cp test-artifacts/view-*.png test-artifacts/axe-*.json docs/screenshots/
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .

@@ -508,7 +508,7 @@ def test_the_brochure_views_of_a_gemeente(page, server):
     )
     assert sorted(codes) == ["45", "46", "47"]
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-brochure.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "view-brochure.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
