@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import signal
@@ -41,6 +42,21 @@ log = logging.getLogger("zicht.server")
 HEALTH = b"/health"
 SPOOL_ABOVE = 512 * 1024  # waitress's default spool threshold, raised to the body limit if needed
 MAINTENANCE_S = 1.0  # how often connections are checked against the time-outs
+TRIM_EVERY_S = 10.0  # how often freed heap memory is given back to the system
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``: hands the free pages inside every malloc arena back to the
+    system. Under steady load the worker threads' arenas otherwise keep what they once used
+    (fragmented), and the process's resident memory creeps up although the memory in use does
+    not. None where the C library is not glibc."""
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
 
 
 class JsonErrorTask(ErrorTask):  # type: ignore[misc]
@@ -90,6 +106,8 @@ class ZichtServer(TcpWSGIServer):  # type: ignore[misc]
         self.health_dispatcher = ThreadedTaskDispatcher()
         self.health_dispatcher.set_thread_count(1)
         self.slow_closed = 0
+        self.trim = _malloc_trim()
+        self.trimmed = 0.0
 
     def add_task(self, task: Any) -> None:
         """Requests that are all ``GET /health`` go to the health thread."""
@@ -101,6 +119,9 @@ class ZichtServer(TcpWSGIServer):  # type: ignore[misc]
 
     def maintenance(self, now: float) -> None:
         super().maintenance(now)  # idle connections
+        if self.trim is not None and now - self.trimmed >= TRIM_EVERY_S:
+            self.trimmed = now
+            self.trim()
         cutoff = time.monotonic() - self.header_timeout_s
         for channel in list(self.active_channels.values()):
             began = getattr(channel, "request_began", None)

@@ -72,7 +72,7 @@ class EmbeddedStore:
     def __init__(
         self, home: Path, modes: FileModes = PRIVATE, retention: Retention = DEFAULT_RETENTION
     ) -> None:
-        self.pruning = Pruning(self.prune, retention)
+        self.pruning = Pruning(self.prune, retention, thread_ends=self._drop_thread_connection)
         self.audit = AuditLog(home / "audit", modes)
         self.directory = home / "state"
         private_dir(self.directory, modes)
@@ -102,6 +102,16 @@ class EmbeddedStore:
             with self._all_lock:
                 self._all.append(con)
         return con
+
+    def _drop_thread_connection(self) -> None:
+        """Close this thread's connection (for a thread about to end)."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            return
+        del self._local.con
+        with self._all_lock:
+            self._all.remove(con)
+        con.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -39,9 +39,16 @@ class Pruning:
     """Calls ``prune`` when it is due (``tick`` after each write), one run at a time."""
 
     def __init__(
-        self, prune: Prune, retention: Retention, clock: Callable[[], float] = time.time
+        self,
+        prune: Prune,
+        retention: Retention,
+        clock: Callable[[], float] = time.time,
+        thread_ends: Callable[[], None] = lambda: None,
     ) -> None:
+        """``thread_ends`` runs last in each pruning thread: a store that keeps a connection
+        per thread closes that thread's there (else each run would leave one behind)."""
         self.prune, self.retention, self.clock = prune, retention, clock
+        self.thread_ends = thread_ends
         self._last = clock()  # the first run waits a period: start-up stays quick
         self._lock = threading.Lock()
         self.runs = 0
@@ -51,7 +58,13 @@ class Pruning:
         if now - self._last < self.retention.every_s or self._lock.locked():
             return
         self._last = now
-        threading.Thread(target=self.run, name="zicht-store-prune", daemon=True).start()
+        threading.Thread(target=self._thread, name="zicht-store-prune", daemon=True).start()
+
+    def _thread(self) -> None:
+        try:
+            self.run()
+        finally:
+            self.thread_ends()
 
     def run(self) -> dict[str, int]:
         """Prune now (the thread ``tick`` starts; tests call it directly)."""
