@@ -192,8 +192,14 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
     if not path.is_file():
         log.info("release %s has no rollups: answering from its facts (zicht rollups)", release_id)
         return []
+    # connections to one release file in one process share one database: a second engine on
+    # the release (a rollback, a test) finds the rollups attached already and reads them
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
     try:
-        con.execute(f"ATTACH '{path}' AS {SCHEMA} (READ_ONLY)")
+        if SCHEMA not in attached:
+            con.execute(f"ATTACH '{path}' AS {SCHEMA} (READ_ONLY)")
     except duckdb.Error:
         log.warning(
             "release %s: %s cannot be read, ignored (rebuild: zicht rollups)", release_id, FILE

@@ -38,9 +38,7 @@ def _open_catalog() -> Catalog:
 
 @pytest.fixture(scope="module")
 def open_engine(release):
-    # from the facts: a second engine attaching the release's rollups in this process would
-    # leave the session's engine without them
-    eng = Engine.open(release, catalog=_open_catalog(), answer_cache_size=0, rollups=False)
+    eng = Engine.open(release, catalog=_open_catalog(), answer_cache_size=0)
     yield eng
     eng.close()
 

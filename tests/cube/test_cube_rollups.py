@@ -66,6 +66,17 @@ UNCOVERED = [
 ]
 
 
+def test_a_second_engine_on_the_release_reads_the_rollups_too(release, engine):
+    second = Engine.open(release)
+    try:
+        assert (
+            set(second.rollups) == set(engine.rollups) == {"population", "dwellings", "companies"}
+        )
+    finally:
+        second.close()
+    assert engine.answer(Query("population", ("inhabitants",), ("region@gemeente",), (YEAR,)))
+
+
 def _strategies(engine: Engine, query: Query) -> set[str]:
     plan = make_plan(query, engine.catalog, engine.axes_for, engine.store, engine.max_cells)
     return {compiled(engine.context, engine.caches, plan, part).strategy for part in plan.parts}
