@@ -56,6 +56,7 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
     items = list(plan.items)
     extra: dict[tuple[str, int, str], int] = {}
     source = []
+    nodes: dict[tuple[str, tuple[str, ...]], bool] = {}  # margins repeat a role's levels
     for gs in plan.grouping_sets:
         add: set[int] = set()
         for role, axis in axes.items():
@@ -63,7 +64,10 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
             if mask.all():
                 continue
             mine = [i for i in gs if items[i].role == role]
-            if _all_nodes(axis, mask, [items[i].level for i in mine]):
+            levels = tuple(items[i].level for i in mine)
+            if (role, levels) not in nodes:
+                nodes[(role, levels)] = _all_nodes(axis, mask, list(levels))
+            if nodes[(role, levels)]:
                 continue
             level = _tiling_level(axis, mask, [items[i].level for i in mine])
             add.add(_item_for(items, extra, axis, mask, role, level))
@@ -118,10 +122,7 @@ def _all_nodes(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> bool:
     if not levels and pooled_window(axis, mask):
         return True
     key = _level_key(axis, levels)
-    k_in = key[mask]
-    cells, n_in = np.unique(k_in, return_counts=True)
-    n_all = np.bincount(np.searchsorted(cells, key[np.isin(key, cells)]), minlength=len(cells))
-    partial = cells[n_in != n_all]
+    partial = _partial_cells(key, mask)
     if len(partial) == 0:
         return True  # every cell keeps its whole member: the cut only chooses cells
     inside = mask & np.isin(key, partial)
@@ -135,6 +136,18 @@ def _all_nodes(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> bool:
         if (sizes[member_of] == per_cell).all():
             return True
     return False
+
+
+def _partial_cells(key: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The cell keys (sorted) that ``mask`` covers only in part."""
+    span = int(key.max()) + 1 if len(key) else 0
+    if span <= 4 * len(key) + 1024:  # small keys: count by bincount, no sort
+        n_in = np.bincount(key[mask], minlength=span)
+        n_all = np.bincount(key, minlength=span)
+        return np.flatnonzero((n_in > 0) & (n_in != n_all))
+    cells, n_in = np.unique(key[mask], return_counts=True)
+    n_all = np.bincount(np.searchsorted(cells, key[np.isin(key, cells)]), minlength=len(cells))
+    return cells[n_in != n_all]
 
 
 def _tiling_level(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> str:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cube.compose import compose
 from cube.plan import make_plan
@@ -182,3 +185,19 @@ def test_the_last_years_of_the_release_are_a_pooled_population(engine):
     if n > 3:
         assert pooled_window(axis, years >= n - 3)
         assert not pooled_window(axis, (years >= n - 4) & (years < n - 1))
+
+
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=60),
+    st.data(),
+    st.sampled_from([1, 10**7]),
+)
+def test_partial_cells_are_the_cells_a_mask_covers_in_part(keys, data, scale):
+    """Both ways of counting (bincount for small keys, sorting for large ones) find exactly the
+    cells some but not all of whose base items the mask keeps."""
+    from cube.compose import _partial_cells
+
+    key = np.asarray(keys, dtype=np.int64) * scale
+    mask = np.asarray(data.draw(st.lists(st.booleans(), min_size=len(keys), max_size=len(keys))))
+    expected = sorted({int(k) for k in key if mask[key == k].any() and not mask[key == k].all()})
+    assert _partial_cells(key, mask).tolist() == expected
