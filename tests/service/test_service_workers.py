@@ -4,6 +4,7 @@ and PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import signal
@@ -281,3 +282,34 @@ def test_metrics_count_the_whole_service_whichever_worker_answers(two, tmp_path,
         if seen == {"0", "1"}:
             break
     assert seen == {"0", "1"}, "every scrape came from one worker"
+
+
+def test_metrics_keep_a_dead_workers_counts_after_its_replacement(two, tmp_path, stop) -> None:
+    import os
+    import shutil
+
+    src, _, _ = two
+    home = shutil.copytree(src, tmp_path / "home", ignore=shutil.ignore_patterns("audit", "state"))
+    port = free_port()
+    stop.append(proc := serve(home, port, ZICHT_RATE_LIMIT_PER_MINUTE="0"))
+    for _ in range(20):
+        assert fresh(port, AGG)[0] == 200
+    _, before = _scrape(port)
+    counted = _total(before, "zicht_http_requests_total", route="/api/v1/cubes/<cube>/aggregate")
+    assert counted == 20
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    os.kill(int(children[0]), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:  # until the replacement answers too
+        now = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        if len(now) == 2 and children[0] not in now:
+            with contextlib.suppress(AssertionError):
+                until_each_worker(port, "/ready")
+                break
+        assert time.monotonic() < deadline, "no replacement worker"
+        time.sleep(0.3)
+    for _ in range(10):  # scrapes from both workers, the replacement among them
+        _, after = _scrape(port)
+        route = "/api/v1/cubes/<cube>/aggregate"
+        assert _total(after, "zicht_http_requests_total", route=route) == counted
+        assert _total(after, "zicht_audit_records_total") >= 20
