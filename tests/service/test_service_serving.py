@@ -181,3 +181,24 @@ def test_zicht_serve_stops_on_sigterm_with_its_audit_whole_and_ready_checks_file
     proc.stdout.close()
     (day,) = (home / "audit").glob("audit-*.jsonl")
     assert len(day.read_text().splitlines()) == 1
+
+
+def test_a_worker_gives_freed_heap_memory_back_every_ten_seconds() -> None:
+    from service.server import TRIM_EVERY_S, _malloc_trim, build_server
+    from service.settings import Settings
+    from service.workers import listen
+
+    trim = _malloc_trim()
+    assert trim is not None, "this Linux has glibc: malloc_trim must be found"
+    trim()  # callable for real
+    sock = listen("127.0.0.1", 0, 0, reuse_port=False)
+    server = build_server(lambda environ, start_response: [], sock, Settings())
+    try:
+        calls: list[float] = []
+        server.trim = lambda: calls.append(0.0)
+        for now in (1000.0, 1000.0 + TRIM_EVERY_S / 2, 1000.0 + TRIM_EVERY_S, 1000.0 + 25):
+            server.maintenance(now)
+        assert len(calls) == 3  # at 1000, 1010 and 1025; not at 1005
+    finally:
+        server.close()
+        sock.close()

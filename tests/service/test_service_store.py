@@ -408,3 +408,19 @@ def test_each_store_prunes_on_its_own_without_holding_up_writes(backing: Backing
     if backing.kind == "embedded":  # each run's thread closed its connection when it ended
         time.sleep(0.2)
         assert len(store._all) <= 2, len(store._all)  # this thread's and at most one running
+
+
+def test_the_in_memory_store_prunes_the_same_way() -> None:
+    from service.store import MemoryStore
+
+    store = MemoryStore()
+    now = time.time()
+    for client, at in (("gone", now - 40 * DAY), ("kept", now - 2 * DAY)):
+        store.update_bucket(client, lambda b, at=at: ((3.0, at), None))
+        for n in range(3):
+            store.observe(client, _obs(at + n, n), 10, _flagging(at + n, client))
+    assert store.prune(now - 30 * DAY, 1_000_000) == {
+        "observations": 3, "flags": 3, "buckets": 1,
+    }  # fmt: skip
+    assert store.risk_summary()[0] == 1 and {f.client for f in store.flags(100)} == {"kept"}
+    assert store.prune(0.0, 2)["flags"] == 1  # the cap: the oldest flag goes
