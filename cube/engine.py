@@ -91,14 +91,18 @@ class Engine:
     ) -> Engine:
         """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
         members and metadata always come from the release's DuckDB file. ``rollups``: answer
-        from the release's pre-aggregated facts where they cover a query (DuckDB only: other
-        backends read the exported facts). ``answer_cache_size``: whole answers kept (0: none;
-        the service keeps its own, so it opens the engine with none)."""
+        from the release's pre-aggregated facts where they cover a query (another backend: the
+        rollup tables its export carries, ``exported_rollups`` in ``backend_options``).
+        ``answer_cache_size``: whole answers kept (0: none; the service keeps its own, so it
+        opens the engine with none)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
-            use_rollups = rollups and backend == "duckdb"
+            found = attach_rollups(con, release.db_path, release.id) if rollups else []
+            if backend != "duckdb":  # another engine reads the rollups its export carries
+                exported = set((backend_options or {}).get("exported_rollups", "").split(","))
+                found = [r for r in found if {r.singles, r.multis, r.bounds} <= exported]
             engine = cls(
                 release,
                 catalog or load_catalog(),
@@ -106,7 +110,7 @@ class Engine:
                 max_cells=max_cells,
                 query_timeout_s=query_timeout_s,
                 answer_cache_size=answer_cache_size,
-                rollups=attach_rollups(con, release.db_path, release.id) if use_rollups else (),
+                rollups=found,
             )
             facts = tuple(engine.schemas)
             engine.backend_factory = open_backend(backend, release.db_path, facts, backend_options)

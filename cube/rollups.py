@@ -229,3 +229,16 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
         RollupTable(c, n, s, m, b, tuple(cols), tuple(sums), int(r), int(mr))
         for c, n, s, m, b, cols, sums, r, mr in rows
     ]
+
+
+def usable_tables(db_path: Path, release_id: str) -> tuple[Path, tuple[str, ...]] | None:
+    """The release's rollup file and every table of the rollups the engine would use, for an
+    export to another engine; None when the release has no usable rollups."""
+    con = duckdb.connect(":memory:")
+    try:
+        found = attach(con, db_path, release_id)
+    finally:
+        con.close()
+    if not found:
+        return None
+    return db_path.parent / FILE, tuple(t for r in found for t in (r.singles, r.multis, r.bounds))

@@ -16,6 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LAYOUT_VERSION = 2
+# Where a Parquet export keeps the rollup tables, beside the fact tables: written by the
+# loaders' export, read by engines other than DuckDB.
+EXPORT_ROLLUP_DIR = "rollups"
 
 # Region levels a fact table carries per region role, as columns ``<role>_<level>`` (region ids).
 REGION_LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veiligheidsregio")

@@ -37,8 +37,10 @@ from typing import Any
 import duckdb
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
-from loaders.export_crypto import SECRET_COLUMNS, ExportKeys, encryption_config
+from layout.facts import EXPORT_ROLLUP_DIR as ROLLUP_DIR
+from loaders.export_crypto import SECRET_COLUMNS, ExportKeys, encryption_config, file_encryption
 from loaders.files import PRIVATE, FileModes, restricted, secure, secure_tree
 from loaders.releases import Release, ReleaseError
 
@@ -89,6 +91,16 @@ class FactExport:
     rows: int
     sorted_by: tuple[str, ...]
     files: int
+    encrypted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RollupSource:
+    """The rollup file beside a release and the tables of it to export (its owner, the cube
+    engine, says which are usable for the release)."""
+
+    path: Path
+    tables: tuple[str, ...]
 
 
 def resolve_target(where: str | Path) -> Target:
@@ -153,19 +165,35 @@ def _files(target: Target) -> int:
 def _export_fact(
     con: duckdb.DuckDBPyConnection, fact: str, out: Target, keys: ExportKeys | None
 ) -> FactExport:
-    order = sort_columns(con, fact)
-    cols = [r[0] for r in con.execute(f'DESCRIBE "{fact}"').fetchall()]
+    return _export_table(con, f'"{fact}"', fact, sort_columns(con, fact), out, keys)
+
+
+def _export_table(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    name: str,
+    order: tuple[str, ...],
+    out: Target,
+    keys: ExportKeys | None,
+) -> FactExport:
+    """One table (``source``, as DuckDB names it) into ``out/name``, in its stored order."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()]
+    secret = tuple(c for c in cols if c in SECRET_COLUMNS)
     fmt = pads.ParquetFileFormat()
     options = fmt.make_write_options(
         compression="zstd",
-        encryption_config=encryption_config(keys, [c for c in cols if c in SECRET_COLUMNS])
-        if keys
-        else None,
+        encryption_config=encryption_config(keys, list(secret)) if keys else None,
     )
-    reader = con.execute(f'SELECT * FROM "{fact}"').to_arrow_reader(ROW_GROUP)
+    row = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+    rows = int(row[0]) if row else 0
+    # the reader streams the result: nothing else may run on ``con`` until it is written
+    reader = con.execute(f"SELECT * FROM {source}").to_arrow_reader(ROW_GROUP)
+    if rows == 0:  # the dataset writer writes no file for no rows; a reader needs the schema
+        _empty_file(reader.schema, out.join(name), keys, secret)
+        return FactExport(name, 0, order, 1, secret if keys else ())
     pads.write_dataset(
         reader,
-        out.join(fact).path,
+        out.join(name).path,
         format=fmt,
         file_options=options,
         filesystem=out.filesystem,
@@ -176,8 +204,29 @@ def _export_fact(
         preserve_order=True,
         existing_data_behavior="error",
     )
-    row = con.execute(f'SELECT count(*) FROM "{fact}"').fetchone()
-    return FactExport(fact, int(row[0]) if row else 0, order, _files(out.join(fact)))
+    return FactExport(name, rows, order, _files(out.join(name)), secret if keys else ())
+
+
+def _empty_file(schema: Any, out: Target, keys: ExportKeys | None, secret: tuple[str, ...]) -> None:
+    out.filesystem.create_dir(out.path, recursive=True)
+    encryption = file_encryption(keys, secret) if keys else None
+    with out.filesystem.open_output_stream(f"{out.path}/part-0.parquet") as f:
+        pq.write_table(
+            schema.empty_table(), f, compression="zstd", encryption_properties=encryption
+        )
+
+
+def _export_rollups(
+    con: duckdb.DuckDBPyConnection, rollups: RollupSource, out: Target, keys: ExportKeys | None
+) -> list[FactExport]:
+    con.execute(f"ATTACH '{rollups.path}' AS exported_rollups (READ_ONLY)")
+    try:
+        return [
+            _export_table(con, f'exported_rollups."{t}"', t, (), out.join(ROLLUP_DIR), keys)
+            for t in rollups.tables
+        ]
+    finally:
+        con.execute("DETACH exported_rollups")
 
 
 def export_release(
@@ -187,12 +236,14 @@ def export_release(
     *,
     keys: ExportKeys | None = None,
     clear_keys: bool = False,
+    rollups: RollupSource | None = None,
 ) -> list[FactExport]:
     """Write every fact table of ``release`` as Parquet into a new version under ``to``
-    (default: ``<release>/parquet``), name it in the manifest, then remove older versions there.
+    (default: ``<release>/parquet``), with the ``rollups`` tables under ``rollups/``, name it
+    in the manifest, then remove older versions there.
 
-    Record keys and holdings are encrypted with ``keys``; without keys the export is refused
-    unless ``clear_keys`` says the operator wants them in clear."""
+    Record keys, their sums and holdings are encrypted with ``keys``; without keys the export
+    is refused unless ``clear_keys`` says the operator wants them in clear."""
     if keys is None and not clear_keys:
         raise ReleaseError(
             "the export would carry record keys and holdings in clear: configure export keys "
@@ -209,6 +260,7 @@ def export_release(
             with restricted(modes):
                 target.filesystem.create_dir(version.path, recursive=True)
                 done = [_export_fact(con, f, version, keys) for f in fact_tables(con)]
+                rolled = _export_rollups(con, rollups, version, keys) if rollups else []
         finally:
             con.close()
     except (duckdb.Error, OSError) as exc:
@@ -218,7 +270,7 @@ def export_release(
         ) from exc
     if target.local:
         secure_tree(Path(target.path), modes)
-    _record(release, version, done, modes, encrypted=keys is not None)
+    _record(release, version, done, rolled, modes)
     _prune(target, keep=version)
     return done
 
@@ -238,7 +290,11 @@ def _prune(target: Target, keep: Target) -> None:
 
 
 def _record(
-    release: Release, version: Target, done: list[FactExport], modes: FileModes, encrypted: bool
+    release: Release,
+    version: Target,
+    done: list[FactExport],
+    rolled: list[FactExport],
+    modes: FileModes,
 ) -> None:
     """Name the export in ``manifest.json`` (atomic replace); a path inside the release is
     stored relative to it, so the release directory can move."""
@@ -250,10 +306,11 @@ def _record(
     manifest[MANIFEST_KEY] = {
         "path": where,
         "exported": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "encrypted_columns": sorted(SECRET_COLUMNS) if encrypted else [],
+        "encrypted_columns": sorted({c for d in done + rolled for c in d.encrypted}),
         "facts": {
             d.fact: {"rows": d.rows, "files": d.files, "sorted_by": list(d.sorted_by)} for d in done
         },
+        "rollups": {d.fact: {"rows": d.rows, "files": d.files} for d in rolled},
     }
     tmp = release.path / f".manifest.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -269,6 +326,7 @@ class ExportEntry:
     location: str
     facts: tuple[str, ...]
     encrypted_columns: tuple[str, ...]
+    rollups: tuple[str, ...] = ()  # rollup tables, under ``<location>/rollups/``
 
 
 def export_entry(release_path: Path, manifest: dict[str, Any]) -> ExportEntry | None:
@@ -280,6 +338,10 @@ def export_entry(release_path: Path, manifest: dict[str, Any]) -> ExportEntry | 
     if not urllib.parse.urlsplit(path).scheme or len(urllib.parse.urlsplit(path).scheme) == 1:
         path = str(release_path / path)  # an absolute path stays absolute
     facts = entry.get("facts") if isinstance(entry.get("facts"), dict) else {}
+    rollups = entry.get("rollups") if isinstance(entry.get("rollups"), dict) else {}
     return ExportEntry(
-        path, tuple(sorted(facts or {})), tuple(entry.get("encrypted_columns") or ())
+        path,
+        tuple(sorted(facts or {})),
+        tuple(entry.get("encrypted_columns") or ()),
+        tuple(sorted(rollups or {})),
     )

@@ -28,7 +28,7 @@ from loaders.releases import ReleaseError
 ENV = "ZICHT_EXPORT_KEYS"
 # What the noise of every published figure is built from, and who contributed: never in clear
 # unless the operator asks for it.
-SECRET_COLUMNS = frozenset({"record_key", "holding"})
+SECRET_COLUMNS = frozenset({"record_key", "holding", "rk"})  # rk: a rollup's record-key sum
 NONCE = 12
 
 
@@ -114,7 +114,20 @@ def crypto_factory(keys: ExportKeys) -> pe.CryptoFactory:
 
 def encryption_config(keys: ExportKeys, columns: Iterable[str]) -> Any:
     """The dataset writer's encryption: footer and ``columns`` encrypted (AES-GCM)."""
-    config = pe.EncryptionConfiguration(
+    return pads.ParquetEncryptionConfig(
+        crypto_factory(keys), pe.KmsConnectionConfig(), _configuration(keys, columns)
+    )
+
+
+def file_encryption(keys: ExportKeys, columns: Iterable[str]) -> Any:
+    """The same encryption for one file written by ``pyarrow.parquet`` directly."""
+    return crypto_factory(keys).file_encryption_properties(
+        pe.KmsConnectionConfig(), _configuration(keys, columns)
+    )
+
+
+def _configuration(keys: ExportKeys, columns: Iterable[str]) -> Any:
+    return pe.EncryptionConfiguration(
         footer_key=keys.footer,
         column_keys={keys.columns: sorted(columns)},
         encryption_algorithm="AES_GCM_V1",
@@ -122,7 +135,6 @@ def encryption_config(keys: ExportKeys, columns: Iterable[str]) -> Any:
         double_wrapping=False,
         cache_lifetime=None,
     )
-    return pads.ParquetEncryptionConfig(crypto_factory(keys), pe.KmsConnectionConfig(), config)
 
 
 def decryption_properties(keys: ExportKeys) -> Any:

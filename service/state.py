@@ -78,7 +78,8 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
 
 def backend_options(release: releases.Release, settings: Settings) -> dict[str, str]:
     """Options of a non-default backend: where Spark runs, how to reach it, its configuration,
-    and the release's Parquet export (a local path or a URI, with the facts it holds)."""
+    and the release's Parquet export (a local path or a URI, with the facts and rollup tables
+    it holds)."""
     if settings.backend != "spark":
         return {}
     from loaders.export import export_entry
@@ -88,6 +89,7 @@ def backend_options(release: releases.Release, settings: Settings) -> dict[str, 
         "master": settings.spark_master,
         "parquet_dir": entry.location if entry else "",
         "exported_facts": ",".join(entry.facts) if entry else "",
+        "exported_rollups": ",".join(entry.rollups) if entry else "",
         **parse_spark_conf(settings.spark_conf),
     }
     if settings.spark_connect_tls:

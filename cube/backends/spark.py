@@ -13,6 +13,7 @@ statements, so ``interrupt()`` cancels only its own query.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -27,6 +28,8 @@ from typing import Any
 
 from cube.backend import BackendError, Interrupted
 from cube.backends.spark_sql import to_spark
+from cube.rollups import SCHEMA as ROLLUP_SCHEMA
+from layout.facts import EXPORT_ROLLUP_DIR as ROLLUP_DIR
 
 DEFAULT_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
@@ -99,7 +102,9 @@ def _connect_session(
     session_class: Any, master: str, conf: Mapping[str, str], tls: bool, token: str
 ) -> Any:
     try:
-        session = session_class.builder.remote(connect_url(master, tls, token)).getOrCreate()
+        # A session of its own (not getOrCreate: that returns any Connect session this process
+        # already has, whatever server it talks to); the engine's close stops it.
+        session = session_class.builder.remote(connect_url(master, tls, token)).create()
         _bounded_retries(session)
         session.version  # noqa: B018 -- the first call over the wire: reachable, TLS and token good
     except Exception as exc:  # grpc and pyspark errors: never echo the URL (it may hold a token)
@@ -149,20 +154,28 @@ def check_export(location: str, facts: tuple[str, ...], exported: tuple[str, ...
         )
 
 
-def register_views(session: Any, location: str, facts: tuple[str, ...]) -> dict[str, str]:
-    """One temporary view per fact over its Parquet files; returns fact → view name. The files
+def register_views(
+    session: Any, location: str, facts: tuple[str, ...], rollups: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """One temporary view per fact and per rollup table over its Parquet files; returns the
+    name the planner's SQL uses (``fact``, ``zicht_rollups.table``) → view name. The files
     carry every column with its release type, so nothing is guessed from directory names."""
     tag = hashlib.sha256(location.encode()).hexdigest()[:10]
+    base = location.rstrip("/")
+    sources = [(f, f, f"{base}/{f}") for f in facts] + [
+        (f"{ROLLUP_SCHEMA}.{t}", f"ru{t.removeprefix('ru')}", f"{base}/{ROLLUP_DIR}/{t}")
+        for t in rollups
+    ]
     views = {}
-    for fact in facts:
+    for name, short, path in sources:
         try:
-            frame = session.read.parquet(f"{location.rstrip('/')}/{fact}")
+            frame = session.read.parquet(path)
         except Exception as exc:
             raise BackendError(
-                f"Spark cannot read the Parquet export of {fact} ({type(exc).__name__})"
+                f"Spark cannot read the Parquet export of {short} ({type(exc).__name__})"
             ) from exc
-        views[fact] = f"zicht_{tag}_{fact}"
-        frame.createOrReplaceTempView(views[fact])
+        views[name] = f"zicht_{tag}_{short}"
+        frame.createOrReplaceTempView(views[name])
     return views
 
 
@@ -225,27 +238,38 @@ class SparkBackend:
 class SparkBackends:
     """Backend factory for one engine: views registered once, a backend per thread."""
 
-    def __init__(self, session: Any, views: Mapping[str, str]):
-        self.session, self.views = session, dict(views)
+    def __init__(self, session: Any, views: Mapping[str, str], owned: bool = False):
+        self.session, self.views, self.owned = session, dict(views), owned
 
     def __call__(self, engine: Any) -> SparkBackend:
         return SparkBackend(self.session, self.views)
 
     def close(self) -> None:
-        for view in self.views.values():
-            self.session.catalog.dropTempView(view)
+        """Drop the views; a Spark Connect session of this engine's own is stopped too (an
+        in-process driver serves the whole process and stays)."""
+        try:
+            for view in self.views.values():
+                self.session.catalog.dropTempView(view)
+        finally:
+            if self.owned:
+                with contextlib.suppress(Exception):  # the server may be gone: nothing to free
+                    self.session.stop()
 
 
 def open_spark(db_path: Path, facts: tuple[str, ...], options: Mapping[str, str]) -> SparkBackends:
     """Options: ``master`` (default ``local[2]``; ``sc://host:port`` for Spark Connect, with
     ``connect_tls`` and ``connect_token``), ``parquet_dir`` (the export's local path or URI, as
     the release's manifest names it), ``exported_facts`` (what a remote export holds, from the
-    manifest) and any ``spark.*`` configuration."""
+    manifest), ``exported_rollups`` (the rollup tables the export carries) and any ``spark.*``
+    configuration."""
     location = options.get("parquet_dir", "")
     exported = tuple(f for f in (options.get("exported_facts") or "").split(",") if f)
+    rollups = tuple(t for t in (options.get("exported_rollups") or "").split(",") if t)
     check_export(location, facts, exported)  # before any session starts: fail fast
     conf = {k: v for k, v in options.items() if k.startswith("spark.")}
     master = options.get("master") or "local[2]"
     tls = options.get("connect_tls", "").lower() == "true"
     session = spark_session(master, conf, tls=tls, token=options.get("connect_token", ""))
-    return SparkBackends(session, register_views(session, location, facts))
+    return SparkBackends(
+        session, register_views(session, location, facts, rollups), owned=is_connect(master)
+    )

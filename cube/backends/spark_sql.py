@@ -10,7 +10,9 @@ does not, each a small function run in order from ``PASSES``:
 - ``GROUPING(a, b, ...)`` — Spark's ``grouping`` takes one column, and its ``grouping_id`` must
   name every grouping column: ``shiftright(grouping_id(a, b, ..., rest), len(rest))`` gives
   DuckDB's bits in DuckDB's order (first column = most significant bit).
-- fact tables are renamed to the backend's views of the release's Parquet export.
+- ``list_slice(x, b, e)`` (end included) becomes ``slice(x, b, e - b + 1)``; sqlglot already
+  maps ``list_filter``, ``list_concat``, ``list_reverse_sort`` and list literals.
+- fact and rollup tables are renamed to the backend's views of the release's Parquet export.
 
 Semantics that need no rewrite (checked by the conformance suite against both engines): ``/``
 is floating division and ``%`` takes the dividend's sign on both; ``FILTER`` clauses, ``GROUPING
@@ -54,6 +56,20 @@ def _top_n(node: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="slice", expressions=[ordered, exp.Literal.number(1), n.copy()])
 
 
+def _list_slice(node: exp.Expression) -> exp.Expression:
+    """DuckDB's ``list_slice(x, begin, end)`` (1-based, end included) → Spark's
+    ``slice(x, begin, end - begin + 1)``; constant bounds only."""
+    if not (isinstance(node, exp.Anonymous) and node.name.lower() == "list_slice"):
+        return node
+    items = node.expressions
+    bounds = items[1:]
+    if len(items) != 3 or not all(isinstance(b, exp.Literal) and b.is_int for b in bounds):
+        raise BackendError("list_slice with other than two constant bounds is not supported")
+    begin, end = (int(b.this) for b in bounds)
+    length = exp.Literal.number(max(end - begin + 1, 0))
+    return exp.Anonymous(this="slice", expressions=[items[0], exp.Literal.number(begin), length])
+
+
 def _grouping_columns(select: exp.Select) -> list[str]:
     """Every column of the select's GROUP BY (grouping sets included), in order."""
     group = select.args.get("group")
@@ -90,6 +106,7 @@ def _check_functions(node: exp.Expression) -> exp.Expression:
 
 
 PASSES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
+    _list_slice,  # a DuckDB list function sqlglot leaves as it is
     _check_functions,  # before the rewrites add functions of their own
     _top_n,
     _grouping,
@@ -97,10 +114,13 @@ PASSES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
 
 
 def _rename_tables(tree: exp.Expr, tables: Mapping[str, str]) -> None:
+    """Tables named in ``tables`` (``name`` or ``schema.name``) become the views named there."""
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
-        if table.name in tables and table.name not in ctes and not table.db:
-            table.set("this", exp.to_identifier(tables[table.name], quoted=True))
+        name = f"{table.db}.{table.name}" if table.db else table.name
+        if name in tables and not (table.name in ctes and not table.db):
+            table.set("this", exp.to_identifier(tables[name], quoted=True))
+            table.set("db", None)
 
 
 def to_spark(sql: str, tables: Mapping[str, str] | None = None) -> str:

@@ -1,14 +1,15 @@
-"""`zicht export [ID] [--to DIR|URI] [--clear-keys]`: write a release's facts as Parquet for
-Spark, to a local directory or object storage; record keys and holdings encrypted with the keys
-in ``ZICHT_EXPORT_KEYS`` (or in clear when asked)."""
+"""`zicht export [ID] [--to DIR|URI] [--clear-keys]`: write a release's facts and rollups as
+Parquet for Spark, to a local directory or object storage; record keys and holdings encrypted
+with the keys in ``ZICHT_EXPORT_KEYS`` (or in clear when asked)."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
+from cube.rollups import usable_tables
 from loaders import releases
-from loaders.export import export_release
+from loaders.export import RollupSource, export_release
 from loaders.export_crypto import keys_from_environment
 from service.cli import CliError, file_modes
 
@@ -36,8 +37,14 @@ def run(args: argparse.Namespace) -> int:
         keys = keys_from_environment()
         release = releases.named_or_current(home, args.release_id)
         start = time.perf_counter()
+        found = usable_tables(release.db_path, release.id)
         done = export_release(
-            release, args.to, file_modes(args.home), keys=keys, clear_keys=args.clear_keys
+            release,
+            args.to,
+            file_modes(args.home),
+            keys=keys,
+            clear_keys=args.clear_keys,
+            rollups=RollupSource(*found) if found else None,
         )
     except releases.ReleaseError as exc:
         raise CliError(str(exc)) from exc
@@ -46,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
     for d in done:
         print(f"{d.fact:<20}{d.rows:>12,} rows {d.files:>4,} files")
     entry = releases.get_release(home, release.id).manifest["parquet"]
+    if entry["rollups"]:
+        rows = sum(r["rows"] for r in entry["rollups"].values())
+        files = sum(r["files"] for r in entry["rollups"].values())
+        print(f"{len(entry['rollups'])} rollup tables {rows:>12,} rows {files:>4,} files")
+    else:
+        print("no rollups (zicht rollups builds them): Spark will scan the facts")
     secret = ", ".join(entry["encrypted_columns"]) or "none (in clear)"
     print(
         f"release {release.id} exported to {entry['path']} in {time.perf_counter() - start:.1f} s"

@@ -1,7 +1,9 @@
-"""One small release (tests/cube/cube_fixtures.py, through the real loader), exported as
-Parquet, and one engine per backend: DuckDB, Spark driven in-process (``local[2]``) and Spark
-through a real Spark Connect server over a standalone cluster on loopback
-(``tests/conformance/spark_cluster.py``, or the one ``ZICHT_TEST_SPARK_CONNECT`` names)."""
+"""One small release (tests/cube/cube_fixtures.py, through the real loader) with rollups,
+exported as Parquet, and one engine per backend: DuckDB (reading rollups where they cover a
+query), Spark driven in-process (``local[2]``, told of no exported rollups: it scans the facts)
+and Spark through a real Spark Connect server over a standalone cluster on loopback
+(``tests/conformance/spark_cluster.py``, or the one ``ZICHT_TEST_SPARK_CONNECT`` names),
+reading the exported rollups as DuckDB reads its own."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from cube.backend import DuckDbBackend
 from cube.engine import Engine
 from cube.model import load_catalog
 from cube.rollups import build as build_rollups
-from loaders.export import export_entry, export_release
+from cube.rollups import usable_tables
+from loaders.export import RollupSource, export_entry, export_release
 from loaders.load import load_directory
 from loaders.releases import get_release
 from tests.conformance.spark_cluster import spark_connect_cluster
@@ -38,14 +41,15 @@ def with_cents(tables):
 def conformance_release(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conformance")
     src = write_tables(tmp / "input", with_cents(cube_fixtures.tables()))
-    # with rollups: DuckDB answers from them where they cover a query, Spark from the facts
     release = load_directory(
         src,
         tmp / "home",
         secret=SECRET,
         finalize=lambda db, rid: build_rollups(db, rid, load_catalog()),
     )
-    export_release(release, clear_keys=True)
+    found = usable_tables(release.db_path, release.id)
+    assert found is not None
+    export_release(release, clear_keys=True, rollups=RollupSource(*found))
     return release
 
 
@@ -71,11 +75,15 @@ def stop_classic_spark() -> None:
         active.stop()
 
 
-def export_location(release) -> dict[str, str]:
+def export_location(release, rollups: bool = True) -> dict[str, str]:
     manifest = get_release(release.path.parents[1], release.id).manifest
     entry = export_entry(release.path, manifest)
-    assert entry is not None
-    return {"parquet_dir": entry.location, "exported_facts": ",".join(entry.facts)}
+    assert entry is not None and entry.rollups
+    return {
+        "parquet_dir": entry.location,
+        "exported_facts": ",".join(entry.facts),
+        "exported_rollups": ",".join(entry.rollups) if rollups else "",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +116,7 @@ def backend_engine(request, conformance_release):
         pytest.importorskip("pyspark", reason="the spark extra is not installed")
     options: dict[str, str] = {}
     if request.param == "spark":
-        options = {**SPARK, **export_location(conformance_release)}
+        options = {**SPARK, **export_location(conformance_release, rollups=False)}
     elif request.param == "spark-connect":
         url = request.getfixturevalue("spark_connect_url")
         stop_classic_spark()

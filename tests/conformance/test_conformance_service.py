@@ -35,6 +35,7 @@ def test_spark_setting_opens_the_engine_on_the_manifest_export(conformance_relea
         "master": "local[2]",
         "parquet_dir": entry.location,
         "exported_facts": ",".join(entry.facts),
+        "exported_rollups": ",".join(entry.rollups),
     }
     assert backend_options(release, load_settings(environ={})) == {}
     engine = open_engine(release, settings)
@@ -105,11 +106,12 @@ def test_spark_connect_tls_and_token_reach_the_backend_options(conformance_relea
 
 
 def test_an_unreachable_connect_server_stops_serve_with_the_reason_and_no_token(
-    conformance_release, capsys, monkeypatch
+    conformance_release,
 ):
     import socket
-
-    from service.cli import main
+    import subprocess
+    import sys
+    from pathlib import Path
 
     def free_port() -> int:
         with socket.socket() as s:
@@ -117,12 +119,23 @@ def test_an_unreachable_connect_server_stops_serve_with_the_reason_and_no_token(
             return int(s.getsockname()[1])
 
     port = free_port()  # nothing listens there
-    monkeypatch.setenv("ZICHT_BACKEND", "spark")
-    monkeypatch.setenv("ZICHT_SPARK_MASTER", f"sc://127.0.0.1:{port}")
-    monkeypatch.setenv("ZICHT_SPARK_CONNECT_TLS", "true")
-    monkeypatch.setenv("ZICHT_SPARK_CONNECT_TOKEN", "s3cr3t-token")
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "ZICHT_BACKEND": "spark",
+        "ZICHT_SPARK_MASTER": f"sc://127.0.0.1:{port}",
+        "ZICHT_SPARK_CONNECT_TLS": "true",
+        "ZICHT_SPARK_CONNECT_TOKEN": "s3cr3t-token",
+    }
     home = conformance_release.path.parents[1]
-    assert main(["--home", str(home), "serve", "--port", str(free_port()), "--workers", "1"]) == 2
-    err = capsys.readouterr().err
+    main = "import sys; from service.cli import main; sys.exit(main())"
+    args = ["--home", str(home), "serve", "--port", str(free_port()), "--workers", "1"]
+    done = subprocess.run(
+        [sys.executable, "-c", main, *args],
+        env=env, capture_output=True, text=True, timeout=300, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 2
+    err = done.stderr
     assert "cannot reach the Spark Connect server" in err
     assert "s3cr3t" not in err and str(port) not in err and "Traceback" not in err

@@ -231,3 +231,55 @@ def test_export_to_object_storage_is_committed_by_the_manifest(release, s3, monk
     assert same_rows(con, "fact_population", "exported")
     assert not any(p.name.startswith("s3") for p in Path(os.getcwd()).iterdir())  # no local copy
     export_release(release, clear_keys=True)
+
+
+def test_rollups_are_exported_beside_the_facts_empty_ones_as_one_file_with_their_schema(
+    tmp_path, monkeypatch
+):
+    from cube.model import load_catalog
+    from cube.rollups import build as build_rollups
+    from cube.rollups import usable_tables
+    from loaders.export import RollupSource
+    from loaders.load import load_directory
+    from tests.cube.cube_fixtures import SECRET, tables, write_tables
+
+    src = write_tables(tmp_path / "in", tables())
+    release = load_directory(
+        src, tmp_path / "home", secret=SECRET,
+        finalize=lambda db, rid: build_rollups(db, rid, load_catalog()),
+    )  # fmt: skip
+    found = usable_tables(release.db_path, release.id)
+    assert found is not None
+    export_release(release, tmp_path / "out", keys=parse_keys(KEYS), rollups=RollupSource(*found))
+    manifest = get_release(release.path.parents[1], release.id).manifest
+    entry = export_entry(release.path, manifest)
+    assert entry is not None and set(entry.rollups) == set(found[1])
+    assert entry.encrypted_columns == ("holding", "record_key", "rk")
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{found[0]}' AS r (READ_ONLY)")
+    decrypt = decryption_properties(parse_keys(KEYS))
+    for table, info in manifest["parquet"]["rollups"].items():
+        files = sorted((Path(entry.location) / "rollups" / table).glob("*.parquet"))
+        assert len(files) == info["files"] >= 1
+        read = pq.ParquetDataset(files, decryption_properties=decrypt).read()
+        assert read.num_rows == info["rows"]
+        assert read.schema.names == [d[0] for d in con.execute(f'DESCRIBE r."{table}"').fetchall()]
+        con.register("exported", read)
+        assert same_rows(con, f'r"."{table}', "exported")
+        with pytest.raises(OSError, match="encrypted"):
+            pq.read_table(files[0])  # footer, rk and holding: not without the keys
+
+
+def test_a_table_without_rows_is_one_file_with_its_schema(tmp_path):
+    from loaders.export import _export_table
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (region_gemeente INTEGER, rk HUGEINT, n BIGINT, holding VARCHAR)")
+    out = resolve_target(tmp_path)
+    done = _export_table(con, '"t"', "t", (), out, parse_keys(KEYS))
+    assert (done.rows, done.files, done.encrypted) == (0, 1, ("rk", "holding"))
+    [part] = (tmp_path / "t").glob("*.parquet")
+    read = pq.read_table(part, decryption_properties=decryption_properties(parse_keys(KEYS)))
+    assert read.num_rows == 0 and read.schema.names == ["region_gemeente", "rk", "n", "holding"]
+    with pytest.raises(OSError, match="encrypted"):
+        pq.read_table(part)

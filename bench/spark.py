@@ -1,0 +1,134 @@
+"""Dashboard latency on Spark: the bench mix on DuckDB and on Spark over the release's Parquet
+export (facts and rollups), with the answers compared cell for cell.
+
+    python -m bench.spark --home HOME [--master local[2]|sc://host:port] [--out FILE]
+
+The release must have an export (``zicht export``, with rollups when the release has them).
+Per query: "first" is the query as the mix asks it (the first time this engine sees its shape),
+"cold" the same shape with other members (another gemeente, provincie or year), as a dashboard
+user meets it when moving to a new gemeente. Both engines answer both; a Spark answer must equal
+DuckDB's in every status, reason and value. The Spark session (a JVM for a local master) is
+started and warmed on one small query before timing; its start-up is reported apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.queries import MIX, sibling
+from cube.engine import Engine
+from loaders.export import export_entry
+from loaders.releases import current_release, data_home
+
+
+def comparable(answer: Any) -> tuple[Any, ...]:
+    """Everything an answer publishes but its timings; floats by their exact bits."""
+
+    def value(v: Any) -> tuple[Any, ...]:
+        x = v.value
+        return (x.hex() if isinstance(x, float) else x, v.status, v.reason)
+
+    rows = tuple((r.members, r.labels, tuple(value(v) for v in r.values)) for r in answer.rows)
+    return rows, repr(answer.summary)
+
+
+def timed(engine: Engine, query: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    try:
+        answer = engine.answer(query)
+    except Exception as exc:  # a time-out or a refusal: reported, not fatal to the run
+        return time.perf_counter() - start, exc
+    return time.perf_counter() - start, answer
+
+
+def run(home: Path, master: str, timeout_s: float) -> dict[str, Any]:
+    release = current_release(home)
+    if release is None:
+        sys.exit(f"no current release in {home}")
+    entry = export_entry(release.path, release.manifest)
+    if entry is None:
+        sys.exit("the release has no Parquet export: run `zicht export` first")
+    options = {
+        "master": master,
+        "parquet_dir": entry.location,
+        "exported_facts": ",".join(entry.facts),
+        "exported_rollups": ",".join(entry.rollups),
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+    }
+    duck = Engine.open(release, query_timeout_s=timeout_s, answer_cache_size=0)
+    start = time.perf_counter()
+    spark = Engine.open(
+        release,
+        query_timeout_s=timeout_s,
+        answer_cache_size=0,
+        backend="spark",
+        backend_options=options,
+    )
+    warm_q = MIX[0].query
+    timed(spark, sibling(sibling(warm_q)))  # the JVM's first statements compile code
+    startup = time.perf_counter() - start
+    rows: list[dict[str, Any]] = []
+    for bq in MIX:
+        for kind, query in (("first", bq.query), ("cold", sibling(bq.query))):
+            d_s, d_answer = timed(duck, query)
+            s_s, s_answer = timed(spark, query)
+            failed = isinstance(s_answer, Exception) or isinstance(d_answer, Exception)
+            same = not failed and comparable(s_answer) == comparable(d_answer)
+            rows.append(
+                {
+                    "query": bq.name,
+                    "kind": kind,
+                    "duckdb_s": round(d_s, 4),
+                    "spark_s": round(s_s, 4),
+                    "spark_error": type(s_answer).__name__ if failed else None,
+                    "same": same,
+                    "cells": 0 if failed else sum(len(r.values) for r in s_answer.rows),
+                }
+            )
+            print(
+                f"{bq.name:<34}{kind:<6} duckdb {d_s:7.3f} s  spark {s_s:7.3f} s  "
+                f"{'same' if same else 'DIFFERENT' if not failed else rows[-1]['spark_error']}",
+                flush=True,
+            )
+    spark.close()
+    duck.close()
+    times = [r["spark_s"] for r in rows if not r["spark_error"]]
+    return {
+        "release": release.id,
+        "master": master,
+        "load_average": os.getloadavg(),
+        "spark_startup_s": round(startup, 1),
+        "exported_rollups": len(entry.rollups),
+        "median_spark_s": round(statistics.median(times), 3) if times else None,
+        "worst_spark_s": round(max(times), 3) if times else None,
+        "median_duckdb_s": round(statistics.median(r["duckdb_s"] for r in rows), 4),
+        "over_limit": sum(1 for r in rows if r["spark_error"]),
+        "different": sum(1 for r in rows if not r["same"] and not r["spark_error"]),
+        "queries": rows,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--timeout", type=float, default=10.0, help="the service's default")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    result = run(data_home(args.home), args.master, args.timeout)
+    summary = {k: v for k, v in result.items() if k != "queries"}
+    print(json.dumps(summary, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
