@@ -36,7 +36,8 @@ def comparable(answer: Any) -> tuple[Any, ...]:
         return (x.hex() if isinstance(x, float) else x, v.status, v.reason)
 
     rows = tuple((r.members, r.labels, tuple(value(v) for v in r.values)) for r in answer.rows)
-    return rows, repr(answer.summary)
+    head = (answer.release, answer.drilldown, answer.measures, answer.total_rows, answer.truncated)
+    return head, rows, repr(answer.summary)
 
 
 def timed(engine: Engine, query: Any) -> tuple[float, Any]:

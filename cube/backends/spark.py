@@ -163,8 +163,7 @@ def register_views(
     tag = hashlib.sha256(location.encode()).hexdigest()[:10]
     base = location.rstrip("/")
     sources = [(f, f, f"{base}/{f}") for f in facts] + [
-        (f"{ROLLUP_SCHEMA}.{t}", f"ru{t.removeprefix('ru')}", f"{base}/{ROLLUP_DIR}/{t}")
-        for t in rollups
+        (f"{ROLLUP_SCHEMA}.{t}", t, f"{base}/{ROLLUP_DIR}/{t}") for t in rollups
     ]
     views = {}
     for name, short, path in sources:

@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from bench.spark import comparable  # everything an answer publishes, floats by their bits
 from cube.query import Cut, Derived, Order, Query, Ranking
 
 Y22 = Cut("period", "year", ("2022",))
@@ -179,18 +180,6 @@ QUERIES: dict[str, Query] = {
         options=(("rounding", "5"),),
     ),
 }
-
-
-def comparable(answer) -> tuple:
-    """Everything an answer publishes except its timings; floats by their exact bits."""
-
-    def value(v):
-        x = v.value
-        return (x.hex() if isinstance(x, float) else x, v.status, v.reason)
-
-    rows = tuple((r.members, r.labels, tuple(value(v) for v in r.values)) for r in answer.rows)
-    head = (answer.release, answer.drilldown, answer.measures, answer.total_rows, answer.truncated)
-    return head, rows, repr(answer.summary)
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
