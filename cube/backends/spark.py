@@ -154,13 +154,18 @@ def check_export(location: str, facts: tuple[str, ...], exported: tuple[str, ...
         )
 
 
+_VIEW_SETS = itertools.count(1)
+
+
 def register_views(
     session: Any, location: str, facts: tuple[str, ...], rollups: tuple[str, ...] = ()
 ) -> dict[str, str]:
     """One temporary view per fact and per rollup table over its Parquet files; returns the
     name the planner's SQL uses (``fact``, ``zicht_rollups.table``) → view name. The files
     carry every column with its release type, so nothing is guessed from directory names."""
-    tag = hashlib.sha256(location.encode()).hexdigest()[:10]
+    # Names of this engine's own: an in-process driver is one session for the whole process,
+    # and an engine closed after another opened on the same export (a reload) drops its views.
+    tag = f"{hashlib.sha256(location.encode()).hexdigest()[:10]}_{next(_VIEW_SETS)}"
     base = location.rstrip("/")
     sources = [(f, f, f"{base}/{f}") for f in facts] + [
         (f"{ROLLUP_SCHEMA}.{t}", t, f"{base}/{ROLLUP_DIR}/{t}") for t in rollups

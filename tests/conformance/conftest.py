@@ -8,12 +8,14 @@ reading the exported rollups as DuckDB reads its own."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
+import yaml
 
 from cube.backend import DuckDbBackend
 from cube.engine import Engine
-from cube.model import load_catalog
+from cube.model import MODEL_DIR, load_catalog
 from cube.rollups import build as build_rollups
 from cube.rollups import usable_tables
 from loaders.export import RollupSource, export_entry, export_release
@@ -111,7 +113,8 @@ class RowsOnly:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend_engine(request, conformance_release):
+def backend_options(request, conformance_release):
+    """The backend under test and how an engine on it is opened."""
     if request.param != "duckdb" and not os.environ.get("CI"):
         pytest.importorskip("pyspark", reason="the spark extra is not installed")
     options: dict[str, str] = {}
@@ -121,13 +124,41 @@ def backend_engine(request, conformance_release):
         url = request.getfixturevalue("spark_connect_url")
         stop_classic_spark()
         options = {"master": url, **export_location(conformance_release)}
+    return request.param, options
+
+
+def open_engine(release, kind: str, options: dict[str, str], catalog=None) -> Engine:
     eng = Engine.open(
-        conformance_release,
+        release,
         query_timeout_s=TIMEOUT_S,
-        backend="duckdb" if request.param == "duckdb" else "spark",
+        backend="duckdb" if kind == "duckdb" else "spark",
         backend_options=options,
+        catalog=catalog,
     )
-    if request.param == "duckdb":
+    if kind == "duckdb":
         eng.backend_factory = lambda e: RowsOnly(DuckDbBackend(e.cursor()))
+    return eng
+
+
+@pytest.fixture(scope="session")
+def backend_engine(backend_options, conformance_release):
+    eng = open_engine(conformance_release, *backend_options)
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="session")
+def p_percent_catalog(tmp_path_factory):
+    """The model with a weaker dominance rule, (1, 95), and p = 30: under the default, (2, 85)
+    and p = 10, every cell the p % rule flags is flagged by dominance first, so p % never gives
+    a reason. Here it does (8 cells of the small release), and the backends must agree on it."""
+    models = tmp_path_factory.mktemp("models") / "models"
+    shutil.copytree(MODEL_DIR, models)
+    path = models / "policies.yaml"
+    policies = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for policy in policies.values():
+        if "dominance" in policy:
+            policy["dominance"] = {"n": 1, "k": 95}
+            policy["p_percent"] = 30
+    path.write_text(yaml.safe_dump(policies), encoding="utf-8")
+    return load_catalog(models)

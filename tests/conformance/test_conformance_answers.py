@@ -15,6 +15,7 @@ import pytest
 
 from bench.spark import comparable  # everything an answer publishes, floats by their bits
 from cube.query import Cut, Derived, Order, Query, Ranking
+from tests.conformance.conftest import open_engine
 
 Y22 = Cut("period", "year", ("2022",))
 Y23 = Cut("period", "year", ("2023",))
@@ -227,3 +228,32 @@ def test_part_of_the_mix_is_answered_from_rollups_on_duckdb_and_spark_connect(ba
         assert used == 0  # told of no exported rollups: every query scans the facts
     else:
         assert used >= 5, used
+
+
+MAGNITUDES = (
+    "transactions-amount-margins",
+    "transactions-mean-type",
+    "dwellings-woz-wijk",
+    "dwellings-owner-type-margins",
+    "plantations-plants-income",
+    "companies-sector-exclusion",
+)
+
+
+def test_same_answer_where_the_p_percent_rule_decides(
+    conformance_release, backend_options, p_percent_catalog
+):
+    """The magnitude queries under a policy where p % flags cells dominance passes: the mix
+    reaches the reason on the reference, and every backend publishes the same answers."""
+    reference = open_engine(conformance_release, "duckdb", {}, p_percent_catalog)
+    engine = open_engine(conformance_release, *backend_options, catalog=p_percent_catalog)
+    try:
+        reasons: Counter[str | None] = Counter()
+        for name in MAGNITUDES:
+            want = reference.answer(QUERIES[name])
+            reasons.update(v.reason for row in want.rows for v in row.values)
+            assert comparable(engine.answer(QUERIES[name])) == comparable(want), name
+        assert reasons["p_percent"] >= 3, reasons
+    finally:
+        engine.close()
+        reference.close()

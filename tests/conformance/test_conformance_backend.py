@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
+from bench.spark import comparable
 from cube.backend import Interrupted
+from tests.conformance.conftest import open_engine
+from tests.conformance.test_conformance_answers import QUERIES
 
 # Semantics the planner's SQL depends on, on rows where the engines could differ: NULLs,
 # negative operands, grouping bits with an extra grouping column, top-n with a filter.
@@ -82,3 +85,14 @@ def test_interrupt_stops_a_running_statement(backend_engine):
         assert isinstance(outcome, Interrupted), repr(outcome)
         return
     raise AssertionError("even the largest statement finished before it could be interrupted")
+
+
+def test_an_engine_closed_leaves_another_on_the_same_export_answering(
+    conformance_release, backend_options, backend_engine, reference
+):
+    """A service reopening its release (a reload, a switch back) closes the old engine after
+    the new one opened: on an in-process driver both share one Spark session, and the old
+    engine's views must not be the new one's."""
+    query = QUERIES["population-gemeente-year-margins"]
+    open_engine(conformance_release, *backend_options).close()
+    assert comparable(backend_engine.answer(query)) == comparable(reference.answer(query))
