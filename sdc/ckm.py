@@ -11,14 +11,24 @@ over the allowed deviations with mean 0 (unbiased) and variance V (or the closes
 the allowed set permits). Allowed: |d| <= D, never a negative result, no result in 1..js
 and, for rows >= ``floor`` (the threshold), no result in 1..floor-1: a published count is
 0 or at least the threshold *by construction* of the table, with no clamping and no bias.
+
+The tables of the shipped policies are stored solved, bit for bit, in ``ptables.json``
+(``python -m sdc.ptables`` writes it): a process looks them up instead of importing SciPy and
+solving again, and a SciPy upgrade cannot move a cell-key boundary of a published value.
+``tests/sdc/test_sdc_ckm.py`` solves every stored table again and fails if the stored one is
+not that solution.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+
+STORED = Path(__file__).with_name("ptables.json")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,7 +74,34 @@ class PTable:
 def generate_ptable(
     D: int, V: float, js: int = 0, floor: int = 0, tail: int = 0, tail_mass: float = 0.0
 ) -> PTable:
-    """Generate a table for maximum deviation D, variance V, blocked 1..js, threshold floor.
+    """The table for these parameters: the stored solution if ``ptables.json`` has one,
+    else ``solve_ptable``'s."""
+    stored = stored_ptables().get((D, float(V), js, floor, tail, float(tail_mass)))
+    return stored if stored is not None else solve_ptable(D, V, js, floor, tail, tail_mass)
+
+
+Params = tuple[int, float, int, int, int, float]
+
+
+@lru_cache(maxsize=1)
+def stored_ptables() -> dict[Params, PTable]:
+    """The solved tables of ``ptables.json`` by their parameters (none if it is absent)."""
+    try:
+        data = json.loads(STORED.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for entry in data["tables"]:
+        key = (entry["D"], float(entry["V"]), entry["js"], entry["floor"], entry["tail"])
+        probs = np.array([[float.fromhex(x) for x in row] for row in entry["probs"]])
+        out[(*key, float(entry["tail_mass"]))] = PTable(int(entry["low"]), probs)
+    return out
+
+
+def solve_ptable(
+    D: int, V: float, js: int = 0, floor: int = 0, tail: int = 0, tail_mass: float = 0.0
+) -> PTable:
+    """Solve the table for maximum deviation D, variance V, blocked 1..js, threshold floor.
 
     With ``tail`` > D, every row also puts ``tail_mass`` on the deviations D < |d| <= tail
     that it allows on both sides (uniformly, so the mean stays 0): a published count is then

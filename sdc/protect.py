@@ -5,8 +5,9 @@ Derived measures come after, from the protected components (``sdc.derived``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ class Protected:
 def protect(table: CellTable, policy: Policy) -> Protected:
     """Protect every measure of one answer (each measure gets its own pattern)."""
     table.validate()
-    relations = build_relations(table)
+    relations = cache(lambda: build_relations(table))  # only where a cell must be protected
     out = {
         name: protect_measure(table, relations, stats, policy.for_measure(name))
         for name, stats in table.measures.items()
@@ -70,12 +71,19 @@ def protect(table: CellTable, policy: Policy) -> Protected:
 
 
 def protect_measure(
-    table: CellTable, rel: Relations, stats: MeasureStats, policy: Policy
+    table: CellTable,
+    relations: Relations | Callable[[], Relations],
+    stats: MeasureStats,
+    policy: Policy,
 ) -> ProtectedMeasure:
+    """One measure's pattern and published values; ``relations`` may be a function that
+    builds them, called only if a cell is unsafe (a table without one never imports SciPy)."""
     values = np.asarray(stats.value, dtype=np.float64)
     primary, reason, level = primary_suppression(stats, policy)
     suppressed, n_lps, rounds = primary, 0, 0
-    if policy.secondary and rel.n and primary.any():
+    needed = policy.secondary and primary.any()
+    rel = relations() if needed and callable(relations) else relations
+    if needed and isinstance(rel, Relations) and rel.n:
         result = _secondary(table, rel, stats, policy, primary, level)
         suppressed, n_lps, rounds = result.suppressed, result.n_lps, result.rounds
         reason = np.where(result.secondary, st.SECONDARY, reason).astype(np.int8)

@@ -1,4 +1,11 @@
-"""The ``zicht`` command line. Each sub-command lives in ``service/commands/<name>.py``."""
+"""The ``zicht`` command line. Each sub-command lives in ``service/commands/<name>.py``.
+
+A sub-command module imports only the standard library at its top; what its work needs (the
+loader, the generator, DuckDB, the engine) it imports when it runs, and the parser adds the
+options of the one sub-command being run only: ``zicht query`` starts without the loader's
+pandas, pyarrow and shapely. ``zicht --help`` and every ``zicht COMMAND --help`` still list
+everything.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +34,8 @@ def file_modes(home: str | None) -> FileModes:
         raise CliError("; ".join(exc.problems)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every sub-command with its help; the options of ``only`` (all when None)."""
     parser = argparse.ArgumentParser(
         prog="zicht",
         description="Statistical query service with disclosure control (Zicht op Ondermijning).",
@@ -39,13 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"service.commands.{name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
+        if only is None or only == name:
+            module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
 
+def chosen(argv: Sequence[str] | None) -> str | None:
+    """The sub-command ``argv`` runs, found as the full parser would find it (``--home``
+    takes a value, ``--home=X`` does not); None for ``--help``, nothing or something unknown."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    while words and words[0] != "--" and words[0].startswith("--home"):
+        words = words[1 + (words[0] == "--home") :]
+    return words[0] if words and words[0] in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(chosen(argv))
     args = parser.parse_args(argv)
     try:
         with restricted(PRIVATE):  # a file a command forgets to protect is still not public

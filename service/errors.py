@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
-
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from typing import TYPE_CHECKING, Any
 
 from cube.errors import (
     InvalidQuery,
@@ -23,6 +20,13 @@ from cube.errors import (
     TooManyCells,
     UserError,
 )
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+    from werkzeug.exceptions import HTTPException
+
+# Flask is imported by the functions that answer HTTP: `zicht query` uses the error classes
+# here without a web framework.
 
 log = logging.getLogger("zicht.service")
 
@@ -135,6 +139,8 @@ def error_body(error_type: str, message: str, problems: Iterable[Problem] = ()) 
 
 
 def error_response(status: int, body: dict[str, Any]) -> Response:
+    from flask import jsonify
+
     response = jsonify(body)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
@@ -170,6 +176,8 @@ def internal_error_response(exc: BaseException) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
     app.register_error_handler(UserError, user_error_response)
     app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, internal_error_response)

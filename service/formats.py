@@ -14,15 +14,16 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
-
-from werkzeug.datastructures import MIMEAccept
+from typing import TYPE_CHECKING, Any
 
 from cube.query import Query
 from cube.result import Answer, Row, Value
 from service import sdmx, tidy
 from service.errors import NotAcceptable
 from service.schemas import query_to_dict
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import MIMEAccept
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",

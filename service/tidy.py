@@ -21,12 +21,16 @@ import io
 import json
 import math
 import re
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from cube.result import Answer, MeasureInfo
 from service.schemas import query_to_dict
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported by the Arrow and Parquet writers only: a JSON or CSV answer (and the
+# `zicht query` start-up) does not pay for it.
 
 INTEGRAL_KINDS = frozenset({"count"})  # measures published as whole numbers
 BOM = "\ufeff"
@@ -94,12 +98,16 @@ def to_csv_nl(answer: Answer) -> str:
 
 
 def _value_type(m: MeasureInfo) -> pa.DataType:
+    import pyarrow as pa
+
     return pa.int64() if m.kind in INTEGRAL_KINDS else pa.float64()
 
 
 def to_arrow(answer: Answer) -> pa.Table:
     """The tidy table with types: codes and labels strings, counts int64, other measures
     float64 (null when suppressed), statuses and reasons dictionary-encoded strings."""
+    import pyarrow as pa
+
     total = _total_label(answer)
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
@@ -146,6 +154,8 @@ def _table_metadata(answer: Answer) -> dict[str, str]:
 
 def to_arrow_ipc(answer: Answer) -> bytes:
     """Arrow IPC stream format (read with ``pyarrow.ipc.open_stream`` or DuckDB's arrow)."""
+    import pyarrow as pa
+
     sink = io.BytesIO()
     table = to_arrow(answer)
     with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -154,6 +164,8 @@ def to_arrow_ipc(answer: Answer) -> bytes:
 
 
 def to_parquet(answer: Answer) -> bytes:
+    import pyarrow.parquet as pq
+
     sink = io.BytesIO()
     pq.write_table(to_arrow(answer), sink, compression="zstd")
     return sink.getvalue()

@@ -11,16 +11,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-
-from loaders.files import private_dir, restricted, secure_tree
-from loaders.load import LoadError, load_directory, load_lock, make_home
-from loaders.progress import StreamProgress
-from loaders.releases import Release, ReleaseError, current_release, data_home
-from loaders.synthetic import DEMO_SCALE, MAX_SCALE, MIN_SCALE, GeneratedDataError, generate
 from service.cli import CliError, file_modes
-from service.commands import rollups
+
+if TYPE_CHECKING:
+    from loaders.releases import Release
+
+# The generator, the loader and DuckDB are imported by the functions that use them: every
+# `zicht` command builds this parser, and `zicht query` must not pay for them.
 
 HELP = "generate the synthetic demo data, load them as a release and print a summary"
 DEMO_SECRET = b"zicht-demo-secret"  # public on purpose: demo data are synthetic
@@ -28,6 +27,8 @@ LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veilighe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from loaders.synthetic import DEMO_SCALE
+
     parser.add_argument(
         "--scale",
         type=float,
@@ -46,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from loaders.files import private_dir, restricted, secure_tree
+    from loaders.load import LoadError, load_directory, load_lock, make_home
+    from loaders.progress import StreamProgress
+    from loaders.releases import ReleaseError, data_home
+    from service.commands import rollups
+
     _check(args)
     home = data_home(args.home)
     if args.if_missing:
@@ -93,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
+    from loaders.synthetic import MAX_SCALE, MIN_SCALE
+
     if not MIN_SCALE <= args.scale <= MAX_SCALE:
         raise CliError(f"--scale must be between {MIN_SCALE} and {MAX_SCALE}")
     if args.seed < 0:
@@ -100,6 +109,8 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _current(home: Path) -> Release | None:
+    from loaders.releases import ReleaseError, current_release
+
     try:
         return current_release(home)
     except ReleaseError:
@@ -107,6 +118,8 @@ def _current(home: Path) -> Release | None:
 
 
 def _generate(out: Path, scale: float, seed: int) -> dict[str, int]:
+    from loaders.synthetic import GeneratedDataError, generate
+
     print(f"generating the synthetic Netherlands (scale {scale:g}, seed {seed})", file=sys.stderr)
     try:
         return generate(out, scale=scale, seed=seed, progress=_say)
@@ -125,6 +138,8 @@ def _say(message: str) -> None:
 
 def release_summary(release: Release) -> str:
     """Datasets with row counts and years, and regions per level, read from the release."""
+    import duckdb
+
     con = duckdb.connect(str(release.db_path), read_only=True)
     try:
         tables = [

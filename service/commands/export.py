@@ -7,10 +7,6 @@ from __future__ import annotations
 import argparse
 import time
 
-from cube.rollups import usable_tables
-from loaders import releases
-from loaders.export import RollupSource, export_release
-from loaders.export_crypto import keys_from_environment
 from service.cli import CliError, file_modes
 
 HELP = "export a release's fact tables as Parquet (for Spark), locally or to object storage"
@@ -32,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top: pyarrow.dataset is a slow import every other command skips
+    from cube.rollups import usable_tables
+    from loaders import releases
+    from loaders.export import RollupSource, export_release
+    from loaders.export_crypto import keys_from_environment
+
     home = releases.data_home(args.home)
     try:
         keys = keys_from_environment()

@@ -7,14 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
-
-from loaders.keys import SecretError
-from loaders.load import LoadError, load_directory
-from loaders.progress import StreamProgress
-from loaders.releases import ReleaseError, data_home
 from service.cli import CliError, file_modes
-from service.commands import rollups
 
 HELP = "validate a directory of data files and publish it as a new release"
 ENV_SECRET = "ZICHT_RECORD_KEY_SECRET"
@@ -51,6 +44,16 @@ def read_secret(secret_file: str | None) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top: the loader (pandas, shapely) is slow to import and every
+    # `zicht` command builds this parser
+    import duckdb
+
+    from loaders.keys import SecretError
+    from loaders.load import LoadError, load_directory
+    from loaders.progress import StreamProgress
+    from loaders.releases import ReleaseError, data_home
+    from service.commands import rollups
+
     secret = read_secret(args.secret_file)
     home = data_home(args.home)
     try:

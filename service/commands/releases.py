@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cube.rollups import FILE as ROLLUPS_FILE
 from loaders import releases
 from service.cli import CliError
 
@@ -37,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_list(home: Path) -> None:
+    from cube.rollups import FILE as ROLLUPS_FILE
+
     found = releases.list_releases(home)
     if not found:
         print(f"no releases in {home}: run `zicht demo` or `zicht load DIR`")

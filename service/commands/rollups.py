@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import duckdb
-
-from cube.model import ModelError, load_catalog
-from cube.rollups import FILE, build
-from loaders import releases
-from loaders.files import restricted, secure
 from service.cli import CliError, file_modes
+
+# DuckDB and the rollup builder are imported by the functions that use them: every `zicht`
+# command builds this parser.
 
 HELP = "build the pre-aggregated rollups of a release (zicht load and demo build them already)"
 
@@ -28,10 +25,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def finalize(db_path: Path, release_id: str) -> None:
     """For ``load_directory(finalize=...)``: the rollups, written beside the new release."""
+    from cube.model import load_catalog
+    from cube.rollups import build
+
     build(db_path, release_id, load_catalog())
 
 
 def run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from cube.model import ModelError, load_catalog
+    from cube.rollups import FILE, build
+    from loaders import releases
+    from loaders.files import restricted, secure
+
     home = releases.data_home(args.home)
     try:
         release = releases.named_or_current(home, args.release_id)

@@ -5,7 +5,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sdc.ckm import PTable, generate_ptable, perturb_counts, perturb_magnitudes, uniform_keys
+from sdc import ckm
+from sdc.ckm import (
+    PTable,
+    generate_ptable,
+    perturb_counts,
+    perturb_magnitudes,
+    solve_ptable,
+    stored_ptables,
+    uniform_keys,
+)
+from sdc.ptables import STORED_PARAMS, stored_json
 
 # Handbook example table: max deviation 1, no 1s in the output.
 HANDBOOK = PTable.from_rows(
@@ -126,3 +136,43 @@ def test_tail_settings_are_validated():
     with pytest.raises(PolicyError) as err:
         parse_policy({"ckm": {"tail": 2, "tail_mass": 0.5}})
     assert len(err.value.problems) == 2
+
+
+def test_stored_tables_are_the_solutions_of_their_parameters():
+    stored = stored_ptables()
+    assert set(stored) == set(STORED_PARAMS)
+    for params, table in stored.items():
+        solved = solve_ptable(*params)
+        assert table.low == solved.low
+        assert np.array_equal(table.probs > 0, solved.probs > 0)  # the same allowed results
+        np.testing.assert_allclose(table.probs, solved.probs, rtol=0, atol=1e-12)
+
+
+def test_a_stored_table_is_looked_up_and_others_are_solved():
+    params = STORED_PARAMS[0]
+    assert generate_ptable(*params) is stored_ptables()[params]
+    other = generate_ptable(2, 1.0, 2, 10)  # no tail: not stored
+    assert other.probs.shape != stored_ptables()[params].probs.shape
+
+
+def test_every_shipped_policy_has_its_tables_stored():
+    # otherwise each process imports SciPy to solve them (``python -m sdc.ptables``)
+    from cube.model import load_catalog
+
+    for policy in load_catalog().policies.values():
+        ckm = policy.ckm
+        counts = (ckm.D, float(ckm.V), ckm.js, policy.threshold, ckm.tail, float(ckm.tail_mass))
+        magnitudes = (ckm.D, float(ckm.V), 0, 0, ckm.tail, float(ckm.tail_mass))
+        assert {counts, magnitudes} <= set(stored_ptables()), policy.id
+
+
+def test_stored_text_reads_back_as_the_same_tables(tmp_path, monkeypatch):
+    path = tmp_path / "ptables.json"
+    path.write_text(stored_json(STORED_PARAMS[1:]), encoding="utf-8")
+    monkeypatch.setattr(ckm, "STORED", path)
+    stored_ptables.cache_clear()
+    try:
+        (params,) = stored_ptables()
+        assert np.array_equal(stored_ptables()[params].probs, solve_ptable(*params).probs)
+    finally:
+        stored_ptables.cache_clear()
