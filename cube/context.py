@@ -22,6 +22,7 @@ from cube.axes import RoleAxis, role_axis
 from cube.members import MemberStore, load_members
 from cube.model import Catalog, Cube, ModelError
 from cube.rollups import RollupTable
+from cube.sqlcache import DiskTemplates
 from layout.facts import LAYOUT_VERSION
 
 
@@ -187,3 +188,4 @@ class SqlCaches:
         default_factory=lambda: cachetools.LRUCache(maxsize=512)
     )
     lock: threading.Lock = field(default_factory=threading.Lock)
+    disk: DiskTemplates | None = None  # templates earlier processes compiled (cube/sqlcache.py)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from cube.query import Query
 from cube.result import Answer
 from cube.rollups import RollupTable
 from cube.rollups import attach as attach_rollups
+from cube.sqlcache import DiskTemplates
 from cube.suggest import did_you_mean
 
 
@@ -88,13 +90,15 @@ class Engine:
         backend_options: Mapping[str, str] | None = None,
         rollups: bool = True,
         answer_cache_size: int = 2048,
+        sql_cache: Path | None = None,
     ) -> Engine:
         """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
         members and metadata always come from the release's DuckDB file. ``rollups``: answer
         from the release's pre-aggregated facts where they cover a query (another backend: the
         rollup tables its export carries, ``exported_rollups`` in ``backend_options``).
         ``answer_cache_size``: whole answers kept (0: none; the service keeps its own, so it
-        opens the engine with none)."""
+        opens the engine with none). ``sql_cache``: a directory where compiled SQL templates
+        are kept for the next process (``cube.sqlcache``; none: compiled in every process)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
@@ -112,6 +116,9 @@ class Engine:
                 answer_cache_size=answer_cache_size,
                 rollups=found,
             )
+            if sql_cache is not None:
+                disk = DiskTemplates(Path(sql_cache), release.id, backend)
+                engine.caches = replace(engine.caches, disk=disk)
             facts = tuple(engine.schemas)
             engine.backend_factory = open_backend(backend, release.db_path, facts, backend_options)
             return engine

@@ -51,7 +51,7 @@ def compiled(ctx: ReleaseContext, caches: SqlCaches, plan: Plan, part: Part) -> 
         with caches.lock:
             template = caches.templates.get(tkey)
         if template is None:
-            template = choose(target(ctx, plan, shape), situation)
+            template = _template(ctx, caches, plan, shape, tkey, situation)
             with caches.lock:
                 caches.templates[tkey] = template
         ps = _fill(template, fills)
@@ -60,6 +60,28 @@ def compiled(ctx: ReleaseContext, caches: SqlCaches, plan: Plan, part: Part) -> 
     with caches.lock:
         caches.sql[key] = ps
     return ps
+
+
+def _template(
+    ctx: ReleaseContext,
+    caches: SqlCaches,
+    plan: Plan,
+    shape: Part,
+    tkey: tuple[Any, ...],
+    situation: Situation,
+) -> Compiled:
+    """The shape's template: from disk if another process compiled it, else compiled (and
+    stored for the next process)."""
+    if caches.disk is None:
+        return choose(target(ctx, plan, shape), situation)
+    # what the compilation reads beyond the key: the cube's rollups and fact schema
+    dkey = (tkey, ctx.rollups.get(shape.cube.id, ()), ctx.schemas[shape.cube.fact])
+    stored = caches.disk.get(dkey, shape)
+    if stored is not None:
+        return stored  # type: ignore[no-any-return]
+    template = choose(target(ctx, plan, shape), situation)
+    caches.disk.put(dkey, template, shape)
+    return template
 
 
 def _item_shapes(plan: Plan) -> tuple[tuple[str, str], ...]:

@@ -73,6 +73,8 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
         answer_cache_size=0,  # the service's AnswerCache is the one answer cache (cache_size)
         backend=settings.backend,
         backend_options=backend_options(release, settings),
+        # compiled SQL kept for the next process: `zicht query` and new workers skip Ibis
+        sql_cache=releases.data_home(settings.home or None) / "cache" / "sql",
     )
 
 

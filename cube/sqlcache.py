@@ -1,0 +1,150 @@
+"""Compiled SQL templates kept on disk, so that a new process (every `zicht query`, every server
+worker) fills the template an earlier process compiled instead of importing Ibis and compiling
+the shape again (``cube/run.py`` compiles a shape once per process otherwise).
+
+One JSON file per template in ``<home>/cache/sql/<release id>/``, named by a SHA-256 of
+everything the SQL depends on: the template's key (the part's shape with its whole cube
+model, the items, the grouping sets and the situation), the release's rollup tables and fact
+schema for the cube, the backend, the release id and ``code_version()`` (every source file of
+the packages that compile SQL and of the cube models, and the versions of Ibis, sqlglot and
+DuckDB). Another release, another version of the code or of a library never reads a template
+it did not write. A key whose text would not name everything (an abridged ``repr``) is not
+stored. A record is stored only if it is a strategy's SQL texts and its columns, nothing else;
+a file that does not read back as one is ignored. Files are written whole (a rename) and
+private to the user; any I/O error only means compiling again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from cube.plan import Part
+from cube.sql import Columns
+
+ROOT = Path(__file__).resolve().parents[1]
+# What compiled SQL depends on: the engine, the model and layout packages, the cube models.
+SOURCES = ("cube", "dimensions", "measures", "layout")
+LIBRARIES = ("ibis-framework", "sqlglot", "duckdb")
+STRATEGIES = "cube.strategies."
+FORMAT = 1
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """SHA-256 of the sources that compile SQL and of the library versions."""
+    digest = hashlib.sha256(f"format {FORMAT}\n".encode())
+    for package in SOURCES:
+        for path in sorted((ROOT / package).rglob("*")):
+            if path.suffix in (".py", ".yaml") and path.is_file():
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    for name in LIBRARIES:
+        try:
+            found = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found = "-"
+        digest.update(f"{name}=={found}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DiskTemplates:
+    """Templates of one release and backend under ``directory`` (``<home>/cache/sql``)."""
+
+    directory: Path
+    release_id: str
+    backend: str = "duckdb"
+
+    def _path(self, key: Any) -> Path | None:
+        text = repr(key)
+        if "..." in text:  # numpy abridges long arrays: this text would not name the key
+            return None
+        scope = f"{self.release_id}\0{self.backend}\0{code_version()}\0"
+        name = hashlib.sha256((scope + text).encode()).hexdigest()
+        return self.directory / _safe(self.release_id) / f"{name}.json"
+
+    def get(self, key: Any, part: Part) -> Any | None:
+        """The stored template for ``key``, its measures those of ``part``; None if absent."""
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return _restore(record, part)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, ImportError):
+            return None
+
+    def put(self, key: Any, compiled: Any, part: Part) -> None:
+        path = self._path(key)
+        record = _record(compiled, part)
+        if path is None or record is None:
+            return
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(record, out)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass  # a read-only or full disk: the next process compiles again
+
+
+def _safe(release_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in release_id) or "_"
+
+
+def _record(compiled: Any, part: Part) -> dict[str, Any] | None:
+    """The template as JSON, or None if it holds more than SQL texts and its columns."""
+    cls = type(compiled)
+    if not dataclasses.is_dataclass(compiled) or not cls.__module__.startswith(STRATEGIES):
+        return None
+    texts: dict[str, str] = {}
+    columns = None
+    for f in dataclasses.fields(compiled):
+        value = getattr(compiled, f.name)
+        if isinstance(value, str):
+            texts[f.name] = value
+        elif f.name == "columns" and type(value) is Columns:
+            columns = value
+        else:
+            return None
+    if columns is None or not all(m in part.measures for m in columns.measures):
+        return None
+    return {
+        "class": f"{cls.__module__}:{cls.__qualname__}",
+        "measures": [m.id for m in columns.measures],
+        "alias": list(columns.alias),
+        "sum_alias": list(columns.sum_alias),
+        "texts": texts,
+    }
+
+
+def _restore(record: dict[str, Any], part: Part) -> Any | None:
+    module, _, name = str(record["class"]).partition(":")
+    if not module.startswith(STRATEGIES):
+        return None
+    cls = getattr(importlib.import_module(module), name)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    texts = record["texts"]
+    if fields != {"columns", *texts} or not all(isinstance(t, str) for t in texts.values()):
+        return None
+    by_id = {m.id: m for m in part.measures}
+    measures = tuple(by_id[i] for i in record["measures"])
+    alias = tuple(int(a) for a in record["alias"])
+    sum_alias = tuple(int(a) for a in record["sum_alias"])
+    if not len(measures) == len(alias) == len(sum_alias):
+        return None
+    return cls(columns=Columns(measures, alias, sum_alias), **texts)

@@ -1,0 +1,110 @@
+"""Compiled SQL templates on disk (``cube/sqlcache.py``): a new engine fills the template another
+one compiled, answers alike, and never reads a template of another release, code version or
+library version, nor a damaged file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from contextlib import contextmanager
+
+import cube.run
+from cube import sqlcache
+from cube.engine import Engine
+from cube.query import Cut, Query
+from cube.sqlcache import DiskTemplates, code_version
+
+
+def _query(members: tuple[str, ...]) -> Query:
+    cut = Cut(role="residence", level="provincie", members=members)
+    return Query("drug_suspects", ("suspects",), ("residence@gemeente",), (cut,))
+
+
+def _cells(answer):
+    return [(r.members, [(v.value, v.status) for v in r.values]) for r in answer.rows]
+
+
+@contextmanager
+def _engine(release, **options):
+    engine = Engine.open(release, **options)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def _files(tmp_path):
+    return sorted(tmp_path.rglob("*.json"))
+
+
+def test_a_new_engine_fills_the_template_another_compiled(release, tmp_path, monkeypatch):
+    with _engine(release, sql_cache=tmp_path) as first:
+        first.answer(_query(("PV20",)))
+    assert len(_files(tmp_path)) >= 1
+    with _engine(release) as plain:
+        expected = _cells(plain.answer(_query(("PV27",))))
+    monkeypatch.setattr(cube.run, "choose", _refuse)
+    with _engine(release, sql_cache=tmp_path) as second:
+        assert _cells(second.answer(_query(("PV27",)))) == expected
+
+
+def _refuse(*_args, **_kwargs):
+    raise AssertionError("compiled although a template was on disk")
+
+
+def test_another_code_version_compiles_again(release, tmp_path, monkeypatch):
+    with _engine(release, sql_cache=tmp_path) as first:
+        first.answer(_query(("PV20",)))
+    before = _files(tmp_path)
+    monkeypatch.setattr(sqlcache, "code_version", lambda: "another version")
+    with _engine(release, sql_cache=tmp_path) as second:
+        second.answer(_query(("PV27",)))
+    assert len(_files(tmp_path)) == 2 * len(before)  # its own templates beside the others
+
+
+def test_a_damaged_file_is_compiled_again(release, tmp_path):
+    with _engine(release, sql_cache=tmp_path) as first:
+        expected = _cells(first.answer(_query(("PV20",))))
+    for path in _files(tmp_path):
+        record = json.loads(path.read_text())
+        record["texts"] = {"nonsense": "SELECT 1"}
+        path.write_text(json.dumps(record))
+    with _engine(release, sql_cache=tmp_path) as second:
+        assert _cells(second.answer(_query(("PV20",)))) == expected
+    for path in _files(tmp_path):
+        path.write_text("{not json")
+    with _engine(release, sql_cache=tmp_path) as third:
+        assert _cells(third.answer(_query(("PV20",)))) == expected
+
+
+def test_templates_are_kept_per_release(release, tmp_path):
+    with _engine(release, sql_cache=tmp_path) as engine:
+        engine.answer(_query(("PV20",)))
+    assert {p.parent.name for p in _files(tmp_path)} == {release.id}
+
+
+def test_the_version_names_the_sources_and_libraries():
+    assert len(code_version()) == 64
+    assert "cube" in sqlcache.SOURCES and "ibis-framework" in sqlcache.LIBRARIES
+
+
+def test_only_sql_texts_and_columns_are_stored(release, tmp_path):
+    with _engine(release) as engine:
+        part = next(iter(engine.caches.sql.values()), None)
+        assert part is None
+        engine.answer(_query(("PV20",)))
+        (compiled,) = list(engine.caches.sql.values())
+        ((shape_part, *_),) = list(engine.caches.templates.keys())
+    disk = DiskTemplates(tmp_path, release.id)
+    disk.put(("key",), compiled, shape_part)
+    assert disk.get(("key",), shape_part) == compiled
+
+    @dataclasses.dataclass(frozen=True)
+    class WithMore:
+        columns: object
+        one_pass: str
+        extra: int
+
+    disk.put(("other",), WithMore(compiled.columns, "SELECT 1", 1), shape_part)
+    assert disk.get(("other",), shape_part) is None
+    assert len(_files(tmp_path)) == 1
