@@ -62,8 +62,9 @@ def run(home: Path, master: str, timeout_s: float) -> dict[str, Any]:
         "exported_facts": ",".join(entry.facts),
         "exported_rollups": ",".join(entry.rollups),
         "spark.sql.shuffle.partitions": "4",
-        "spark.ui.enabled": "false",
     }
+    if not master.startswith("sc://"):  # a server's own settings: a Connect client cannot set
+        options["spark.ui.enabled"] = "false"
     duck = Engine.open(release, query_timeout_s=timeout_s, answer_cache_size=0)
     start = time.perf_counter()
     spark = Engine.open(

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -46,8 +45,12 @@ def _wait_for_port(port: int, procs: list[subprocess.Popen[bytes]], logs: Path) 
 
 
 @contextmanager
-def spark_connect_cluster(workdir: Path, conf: dict[str, str] | None = None) -> Iterator[str]:
-    """Start master, worker and Connect server; yield ``sc://127.0.0.1:<port>``; stop all."""
+def spark_connect_cluster(
+    workdir: Path, conf: dict[str, str] | None = None, worker_memory: str = "2g"
+) -> Iterator[str]:
+    """Start master, worker and Connect server; yield ``sc://127.0.0.1:<port>``; stop all.
+    ``conf``: the Connect server's settings (e.g. ``spark.executor.memory``, at most
+    ``worker_memory``)."""
     home = spark_home()
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -63,7 +66,8 @@ def spark_connect_cluster(workdir: Path, conf: dict[str, str] | None = None) -> 
         [f"{home}/bin/spark-class", "org.apache.spark.deploy.master.Master",
          "--host", "127.0.0.1", "--port", str(master_port), "--webui-port", "0"],
         [f"{home}/bin/spark-class", "org.apache.spark.deploy.worker.Worker",
-         "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--webui-port", "0", master],
+         "--host", "127.0.0.1", "--cores", "2", "--memory", worker_memory, "--webui-port", "0",
+         master],
     ]  # fmt: skip
     settings = {
         "spark.connect.grpc.binding.address": "127.0.0.1",
@@ -109,8 +113,20 @@ def spark_connect_cluster(workdir: Path, conf: dict[str, str] | None = None) -> 
             log.close()
 
 
-if __name__ == "__main__":
-    with spark_connect_cluster(Path(sys.argv[1] if len(sys.argv) > 1 else "spark-cluster")) as url:
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a Spark Connect server over a local cluster")
+    parser.add_argument("workdir", nargs="?", default="spark-cluster")
+    parser.add_argument("--worker-memory", default="2g")
+    parser.add_argument("--conf", action="append", default=[], help="key=value for the server")
+    args = parser.parse_args()
+    conf = dict(item.split("=", 1) for item in args.conf)
+    with spark_connect_cluster(Path(args.workdir), conf, args.worker_memory) as url:
         print(url, flush=True)
         with suppress(KeyboardInterrupt):
             signal.pause()
+
+
+if __name__ == "__main__":
+    main()
