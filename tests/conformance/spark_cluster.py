@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--conf", action="append", default=[], help="key=value for the server")
     args = parser.parse_args()
     conf = dict(item.split("=", 1) for item in args.conf)
+    # SIGTERM as Ctrl-C: the cluster's processes (sessions of their own) are stopped either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with spark_connect_cluster(Path(args.workdir), conf, args.worker_memory) as url:
         print(url, flush=True)
         with suppress(KeyboardInterrupt):
