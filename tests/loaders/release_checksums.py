@@ -1,0 +1,64 @@
+"""Order-independent checksums of a release's tables, to show that a change of how a load is
+run leaves what it publishes exactly as it was.
+
+Per table: its columns with their types, its row count and the sum over rows of the first 60
+bits of MD5 of the row as DuckDB prints it (a sum, so the order of rows does not matter).
+``python -m tests.loaders.release_checksums`` prints them for the synthetic data at
+``SCALE``/``SEED`` as loaded by the current code: run it to record a deliberate change of the
+release (a generator or layout change) in ``data/release_checksums.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from loaders.load import load_directory
+from loaders.synthetic import generate
+from tests.loaders.load_fixtures import SECRET
+
+SCALE = 0.005
+SEED = 7
+GOLDEN = Path(__file__).parent / "data" / "release_checksums.json"
+SKIPPED = frozenset({"meta"})  # release id and creation time: different on every load
+
+
+def checksums(db_path: Path) -> dict[str, dict[str, Any]]:
+    """Columns, row count and row-hash sum of every table but ``meta``."""
+    out: dict[str, dict[str, Any]] = {}
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+        for table in sorted(set(tables) - SKIPPED):
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = $t ORDER BY ordinal_position",
+                {"t": table},
+            ).fetchall()
+            row = con.execute(
+                f"SELECT count(*), CAST(coalesce(sum(CAST(('0x' || substr(md5(CAST(t AS VARCHAR)), "
+                f"1, 15)) AS BIGINT)), 0) AS VARCHAR) FROM {table} t"
+            ).fetchone()
+            assert row is not None
+            out[table] = {
+                "columns": [f"{name} {dtype}" for name, dtype in columns],
+                "rows": int(row[0]),
+                "row_hash_sum": row[1],
+            }
+    return out
+
+
+def build(root: Path) -> Path:
+    """Generate the synthetic data at ``SCALE``/``SEED`` and load them; the release database."""
+    generate(root / "in", scale=SCALE, seed=SEED)
+    return load_directory(root / "in", root / "home", secret=SECRET).db_path
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        json.dump(checksums(build(Path(tmp))), sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")

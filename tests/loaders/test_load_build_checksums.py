@@ -1,0 +1,53 @@
+"""How a load runs (memory limit, spilling, sort keys) never changes what it publishes: a
+release of the synthetic data at a small scale has the same tables, values and record keys as
+the one recorded in ``data/release_checksums.json``, and its facts are in region order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dimensions import regions
+from layout.facts import FACTS, FactLayout
+from tests.loaders import release_checksums
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return release_checksums.build(tmp_path_factory.mktemp("checksums"))
+
+
+def test_the_release_is_the_recorded_one(db_path: Path) -> None:
+    golden = json.loads(release_checksums.GOLDEN.read_text("utf-8"))
+    got = release_checksums.checksums(db_path)
+    assert sorted(got) == sorted(golden)
+    for table, want in golden.items():
+        assert got[table] == want, table
+
+
+def test_a_tight_memory_limit_spills_and_publishes_the_same(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZICHT_LOAD_MEMORY_LIMIT", "60MB")
+    tight = release_checksums.build(tmp_path)
+    assert release_checksums.checksums(tight) == release_checksums.checksums(db_path)
+
+
+@pytest.mark.parametrize("spec", FACTS, ids=lambda f: f.table)
+def test_facts_are_sorted_by_region_then_year(db_path: Path, spec: FactLayout) -> None:
+    table, role = spec.table, spec.regions[0].name
+    keys = [f"{role}_gemeente", f"{role}_wijk", f"{role}_buurt", "year"]
+    order = ", ".join(keys)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.execute(f"SELECT {order} FROM {table}").fetchall()
+    assert rows, table
+    assert rows == sorted(rows)
+
+
+def test_every_wijk_code_holds_its_gemeente_code() -> None:
+    """What lets the facts be sorted on the buurt id alone (``loaders/build.py``)."""
+    wrong = [w.code for w in regions.wijken() if "GM" + w.code[2:6] != w.gemeente_code]
+    assert wrong == []
