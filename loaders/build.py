@@ -196,13 +196,22 @@ def _holding(ds: Dataset, spec: FactLayout) -> tuple[str, str, str]:
         sel = ["CAST(1 AS INTEGER) AS holding_rows_year"]
         sel += [f"CAST(base.{m} AS DOUBLE) AS holding_year_{m}" for m in spec.magnitudes]
         return ", ".join(sel), "", ""
-    sums = "".join(f", sum(CAST({m} AS DOUBLE)) AS holding_year_{m}" for m in spec.magnitudes)
+    sums = "".join(f", {_exact_sum(ds, m)} AS holding_year_{m}" for m in spec.magnitudes)
     cte = f""",
         hold AS (SELECT {spec.holding} AS h, year AS y, CAST(count(*) AS INTEGER) AS n{sums}
                  FROM base GROUP BY ALL)"""
     join = f"JOIN hold ON hold.h = base.{spec.holding} AND hold.y = base.year"
     sel = ["hold.n AS holding_rows_year"] + [f"hold.holding_year_{m}" for m in spec.magnitudes]
     return ", ".join(sel), cte, join
+
+
+def _exact_sum(ds: Dataset, magnitude: str) -> str:
+    """The sum of a holding's values in a year, the same on every run: integers sum exactly as
+    doubles, but a sum of fractions depends on the order in which threads add them (its last
+    bits differed between two loads of the same files), so those are added in value order."""
+    if ds.column(magnitude).type == "float64":
+        return f"sum(CAST({magnitude} AS DOUBLE) ORDER BY {magnitude})"
+    return f"sum(CAST({magnitude} AS DOUBLE))"
 
 
 def _derived_columns(con: duckdb.DuckDBPyConnection, base: str, ds: Dataset) -> list[str]:
