@@ -52,8 +52,9 @@ def prove(
     need_up = np.where(secondary, t.eps, np.nan_to_num(t.hi - v, nan=0.0))
     need_down = np.where(secondary, t.eps, np.nan_to_num(v - t.lo, nan=0.0))
     cells = np.flatnonzero(suppressed if asked is None else suppressed & asked)
-    up_ok = _movable(a, b, shape, suppressed, y_up, y_down, cells, need_up[cells], sign[cells])
-    down_ok = _movable(a, b, shape, suppressed, y_up, y_down, cells, need_down[cells], -sign[cells])
+    grids = _Grids(a, b, shape, suppressed, y_up, y_down)
+    up_ok = _movable(grids, cells, need_up[cells], sign[cells])
+    down_ok = _movable(grids, cells, need_down[cells], -sign[cells])
     out = np.zeros(len(values), dtype=bool)
     ok = np.where(secondary[cells], up_ok | down_ok, up_ok & down_ok)
     out[cells[ok]] = True
@@ -77,7 +78,27 @@ def _axes(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a.astype(np.int64), b.astype(np.int64)
 
 
-def _movable(a, b, shape, suppressed, y_up, y_down, cells, need, direction) -> np.ndarray:
+class _Grids:
+    """Per movement threshold d: which suppressed cells have room d up and down, and the
+    (columns x columns) product both directions share, each computed once per ``prove``."""
+
+    def __init__(self, a, b, shape, suppressed, y_up, y_down):
+        self.a, self.b, self.shape = a, b, shape
+        self.suppressed, self.y_up, self.y_down = suppressed, y_up, y_down
+        self._at: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def at(self, d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(can_up, can_down, can_up^T can_down, rows of both per line sums) at threshold d."""
+        found = self._at.get(d)
+        if found is None:
+            can_up = _grid(self.a, self.b, self.shape, self.suppressed & (self.y_up >= d))
+            can_down = _grid(self.a, self.b, self.shape, self.suppressed & (self.y_down >= d))
+            both = can_up * can_down
+            found = self._at[d] = (can_up, can_down, _product(can_up, can_down), both)
+        return found
+
+
+def _movable(grids: _Grids, cells, need, direction) -> np.ndarray:
     """Whether each of ``cells`` can move its y by ``need`` in ``direction`` (+1 up, -1 down).
 
     Moving y_c up by d: (a, b') and (a', b) go down by d, (a', b') up by d. Down: reversed.
@@ -88,19 +109,23 @@ def _movable(a, b, shape, suppressed, y_up, y_down, cells, need, direction) -> n
         return ok
     level = np.ceil(np.log(np.maximum(need[todo], 1e-300)) / np.log(BUCKET))
     idx = np.flatnonzero(todo)
+    a, b = grids.a[cells], grids.b[cells]
     for lv in np.unique(level):
         d = BUCKET**lv
         pick = idx[level == lv]
-        can_up = _grid(a, b, shape, suppressed & (y_up >= d))
-        can_down = _grid(a, b, shape, suppressed & (y_down >= d))
+        can_up, can_down, up_down, both = grids.at(d)
         for sgn in (1.0, -1.0):
             sel = pick[direction[pick] == sgn]
             if len(sel) == 0:
                 continue
             # Up: the two side corners go down, the opposite corner up; down: reversed.
-            side, far = (can_down, can_up) if sgn > 0 else (can_up, can_down)
-            own = (y_up if sgn > 0 else y_down)[cells[sel]] >= need[sel]
-            ok[sel] = own & (_count(side, far, a[cells[sel]], b[cells[sel]]) > 0)
+            # far^T side is can_up^T can_down going up, its transpose going down.
+            if sgn > 0:
+                side, inner = can_down, up_down
+            else:
+                side, inner = can_up, up_down.T
+            own = (grids.y_up if sgn > 0 else grids.y_down)[cells[sel]] >= need[sel]
+            ok[sel] = own & (_count(side, both, inner, a[sel], b[sel]) > 0)
     return ok
 
 
@@ -112,22 +137,36 @@ def _grid(a, b, shape, mask) -> np.ndarray:
     return g
 
 
-def _count(side: np.ndarray, far: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Rectangles (a', b') with side[a, b'], far[a', b'], side[a', b] for each (a, b) asked.
+# Up to this many multiply-adds the dense integer product beats building sparse matrices
+# (both are exact: the counts are the same integers).
+DENSE_PRODUCT = 4_000_000
 
-    sum over b' of side[a, b'] * (far^T side)[b', b], less the degenerate a' = a or b' = b.
-    """
+
+def _product(far: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """far^T side, (C, C): for columns b', b the rows a' where both hold."""
+    rows, cols = far.shape
+    if rows * cols * cols <= DENSE_PRODUCT:
+        return far.T @ side
     from scipy import sparse
 
-    # (C, C): for columns b', b the rows a' where both hold. Sparse: a third of the dense
-    # integer product's time on half-empty grids, and still exact.
-    inner = (sparse.csr_matrix(far).T @ sparse.csr_matrix(side)).toarray()
+    # Sparse: a third of the dense integer product's time on big half-empty grids.
+    return (sparse.csr_matrix(far).T @ sparse.csr_matrix(side)).toarray()
+
+
+def _count(
+    side: np.ndarray, both: np.ndarray, inner: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Rectangles (a', b') with side[a, b'], far[a', b'], side[a', b] for each (a, b) asked,
+    given ``both`` = side * far and ``inner`` = far^T side.
+
+    sum over b' of side[a, b'] * inner[b', b], less the degenerate a' = a or b' = b.
+    """
     total = np.einsum("ij,ji->i", side[rows], inner[:, cols])
-    both = side * far
     # a' = a: side[a, b'] far[a, b'] side[a, b] summed over b'; b' = b likewise over a'.
-    same_row = both.sum(axis=1)[rows] * side[rows, cols]
-    same_col = both.sum(axis=0)[cols] * side[rows, cols]
-    overlap = side[rows, cols] * far[rows, cols] * side[rows, cols]
+    own = side[rows, cols]
+    same_row = both.sum(axis=1)[rows] * own
+    same_col = both.sum(axis=0)[cols] * own
+    overlap = own * both[rows, cols]
     return total - same_row - same_col + overlap
 
 
