@@ -6,6 +6,7 @@ The store is read-only after construction, so one instance is shared by all thre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -38,11 +39,22 @@ class MemberStore:
     regions: dict[str, RegionLevel]
     # for every buurt (by index) the index of its parent at each level
     buurt_parent: dict[str, np.ndarray]
-    parents: dict[str, dict[str, str]]  # code -> {level: parent code}
+    # (code, wijk, gemeente, provincie, politie_eenheid, veiligheidsregio) of every region:
+    # ``parents`` is built from them when first read (only the members listing reads it)
+    parent_rows: list[tuple[str | None, ...]]
     neighbours: dict[str, tuple[str, ...]]
     population: dict[str, int]  # gemeente code -> inhabitants 2024
     sectors: dict[str, tuple[tuple[str, str, str | None], ...]]  # level -> (code, name, section)
     fact_years: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def parents(self) -> dict[str, dict[str, str]]:
+        """code -> {level: parent code}, the levels it has a parent at."""
+        return {
+            row[0]: {k: v for k, v in zip(PARENT_LEVELS, row[1:], strict=True) if v is not None}
+            for row in self.parent_rows
+            if row[0] is not None
+        }
 
     def peers(self, gemeente: str) -> tuple[str, ...]:
         """Gemeenten in the same population size class (documented in docs/cube-model.md)."""
@@ -67,7 +79,7 @@ def load_members(con: duckdb.DuckDBPyConnection, facts: tuple[str, ...]) -> Memb
         "veiligheidsregio, population FROM region ORDER BY level, id"
     ).fetchall()
     by_level: dict[str, list[Any]] = {lv: [] for lv in REGION_LEVELS}
-    parents: dict[str, dict[str, str]] = {}
+    parent_rows: list[tuple[str | None, ...]] = []
     population: dict[str, int] = {}
     for level, rid, code, name, wk, gm, pv, pe, vr, pop in rows:
         if level not in by_level:
@@ -75,29 +87,15 @@ def load_members(con: duckdb.DuckDBPyConnection, facts: tuple[str, ...]) -> Memb
         if rid != len(by_level[level]) + 1:
             raise ValueError(f"region ids of level {level} are not dense")
         by_level[level].append((code, name))
-        parents[code] = {
-            k: v for k, v in zip(PARENT_LEVELS, (wk, gm, pv, pe, vr), strict=True) if v is not None
-        }
+        parent_rows.append((code, wk, gm, pv, pe, vr))
         if pop is not None:
             population[code] = int(pop)
-    regions = {
-        lv: RegionLevel(
-            lv,
-            tuple(c for c, _ in items),
-            tuple(n for _, n in items),
-            {c: i for i, (c, _) in enumerate(items)},
-        )
-        for lv, items in by_level.items()
-    }
-    buurt_parent = {
-        "buurt": np.arange(len(regions["buurt"].codes)),
-        "land": np.zeros(len(regions["buurt"].codes), dtype=np.int64),
-    }
-    for lv in PARENT_LEVELS:
-        idx = regions[lv].index
-        buurt_parent[lv] = np.array(
-            [idx[parents[c][lv]] for c in regions["buurt"].codes], dtype=np.int64
-        )
+    regions = {}
+    for lv, items in by_level.items():
+        codes = tuple(c for c, _ in items)
+        index = dict(zip(codes, range(len(codes)), strict=True))
+        regions[lv] = RegionLevel(lv, codes, tuple(n for _, n in items), index)
+    buurt_parent = _buurt_parents(con, len(regions["buurt"].codes))
     neighbours: dict[str, list[str]] = {}
     for a, b in con.execute(
         "SELECT gemeente, neighbour FROM region_neighbour ORDER BY 1, 2"
@@ -118,9 +116,32 @@ def load_members(con: duckdb.DuckDBPyConnection, facts: tuple[str, ...]) -> Memb
     return MemberStore(
         regions=regions,
         buurt_parent=buurt_parent,
-        parents=parents,
+        parent_rows=parent_rows,
         neighbours={k: tuple(v) for k, v in neighbours.items()},
         population=population,
         sectors={k: tuple(v) for k, v in sectors.items()},
         fact_years=years,
     )
+
+
+def _buurt_parents(con: duckdb.DuckDBPyConnection, n_buurten: int) -> dict[str, np.ndarray]:
+    """For every buurt (by index) the index of its parent at each level: one join, as the
+    ids are dense per level (id i + 1 is index i, checked by ``load_members``)."""
+    joins = " ".join(
+        f"LEFT JOIN region p{i} ON p{i}.level = '{lv}' AND p{i}.code = b.{lv}"
+        for i, lv in enumerate(PARENT_LEVELS)
+    )
+    picks = ", ".join(f"p{i}.id - 1 AS {lv}" for i, lv in enumerate(PARENT_LEVELS))
+    found = con.execute(
+        f"SELECT {picks} FROM region b {joins} WHERE b.level = 'buurt' ORDER BY b.id"
+    ).fetchnumpy()
+    out = {
+        "buurt": np.arange(n_buurten),
+        "land": np.zeros(n_buurten, dtype=np.int64),
+    }
+    for lv in PARENT_LEVELS:
+        column = found[lv]
+        if len(column) != n_buurten or np.ma.is_masked(column):
+            raise ValueError(f"a buurt has no parent {lv} among the regions")
+        out[lv] = np.asarray(column, dtype=np.int64)
+    return out
