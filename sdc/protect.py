@@ -16,11 +16,9 @@ from sdc import status as st
 from sdc.audit import AuditError
 from sdc.ckm import generate_ptable, perturb_counts, perturb_magnitudes, uniform_keys
 from sdc.policy import Policy
-from sdc.rectangles import dense
 from sdc.relations import Relations, build_relations
 from sdc.rounding import round_published
 from sdc.rules import RULES
-from sdc.secondary import cell_rank, suppress
 from sdc.table import CellTable, MeasureStats
 
 
@@ -134,6 +132,10 @@ def primary_suppression(stats: MeasureStats, policy: Policy):
 
 
 def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
+    # imported here: an answer without an unsafe cell needs none of secondary suppression
+    from sdc.rectangles import dense
+    from sdc.secondary import cell_rank, suppress
+
     source = stats.value if stats.additive_value is None else stats.additive_value
     values = np.asarray(source, dtype=np.float64)
     contributors = np.asarray(stats.contributors)
