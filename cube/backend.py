@@ -1,15 +1,19 @@
 """Backends behind a small interface: run one SQL statement, return its rows.
 
-The planner writes SQL in the DuckDB dialect (an Ibis projection plus hand-written GROUPING
-SETS); a backend for another engine translates it (see ``cube/backends/``). Member tables and
-metadata always come from the release's DuckDB file.
+The planner builds each statement as a tree (``cube.statement.Statement``); a backend renders it
+in its own dialect (``cube.dialects.DIALECTS``). A statement written as text is DuckDB SQL
+(probes, tests), which another backend reads into a tree first. Member tables and metadata
+always come from the release's DuckDB file.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 
 class BackendError(Exception):
@@ -23,8 +27,9 @@ class Interrupted(Exception):
 class Backend(Protocol):
     name: str
 
-    def rows(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and rows of ``sql`` (DuckDB dialect)."""
+    def rows(self, sql: Statement | str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of ``sql``: a tree rendered in the backend's dialect, or
+        text in DuckDB's."""
         ...
 
     def interrupt(self) -> None:
@@ -40,19 +45,31 @@ class DuckDbBackend:
     def __init__(self, cursor: duckdb.DuckDBPyConnection):
         self.cursor = cursor
 
-    def rows(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def rows(self, sql: Statement | str) -> tuple[list[str], list[tuple[Any, ...]]]:
         try:
-            res = self.cursor.execute(sql)
+            res = self.cursor.execute(duckdb_text(sql))
             return [d[0] for d in res.description], res.fetchall()
         except duckdb.InterruptException:
             raise Interrupted from None
 
-    def columns(self, sql: str) -> dict[str, Any]:
+    def columns(self, sql: Statement | str) -> dict[str, Any]:
         """The result as numpy columns (masked where NULL): no Python tuple per row."""
         try:
-            return self.cursor.execute(sql).fetchnumpy()
+            return self.cursor.execute(duckdb_text(sql)).fetchnumpy()
         except duckdb.InterruptException:
             raise Interrupted from None
 
     def interrupt(self) -> None:
         self.cursor.interrupt()
+
+
+def duckdb_text(sql: Statement | str) -> str:
+    """``sql`` as DuckDB text: a tree rendered (once per statement), text as it is."""
+    if isinstance(sql, str):
+        return sql
+    from cube.statement import DialectError
+
+    try:
+        return sql.render("duckdb")
+    except DialectError as exc:
+        raise BackendError(str(exc)) from None

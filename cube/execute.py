@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cachetools
 import numpy as np
@@ -18,6 +18,11 @@ from cube.backend import Backend
 from cube.plan import Item, Part
 from cube.sql import SUM_SCALE, Columns
 from sdc.table import MeasureStats
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from cube.statement import Statement
 
 Stats = dict[str, np.ndarray]  # one measure's per-cell n, c, key and, where it has them, s, x1, x2
 
@@ -39,10 +44,10 @@ class Cells:
     ) -> Cells:
         return cls(part, items, grid, axes, key_maps(part, items, axes))
 
-    def result(self, backend: Backend, sql: str) -> Result:
+    def result(self, backend: Backend, sql: Statement) -> Result:
         return Result(backend, sql, self.grid, self.maps)
 
-    def refine_where(self, cells: np.ndarray) -> str:
+    def refine_where(self, cells: np.ndarray) -> exp.Expr | None:
         return refine_where(self.grid, cells, self.part, self.items, self.axes)
 
 
@@ -52,7 +57,7 @@ class Result:
     Vectorised: the result arrives as numpy columns and its rows are matched to grid cells by
     sorted-key lookups, not per-row Python (big answers have tens of thousands of rows)."""
 
-    def __init__(self, backend: Backend, sql: str, grid: np.ndarray, maps: list[KeyIndex]):
+    def __init__(self, backend: Backend, sql: Statement, grid: np.ndarray, maps: list[KeyIndex]):
         self.cols = fetch_columns(backend, sql)
         self.n = len(grid)
         n_items = len(maps)
@@ -84,7 +89,7 @@ class Result:
         return x1, x2
 
 
-def fetch_columns(backend: Backend, sql: str) -> dict[str, np.ndarray]:
+def fetch_columns(backend: Backend, sql: Statement | str) -> dict[str, np.ndarray]:
     """The result as numpy columns (masked where NULL): the backend's own columnar fetch when
     it has one (DuckDB: ``fetchnumpy``), else built from its rows."""
     columns = getattr(backend, "columns", None)
@@ -242,21 +247,21 @@ def unsettled(lb: np.ndarray, rows: np.ndarray, policy: Any) -> np.ndarray:
     return unsure & (rows >= policy.threshold)
 
 
-def _literal(v: Any) -> str:
-    return str(int(v)) if isinstance(v, int | np.integer) else "'" + str(v).replace("'", "''") + "'"
-
-
 def refine_where(
     grid: np.ndarray,
     cells: np.ndarray,
     part: Part,
     items: tuple[Item, ...],
     axes: Mapping[str, RoleAxis],
-) -> str:
+) -> exp.Expr | None:
     """A superset of the uncleared cells' rows: per item, its keys among those cells (an IN
-    list, a cheap hash probe), unless one of them is a total over the item. Every row of every
-    uncleared cell passes, so their exact statistics are exact; an OR of per-cell conditions
-    cost up to 4x a full holding pass on 2 M rows."""
+    list of literal nodes, a cheap hash probe), unless one of them is a total over the item;
+    ``None``: every row. Every row of every uncleared cell passes, so their exact statistics
+    are exact; an OR of per-cell conditions cost up to 4x a full holding pass on 2 M rows."""
+    from sqlglot import exp
+
+    from cube.dialects import member_list
+
     coords = grid[cells]
     keys = [
         axes[role].levels[items[i].level].keys
@@ -267,10 +272,10 @@ def refine_where(
         col = coords[:, d]
         if (col < 0).any():
             continue  # a total over this item needs all its members' rows
-        members = sorted({_literal(level_keys[c]) for c in col.tolist() if c < len(level_keys)})
+        members = sorted({level_keys[c] for c in col.tolist() if c < len(level_keys)}, key=repr)
         if len(members) < len(level_keys):
-            conds.append(f"k{d} IN ({', '.join(members) or 'NULL'})")
-    return "WHERE " + " AND ".join(conds) if conds else ""
+            conds.append(member_list(f"k{d}", members))
+    return exp.and_(*conds) if conds else None
 
 
 def all_stats(res: Result, cols: Columns, holding: bool) -> list[Stats]:

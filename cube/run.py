@@ -51,10 +51,11 @@ def compiled(ctx: ReleaseContext, caches: SqlCaches, plan: Plan, part: Part) -> 
         with caches.lock:
             template = caches.templates.get(tkey)
         if template is None:
-            template = _template(ctx, caches, plan, shape, tkey, situation)
+            template = _template(ctx, caches, plan, shape, tkey, situation, list(fills))
             with caches.lock:
-                caches.templates[tkey] = template
-        ps = _fill(template, fills)
+                caches.templates[tkey] = template or _NO_TEMPLATE
+        if template is not None and template is not _NO_TEMPLATE:
+            ps = _fill(template, fills)
     if ps is None:
         ps = choose(target(ctx, plan, part), situation)
     with caches.lock:
@@ -69,18 +70,21 @@ def _template(
     shape: Part,
     tkey: tuple[Any, ...],
     situation: Situation,
-) -> Compiled:
-    """The shape's template: from disk if another process compiled it, else compiled (and
-    stored for the next process)."""
+    names: list[str],
+) -> Compiled | None:
+    """The shape's template, its cuts as placeholders ``names``: from disk if another process
+    compiled it, else compiled (and stored for the next process); ``None`` if the shape's
+    SQL did not come out with a placeholder for each cut (the part is compiled itself)."""
     if caches.disk is None:
-        return choose(target(ctx, plan, shape), situation)
+        return _open(choose(target(ctx, plan, shape), situation), names)
     # what the compilation reads beyond the key: the cube's rollups and fact schema
     dkey = (tkey, ctx.rollups.get(shape.cube.id, ()), ctx.schemas[shape.cube.fact])
     stored = caches.disk.get(dkey, shape)
     if stored is not None:
         return stored  # type: ignore[no-any-return]
-    template = choose(target(ctx, plan, shape), situation)
-    caches.disk.put(dkey, template, shape)
+    template = _open(choose(target(ctx, plan, shape), situation), names)
+    if template is not None:
+        caches.disk.put(dkey, template, shape)
     return template
 
 
@@ -107,44 +111,87 @@ def target(ctx: ReleaseContext, plan: Plan, part: Part) -> Target:
     )
 
 
+_NO_TEMPLATE: Any = object()  # the shape's sentinels did not become placeholders
 _INT_HOLE = -(2**40)  # no member key is near: region ids, years, codes are small or text
 
 
-def _shape(part: Part) -> tuple[Part | None, list[tuple[str, str]]]:
-    """The part with one placeholder key per cut, and (placeholder, keys) as SQL list items
-    (a part without cuts is its own shape); no shape when a cut's keys are not all plain ints
-    or plain strings, or none at all (Ibis compiles an empty list to FALSE)."""
-    holes, fills = [], []
+def _shape(part: Part) -> tuple[Part | None, dict[str, tuple[Any, ...]]]:
+    """The part with one sentinel key per cut, and each cut's keys by placeholder name (a part
+    without cuts is its own shape); no shape when a cut's keys are not all ints or all strings,
+    or none at all (Ibis compiles an empty list to FALSE)."""
+    holes, fills = [], {}
     for i, kf in enumerate(part.filters):
         keys = kf.keys
         if keys and all(isinstance(k, int | np.integer) and not isinstance(k, bool) for k in keys):
-            hole: Any = _INT_HOLE - i
-            sql = ", ".join(str(int(k)) for k in keys)
-            hole_sql = str(hole)
-        elif keys and all(isinstance(k, str) and k.isprintable() and "\\" not in k for k in keys):
-            hole = f"\u00a7zicht{i}\u00a7"
-            sql = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
-            hole_sql = f"'{hole}'"
+            sentinel: Any = _INT_HOLE - i
+        elif keys and all(isinstance(k, str) for k in keys):
+            sentinel = f"\u00a7zicht{i}\u00a7"
         else:
-            return None, []
-        holes.append(replace(kf, keys=(hole,)))
-        fills.append((f"IN ({hole_sql})", f"IN ({sql})"))
+            return None, {}
+        holes.append(replace(kf, keys=(sentinel,)))
+        fills[f"cut{i}"] = tuple(keys)
     return replace(part, filters=tuple(holes)), fills
 
 
-def _fill(template: Compiled, fills: list[tuple[str, str]]) -> Compiled | None:
-    """The template with every placeholder replaced by its keys in each of its SQL texts;
-    ``None`` (compile the part itself) if Ibis did not render a placeholder as expected."""
-    texts = {
-        f.name: getattr(template, f.name)
+def _sentinel(name: str) -> Any:
+    i = int(name.removeprefix("cut"))
+    return (_INT_HOLE - i, f"\u00a7zicht{i}\u00a7")
+
+
+def _open(template: Compiled, names: list[str]) -> Compiled | None:
+    """The template compiled from the shape with each cut's sentinel key turned into a
+    placeholder node (``x IN (:cutN)``); ``None`` if Ibis did not compile a sentinel into an
+    ``IN`` list of its own (then the part is compiled itself)."""
+    from sqlglot import exp
+
+    from cube.dialects import hole
+    from cube.statement import Statement
+
+    wanted = {}
+    for name in names:
+        number, text = _sentinel(name)
+        wanted[(False, str(number))] = name
+        wanted[(True, text)] = name
+
+    def open_node(node: exp.Expr, found: set[str]) -> exp.Expr:
+        if isinstance(node, exp.In) and len(node.expressions) == 1:
+            lit = node.expressions[0]
+            if isinstance(lit, exp.Neg):  # -n may be a negation node around the number
+                lit = lit.this if isinstance(lit.this, exp.Literal) else lit
+                key = (False, f"-{lit.this}") if isinstance(lit, exp.Literal) else None
+            else:
+                key = (lit.is_string, str(lit.this)) if isinstance(lit, exp.Literal) else None
+            name = wanted.get(key) if key else None
+            if name is not None:
+                found.add(name)
+                return exp.In(this=node.this.copy(), expressions=[hole(name)])
+        return node
+
+    opened = {}
+    for f in fields(template):  # type: ignore[arg-type]
+        value = getattr(template, f.name)
+        if isinstance(value, Statement):
+            found: set[str] = set()
+            tree = value.tree.transform(lambda n, found=found: open_node(n, found))
+            if not found:
+                continue
+            opened[f.name] = Statement(tree)
+    seen = set().union(*(s.holes() for s in opened.values())) if opened else set()
+    if seen != set(names):
+        return None
+    return replace(template, **opened)  # type: ignore[type-var]
+
+
+def _fill(template: Compiled, fills: dict[str, tuple[Any, ...]]) -> Compiled:
+    """The template with every cut placeholder bound to its keys (literal nodes)."""
+    from cube.statement import Statement
+
+    bound = {
+        f.name: getattr(template, f.name).bind(**fills)
         for f in fields(template)  # type: ignore[arg-type]
-        if isinstance(getattr(template, f.name), str)
+        if isinstance(getattr(template, f.name), Statement)
     }
-    for hole, keys in fills:
-        if not any(hole in t for t in texts.values()):
-            return None
-        texts = {name: t.replace(hole, keys) for name, t in texts.items()}
-    return replace(template, **texts)  # type: ignore[type-var]
+    return replace(template, **bound)  # type: ignore[type-var]
 
 
 def _translate(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:

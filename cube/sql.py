@@ -1,5 +1,7 @@
-"""SQL for one plan part: an Ibis projection (portable) wrapped in GROUPING SETS (hand-written,
-since Ibis 12 has none), computing the values *and* the disclosure statistics in one pass.
+"""SQL for one plan part, built as a sqlglot tree: Ibis's tree of the row projection
+(``facts_tree``) under aggregate and ``GROUPING SETS`` nodes (Ibis 12 has none), computing the
+values *and* the disclosure statistics in one pass. ``cube.dialects`` renders the tree per
+dialect; placeholders (a cut's members, a restriction of the rows) are nodes bound there.
 
 Two shapes, which the execution strategies (``cube/strategies/``) combine:
 
@@ -19,8 +21,11 @@ from cube.axes import RoleAxis
 from cube.plan import Item, Part
 from measures.model import Filter, Measure
 
-if TYPE_CHECKING:  # Ibis is imported when SQL is first compiled, not at start-up
+if TYPE_CHECKING:  # Ibis and sqlglot are imported when SQL is first compiled, not at start-up
     from ibis.expr.types import BooleanValue, Table
+    from sqlglot import exp
+
+    from cube.statement import Statement
 
 KEY_MOD = 2**32
 # Magnitudes are summed as integers of 1/SUM_SCALE units: a floating-point sum depends on the
@@ -55,12 +60,6 @@ def aliases(measures: tuple[Measure, ...]) -> tuple[tuple[int, ...], tuple[int, 
         key = (m.filters, m.column) if m.kind == "sum" else None
         sum_alias.append(first_sum.setdefault(key, j) if key else j)
     return tuple(alias), tuple(sum_alias)
-
-
-def _units(total: str) -> str:
-    """An exact integer sum of 1/SUM_SCALE units back to a double (BIGINT first: DuckDB sums
-    BIGINT as HUGEINT, and BIGINT → DOUBLE converts alike everywhere)."""
-    return f"CAST(CAST({total} AS BIGINT) AS DOUBLE) / {SUM_SCALE}"
 
 
 def _filter_expr(t: Table, f: Filter) -> BooleanValue:
@@ -167,25 +166,138 @@ class Source:
         return out
 
 
-def _filter(m: Measure, cond: str) -> str:
-    """The FILTER clause of measure ``j``; none for an unfiltered measure, because a FILTER
-    clause, even one always true, keeps DuckDB off its fast aggregation path (measured: a
-    one-pass query over 240,000 rows took 420 ms with and 90 ms without)."""
-    return f" FILTER (WHERE {cond})" if m.filters else ""
+def _filtered(agg: exp.Expr, m: Measure, cond: exp.Expr) -> exp.Expr:
+    """``agg`` with measure ``m``'s FILTER clause; none for an unfiltered measure, because a
+    FILTER clause, even one always true, keeps DuckDB off its fast aggregation path (measured:
+    a one-pass query over 240,000 rows took 420 ms with and 90 ms without)."""
+    from sqlglot import exp
+
+    return exp.Filter(this=agg, expression=exp.Where(this=cond)) if m.filters else agg
 
 
-def _sets_sql(n_items: int, sets: tuple[tuple[int, ...], ...], extra: str = "") -> str:
-    parts = []
-    for gs in sets:
-        cols = [f"k{i}" for i in gs] + ([extra] if extra else [])
-        parts.append("(" + ", ".join(cols) + ")")
-    return "GROUPING SETS (" + ", ".join(parts) + ")"
+def _col(name: str) -> exp.Column:
+    from sqlglot import exp
+
+    return exp.column(name)
 
 
-def _grouping(n_items: int) -> str:
+def _num(value: int) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.Literal.number(value)
+
+
+def _as(node: exp.Expr, name: str) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.alias_(node, name)
+
+
+def _units(total: exp.Expr) -> exp.Expr:
+    """An exact integer sum of 1/SUM_SCALE units back to a double (BIGINT first: DuckDB sums
+    BIGINT as HUGEINT, and BIGINT → DOUBLE converts alike everywhere)."""
+    from sqlglot import exp
+
+    double = exp.cast(exp.cast(total, "BIGINT"), "DOUBLE")
+    return exp.Div(this=double, expression=_num(SUM_SCALE), typed=False, safe=False)
+
+
+def _sum(x: exp.Expr) -> exp.Sum:
+    from sqlglot import exp
+
+    return exp.Sum(this=x)
+
+
+def _count_star() -> exp.Count:
+    from sqlglot import exp
+
+    return exp.Count(this=exp.Star(), big_int=True)
+
+
+def _coalesce0(x: exp.Expr) -> exp.Coalesce:
+    from sqlglot import exp
+
+    return exp.Coalesce(this=x, expressions=[_num(0)])
+
+
+def _top(x: exp.Expr, n: int) -> exp.Expr:
+    """The ``n`` largest values, descending (``top_n`` in ``cube.dialects``)."""
+    from sqlglot import exp
+
+    return exp.Max(this=x, count=_num(n))
+
+
+def _key(total: exp.Expr) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.cast(exp.Mod(this=total, expression=_num(KEY_MOD), safe=False), "BIGINT")
+
+
+def _sets(sets: tuple[tuple[int, ...], ...], extra: str = "") -> exp.Group:
+    from sqlglot import exp
+
+    tuples = [
+        exp.Tuple(expressions=[_col(f"k{i}") for i in gs] + ([_col(extra)] if extra else []))
+        for gs in sets
+    ]
+    return exp.Group(expressions=[exp.GroupingSets(expressions=tuples)])
+
+
+def _grouping(n_items: int) -> exp.Expr:
+    from sqlglot import exp
+
     if n_items == 0:
-        return "0"
-    return "GROUPING(" + ", ".join(f"k{i}" for i in range(n_items)) + ")"
+        return _num(0)
+    return exp.Grouping(expressions=[_col(f"k{i}") for i in range(n_items)])
+
+
+def _select(
+    columns: list[exp.Expr],
+    source: str,
+    group: exp.Group,
+    where: exp.Expr | None = None,
+) -> exp.Select:
+    from sqlglot import exp
+
+    select = exp.Select(expressions=columns).from_(source, copy=False)
+    if where is not None:
+        select.set("where", exp.Where(this=where))
+    select.set("group", group)
+    return select
+
+
+def _with(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
+    for name, body in ctes:
+        select = select.with_(name, as_=body.copy(), copy=False)
+    return select
+
+
+def _top_of_tops(firsts: exp.Expr, seconds: exp.Expr) -> exp.Expr:
+    """The two largest of the groups' first values (a list) and their largest second value:
+    ``list_slice(list_reverse_sort(list_filter(list_concat(firsts, [seconds]), v -> v IS NOT
+    NULL)), 1, 2)``."""
+    from sqlglot import exp
+
+    v = exp.to_identifier("v")
+    both = exp.ArrayConcat(
+        this=firsts, expressions=[exp.Array(expressions=[seconds])], null_propagation=False
+    )
+    kept = exp.ArrayFilter(
+        this=both,
+        expression=exp.Lambda(
+            this=exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())), expressions=[v]
+        ),
+    )
+    ordered = exp.ArraySort(this=kept, asc=exp.false(), nulls_first=exp.false())
+    return exp.Anonymous(this="list_slice", expressions=[ordered, _num(1), _num(2)])
+
+
+def rows_of_holding(op: str) -> exp.Expr:
+    """``hr = 1`` (rows of holdings with one row in their year) or ``hr > 1`` (the others)."""
+    from sqlglot import exp
+
+    node = {"=": exp.EQ, ">": exp.GT}[op]
+    return node(this=_col("hr"), expression=_num(1))
 
 
 def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
@@ -200,15 +312,15 @@ def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int
 
 
 def one_pass(
-    proj: str,
+    proj: exp.Expr,
     part: Part,
     n: int,
-    sets,
+    sets: tuple[tuple[int, ...], ...],
     bounds: bool,
-    where: str = "",
+    where: exp.Expr | None = None,
     pre: bool = False,
     distinct: bool = False,
-) -> str:
+) -> Statement:
     """Values and statistics straight from the rows (exact when holdings are unique per cell;
     with ``bounds``, also Σ 1/rows-of-holding-in-year (a lower bound on distinct holdings) and
     the largest rows-of-holding, which says whether the row counts are exact). Row counts are
@@ -216,84 +328,118 @@ def one_pass(
     ``pre``, the rows are a rollup's singles (``cube.rollups``): counts, key sums and sums add
     up, and the two largest values are the largest two of the groups' top twos. With
     ``distinct`` (counts only), distinct holdings are counted directly: exact whatever the
-    cells, without the holding pass (row counts and key sums need no holdings)."""
+    cells, without the holding pass (row counts and key sums need no holdings). ``where``
+    restricts the rows."""
+    from sqlglot import exp
+
+    from cube.statement import Statement
+
     alias, sum_alias = aliases(part.measures)
-    count, key = ("sum(n)", "rk") if pre else ("count(*)", "record_key")
-    aggs = []
+    aggs: list[exp.Expr] = []
     for j, m in enumerate(part.measures):
-        w = _filter(m, f"f{alias[j]}")
+        cond = _col(f"f{alias[j]}")
+
+        def w(agg: exp.Expr, m: Measure = m, cond: exp.Expr = cond) -> exp.Expr:
+            return _filtered(agg, m, cond.copy())
+
         if alias[j] == j:
-            aggs += [
-                f"{count}{w} AS n{j}",
-                f"CAST(coalesce(sum({key}){w}, 0) % {KEY_MOD} AS BIGINT) AS key{j}",
-            ]
+            count = _sum(_col("n")) if pre else _count_star()
+            key = _col("rk") if pre else _col("record_key")
+            aggs += [_as(w(count), f"n{j}"), _as(_key(_coalesce0(w(_sum(key)))), f"key{j}")]
             if distinct:
-                aggs.append(f"count(DISTINCT holding){w} AS c{j}")
+                holdings = exp.Count(this=exp.Distinct(expressions=[_col("holding")]), big_int=True)
+                aggs.append(_as(w(holdings), f"c{j}"))
             if bounds and pre:  # a rollup's bounds table: Σ 1/rows and max rows per group
-                aggs += [f"sum(lb){w} AS lb{j}", f"max(mr){w} AS mr{j}"]
+                aggs += [
+                    _as(w(_sum(_col("lb"))), f"lb{j}"),
+                    _as(w(exp.Max(this=_col("mr"))), f"mr{j}"),
+                ]
             elif bounds:
-                aggs += [f"sum(CAST(1 AS DOUBLE) / hr){w} AS lb{j}", f"max(hr){w} AS mr{j}"]
+                inverse = exp.Div(
+                    this=exp.cast(_num(1), "DOUBLE"), expression=_col("hr"), typed=False, safe=False
+                )
+                aggs += [
+                    _as(w(_sum(inverse)), f"lb{j}"),
+                    _as(w(exp.Max(this=_col("hr"))), f"mr{j}"),
+                ]
         if m.kind == "sum" and sum_alias[j] == j:
-            aggs.append(f"{_units(f'coalesce(sum(x{j}){w}, 0)')} AS s{j}")
+            aggs.append(_as(_units(_coalesce0(w(_sum(_col(f"x{j}"))))), f"s{j}"))
             if pre:
-                firsts = f"max({_units(f't1_{j}')}, 2){w}"
-                seconds = f"[max({_units(f't2_{j}')}){w}]"
-                both = f"list_filter(list_concat({firsts}, {seconds}), lambda v: v IS NOT NULL)"
-                aggs.append(f"list_slice(list_reverse_sort({both}), 1, 2) AS top{j}")
+                firsts = w(_top(_units(_col(f"t1_{j}")), 2))
+                seconds = w(exp.Max(this=_units(_col(f"t2_{j}"))))
+                aggs.append(_as(_top_of_tops(firsts, seconds), f"top{j}"))
             else:
-                aggs.append(f"max({_units(f'x{j}')}, 2){w} AS top{j}")
-    keys = "".join(f"k{i}, " for i in range(n))
-    return (
-        f"WITH f AS ({proj})\nSELECT {keys}{_grouping(n)} AS g, "
-        + ", ".join(aggs)
-        + f"\nFROM f {where}GROUP BY {_sets_sql(n, sets)}"
-    )
+                aggs.append(_as(w(_top(_units(_col(f"x{j}")), 2)), f"top{j}"))
+    keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
+    select = _select([*keys, _as(_grouping(n), "g"), *aggs], "f", _sets(sets), where)
+    return Statement(_with(select, [("f", proj)]))
 
 
-def holding_pass(proj: str, part: Part, n: int, sets, pre: bool = False) -> str:
+def holding_pass(
+    proj: exp.Expr,
+    part: Part,
+    n: int,
+    sets: tuple[tuple[int, ...], ...],
+    pre: bool = False,
+) -> Statement:
     """Rows summed per holding within each grouping set, then per cell: exact distinct holdings
-    and the two largest holding contributions. ``{where}`` restricts the rows (refinement).
-    With ``pre``, the rows are a rollup's multis, already summed per holding and group."""
+    and the two largest holding contributions. The placeholder ``where`` restricts the rows
+    (bind it: ``None`` for every row). With ``pre``, the rows are a rollup's multis, already
+    summed per holding and group."""
+    from sqlglot import exp
+
+    from cube.dialects import hole
+    from cube.statement import Statement
+
     alias, sum_alias = aliases(part.measures)
-    count, key = ("sum(n)", "rk") if pre else ("count(*)", "record_key")
-    inner, outer = [], []
+    inner: list[exp.Expr] = []
+    outer: list[exp.Expr] = []
     for j, m in enumerate(part.measures):
-        w, present = _filter(m, f"f{alias[j]}"), _filter(m, f"n{alias[j]} > 0")
+        a = alias[j]
+        cond = _col(f"f{a}")
+        present = exp.GT(this=_col(f"n{a}"), expression=_num(0))
         if alias[j] == j:
-            inner += [f"{count}{w} AS n{j}", f"coalesce(sum({key}){w}, 0) AS r{j}"]
-            outer += [
-                f"sum(n{j}) AS n{j}",
-                f"count(*){present} AS c{j}",
-                f"CAST(sum(r{j}) % {KEY_MOD} AS BIGINT) AS key{j}",
+            count = _sum(_col("n")) if pre else _count_star()
+            key = _col("rk") if pre else _col("record_key")
+            inner += [
+                _as(_filtered(count, m, cond.copy()), f"n{j}"),
+                _as(_coalesce0(_filtered(_sum(key), m, cond.copy())), f"r{j}"),
             ]
-            # rows per holding: the contributions of a count of rows (dominance, p %), which
-            # may share these columns with any measure of the same filter
-            outer.append(f"max(n{j}, 2){present} AS rtop{j}")
+            outer += [
+                _as(_sum(_col(f"n{j}")), f"n{j}"),
+                _as(_filtered(_count_star(), m, present.copy()), f"c{j}"),
+                _as(_key(_sum(_col(f"r{j}"))), f"key{j}"),
+                # rows per holding: the contributions of a count of rows (dominance, p %),
+                # which may share these columns with any measure of the same filter
+                _as(_filtered(_top(_col(f"n{j}"), 2), m, present.copy()), f"rtop{j}"),
+            ]
         if m.kind == "sum" and sum_alias[j] == j:
-            inner.append(f"coalesce(sum(x{j}){w}, 0) AS s{j}")
+            inner.append(_as(_coalesce0(_filtered(_sum(_col(f"x{j}")), m, cond.copy())), f"s{j}"))
             outer += [
-                f"{_units(f'sum(s{j})')} AS s{j}",
-                f"max({_units(f's{j}')}, 2){present} AS top{j}",
+                _as(_units(_sum(_col(f"s{j}"))), f"s{j}"),
+                _as(_filtered(_top(_units(_col(f"s{j}")), 2), m, present.copy()), f"top{j}"),
             ]
-    keys = "".join(f"k{i}, " for i in range(n))
-    return (
-        f"WITH f AS ({proj}),\nh AS (SELECT {keys}{_grouping(n)} AS g, holding, "
-        + ", ".join(inner)
-        + f"\nFROM f {{where}} GROUP BY {_sets_sql(n, sets, 'holding')})\n"
-        + f"SELECT {keys}g, "
-        + ", ".join(outer)
-        + f"\nFROM h GROUP BY {keys}g"
+    keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
+    per_holding = _select(
+        [*keys, _as(_grouping(n), "g"), _col("holding"), *inner],
+        "f",
+        _sets(sets, "holding"),
+        hole("where"),
     )
+    group = exp.Group(expressions=[_col(f"k{i}") for i in range(n)] + [_col("g")])
+    select = _select([*(k.copy() for k in keys), _col("g"), *outer], "h", group)
+    return Statement(_with(select, [("f", proj), ("h", per_holding)]))
 
 
-def facts_sql(
+def facts_tree(
     part: Part,
     items: tuple[Item, ...],
     schema: Mapping[str, str],
     axes: Mapping[str, RoleAxis],
     source: Source | None = None,
-) -> str:
-    """The part's filtered rows (``projection``) as DuckDB SQL."""
-    import ibis
+) -> exp.Expr:
+    """The part's filtered rows (``projection``) as Ibis's sqlglot tree."""
+    import ibis.backends.sql.compilers as sc
 
-    return str(ibis.to_sql(projection(part, items, schema, axes, source), dialect="duckdb"))
+    tree = sc.duckdb.compiler.to_sqlglot(projection(part, items, schema, axes, source).unbind())
+    return tree[0] if isinstance(tree, list) else tree

@@ -9,8 +9,11 @@ schema for the cube, the backend, the release id and ``code_version()`` (every s
 the packages that compile SQL and of the cube models, and the versions of Ibis, sqlglot and
 DuckDB). Another release, another version of the code or of a library never reads a template
 it did not write. A key whose text would not name everything (an abridged ``repr``) is not
-stored. A record is stored only if it is a strategy's SQL texts and its columns, nothing else;
-a file that does not read back as one is ignored. Files are written whole (a rename) and
+stored. A record is stored only if it is a strategy's statements, flags and columns, nothing
+else; a file that does not read back as one is ignored. Each statement is kept as its tree
+(sqlglot's own serialisation, read only when needed) with its placeholders and its DuckDB text
+around the member lists (``cube.statement``): a process that fills a template with integer
+keys on DuckDB imports neither Ibis nor sqlglot. Files are written whole (a rename) and
 private to the user; any I/O error only means compiling again.
 """
 
@@ -29,13 +32,15 @@ from typing import Any
 
 from cube.plan import Part
 from cube.sql import Columns
+from cube.statement import Statement, pieces_key
 
 ROOT = Path(__file__).resolve().parents[1]
 # What compiled SQL depends on: the engine, the model and layout packages, the cube models.
 SOURCES = ("cube", "dimensions", "measures", "layout")
 LIBRARIES = ("ibis-framework", "sqlglot", "duckdb")
 STRATEGIES = "cube.strategies."
-FORMAT = 1
+FORMAT = 2
+_NODES = ("sqlglot.expressions.", "DataType.Type")  # sqlglot's nodes, its type enum
 
 
 @lru_cache(maxsize=1)
@@ -107,16 +112,21 @@ def _safe(release_id: str) -> str:
 
 
 def _record(compiled: Any, part: Part) -> dict[str, Any] | None:
-    """The template as JSON, or None if it holds more than SQL texts and its columns."""
+    """The template as JSON, or None if it holds more than statements, flags and columns."""
     cls = type(compiled)
     if not dataclasses.is_dataclass(compiled) or not cls.__module__.startswith(STRATEGIES):
         return None
-    texts: dict[str, str] = {}
+    texts: dict[str, Any] = {}
+    flags: dict[str, bool] = {}
     columns = None
     for f in dataclasses.fields(compiled):
         value = getattr(compiled, f.name)
-        if isinstance(value, str):
-            texts[f.name] = value
+        if isinstance(value, Statement):
+            if value.members:  # stored as the tree with its members as literals
+                value = Statement(value.bound_tree())
+            texts[f.name] = _statement_record(value)
+        elif isinstance(value, bool):
+            flags[f.name] = value
         elif f.name == "columns" and type(value) is Columns:
             columns = value
         else:
@@ -129,7 +139,47 @@ def _record(compiled: Any, part: Part) -> dict[str, Any] | None:
         "alias": list(columns.alias),
         "sum_alias": list(columns.sum_alias),
         "texts": texts,
+        "flags": flags,
     }
+
+
+def _statement_record(statement: Statement) -> dict[str, Any]:
+    from sqlglot import serde
+
+    from cube.dialects import DIALECTS, pieces
+
+    holes = statement.placeholders()
+    cuts = frozenset(h for h in holes if h.startswith("cut"))
+    record: dict[str, Any] = {"tree": serde.dump(statement.tree), "holes": sorted(holes)}
+    if holes == cuts:  # else a ``where`` is bound first, which makes another tree
+        key = pieces_key("duckdb", None, cuts)
+        parts = statement.memo.get(key)
+        if parts is None:
+            parts = statement.memo[key] = pieces(statement.tree, cuts, DIALECTS["duckdb"], None)
+        record["duckdb"] = parts
+    if "branches" in statement.memo:
+        record["branches"] = statement.memo["branches"]
+    return record
+
+
+def _statement(record: dict[str, Any]) -> Statement:
+    tree = record["tree"]
+    # sqlglot reads a class by its dotted name and imports its module: only its own nodes
+    if not isinstance(tree, list) or not all(
+        isinstance(n, dict) and str(n.get("c", _NODES[0])).startswith(_NODES) for n in tree
+    ):
+        raise ValueError("not a statement's tree")
+    holes = frozenset(str(h) for h in record["holes"])
+    cuts = frozenset(h for h in holes if h.startswith("cut"))
+    memo: dict[Any, Any] = {"holes": holes}
+    if "duckdb" in record:
+        parts = [str(p) for p in record["duckdb"]]
+        if len(parts) % 2 != 1 or not set(parts[1::2]) <= cuts:
+            raise ValueError("not a statement's text around its member lists")
+        memo[pieces_key("duckdb", None, cuts)] = parts
+    if "branches" in record:
+        memo["branches"] = [[str(c) for c in b] for b in record["branches"]]
+    return Statement(tree, memo=memo)
 
 
 def _restore(record: dict[str, Any], part: Part) -> Any | None:
@@ -138,8 +188,13 @@ def _restore(record: dict[str, Any], part: Part) -> Any | None:
         return None
     cls = getattr(importlib.import_module(module), name)
     fields = {f.name for f in dataclasses.fields(cls)}
-    texts = record["texts"]
-    if fields != {"columns", *texts} or not all(isinstance(t, str) for t in texts.values()):
+    texts, flags = record["texts"], record["flags"]
+    if fields != {"columns", *texts, *flags} or not all(
+        isinstance(t, dict) for t in texts.values()
+    ):
+        return None
+    statements = {name: _statement(t) for name, t in texts.items()}
+    if not all(isinstance(v, bool) for v in flags.values()):
         return None
     by_id = {m.id: m for m in part.measures}
     measures = tuple(by_id[i] for i in record["measures"])
@@ -147,4 +202,4 @@ def _restore(record: dict[str, Any], part: Part) -> Any | None:
     sum_alias = tuple(int(a) for a in record["sum_alias"])
     if not len(measures) == len(alias) == len(sum_alias):
         return None
-    return cls(columns=Columns(measures, alias, sum_alias), **texts)
+    return cls(columns=Columns(measures, alias, sum_alias), **statements, **flags)

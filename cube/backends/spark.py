@@ -1,5 +1,5 @@
-"""Fact queries on Apache Spark: the release's facts as Parquet views, the planner's SQL
-translated to Spark SQL (``cube.backends.spark_sql``).
+"""Fact queries on Apache Spark: the release's facts as Parquet views, the planner's statements
+rendered as Spark SQL from their trees (``cube.dialects``).
 
 Where Spark runs: a Spark Connect server (master ``sc://host:port``; the service starts no JVM of
 its own and talks gRPC, over TLS with a bearer token where configured), or for development a
@@ -24,12 +24,14 @@ import urllib.parse
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cube.backend import BackendError, Interrupted
-from cube.backends.spark_sql import to_spark
 from cube.rollups import SCHEMA as ROLLUP_SCHEMA
 from layout.facts import EXPORT_ROLLUP_DIR as ROLLUP_DIR
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 DEFAULT_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
@@ -183,7 +185,22 @@ def register_views(
     return views
 
 
-@functools.lru_cache(maxsize=2048)
+def to_spark(sql: Statement | str, tables: Mapping[str, str] | None = None) -> str:
+    """``sql`` as Spark SQL, rendered from its tree (``cube.dialects``): fact and rollup tables
+    renamed to the backend's views (``tables``); text is DuckDB SQL, read into a tree first."""
+    from cube.statement import DialectError, Statement
+
+    try:
+        if isinstance(sql, str):
+            from cube.dialects import parse_duckdb
+
+            sql = Statement(parse_duckdb(sql))
+        return sql.render("spark", tables)
+    except DialectError as exc:
+        raise BackendError(f"not supported on Spark: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
 def _translated(sql: str, tables: tuple[tuple[str, str], ...]) -> str:
     return to_spark(sql, dict(tables))
 
@@ -202,8 +219,11 @@ class SparkBackend:
         self._idle = threading.Event()
         self._idle.set()
 
-    def rows(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        spark_sql = _translated(sql, self.views)
+    def rows(self, sql: Statement | str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if isinstance(sql, str):
+            spark_sql = _translated(sql, self.views)
+        else:
+            spark_sql = to_spark(sql, dict(self.views))
         self._stopped.clear()
         self._idle.clear()
         self.session.addTag(self.tag)

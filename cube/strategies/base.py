@@ -59,7 +59,8 @@ class Target:
 
 class Compiled(Protocol):
     """A strategy's SQL for one part: each strategy has its own frozen record of the SQL texts
-    it runs (every ``str`` field is SQL, which shape templates fill: ``cube/run.py``)."""
+    it runs (each ``Statement`` field a tree whose placeholders shape templates bind:
+    ``cube/run.py``)."""
 
     @property
     def strategy(self) -> str: ...

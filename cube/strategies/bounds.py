@@ -7,22 +7,25 @@ holding pass, restricted to their rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats, bounded_top2, row_count, stats, uncleared
-from cube.sql import Columns, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.sql import Columns, columns_of, facts_tree, holding_pass, local_sets, one_pass
 from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 
 @dataclass(frozen=True, slots=True)
 class BoundsSql:
     strategy: ClassVar[str] = "bounds"
     columns: Columns
-    one_pass: str  # counts, keys and the bounds
-    holding: str  # with a ``{where}`` placeholder: the uncleared cells' rows
+    one_pass: Statement  # counts, keys and the bounds
+    holding: Statement  # with a ``where`` placeholder: the uncleared cells' rows
 
 
 def applies(s: Situation) -> bool:
@@ -30,7 +33,7 @@ def applies(s: Situation) -> bool:
 
 
 def compile(t: Target) -> BoundsSql:
-    proj = facts_sql(t.part, t.items, t.schema, t.axes)
+    proj = facts_tree(t.part, t.items, t.schema, t.axes)
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
     return BoundsSql(
         columns_of(t.part.measures),
@@ -59,7 +62,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     if len(cells_todo) == 0:
         return per
     where = cells.refine_where(cells_todo)
-    exact = cells.result(backend, sql.holding.format(where=where))
+    exact = cells.result(backend, sql.holding.bind(where=where))
     for j, s in enumerate(per):
         fixed = stats(exact, cols, j, holding=True)
         for name, arr in fixed.items():

@@ -4,19 +4,22 @@ holding pass (rows summed per holding, then per cell), exact for every measure."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats
-from cube.sql import Columns, columns_of, facts_sql, holding_pass, local_sets
+from cube.sql import Columns, columns_of, facts_tree, holding_pass, local_sets
 from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 
 @dataclass(frozen=True, slots=True)
 class HoldingSql:
     strategy: ClassVar[str] = "holding"
     columns: Columns
-    holding: str  # with a ``{where}`` placeholder (empty here)
+    holding: Statement  # every row
 
 
 def applies(s: Situation) -> bool:
@@ -24,16 +27,17 @@ def applies(s: Situation) -> bool:
 
 
 def compile(t: Target) -> HoldingSql:
-    proj = facts_sql(t.part, t.items, t.schema, t.axes)
+    proj = facts_tree(t.part, t.items, t.schema, t.axes)
     sets = local_sets(t.part, t.sets)
     return HoldingSql(
-        columns_of(t.part.measures), holding_pass(proj, t.part, len(t.part.items), sets)
+        columns_of(t.part.measures),
+        holding_pass(proj, t.part, len(t.part.items), sets).bind(where=None),
     )
 
 
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, HoldingSql)
-    res = cells.result(backend, sql.holding.format(where=""))
+    res = cells.result(backend, sql.holding)
     return all_stats(res, sql.columns, holding=True)
 
 

@@ -7,22 +7,27 @@ repeat (rollups hold years apart)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats
 from cube.rollups import SCHEMA, RollupTable
-from cube.sql import Columns, Source, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.sql import Columns, Source, columns_of, facts_tree, holding_pass, local_sets, one_pass
 from cube.strategies import split
 from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from cube.statement import Statement
 
 
 @dataclass(frozen=True, slots=True)
 class RollupSql:
     strategy: ClassVar[str] = "rollup"
     columns: Columns
-    one_pass: str  # the singles
-    holding: str | None  # the multis per holding (``{where}`` placeholder); None: no multis
+    one_pass: Statement  # the singles
+    holding: Statement | None  # the multis per holding; None: no multis
 
 
 def sources(rt: RollupTable) -> tuple[Source, Source, Source]:
@@ -34,9 +39,9 @@ def sources(rt: RollupTable) -> tuple[Source, Source, Source]:
     )
 
 
-def covering(t: Target) -> tuple[RollupTable, str, str] | None:
+def covering(t: Target) -> tuple[RollupTable, exp.Expr, exp.Expr] | None:
     """The smallest rollup with every column the part needs (levels, cuts, measure filters,
-    summed columns), with its singles' and multis' rows as SQL; ``None`` when none has."""
+    summed columns), with its singles' and multis' rows as trees; ``None`` when none has."""
     from ibis.common.exceptions import IbisTypeError
 
     for rt in t.rollups:
@@ -44,8 +49,8 @@ def covering(t: Target) -> tuple[RollupTable, str, str] | None:
         if any(m.kind == "sum" and m.column not in singles.sums for m in t.part.measures):
             continue
         try:
-            one = facts_sql(t.part, t.items, t.schema, t.axes, singles)
-            many = facts_sql(t.part, t.items, t.schema, t.axes, multis)
+            one = facts_tree(t.part, t.items, t.schema, t.axes, singles)
+            many = facts_tree(t.part, t.items, t.schema, t.axes, multis)
         except (IbisTypeError, KeyError, AttributeError):  # a column the rollup lacks
             continue
         return rt, one, many
@@ -65,7 +70,9 @@ def compile(t: Target) -> RollupSql | None:
     return RollupSql(
         columns_of(t.part.measures),
         one_pass(one, t.part, n, sets, False, pre=True),
-        holding_pass(many, t.part, n, sets, pre=True) if rt.multi_rows > 0 else None,
+        holding_pass(many, t.part, n, sets, pre=True).bind(where=None)
+        if rt.multi_rows > 0
+        else None,
     )
 
 
@@ -74,7 +81,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     singles = cells.result(backend, sql.one_pass)
     if sql.holding is None:  # every holding has one row in its year
         return all_stats(singles, sql.columns, holding=False)
-    multis = cells.result(backend, sql.holding.format(where=""))  # a rollup's multis are apart
+    multis = cells.result(backend, sql.holding)  # a rollup's multis are years apart
     return split.merge(singles, multis, sql.columns)
 
 

@@ -6,7 +6,7 @@ the holding pass only for the cells whose threshold status the bounds cannot set
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -22,18 +22,21 @@ from cube.execute import (
     stats,
     unsettled,
 )
-from cube.sql import KEY_MOD, Columns, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.sql import KEY_MOD, Columns, columns_of, facts_tree, holding_pass, local_sets, one_pass
 from cube.strategies.base import Compiled, Situation, Strategy, Target
 from cube.strategies.rollup import covering, sources
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 
 @dataclass(frozen=True, slots=True)
 class RollupBoundsSql:
     strategy: ClassVar[str] = "rollup_bounds"
     columns: Columns
-    one_pass: str  # the singles
-    holding: str  # the multis per holding, ``{where}``: the uncleared cells
-    bounds: str  # the multis without holdings: counts, keys, Σ 1/rows, most rows
+    one_pass: Statement  # the singles
+    holding: Statement  # the multis per holding, ``where`` placeholder: the uncleared cells
+    bounds: Statement  # the multis without holdings: counts, keys, Σ 1/rows, most rows
 
 
 def applies(s: Situation) -> bool:
@@ -49,7 +52,7 @@ def compile(t: Target) -> RollupBoundsSql | None:
         return None
     rt, one, many = found
     try:
-        few = facts_sql(t.part, t.items, t.schema, t.axes, sources(rt)[2])
+        few = facts_tree(t.part, t.items, t.schema, t.axes, sources(rt)[2])
     except (IbisTypeError, KeyError, AttributeError):
         return None
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
@@ -92,7 +95,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     todo_cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     if len(todo_cells) == 0:
         return per
-    exact = cells.result(backend, sql.holding.format(where=cells.refine_where(todo_cells)))
+    exact = cells.result(backend, sql.holding.bind(where=cells.refine_where(todo_cells)))
     for j, s in enumerate(per):
         fixed = stats(exact, cols, j, holding=True)
         s["c"][todo_cells] = single_n[j][todo_cells] + fixed["c"][todo_cells]

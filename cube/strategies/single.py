@@ -4,19 +4,22 @@ counts are the contributor counts). Population, a person one row a year, is the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats
-from cube.sql import Columns, columns_of, facts_sql, local_sets, one_pass
+from cube.sql import Columns, columns_of, facts_tree, local_sets, one_pass
 from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 
 @dataclass(frozen=True, slots=True)
 class SingleSql:
     strategy: ClassVar[str] = "single"
     columns: Columns
-    one_pass: str
+    one_pass: Statement
 
 
 def applies(s: Situation) -> bool:
@@ -24,7 +27,7 @@ def applies(s: Situation) -> bool:
 
 
 def compile(t: Target) -> SingleSql:
-    proj = facts_sql(t.part, t.items, t.schema, t.axes)
+    proj = facts_tree(t.part, t.items, t.schema, t.axes)
     sets = local_sets(t.part, t.sets)
     return SingleSql(
         columns_of(t.part.measures),

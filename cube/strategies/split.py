@@ -8,20 +8,32 @@ the holding pass alone)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from cube.backend import Backend
 from cube.execute import Cells, Result, Stats, add_units, merge_top2, stats
-from cube.sql import KEY_MOD, Columns, columns_of, facts_sql, holding_pass, local_sets, one_pass
+from cube.sql import (
+    KEY_MOD,
+    Columns,
+    columns_of,
+    facts_tree,
+    holding_pass,
+    local_sets,
+    one_pass,
+    rows_of_holding,
+)
 from cube.strategies.base import Compiled, Situation, Strategy, Target
+
+if TYPE_CHECKING:
+    from cube.statement import Statement
 
 
 @dataclass(frozen=True, slots=True)
 class SplitSql:
     strategy: ClassVar[str] = "split"
     columns: Columns
-    one_pass: str  # the rows of holdings with one row in their year
-    holding: str  # every row, per holding; run with ``WHERE hr > 1``
+    one_pass: Statement  # the rows of holdings with one row in their year
+    holding: Statement  # the other rows (``hr > 1``), per holding
 
 
 def applies(s: Situation) -> bool:
@@ -29,19 +41,19 @@ def applies(s: Situation) -> bool:
 
 
 def compile(t: Target) -> SplitSql:
-    proj = facts_sql(t.part, t.items, t.schema, t.axes)
+    proj = facts_tree(t.part, t.items, t.schema, t.axes)
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
     return SplitSql(
         columns_of(t.part.measures),
-        one_pass(proj, t.part, n, sets, False, "WHERE hr = 1\n"),
-        holding_pass(proj, t.part, n, sets),
+        one_pass(proj, t.part, n, sets, False, rows_of_holding("=")),
+        holding_pass(proj, t.part, n, sets).bind(where=rows_of_holding(">")),
     )
 
 
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, SplitSql)
     singles = cells.result(backend, sql.one_pass)
-    multis = cells.result(backend, sql.holding.format(where="WHERE hr > 1"))
+    multis = cells.result(backend, sql.holding)
     return merge(singles, multis, sql.columns)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import cube.run
@@ -13,6 +15,7 @@ from cube import sqlcache
 from cube.engine import Engine
 from cube.query import Cut, Query
 from cube.sqlcache import DiskTemplates, code_version
+from cube.statement import Statement
 
 
 def _query(members: tuple[str, ...]) -> Query:
@@ -31,6 +34,16 @@ def _engine(release, **options):
         yield engine
     finally:
         engine.close()
+
+
+def _texts(compiled):
+    """A strategy's SQL as DuckDB and Spark text, with its class and columns."""
+    out = [type(compiled), compiled.columns]
+    for f in dataclasses.fields(compiled):
+        value = getattr(compiled, f.name)
+        if isinstance(value, Statement):
+            out += [f.name, value.render("duckdb"), value.render("spark")]
+    return out
 
 
 def _files(tmp_path):
@@ -97,7 +110,7 @@ def test_only_sql_texts_and_columns_are_stored(release, tmp_path):
         ((shape_part, *_),) = list(engine.caches.templates.keys())
     disk = DiskTemplates(tmp_path, release.id)
     disk.put(("key",), compiled, shape_part)
-    assert disk.get(("key",), shape_part) == compiled
+    assert _texts(disk.get(("key",), shape_part)) == _texts(compiled)
 
     @dataclasses.dataclass(frozen=True)
     class WithMore:
@@ -108,3 +121,35 @@ def test_only_sql_texts_and_columns_are_stored(release, tmp_path):
     disk.put(("other",), WithMore(compiled.columns, "SELECT 1", 1), shape_part)
     assert disk.get(("other",), shape_part) is None
     assert len(_files(tmp_path)) == 1
+
+
+FROM_DISK = """
+import json, sys
+from pathlib import Path
+from cube.engine import Engine
+from cube.query import Cut, Query
+from loaders.releases import current_release
+engine = Engine.open(current_release(Path(sys.argv[1])), sql_cache=Path(sys.argv[2]))
+cut = Cut(role="residence", level="provincie", members=("PV27",))
+answer = engine.answer(Query("drug_suspects", ("suspects",), ("residence@gemeente",), (cut,)))
+print(json.dumps({"rows": len(answer.rows), "sqlglot": "sqlglot" in sys.modules,
+                  "ibis": "ibis" in sys.modules}))
+"""
+
+
+def test_a_template_from_disk_answers_integer_keys_without_sqlglot(release, tmp_path):
+    """The template's DuckDB text around its member lists is on disk: another province (an
+    integer key) is written without reading the tree, so the process imports neither Ibis nor
+    sqlglot."""
+    with _engine(release, sql_cache=tmp_path) as first:
+        want = len(first.answer(_query(("PV27",))).rows)
+    home = release.db_path.parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", FROM_DISK, str(home), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"rows": want, "sqlglot": False, "ibis": False}

@@ -1,6 +1,6 @@
-"""Start-up stays light: opening a release imports neither Ibis, pandas nor SciPy's optimiser
-(they come when SQL is first compiled or an LP first solved), so ``zicht query`` and worker
-start-up do not pay for them before they need them."""
+"""Start-up stays light: opening a release imports neither Ibis, sqlglot, pandas nor SciPy's
+optimiser (they come when SQL is first compiled or an LP first solved), so ``zicht query`` and
+worker start-up do not pay for them before they need them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("ibis", "pandas", "scipy.optimize", "scipy.sparse")
+HEAVY = ("ibis", "sqlglot", "pandas", "scipy.optimize", "scipy.sparse")
 
 PROGRAM = """
 import json, sys

@@ -1,28 +1,73 @@
 -- part dwellings shift 0 strategy split
 -- one_pass
-WITH f AS (SELECT
-  "t0"."region_wijk" AS "k0",
-  "t0"."holding",
-  "t0"."record_key",
-  "t0"."holding_rows_year" AS "hr",
-  COALESCE("t0"."woz_value", 0) * 10000 AS "x1"
-FROM "fact_dwellings" AS "t0"
+WITH f AS (
+  SELECT
+    "t0"."region_wijk" AS "k0",
+    "t0"."holding",
+    "t0"."record_key",
+    "t0"."holding_rows_year" AS "hr",
+    COALESCE("t0"."woz_value", 0) * 10000 AS "x1"
+  FROM "fact_dwellings" AS "t0"
+  WHERE
+    "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023)
+)
+SELECT
+  k0,
+  GROUPING(k0) AS g,
+  COUNT(*) AS n0,
+  CAST(COALESCE(SUM(record_key), 0) % 4294967296 AS BIGINT) AS key0,
+  CAST(CAST(COALESCE(SUM(x1), 0) AS BIGINT) AS DOUBLE) / 10000 AS s1,
+  MAX(CAST(CAST(x1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
+FROM f
 WHERE
-  "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023))
-SELECT k0, GROUPING(k0) AS g, count(*) AS n0, CAST(coalesce(sum(record_key), 0) % 4294967296 AS BIGINT) AS key0, CAST(CAST(coalesce(sum(x1), 0) AS BIGINT) AS DOUBLE) / 10000 AS s1, max(CAST(CAST(x1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
-FROM f WHERE hr = 1
-GROUP BY GROUPING SETS ((k0), ())
+  hr = 1
+GROUP BY
+  GROUPING SETS (
+    (k0),
+    ()
+  )
+-- one_pass on spark
+WITH f AS (SELECT `t0`.`region_wijk` AS `k0`, `t0`.`holding`, `t0`.`record_key`, `t0`.`holding_rows_year` AS `hr`, COALESCE(`t0`.`woz_value`, 0) * 10000 AS `x1` FROM `fact_dwellings` AS `t0` WHERE `t0`.`region_gemeente` IN (1) AND `t0`.`year` IN (2023)) SELECT k0, GROUPING_ID(k0) AS g, COUNT(*) AS n0, CAST(COALESCE(SUM(record_key), 0) % 4294967296 AS BIGINT) AS key0, CAST(CAST(COALESCE(SUM(x1), 0) AS BIGINT) AS DOUBLE) / 10000 AS s1, SLICE(SORT_ARRAY(COLLECT_LIST(CAST(CAST(x1 AS BIGINT) AS DOUBLE) / 10000), FALSE), 1, 2) AS top1 FROM f WHERE hr = 1 GROUP BY GROUPING SETS ((k0), ())
 -- holding
-WITH f AS (SELECT
-  "t0"."region_wijk" AS "k0",
-  "t0"."holding",
-  "t0"."record_key",
-  "t0"."holding_rows_year" AS "hr",
-  COALESCE("t0"."woz_value", 0) * 10000 AS "x1"
-FROM "fact_dwellings" AS "t0"
-WHERE
-  "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023)),
-h AS (SELECT k0, GROUPING(k0) AS g, holding, count(*) AS n0, coalesce(sum(record_key), 0) AS r0, coalesce(sum(x1), 0) AS s1
-FROM f {where} GROUP BY GROUPING SETS ((k0, holding), (holding)))
-SELECT k0, g, sum(n0) AS n0, count(*) AS c0, CAST(sum(r0) % 4294967296 AS BIGINT) AS key0, max(n0, 2) AS rtop0, CAST(CAST(sum(s1) AS BIGINT) AS DOUBLE) / 10000 AS s1, max(CAST(CAST(s1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
-FROM h GROUP BY k0, g
+WITH f AS (
+  SELECT
+    "t0"."region_wijk" AS "k0",
+    "t0"."holding",
+    "t0"."record_key",
+    "t0"."holding_rows_year" AS "hr",
+    COALESCE("t0"."woz_value", 0) * 10000 AS "x1"
+  FROM "fact_dwellings" AS "t0"
+  WHERE
+    "t0"."region_gemeente" IN (1) AND "t0"."year" IN (2023)
+), h AS (
+  SELECT
+    k0,
+    GROUPING(k0) AS g,
+    holding,
+    COUNT(*) AS n0,
+    COALESCE(SUM(record_key), 0) AS r0,
+    COALESCE(SUM(x1), 0) AS s1
+  FROM f
+  WHERE
+    hr > 1
+  GROUP BY
+    GROUPING SETS (
+      (k0, holding),
+      (holding)
+    )
+)
+SELECT
+  k0,
+  g,
+  SUM(n0) AS n0,
+  COUNT(*) AS c0,
+  CAST(SUM(r0) % 4294967296 AS BIGINT) AS key0,
+  MAX(n0, 2) AS rtop0,
+  CAST(CAST(SUM(s1) AS BIGINT) AS DOUBLE) / 10000 AS s1,
+  MAX(CAST(CAST(s1 AS BIGINT) AS DOUBLE) / 10000, 2) AS top1
+FROM h
+GROUP BY
+  k0,
+  g
+-- holding on spark
+WITH f AS (SELECT `t0`.`region_wijk` AS `k0`, `t0`.`holding`, `t0`.`record_key`, `t0`.`holding_rows_year` AS `hr`, COALESCE(`t0`.`woz_value`, 0) * 10000 AS `x1` FROM `fact_dwellings` AS `t0` WHERE `t0`.`region_gemeente` IN (1) AND `t0`.`year` IN (2023)), h AS (SELECT k0, GROUPING(k0) AS g, holding, COUNT(*) AS n0, COALESCE(SUM(record_key), 0) AS r0, COALESCE(SUM(x1), 0) AS s1 FROM f WHERE hr > 1 GROUP BY GROUPING SETS ((k0, holding), (holding))) SELECT k0, g, SUM(n0) AS n0, COUNT(*) AS c0, CAST(SUM(r0) % 4294967296 AS BIGINT) AS key0, SLICE(SORT_ARRAY(COLLECT_LIST(n0), FALSE), 1, 2) AS rtop0, CAST(CAST(SUM(s1) AS BIGINT) AS DOUBLE) / 10000 AS s1, SLICE(SORT_ARRAY(COLLECT_LIST(CAST(CAST(s1 AS BIGINT) AS DOUBLE) / 10000), FALSE), 1, 2) AS top1 FROM h GROUP BY k0, g

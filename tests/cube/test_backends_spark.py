@@ -1,5 +1,6 @@
-"""DuckDB → Spark SQL translation (``cube.backends.spark_sql``): pure sqlglot, no Spark needed.
-That the translated statements *answer* alike is proved by tests/conformance."""
+"""Spark SQL rendered from a statement's tree or from DuckDB text (``to_spark``, the Spark entry
+of ``cube.dialects``): pure sqlglot, no Spark needed. That the rendered statements *answer*
+alike is proved by tests/conformance."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import pytest
 
 from cube.backend import BackendError
 from cube.backends import NAMES, open_backend
-from cube.backends.spark import connect_url, spark_session
-from cube.backends.spark_sql import to_spark
+from cube.backends.spark import connect_url, spark_session, to_spark
 
 
 def test_top_n_becomes_sorted_collect_list_with_the_filter_inside():
