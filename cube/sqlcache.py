@@ -94,7 +94,7 @@ class DiskTemplates:
         if path is None or record is None:
             return
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private_dirs(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -105,6 +105,17 @@ class DiskTemplates:
                 raise
         except OSError:
             pass  # a read-only or full disk: the next process compiles again
+
+
+def _private_dirs(directory: Path) -> None:
+    """``directory`` and its missing parents, each owner-only (``mkdir(parents=True)`` would
+    give the parents the umask's mode)."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
 
 
 def _safe(release_id: str) -> str:

@@ -153,3 +153,20 @@ def test_a_template_from_disk_answers_integer_keys_without_sqlglot(release, tmp_
     )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == {"rows": want, "sqlglot": False, "ibis": False}
+
+
+def test_the_cache_is_private_whatever_the_umask(release, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        with _engine(release, sql_cache=tmp_path / "cache" / "sql") as engine:
+            engine.answer(_query(("PV20",)))
+    finally:
+        os.umask(old)
+    found = [tmp_path / "cache", *(tmp_path / "cache").rglob("*")]
+    assert len(found) >= 4  # cache, sql, the release's directory, a template
+    for path in found:
+        expected = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
