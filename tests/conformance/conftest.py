@@ -7,8 +7,11 @@ reading the exported rollups as DuckDB reads its own."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -21,7 +24,7 @@ from cube.rollups import usable_tables
 from loaders.export import RollupSource, export_entry, export_release
 from loaders.load import load_directory
 from loaders.releases import get_release
-from tests.conformance.spark_cluster import spark_connect_cluster
+from tests.conformance.spark_cluster import spark_connect_cluster, spark_home
 from tests.cube import cube_fixtures
 from tests.cube.cube_fixtures import SECRET, write_tables  # the loader tests' writer
 
@@ -55,15 +58,63 @@ def conformance_release(tmp_path_factory):
     return release
 
 
+# Master keys of the encrypted export's tests (test_conformance_encrypted), in the form of
+# ZICHT_EXPORT_KEYS, and the Spark settings of a driver holding them through the test's KMS client.
+EXPORT_KEYS = ",".join(
+    f"{ident}:{base64.b64encode(bytes(range(seed, seed + 32))).decode()}"
+    for ident, seed in (("footer1", 1), ("cols1", 101))
+)
+KMS_SOURCE = Path(__file__).parent / "kms" / "KeyListKms.java"
+
+
+def kms_conf(classes: Path) -> dict[str, str]:
+    return {
+        "spark.driver.extraClassPath": str(classes),
+        "spark.executor.extraClassPath": str(classes),
+        "spark.hadoop.parquet.crypto.factory.class": (
+            "org.apache.parquet.crypto.keytools.PropertiesDrivenCryptoFactory"
+        ),
+        "spark.hadoop.parquet.encryption.kms.client.class": "KeyListKms",
+        "spark.hadoop.parquet.encryption.key.list": EXPORT_KEYS,
+    }
+
+
 @pytest.fixture(scope="session")
-def spark_connect_url(tmp_path_factory):
-    """A Spark Connect server: the one the environment names, else one started here."""
+def kms_classes(tmp_path_factory) -> Path | None:
+    """The test KMS client compiled against pyspark's own Parquet and Hadoop jars; None where
+    this machine has no javac (a failure under CI, whose .ci/run installs a JDK)."""
+    if shutil.which("javac") is None:
+        if os.environ.get("CI"):
+            raise AssertionError("CI must install a JDK (javac): .ci/run")
+        return None
+    if not os.environ.get("CI"):
+        pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    jars = spark_home() / "jars"
+    classpath = [
+        next(jars.glob(f"{prefix}-[0-9]*.jar"))
+        for prefix in ("parquet-hadoop", "parquet-common", "hadoop-client-api")
+    ]
+    out = tmp_path_factory.mktemp("kms")
+    subprocess.run(
+        ["javac", "-d", str(out), "-cp", os.pathsep.join(map(str, classpath)), str(KMS_SOURCE)],
+        check=True,
+        timeout=300,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory, kms_classes):
+    """A Spark Connect server: the one the environment names, else one started here (holding
+    the test KMS client and keys where javac could build it: it reads clear and encrypted
+    exports alike)."""
     if os.environ.get("ZICHT_TEST_SPARK_CONNECT"):
         yield os.environ["ZICHT_TEST_SPARK_CONNECT"]
         return
     if not os.environ.get("CI"):
         pytest.importorskip("pyspark", reason="the spark extra is not installed")
-    with spark_connect_cluster(tmp_path_factory.mktemp("spark-cluster")) as url:
+    conf = kms_conf(kms_classes) if kms_classes else {}
+    with spark_connect_cluster(tmp_path_factory.mktemp("spark-cluster"), conf) as url:
         yield url
 
 
