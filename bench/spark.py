@@ -1,7 +1,8 @@
 """Dashboard latency on Spark: the bench mix on DuckDB and on Spark over the release's Parquet
 export (facts and rollups), with the answers compared cell for cell.
 
-    python -m bench.spark --home HOME [--master local[2]|sc://host:port] [--out FILE]
+    python -m bench.spark --home HOME [--master local[2]|sc://host:port] [--conf spark.k=v]
+        [--out FILE]
 
 The release must have an export (``zicht export``, with rollups when the release has them).
 Per query: "first" is the query as the mix asks it (the first time this engine sees its shape),
@@ -49,7 +50,9 @@ def timed(engine: Engine, query: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, answer
 
 
-def run(home: Path, master: str, timeout_s: float) -> dict[str, Any]:
+def run(
+    home: Path, master: str, timeout_s: float, conf: dict[str, str] | None = None
+) -> dict[str, Any]:
     release = current_release(home)
     if release is None:
         sys.exit(f"no current release in {home}")
@@ -65,6 +68,7 @@ def run(home: Path, master: str, timeout_s: float) -> dict[str, Any]:
     }
     if not master.startswith("sc://"):  # a server's own settings: a Connect client cannot set
         options["spark.ui.enabled"] = "false"
+    options.update(conf or {})
     duck = Engine.open(release, query_timeout_s=timeout_s, answer_cache_size=0)
     start = time.perf_counter()
     spark = Engine.open(
@@ -106,6 +110,7 @@ def run(home: Path, master: str, timeout_s: float) -> dict[str, Any]:
     return {
         "release": release.id,
         "master": master,
+        "conf": conf or {},
         "load_average": os.getloadavg(),
         "spark_startup_s": round(startup, 1),
         "exported_rollups": len(entry.rollups),
@@ -124,8 +129,12 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--timeout", type=float, default=10.0, help="the service's default")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--conf", action="append", default=[], help="spark.key=value for the session (repeatable)"
+    )
     args = parser.parse_args()
-    result = run(data_home(args.home), args.master, args.timeout)
+    conf = dict(item.split("=", 1) for item in args.conf)
+    result = run(data_home(args.home), args.master, args.timeout, conf)
     summary = {k: v for k, v in result.items() if k != "queries"}
     print(json.dumps(summary, indent=2))
     if args.out:
