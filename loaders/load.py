@@ -148,22 +148,52 @@ def _load_locked(
     staging = _new_staging(home, modes)
     progress.start(len(sources) + 4 + len(build.FACTS) + (finalize is not None))
     try:
-        con = _connect(staging)
-        try:
-            warnings = _stage_and_validate(con, sources, problems, progress)
-            plan = _plan(home, sources, extra_meta or {}, progress)
-            out = staging / "release"
-            facts = build.FACTS
-            counts = _build(con, out, plan, facts, derived_key, progress)
-        finally:
-            con.close()
-        if finalize is not None:
-            with progress.step("pre-aggregating"):
-                finalize(out / "release.duckdb", plan.release_id)
-        with progress.step("publishing"):
-            return _publish(home, out, _manifest(plan, facts, counts, warnings), modes)
+        return _load_staged(
+            home, staging, derived_key, sources, problems, progress, extra_meta, finalize, modes
+        )
+    except duckdb.OutOfMemoryException:
+        # Not a problem of the files, so not reported as one of a file (a damaged page).
+        limit = os.environ.get(ENV_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
+        raise LoadError(
+            [
+                LoadProblem(
+                    str(source),
+                    None,
+                    None,
+                    f"the database engine ran out of memory (the load's limit is {limit}, "
+                    f"setting {ENV_MEMORY_LIMIT}); nothing is wrong with the files",
+                )
+            ]
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _load_staged(
+    home: Path,
+    staging: Path,
+    derived_key: str,
+    sources: list[Source],
+    problems: list[LoadProblem],
+    progress: Progress,
+    extra_meta: dict[str, Any] | None,
+    finalize: Callable[[Path, str], None] | None,
+    modes: FileModes,
+) -> Release:
+    con = _connect(staging)
+    try:
+        warnings = _stage_and_validate(con, sources, problems, progress)
+        plan = _plan(home, sources, extra_meta or {}, progress)
+        out = staging / "release"
+        facts = build.FACTS
+        counts = _build(con, out, plan, facts, derived_key, progress)
+    finally:
+        con.close()
+    if finalize is not None:
+        with progress.step("pre-aggregating"):
+            finalize(out / "release.duckdb", plan.release_id)
+    with progress.step("publishing"):
+        return _publish(home, out, _manifest(plan, facts, counts, warnings), modes)
 
 
 def _stage_and_validate(

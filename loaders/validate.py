@@ -210,6 +210,8 @@ def _guarded(
         return []
     try:
         return check(*args)
+    except duckdb.OutOfMemoryException:
+        raise  # the engine's memory, not the file: ``load_directory`` reports it as such
     except duckdb.Error:
         # Not passed on: the engine's message may quote SQL or file contents.
         damaged.add(src.dataset.name)

@@ -333,3 +333,14 @@ def test_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as info:
         load_directory(tmp_path / "nope", tmp_path / "home", secret=SECRET)
     assert info.value.problems[0].message == "not a directory"
+
+
+def test_running_out_of_memory_is_said_as_such_not_as_a_damaged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZICHT_LOAD_MEMORY_LIMIT", "1MB")
+    problems = _problems(tmp_path, valid_tables())
+    assert [p.message for p in problems] == [
+        "the database engine ran out of memory (the load's limit is 1MB, setting "
+        "ZICHT_LOAD_MEMORY_LIMIT); nothing is wrong with the files"
+    ]

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loaders import contracts
+from loaders.stage import find_sources, stage_source
 from loaders.synthetic import GeneratedDataError, generate, geography, population
 from loaders.synthetic.conform import check_batch
 from loaders.synthetic.writer import Coded, TableWriter
+from loaders.validate import validate
 from service.cli import main
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
@@ -29,12 +34,42 @@ SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 @given(seed=SEEDS, scale=st.sampled_from([0.0005, 0.001, 0.002]))
 def test_every_seed_and_scale_writes_files_the_contract_accepts(tmp_path_factory, seed, scale):
     # generate() raises GeneratedDataError on any batch the contract refuses; the batch check
-    # is itself tested below. Here: it never raises, and every file has rows.
+    # is itself tested below. Here: it never raises, every file has rows, and the loader's
+    # full validation (also keys and references between files, which no batch can check)
+    # finds nothing, not even a warning.
     out = tmp_path_factory.mktemp("prop")
     counts = generate(out, scale=scale, seed=seed)
     assert all(n > 0 for n in counts.values()), counts
     ages = pq.read_table(out / "population.parquet", columns=["age"])["age"].to_numpy()
     assert ages.min() >= 0 and ages.max() <= population.MAX_AGE
+    assert _load_problems(out) == []
+
+
+def _load_problems(directory: Path) -> list[str]:
+    """Every problem ``zicht load`` would report for the files, without building a release."""
+    sources, problems = find_sources(directory)
+    with duckdb.connect() as con:
+        for src in sources:
+            problem = stage_source(con, src)
+            problems += [problem] if problem else []
+        problems += validate(con, sources)
+    return [str(p) for p in problems]
+
+
+def test_the_loader_check_used_above_sees_a_broken_key_and_reference(tmp_path):
+    generate(tmp_path, scale=0.0005, seed=1)
+    suspects = pq.read_table(tmp_path / "suspects.parquet")
+    ids = suspects["person_id"].to_numpy().copy()
+    ids[0] = 10**15  # nobody in the population
+    suspects = suspects.set_column(
+        suspects.schema.get_field_index("person_id"), "person_id", pa.array(ids)
+    )
+    pq.write_table(
+        pa.concat_tables([suspects, suspects.slice(1, 1)]), tmp_path / "suspects.parquet"
+    )
+    problems = _load_problems(tmp_path)
+    assert any("dangling reference" in p for p in problems), problems
+    assert any("duplicate key registration_id" in p for p in problems), problems
 
 
 @settings(max_examples=8, deadline=None)
