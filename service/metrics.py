@@ -21,7 +21,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import values as prometheus_values
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
@@ -74,8 +74,12 @@ class _StateCollector(Collector):
             "zicht_store_up", "1 when the state store answered this scrape, else 0", s["store_up"]
         )
         if s["risk_flags"] is not None:  # they live in the store
-            flags = CounterMetricFamily(
-                "zicht_risk_flags", "Risk monitor flags raised", labels=["kind"]
+            # What the store remembers: flags older than its retention are forgotten, so the
+            # figure can fall, which a counter must never do (Prometheus would see a reset).
+            flags = GaugeMetricFamily(
+                "zicht_risk_flags",
+                "Risk monitor flags remembered (those older than the store's retention are gone)",
+                labels=["kind"],
             )
             for kind, n in sorted(s["risk_flags"].items()):
                 flags.add_metric([kind], n)
