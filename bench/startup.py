@@ -3,9 +3,9 @@
     python -m bench.startup --home ~/.local/share/zicht [--runs 10] [--query JSON]
 
 Runs ``zicht query QUERY --format json`` ``--runs`` times in fresh processes (one untimed run
-first, so the files are in the page cache) and prints the best and the median wall time with
-the load average. ``--imports`` lists the slowest top-level imports of one run
-(``python -X importtime``) and the heavy packages it loaded.
+first, so the files are in the page cache and the bytecode is written) and prints the best
+and the median wall and CPU time with the load average. ``--imports`` lists the slowest
+top-level imports of one run (``python -X importtime``) and the heavy packages it loaded.
 """
 
 from __future__ import annotations
@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         f"median {statistics.median(cpu):.3f} s "
         f"(load average {load[0]:.2f} before, {load_after[0]:.2f} after)"
     )
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # every run compiles the project's modules again: an install writes their bytecode
+        print("  (PYTHONDONTWRITEBYTECODE is set: no bytecode cache, slower than installed)")
     if args.imports:
         for name, seconds in import_times(args.home, args.query):
             print(f"  import {name:<40} {seconds * 1000:7.1f} ms")
