@@ -80,3 +80,18 @@ def test_the_command_is_found_as_argparse_finds_it(argv, expected):
 
 def test_heavy_list_names_the_packages_of_the_issue():
     assert {"pandas", "pyarrow", "shapely", "ibis"} <= set(HEAVY)
+
+
+def test_query_keeps_openblas_to_one_thread_unless_told(home, monkeypatch, capsys):
+    import json
+
+    from service.cli import main
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "")  # recorded, so the end restores it
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    assert main(["--home", home, "query", json.dumps(QUERY), "--format", "json"]) == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert main(["--home", home, "query", json.dumps(QUERY), "--format", "json"]) == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"  # the user's choice stands
+    capsys.readouterr()
