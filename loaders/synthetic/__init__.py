@@ -26,7 +26,7 @@ from loaders.synthetic.transactions import TransactionRegister
 from loaders.synthetic.writer import Coded, TableWriter, write_buurten, write_table
 
 Progress = Callable[[str], None]
-DEMO_SCALE = 0.1  # 1.8 M inhabitants: `zicht demo` in about 2 minutes and 2.6 GiB on 2 cores
+DEMO_SCALE = 0.1  # 1.8 M inhabitants: `zicht demo` takes 150 CPU seconds and 2.2 GiB
 MIN_SCALE, MAX_SCALE = 0.0005, 2.0
 _STREAMS = ("geography", "companies", "dwellings", "population", "events", "final")
 
