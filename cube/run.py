@@ -168,15 +168,17 @@ def _open(template: Compiled, names: list[str]) -> Compiled | None:
         return node
 
     opened = {}
+    seen: set[str] = set()
     for f in fields(template):  # type: ignore[arg-type]
         value = getattr(template, f.name)
         if isinstance(value, Statement):
             found: set[str] = set()
             tree = value.tree.transform(lambda n, found=found: open_node(n, found))
+            seen |= found
             if not found:
                 continue
-            opened[f.name] = Statement(tree)
-    seen = set().union(*(s.holes() for s in opened.values())) if opened else set()
+            kept = {k: v for k, v in value.memo.items() if k == "branches"}  # same columns
+            opened[f.name] = Statement(tree, memo=kept)
     if seen != set(names):
         return None
     return replace(template, **opened)  # type: ignore[type-var]

@@ -134,3 +134,25 @@ def test_choice_follows_the_order_of_the_tuple():
         assert any(s.applies(sit) for s in facts), sit
     names = [s.name for s in STRATEGIES]
     assert names.index("rollup_bounds") < names.index("rollup") < names.index("single")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_strategy_fills_its_shape_for_another_year(name, engine, facts_engine, monkeypatch):
+    """The shape of each strategy's SQL (cuts as placeholders, a ``where`` of its own left
+    open) is compiled once: another year binds the template instead of compiling again."""
+    query, rollups = CASES[name]
+    eng = engine if rollups else facts_engine
+    eng.sql_cache.clear()
+    eng.template_cache.clear()
+    calls = []
+    real = run.choose
+    monkeypatch.setattr(run, "choose", lambda *a: calls.append(a) or real(*a))
+    for year in ("2023", "2022"):
+        cuts = tuple(
+            Cut("period", "year", (year,)) if c.role == "period" else c for c in query.cuts
+        )
+        q = Query(query.cube, query.measures, query.drilldown, cuts, totals=query.totals)
+        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+        for part in plan.parts:
+            assert run.compiled(eng.context, eng.caches, plan, part).strategy == name
+    assert len(calls) == 1, name
