@@ -208,6 +208,21 @@ def render(
         raise DialectError(f"not supported on {dialect.name}: {str(exc)[:120]}") from None
 
 
+_PLAIN = (exp.And, exp.In, exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null)
+
+
+def condition(tree: exp.Expr, dialect: Dialect) -> str:
+    """A condition's text: member lists joined by AND (a refinement's ``WHERE``) need none of
+    the dialect's functions, so sqlglot writes them without the rewriting walk; anything else
+    is rendered in full."""
+    if all(isinstance(node, _PLAIN) for node in tree.walk()):
+        try:
+            return tree.sql(dialect=dialect.sqlglot, unsupported_level=ErrorLevel.RAISE)
+        except SqlglotError as exc:
+            raise DialectError(f"not supported on {dialect.name}: {str(exc)[:120]}") from None
+    return render(tree, dialect)
+
+
 def parse_duckdb(sql: str) -> exp.Expr:
     """One statement written in DuckDB SQL (a probe, a test) as a tree."""
     try:

@@ -45,9 +45,25 @@ class Cells:
         return cls(part, items, grid, axes, key_maps(part, items, axes))
 
     def result(self, backend: Backend, sql: Statement) -> Result:
-        return Result(backend, sql, self.grid, self.maps)
+        return Result(fetch_columns(backend, sql), self.grid, self.maps)
 
-    def refine_where(self, cells: np.ndarray) -> exp.Expr | None:
+    def results(self, backend: Backend, sql: Statement) -> list[Result]:
+        """The results of statements run as one (``cube.sql.together``): each with the rows
+        and the columns of its own statement."""
+        from cube.sql import result_columns
+
+        names = sql.memo.get("branches")
+        if names is None:  # a statement read from disk without them
+            names = sql.memo["branches"] = [result_columns(b) for b in _branches(sql)]
+        cols = fetch_columns(backend, sql)
+        src = np.asarray(np.ma.getdata(cols["src"]), dtype=np.int64)
+        out = []
+        for i, own in enumerate(names):
+            rows = src == i
+            out.append(Result({c: cols[c][rows] for c in own}, self.grid, self.maps))
+        return out
+
+    def refine_where(self, cells: np.ndarray) -> exp.Expr:
         return refine_where(self.grid, cells, self.part, self.items, self.axes)
 
 
@@ -57,8 +73,8 @@ class Result:
     Vectorised: the result arrives as numpy columns and its rows are matched to grid cells by
     sorted-key lookups, not per-row Python (big answers have tens of thousands of rows)."""
 
-    def __init__(self, backend: Backend, sql: Statement, grid: np.ndarray, maps: list[KeyIndex]):
-        self.cols = fetch_columns(backend, sql)
+    def __init__(self, cols: dict[str, np.ndarray], grid: np.ndarray, maps: list[KeyIndex]):
+        self.cols = cols
         self.n = len(grid)
         n_items = len(maps)
         g = np.asarray(np.ma.getdata(self.cols["g"]), dtype=np.int64)
@@ -87,6 +103,19 @@ class Result:
         second = [t[1] if len(t) > 1 else 0.0 for t in tops]
         x1[self.pos], x2[self.pos] = first, second
         return x1, x2
+
+
+def _branches(sql: Statement) -> list[exp.Expr]:
+    """The statements ``cube.sql.together`` combined, in order (the subquery of each branch)."""
+    from sqlglot import exp
+
+    out: list[exp.Expr] = []
+    node: exp.Expr = sql.tree
+    while isinstance(node, exp.Union):
+        out.insert(0, node.expression.args["from_"].this.this)
+        node = node.this
+    out.insert(0, node.args["from_"].this.this)
+    return out
 
 
 def fetch_columns(backend: Backend, sql: Statement | str) -> dict[str, np.ndarray]:
@@ -253,10 +282,10 @@ def refine_where(
     part: Part,
     items: tuple[Item, ...],
     axes: Mapping[str, RoleAxis],
-) -> exp.Expr | None:
+) -> exp.Expr:
     """A superset of the uncleared cells' rows: per item, its keys among those cells (an IN
     list of literal nodes, a cheap hash probe), unless one of them is a total over the item;
-    ``None``: every row. Every row of every uncleared cell passes, so their exact statistics
+    ``TRUE``: every row. Every row of every uncleared cell passes, so their exact statistics
     are exact; an OR of per-cell conditions cost up to 4x a full holding pass on 2 M rows."""
     from sqlglot import exp
 
@@ -275,7 +304,7 @@ def refine_where(
         members = sorted({level_keys[c] for c in col.tolist() if c < len(level_keys)}, key=repr)
         if len(members) < len(level_keys):
             conds.append(member_list(f"k{d}", members))
-    return exp.and_(*conds) if conds else None
+    return exp.and_(*conds) if conds else exp.true()
 
 
 def all_stats(res: Result, cols: Columns, holding: bool) -> list[Stats]:

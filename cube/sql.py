@@ -431,6 +431,48 @@ def holding_pass(
     return Statement(_with(select, [("f", proj), ("h", per_holding)]))
 
 
+def together(*statements: Statement) -> Statement:
+    """Statements that do not depend on each other as one (one round trip, one plan): the
+    ``UNION ALL`` of their rows, each row tagged with its statement's index in ``src`` and
+    padded with NULL for the columns only another has (``Cells.results`` splits them again).
+    Their ``WITH`` tables are renamed apart and hoisted into one ``WITH``."""
+    from sqlglot import exp
+
+    from cube.statement import Statement
+
+    trees, ctes = [], []
+    for i, statement in enumerate(statements):
+        tree = statement.bound_tree().copy()  # what is bound so far, in the tree
+        names = {}
+        for cte in tree.args["with_"].expressions if tree.args.get("with_") else ():
+            names[cte.alias] = f"s{i}_{cte.alias}"
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(names[cte.alias])))
+            ctes.append(cte)
+        for table in tree.find_all(exp.Table):
+            if not table.db and table.name in names:
+                table.set("this", exp.to_identifier(names[table.name]))
+        tree.set("with_", None)
+        trees.append(tree)
+    columns = list(dict.fromkeys(c for t in trees for c in result_columns(t)))
+    branches = []
+    for i, tree in enumerate(trees):
+        own = set(result_columns(tree))
+        cols: list[exp.Expr] = [_as(_num(i), "src")]
+        cols += [_col(c) if c in own else _as(exp.Null(), c) for c in columns]
+        branches.append(exp.select(*cols).from_(exp.Subquery(this=tree, alias=f"t{i}")))
+    union: exp.Query = branches[0]
+    for branch in branches[1:]:
+        union = exp.union(union, branch, distinct=False)
+    union.set("with_", exp.With(expressions=ctes))
+    # each statement's columns, which ``Cells.results`` reads its rows by
+    return Statement(union, memo={"branches": [result_columns(t) for t in trees]})
+
+
+def result_columns(tree: exp.Expr) -> list[str]:
+    """The names of a statement's result columns."""
+    return [e.alias_or_name for e in tree.expressions]
+
+
 def facts_tree(
     part: Part,
     items: tuple[Item, ...],

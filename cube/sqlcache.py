@@ -134,7 +134,8 @@ def _record(compiled: Any, part: Part) -> dict[str, Any] | None:
         value = getattr(compiled, f.name)
         if isinstance(value, Statement):
             if value.members:  # stored as the tree with its members as literals
-                value = Statement(value.bound_tree())
+                kept = {k: v for k, v in value.memo.items() if k == "branches"}
+                value = Statement(value.bound_tree(), memo=kept)
             texts[f.name] = _statement_record(value)
         elif isinstance(value, bool):
             flags[f.name] = value

@@ -35,7 +35,7 @@ class Statement:
     the same tree."""
 
     source: Any
-    members: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    members: Mapping[str, Any] = field(default_factory=dict)  # keys (a tuple) or a condition
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -65,28 +65,35 @@ class Statement:
         return self.placeholders() - self.members.keys()
 
     def bind(self, **values: Any) -> Statement:
-        """The statement with placeholders bound: a tuple of keys to ``IN (:name)``, an
-        expression to ``:name``, ``None`` drops the ``WHERE :name`` it stands in.
+        """The statement with placeholders bound: a tuple of keys to ``IN (:name)``, a
+        condition (a tree) to ``WHERE :name``; ``None`` drops the ``WHERE :name`` it stands in.
         Placeholders not named stay open."""
         values = {k: v for k, v in values.items() if k in self.holes()}
         if not values:
             return self
-        lists = {k: tuple(v) for k, v in values.items() if isinstance(v, tuple | list)}
-        others = {k: v for k, v in values.items() if k not in lists}
-        if others:  # a new tree: rendered anew
+        bound = {
+            k: tuple(v) if isinstance(v, tuple | list) else v
+            for k, v in values.items()
+            if v is not None
+        }
+        dropped = {k: None for k, v in values.items() if v is None}
+        if dropped:  # a new tree: rendered anew
             from cube.dialects import fill
 
-            return Statement(fill(self.tree, others), {**self.members, **lists})
-        # the same tree: its text around the lists is shared, rendered once per dialect
-        return Statement(self.source, {**self.members, **lists}, self.memo)
+            return Statement(fill(self.tree, dropped), {**self.members, **bound})
+        # the same tree: its text around what is bound is shared, rendered once per dialect
+        return Statement(self.source, {**self.members, **bound}, self.memo)
 
     def bound_tree(self) -> exp.Expr:
-        """The tree with its member lists as literal nodes."""
+        """The tree with its member lists as literal nodes and its conditions in place."""
         if not self.members:
             return self.tree
-        from cube.dialects import fill_members
+        from cube.dialects import fill, fill_members
 
-        return fill_members(self.tree, self.members)
+        lists = {k: v for k, v in self.members.items() if isinstance(v, tuple)}
+        conditions = {k: v for k, v in self.members.items() if not isinstance(v, tuple)}
+        tree = fill_members(self.tree, lists)
+        return fill(tree, conditions) if conditions else tree
 
     def render(self, dialect: str, tables: Mapping[str, str] | None = None) -> str:
         """The statement's text in ``dialect`` (a name in ``cube.dialects.DIALECTS``);
@@ -119,9 +126,12 @@ def _integer(k: Any) -> bool:
     return (isinstance(k, int) and not isinstance(k, bool)) or type(k).__name__.startswith("int")
 
 
-def _listed(keys: tuple[Any, ...], dialect: str) -> str:
-    if keys and all(_integer(k) for k in keys):
+def _listed(keys: Any, dialect: str) -> str:
+    """A member list's text, or a condition's (a tree) as the dialect writes it."""
+    if isinstance(keys, tuple) and keys and all(_integer(k) for k in keys):
         return ", ".join(str(int(k)) for k in keys)
-    from cube.dialects import DIALECTS, listed
+    from cube.dialects import DIALECTS, condition, listed
 
+    if not isinstance(keys, tuple):
+        return condition(keys, DIALECTS[dialect])
     return listed(keys, DIALECTS[dialect])

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, ClassVar
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats
 from cube.rollups import SCHEMA, RollupTable
-from cube.sql import Columns, Source, columns_of, facts_tree, holding_pass, local_sets, one_pass
+from cube.sql import (
+    Columns,
+    Source,
+    columns_of,
+    facts_tree,
+    holding_pass,
+    local_sets,
+    one_pass,
+    together,
+)
 from cube.strategies import split
 from cube.strategies.base import Compiled, Situation, Strategy, Target
 
@@ -26,8 +35,10 @@ if TYPE_CHECKING:
 class RollupSql:
     strategy: ClassVar[str] = "rollup"
     columns: Columns
-    one_pass: Statement  # the singles
-    holding: Statement | None  # the multis per holding; None: no multis
+    # the singles in one pass and, where the rollup has multis, with them (``together``) the
+    # multis per holding
+    statement: Statement
+    multis: bool
 
 
 def sources(rt: RollupTable) -> tuple[Source, Source, Source]:
@@ -67,21 +78,18 @@ def compile(t: Target) -> RollupSql | None:
         return None
     rt, one, many = found
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
-    return RollupSql(
-        columns_of(t.part.measures),
-        one_pass(one, t.part, n, sets, False, pre=True),
-        holding_pass(many, t.part, n, sets, pre=True).bind(where=None)
-        if rt.multi_rows > 0
-        else None,
-    )
+    singles = one_pass(one, t.part, n, sets, False, pre=True)
+    if rt.multi_rows == 0:
+        return RollupSql(columns_of(t.part.measures), singles, multis=False)
+    multis = holding_pass(many, t.part, n, sets, pre=True).bind(where=None)
+    return RollupSql(columns_of(t.part.measures), together(singles, multis), multis=True)
 
 
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, RollupSql)
-    singles = cells.result(backend, sql.one_pass)
-    if sql.holding is None:  # every holding has one row in its year
-        return all_stats(singles, sql.columns, holding=False)
-    multis = cells.result(backend, sql.holding)  # a rollup's multis are years apart
+    if not sql.multis:  # every holding has one row in its year
+        return all_stats(cells.result(backend, sql.statement), sql.columns, holding=False)
+    singles, multis = cells.results(backend, sql.statement)  # a rollup's multis: years apart
     return split.merge(singles, multis, sql.columns)
 
 

@@ -22,7 +22,16 @@ from cube.execute import (
     stats,
     unsettled,
 )
-from cube.sql import KEY_MOD, Columns, columns_of, facts_tree, holding_pass, local_sets, one_pass
+from cube.sql import (
+    KEY_MOD,
+    Columns,
+    columns_of,
+    facts_tree,
+    holding_pass,
+    local_sets,
+    one_pass,
+    together,
+)
 from cube.strategies.base import Compiled, Situation, Strategy, Target
 from cube.strategies.rollup import covering, sources
 
@@ -34,9 +43,10 @@ if TYPE_CHECKING:
 class RollupBoundsSql:
     strategy: ClassVar[str] = "rollup_bounds"
     columns: Columns
-    one_pass: Statement  # the singles
+    # one statement (``together``): the singles, and the multis without holdings (counts,
+    # keys, Σ 1/rows, most rows) from the bounds table
+    statement: Statement
     holding: Statement  # the multis per holding, ``where`` placeholder: the uncleared cells
-    bounds: Statement  # the multis without holdings: counts, keys, Σ 1/rows, most rows
 
 
 def applies(s: Situation) -> bool:
@@ -56,19 +66,19 @@ def compile(t: Target) -> RollupBoundsSql | None:
     except (IbisTypeError, KeyError, AttributeError):
         return None
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
+    singles = one_pass(one, t.part, n, sets, False, pre=True)
+    bounds = one_pass(few, t.part, n, sets, True, pre=True)
     return RollupBoundsSql(
         columns_of(t.part.measures),
-        one_pass(one, t.part, n, sets, False, pre=True),
+        together(singles, bounds),
         holding_pass(many, t.part, n, sets, pre=True),
-        one_pass(few, t.part, n, sets, True, pre=True),
     )
 
 
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, RollupBoundsSql)
     cols = sql.columns
-    singles = cells.result(backend, sql.one_pass)
-    bound = cells.result(backend, sql.bounds)
+    singles, bound = cells.results(backend, sql.statement)
     policy = cells.part.cube.policy
     per, todo, single_n, singles_top = [], [], [], []
     for j, m in enumerate(cols.measures):

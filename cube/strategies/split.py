@@ -21,6 +21,7 @@ from cube.sql import (
     local_sets,
     one_pass,
     rows_of_holding,
+    together,
 )
 from cube.strategies.base import Compiled, Situation, Strategy, Target
 
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
 class SplitSql:
     strategy: ClassVar[str] = "split"
     columns: Columns
-    one_pass: Statement  # the rows of holdings with one row in their year
-    holding: Statement  # the other rows (``hr > 1``), per holding
+    # one statement (``together``): the rows of holdings with one row in their year in one
+    # pass, the other rows (``hr > 1``) per holding
+    statement: Statement
 
 
 def applies(s: Situation) -> bool:
@@ -43,17 +45,14 @@ def applies(s: Situation) -> bool:
 def compile(t: Target) -> SplitSql:
     proj = facts_tree(t.part, t.items, t.schema, t.axes)
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
-    return SplitSql(
-        columns_of(t.part.measures),
-        one_pass(proj, t.part, n, sets, False, rows_of_holding("=")),
-        holding_pass(proj, t.part, n, sets).bind(where=rows_of_holding(">")),
-    )
+    singles = one_pass(proj, t.part, n, sets, False, rows_of_holding("="))
+    multis = holding_pass(proj, t.part, n, sets).bind(where=rows_of_holding(">"))
+    return SplitSql(columns_of(t.part.measures), together(singles, multis))
 
 
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, SplitSql)
-    singles = cells.result(backend, sql.one_pass)
-    multis = cells.result(backend, sql.holding)
+    singles, multis = cells.results(backend, sql.statement)
     return merge(singles, multis, sql.columns)
 
 

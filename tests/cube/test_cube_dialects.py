@@ -20,6 +20,7 @@ from cube.dialects import (
     DialectError,
     hole,
     keep,
+    member_list,
     render,
     spark_list_slice,
 )
@@ -112,6 +113,22 @@ def test_where_none_drops_the_restriction_and_an_expression_fills_it():
     assert statement.bind(where=None).render("duckdb") == "SELECT a FROM t"
     gt = exp.GT(this=exp.column("hr"), expression=exp.Literal.number(1))
     assert statement.bind(where=gt).render("spark") == "SELECT a FROM t WHERE hr > 1"
+    for name, dialect in DIALECTS.items():  # spliced into the text rendered around it
+        bound = statement.bind(where=gt)
+        assert bound.render(name) == render(bound.bound_tree(), dialect)
+        assert not bound.holes()
+
+
+def test_a_refinement_condition_is_spliced_as_its_tree_would_be_written():
+    """Member lists joined by AND (written without the rewriting walk) and a condition with a
+    comparison: the text around the placeholder plus the condition's text is the bound
+    tree's text, in every dialect."""
+    statement = Statement(exp.select("a").from_("t").where(hole("where")))
+    lists = exp.and_(member_list("k0", [3, 1, 2]), member_list("k1", ["it's", "a\\b"]))
+    for cond in (lists, exp.true(), exp.and_(lists, exp.column("hr").eq(1))):
+        bound = statement.bind(where=cond)
+        for name, dialect in DIALECTS.items():
+            assert bound.render(name) == render(bound.bound_tree(), dialect), (name, cond)
 
 
 def test_every_dialect_renders_every_function():

@@ -129,23 +129,38 @@ from pathlib import Path
 from cube.engine import Engine
 from cube.query import Cut, Query
 from loaders.releases import current_release
+{woz}
 engine = Engine.open(current_release(Path(sys.argv[1])), sql_cache=Path(sys.argv[2]))
 cut = Cut(role="residence", level="provincie", members=("PV27",))
 answer = engine.answer(Query("drug_suspects", ("suspects",), ("residence@gemeente",), (cut,)))
-print(json.dumps({"rows": len(answer.rows), "sqlglot": "sqlglot" in sys.modules,
+woz = engine.answer(WOZ("GM0363"))
+print(json.dumps({"rows": [len(answer.rows), len(woz.rows)], "sqlglot": "sqlglot" in sys.modules,
                   "ibis": "ibis" in sys.modules}))
+"""
+WOZ = """
+def WOZ(code):  # two statements run as one (cube.sql.together) from a rollup
+    return Query("dwellings", ("woz_total", "dwellings"), ("region@wijk",), (
+        Cut("region", "gemeente", (code,)), Cut("period", "year", ("2023",))))
 """
 
 
 def test_a_template_from_disk_answers_integer_keys_without_sqlglot(release, tmp_path):
-    """The template's DuckDB text around its member lists is on disk: another province (an
-    integer key) is written without reading the tree, so the process imports neither Ibis nor
-    sqlglot."""
+    """The template's DuckDB text around its member lists is on disk: another province or
+    gemeente (integer keys) is written without reading the tree, also for statements run as
+    one, so the process imports neither Ibis nor sqlglot."""
+    namespace: dict = {"Query": Query, "Cut": Cut}
+    exec(WOZ, namespace)
     with _engine(release, sql_cache=tmp_path) as first:
-        want = len(first.answer(_query(("PV27",))).rows)
+        want = [len(first.answer(_query(("PV27",))).rows)]
+        first.answer(namespace["WOZ"]("GM0014"))  # compiles the shape, stored on disk
+        want.append(len(first.answer(namespace["WOZ"]("GM0363")).rows))
+        first.caches.sql.clear()
+    strategies = {getattr(c, "strategy", None) for c in first.caches.templates.values()}
+    assert "rollup" in strategies  # the statement run as one is among those read back
     home = release.db_path.parents[2]
+    program = FROM_DISK.replace("{woz}", WOZ)
     out = subprocess.run(
-        [sys.executable, "-c", FROM_DISK, str(home), str(tmp_path)],
+        [sys.executable, "-c", program, str(home), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,

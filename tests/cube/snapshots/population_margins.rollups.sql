@@ -1,5 +1,5 @@
 -- part population shift 0 strategy rollup
--- one_pass
+-- statement
 WITH f AS (
   SELECT
     "t0"."region_gemeente" AS "k0",
@@ -27,5 +27,5 @@ GROUP BY
     (k0, k1),
     (k1)
   )
--- one_pass on spark
+-- statement on spark
 WITH f AS (SELECT `t0`.`region_gemeente` AS `k0`, `t0`.`year` AS `k1`, `t0`.`n`, `t0`.`rk`, COALESCE(TRUE AND (`t0`.`income_decile` <= 4), FALSE) AS `f1` FROM `zicht_rollups`.`ru_population_gemeente_profile_s` AS `t0`) SELECT k0, k1, GROUPING_ID(k0, k1) AS g, SUM(n) AS n0, CAST(COALESCE(SUM(rk), 0) % 4294967296 AS BIGINT) AS key0, SUM(n) FILTER(WHERE f1) AS n1, CAST(COALESCE(SUM(rk) FILTER(WHERE f1), 0) % 4294967296 AS BIGINT) AS key1 FROM f GROUP BY GROUPING SETS ((k0, k1), (k1))

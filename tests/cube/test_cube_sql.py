@@ -1,0 +1,70 @@
+"""Statement trees of ``cube.sql``: independent statements run as one (``together``)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import sqlglot
+from sqlglot import exp
+
+from cube.backend import DuckDbBackend
+from cube.dialects import hole
+from cube.execute import Cells, KeyIndex
+from cube.sql import together
+from cube.statement import Statement
+
+
+def _statement(sql: str) -> Statement:
+    return Statement(sqlglot.parse_one(sql, read="duckdb"))
+
+
+ONE = (
+    "WITH f AS (SELECT k AS k0, v FROM t WHERE v > 0) "
+    "SELECT k0, 0 AS g, count(*) AS n0 FROM f GROUP BY k0"
+)
+TWO = (
+    "WITH f AS (SELECT k AS k0, v FROM t WHERE v < 0), h AS (SELECT k0, v FROM f) "
+    "SELECT k0, 0 AS g, count(*) AS n0, max(v) AS c0 FROM h GROUP BY k0"
+)
+
+
+def _cells(keys: list[int]) -> Cells:
+    grid = np.array([[i] for i in range(len(keys))])
+    return Cells(part=None, items=(), grid=grid, axes={}, maps=[KeyIndex(tuple(keys))])  # type: ignore[arg-type]
+
+
+def test_statements_run_together_give_each_its_own_rows_and_columns():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (1, 5), (1, -2), (2, 3), (3, -7), (3, -1)) v(k, v)"
+    )
+    backend = DuckDbBackend(con.cursor())
+    cells = _cells([1, 2, 3])
+    first, second = cells.results(backend, together(_statement(ONE), _statement(TWO)))
+    alone = [cells.result(backend, _statement(ONE)), cells.result(backend, _statement(TWO))]
+    assert set(first.cols) == {"k0", "g", "n0"}  # no column of the other statement
+    assert set(second.cols) == {"k0", "g", "n0", "c0"}
+    for got, want in zip((first, second), alone, strict=True):
+        for name in want.cols:
+            assert np.array_equal(got.col(name), want.col(name)), name
+    assert list(first.col("n0")) == [1, 1, 0] and list(second.col("c0")) == [-2, 0, -1]
+
+
+def test_together_keeps_each_statements_tables_apart_and_its_placeholders_open():
+    """Both statements name their WITH table ``f``: renamed apart, each reads its own; a
+    placeholder in both is bound in both, and Spark gets the combined tree too."""
+    one = _statement(ONE.replace("v > 0", "v > 0 AND k IN (1)"))
+    tree = one.tree.copy()
+    (member_list,) = tree.find_all(exp.In)
+    member_list.set("expressions", [hole("cut0")])
+    both = together(Statement(tree), _statement(TWO))
+    assert both.holes() == {"cut0"}
+    text = both.bind(cut0=(2, 3)).render("duckdb")
+    assert "s0_f AS" in text and "s1_f AS" in text and "s1_h AS" in text
+    assert "IN (2, 3)" in text
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 5), (2, 3), (3, -7)) v(k, v)")
+    rows = con.execute(text).fetchall()
+    assert sorted(rows, key=repr) == sorted([(0, 2, 0, 1, None), (1, 3, 0, 1, -7)], key=repr)
+    spark = both.bind(cut0=(2,)).render("spark")
+    assert sqlglot.parse_one(spark, read="spark").find(exp.Union) is not None
