@@ -53,7 +53,8 @@ def checksums(db_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def build(root: Path) -> Path:
-    """Generate the synthetic data at ``SCALE``/``SEED`` and load them; the release database."""
+    """Generate the synthetic data at ``SCALE``/``SEED`` into ``root/in`` and load them into
+    ``root/home``; the release database."""
     generate(root / "in", scale=SCALE, seed=SEED)
     return load_directory(root / "in", root / "home", secret=SECRET).db_path
 

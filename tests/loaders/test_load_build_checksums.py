@@ -12,7 +12,10 @@ import pytest
 
 from dimensions import regions
 from layout.facts import FACTS, FactLayout
+from loaders import build
+from loaders.load import load_directory
 from tests.loaders import release_checksums
+from tests.loaders.load_fixtures import SECRET
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +34,19 @@ def test_the_release_is_the_recorded_one(db_path: Path) -> None:
 def test_a_tight_memory_limit_spills_and_publishes_the_same(
     db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ZICHT_LOAD_MEMORY_LIMIT", "60MB")
-    tight = release_checksums.build(tmp_path)
+    spilled: list[int] = []
+    real = build.build_fact
+
+    def build_fact(con: duckdb.DuckDBPyConnection, spec: FactLayout, key: str) -> None:
+        real(con, spec, key)
+        row = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()
+        spilled.append(row[0] if row else 0)
+
+    monkeypatch.setattr(build, "build_fact", build_fact)
+    monkeypatch.setenv("ZICHT_LOAD_MEMORY_LIMIT", "150MB")
+    source = db_path.parents[3] / "in"  # the files the recorded release was loaded from
+    tight = load_directory(source, tmp_path / "home", secret=SECRET).db_path
+    assert max(spilled) > 0  # the limit made DuckDB write to disk
     assert release_checksums.checksums(tight) == release_checksums.checksums(db_path)
 
 
