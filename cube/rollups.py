@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,18 +126,25 @@ def build(
     release_id: str,
     catalog: Catalog,
     out_dir: Path | None = None,
+    memory_limit: str | None = None,
 ) -> tuple[Path, list[RollupTable], float]:
     """Build every rollup of the model from the release at ``db_path`` into
     ``out_dir/rollups.duckdb`` (default: the release's directory), atomically: the file appears
-    complete or not at all. Returns the path, the tables and the seconds taken."""
+    complete or not at all. Returns the path, the tables and the seconds taken.
+    ``memory_limit`` (DuckDB's ``memory_limit``, e.g. ``2GB``): beyond it DuckDB spills to a
+    temporary directory beside the file instead of growing (the same tables either way)."""
     began = time.monotonic()
     out_dir = out_dir or db_path.parent
     final = out_dir / FILE
     tmp = out_dir / f".{FILE}.{os.getpid()}.tmp"
+    spill = out_dir / f".{FILE}.{os.getpid()}.spill"
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     tables: list[RollupTable] = []
     try:
+        if memory_limit:
+            con.execute("SET memory_limit = $m", {"m": memory_limit})
+            con.execute("SET temp_directory = $t", {"t": str(spill)})
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
         present = {
@@ -181,6 +189,8 @@ def build(
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
         raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     return final, tables, time.monotonic() - began
 
 

@@ -153,7 +153,7 @@ def _load_locked(
         )
     except duckdb.OutOfMemoryException:
         # Not a problem of the files, so not reported as one of a file (a damaged page).
-        limit = os.environ.get(ENV_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
+        limit = memory_limit()
         raise LoadError(
             [
                 LoadProblem(
@@ -262,10 +262,14 @@ def _manifest(
     }
 
 
+def memory_limit() -> str:
+    """DuckDB's memory limit while building a release and its rollups."""
+    return os.environ.get(ENV_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
+
+
 def _connect(staging: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(staging / "work.duckdb"))
-    limit = os.environ.get(ENV_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
-    con.execute("SET memory_limit = $m", {"m": limit})
+    con.execute("SET memory_limit = $m", {"m": memory_limit()})
     con.execute("SET temp_directory = $t", {"t": str(staging / "tmp")})
     con.execute("SET enable_progress_bar = false")
     return con

@@ -27,8 +27,9 @@ def finalize(db_path: Path, release_id: str) -> None:
     """For ``load_directory(finalize=...)``: the rollups, written beside the new release."""
     from cube.model import load_catalog
     from cube.rollups import build
+    from loaders.load import memory_limit
 
-    build(db_path, release_id, load_catalog())
+    build(db_path, release_id, load_catalog(), memory_limit=memory_limit())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,13 +39,16 @@ def run(args: argparse.Namespace) -> int:
     from cube.rollups import FILE, build
     from loaders import releases
     from loaders.files import restricted, secure
+    from loaders.load import memory_limit
 
     home = releases.data_home(args.home)
     try:
         release = releases.named_or_current(home, args.release_id)
         modes = file_modes(args.home)
         with restricted(modes):
-            path, tables, took = build(release.db_path, release.id, load_catalog())
+            path, tables, took = build(
+                release.db_path, release.id, load_catalog(), memory_limit=memory_limit()
+            )
         secure(path, modes)
         releases.record_file(release, path.name, modes.file)
     except releases.ReleaseError as exc:

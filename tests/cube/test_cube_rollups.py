@@ -219,3 +219,25 @@ def test_a_damaged_rollup_file_is_ignored(release, tmp_path, caplog):
         assert eng.answer(COVERED[0]).rows
     finally:
         eng.close()
+
+
+def _tables(path: Path) -> dict[str, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in names}
+    finally:
+        con.close()
+
+
+def test_a_memory_limit_is_applied_and_changes_no_table(release, tmp_path):
+    """The limit reaches the build (far too little memory fails it, leaving nothing behind);
+    within a limit the tables are those of an unlimited build, and the spill directory goes."""
+    with pytest.raises(duckdb.OutOfMemoryException):
+        rollups.build(release.db_path, release.id, load_catalog(), tmp_path, memory_limit="1MB")
+    assert list(tmp_path.iterdir()) == []
+    limited, _, _ = rollups.build(
+        release.db_path, release.id, load_catalog(), tmp_path, memory_limit="200MB"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == [rollups.FILE]
+    assert _tables(limited) == _tables(release.db_path.parent / rollups.FILE)
