@@ -74,3 +74,51 @@ def test_secondary_cell_must_not_be_exact():
     secondary = np.array([tuple(c) == (0, 1) for c in coords])
     out = audit(rel, values, suppressed, targets(values, np.zeros(12, bool), 0, secondary))
     assert out.failing_up == [1]
+
+
+def table_2x2_with_huge_cell(big, a, b, c):
+    """Inner cells (0,0)=big, (0,1)=a, (1,0)=b, (1,1)=c with row, column and grand totals."""
+    inner = {(0, 0): big, (0, 1): a, (1, 0): b, (1, 1): c}
+    cells = dict(inner)
+    cells |= {(0, -1): big + a, (1, -1): b + c, (-1, 0): big + b, (-1, 1): a + c}
+    cells[(-1, -1)] = big + a + b + c
+    coords = np.array(list(cells), dtype=np.int32)
+    values = np.array(list(cells.values()), dtype=float)
+    suppressed = np.array([tuple(k) in inner for k in coords])
+    return coords, values, build_relations(CellTable(coords, {})), suppressed
+
+
+def exact_interval_of_a(big, a, b, c):
+    """With all four inner cells suppressed and every margin published, the only movement is
+    (big + t, a - t, b - t, c + t); non-negativity gives t in [-min(big, c), min(a, b)]."""
+    return a - min(a, b), a + min(big, c)
+
+
+# (big, a, b, c): a margin of ~5e10 next to cells of thousands; counts and euro amounts.
+HUGE = [(5e10, 3000.0, 4000.0, 1000.0), (5e10 + 0.25, 3000.5, 4000.75, 1000.25)]
+
+
+@pytest.mark.parametrize("big,a,b,c", HUGE)
+@pytest.mark.parametrize("short", [0.25, 1.0, 500.0, 4000.0])
+def test_a_huge_margin_never_lends_its_slack_to_a_small_cell(big, a, b, c, short):
+    coords, values, rel, suppressed = table_2x2_with_huge_cell(big, a, b, c)
+    _, hi = exact_interval_of_a(big, a, b, c)
+    level = hi - a + short  # the required upper end lies `short` beyond the true maximum
+    assert short < 1e-7 * big  # within the slack a component-wide tolerance would give away
+    primary = np.array([tuple(k) == (0, 1) for k in coords])
+    out = audit(rel, values, suppressed, targets(values, primary, level, suppressed & ~primary))
+    assert out.failing_up == [int(np.flatnonzero(primary)[0])]
+
+
+@pytest.mark.parametrize("big,a,b,c", HUGE)
+@pytest.mark.parametrize("spare", [0.0, 0.25, 1.0])
+def test_a_small_cell_next_to_a_huge_margin_passes_when_its_interval_is_wide_enough(
+    big, a, b, c, spare
+):
+    coords, values, rel, suppressed = table_2x2_with_huge_cell(big, a, b, c)
+    lo, hi = exact_interval_of_a(big, a, b, c)
+    primary = np.array([tuple(k) == (0, 1) for k in coords])
+    level = np.full(len(values), hi - a - spare)  # reached exactly (spare 0) or with room
+    assert a - level[0] >= lo
+    out = audit(rel, values, suppressed, targets(values, primary, level, suppressed & ~primary))
+    assert out.passed
