@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import logging
 import signal
@@ -142,8 +143,44 @@ class ZichtServer(TcpWSGIServer):  # type: ignore[misc]
                 channel.handle_close()
 
 
+# Modules the engine and disclosure control import at first use, so that `zicht query` starts
+# light. Under waitress's threads two first uses at once can meet inside a circular import
+# (Ibis's) and fail with a _DeadlockError, a 500 for the answer: a server imports them in its
+# main thread before any request thread runs. tests/service/test_service_server_preload.py
+# keeps this list complete.
+PRELOAD = (
+    "ibis",
+    "ibis.backends.sql.compilers",
+    "ibis.common.exceptions",
+    "ibis.expr.types",
+    "sqlglot",
+    "scipy.optimize",
+    "scipy.sparse",
+    "scipy.sparse.csgraph",
+    "pyarrow",
+    "pyarrow.parquet",
+    "cube.axes",
+    "cube.dialects",
+    "cube.sql",
+    "cube.statement",
+    "sdc.audit",
+    "sdc.fallback",
+    "sdc.rectangles",
+    "sdc.relations",
+    "sdc.repair",
+    "sdc.secondary",
+)
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
 def build_server(app: Callable[..., Any], sock: socket.socket, settings: Settings) -> ZichtServer:
-    """A waitress server on ``sock`` with the service's limits."""
+    """A waitress server on ``sock`` with the service's limits (and the modules its answers
+    import at first use already imported)."""
+    preload()
     adj = Adjustments(
         sockets=[sock],
         threads=settings.threads,

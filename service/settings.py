@@ -422,8 +422,9 @@ def render_doc() -> str:
         "| environment | default | meaning |",
         "|---|---|---|",
         f"| `{ENV_MEMORY_LIMIT}` | `{DEFAULT_MEMORY_LIMIT}` | DuckDB's memory limit while a load "
-        "builds a release (`SET memory_limit`, e.g. `4GB`); beyond it DuckDB spills to the "
-        "load's staging directory. |",
+        "builds a release and its rollups (`SET memory_limit`, e.g. `4GB`; `zicht rollups` "
+        "too); beyond it DuckDB spills to the load's staging directory (the rollups: a "
+        "temporary directory beside the release), removed afterwards. |",
     ]
     return "\n".join(lines) + "\n"
 
