@@ -42,9 +42,9 @@ def with_cents(tables):
     return tables
 
 
-@pytest.fixture(scope="session")
-def conformance_release(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("conformance")
+def exported_release(tmp: Path, keys=None):
+    """The conformance tables loaded as a release with rollups and exported with them: with
+    ``keys`` (``ExportKeys``) encrypted, else with the keys in clear."""
     src = write_tables(tmp / "input", with_cents(cube_fixtures.tables()))
     release = load_directory(
         src,
@@ -54,8 +54,13 @@ def conformance_release(tmp_path_factory):
     )
     found = usable_tables(release.db_path, release.id)
     assert found is not None
-    export_release(release, clear_keys=True, rollups=RollupSource(*found))
+    export_release(release, keys=keys, clear_keys=keys is None, rollups=RollupSource(*found))
     return release
+
+
+@pytest.fixture(scope="session")
+def conformance_release(tmp_path_factory):
+    return exported_release(tmp_path_factory.mktemp("conformance"))
 
 
 # Master keys of the encrypted export's tests (test_conformance_encrypted), in the form of

@@ -18,16 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from cube.model import load_catalog
-from cube.rollups import build as build_rollups
-from cube.rollups import usable_tables
-from loaders.export import RollupSource, export_entry, export_release
+from loaders.export import export_entry
 from loaders.export_crypto import parse_keys
-from loaders.load import load_directory
 from loaders.releases import get_release
-from tests.conformance.conftest import EXPORT_KEYS, kms_conf, with_cents
-from tests.cube import cube_fixtures
-from tests.cube.cube_fixtures import SECRET, write_tables
+from tests.conformance.conftest import EXPORT_KEYS, exported_release, kms_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,18 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def encrypted_release(tmp_path_factory):
     """The conformance tables as a release of their own (the session's release keeps its
     clear export), exported with keys."""
-    tmp = tmp_path_factory.mktemp("encrypted")
-    src = write_tables(tmp / "input", with_cents(cube_fixtures.tables()))
-    release = load_directory(
-        src,
-        tmp / "home",
-        secret=SECRET,
-        finalize=lambda db, rid: build_rollups(db, rid, load_catalog()),
-    )
-    found = usable_tables(release.db_path, release.id)
-    assert found is not None
-    export_release(release, keys=parse_keys(EXPORT_KEYS), rollups=RollupSource(*found))
-    return release
+    return exported_release(tmp_path_factory.mktemp("encrypted"), parse_keys(EXPORT_KEYS))
 
 
 def run_spark(release, options: dict[str, str]) -> subprocess.CompletedProcess[str]:
