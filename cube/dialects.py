@@ -11,7 +11,14 @@ differently; ``DIALECTS`` says, per dialect, how each of them is written there:
   ``shiftright(grouping_id(a, b, ..., rest), len(rest))`` over every grouping column;
 - ``list_slice``: ``list_slice(x, b, e)``, 1-based, end included; Spark: ``slice(x, b, e - b + 1)``;
 - ``list_reverse_sort``: a list of non-NULL values, largest first; Spark: as sqlglot writes it
-  (``sort_array(x, false)``).
+  (``sort_array(x, false)``);
+- ``list_drop_nulls``: ``list_filter(x, v -> NOT v IS NULL)``, the list without its NULLs, in
+  order; Spark: as sqlglot writes it (``filter(x, v -> ...)``).
+
+DataFusion (``cube/backends/datafusion.py``) is written by sqlglot's PostgreSQL generator, which
+its parser reads, and has no lambdas: ``array_agg(x ORDER BY x DESC) FILTER (WHERE ...)``
+sliced for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')`` and
+``array_compact``.
 
 Everything else (casts, ``FILTER``, ``GROUPING SETS``, list sorting and filtering, quoting of
 literals) is sqlglot's own generator for the dialect. A function the tree names that a dialect
@@ -106,11 +113,55 @@ def spark_list_slice(node: exp.Expr) -> exp.Expr:
     )
 
 
+def datafusion_top_n(node: exp.Expr) -> exp.Expr:
+    """``max(x, n) [FILTER (WHERE c)]`` → ``array_slice(array_agg(x ORDER BY x DESC) FILTER
+    (WHERE [c AND] NOT x IS NULL), 1, n)``: the NULLs left out as DuckDB's ``max(x, n)`` leaves
+    them; no row passing gives NULL on both."""
+    agg, where = _top_n_parts(node)
+    n = agg.args["count"]
+    if not isinstance(n, exp.Literal) or n.is_string:
+        raise DialectError("max(x, n) with a non-constant n")
+    x = agg.this
+    ordered = exp.Order(
+        this=x.copy(), expressions=[exp.Ordered(this=x.copy(), desc=True, nulls_first=False)]
+    )
+    present: exp.Expr = exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null()))
+    if where is not None:
+        present = exp.and_(exp.paren(where.this.copy(), copy=False), present)
+    collected = exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=present))
+    return exp.Anonymous(
+        this="array_slice", expressions=[collected, exp.Literal.number(1), n.copy()]
+    )
+
+
+def datafusion_list_slice(node: exp.Expr) -> exp.Expr:
+    """``list_slice(x, b, e)`` → ``array_slice(x, b, e)`` (1-based, end included on both)."""
+    return exp.Anonymous(this="array_slice", expressions=[e.copy() for e in node.expressions])
+
+
+def datafusion_reverse_sort(node: exp.Expr) -> exp.Expr:
+    """Largest first → ``array_sort(x, 'DESC', 'NULLS LAST')``."""
+    return exp.Anonymous(
+        this="array_sort",
+        expressions=[
+            node.this.copy(),
+            exp.Literal.string("DESC"),
+            exp.Literal.string("NULLS LAST"),
+        ],
+    )
+
+
+def datafusion_drop_nulls(node: exp.Expr) -> exp.Expr:
+    """DataFusion has no lambdas: ``array_compact(x)`` drops the NULLs, order kept."""
+    return exp.Anonymous(this="array_compact", expressions=[node.this.copy()])
+
+
 FUNCTIONS = (
     "top_n",
     "grouping",
     "list_slice",
     "list_reverse_sort",
+    "list_drop_nulls",
 )  # what every dialect entry must render
 
 
@@ -134,6 +185,18 @@ DIALECTS: dict[str, Dialect] = {
             "grouping": spark_grouping,
             "list_slice": spark_list_slice,
             "list_reverse_sort": keep,
+            "list_drop_nulls": keep,
+        },
+    ),
+    "datafusion": Dialect(
+        "datafusion",
+        "postgres",
+        {
+            "top_n": datafusion_top_n,
+            "grouping": keep,
+            "list_slice": datafusion_list_slice,
+            "list_reverse_sort": datafusion_reverse_sort,
+            "list_drop_nulls": datafusion_drop_nulls,
         },
     ),
 }
@@ -141,6 +204,22 @@ DIALECTS: dict[str, Dialect] = {
 
 def _is_top_n(node: exp.Expr) -> bool:
     return isinstance(node, exp.Max) and node.args.get("count") is not None
+
+
+def _drops_nulls(node: exp.ArrayFilter) -> bool:
+    """``list_filter(x, v -> NOT v IS NULL)``, exactly."""
+    fn = node.expression
+    if not isinstance(fn, exp.Lambda) or len(fn.expressions) != 1:
+        return False
+    v = fn.expressions[0].name
+    body = fn.this
+    return (
+        isinstance(body, exp.Not)
+        and isinstance(body.this, exp.Is)
+        and isinstance(body.this.expression, exp.Null)
+        and isinstance(body.this.this, exp.Column | exp.Identifier)
+        and body.this.this.name == v
+    )
 
 
 def function_of(node: exp.Expr) -> str | None:
@@ -153,6 +232,8 @@ def function_of(node: exp.Expr) -> str | None:
         return "grouping"
     if isinstance(node, exp.ArraySort) and node.args.get("asc") == exp.false():
         return "list_reverse_sort"
+    if isinstance(node, exp.ArrayFilter) and _drops_nulls(node):
+        return "list_drop_nulls"
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     return None

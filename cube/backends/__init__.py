@@ -1,5 +1,5 @@
-"""Backends by name: ``duckdb`` (embedded, the default) and ``spark``; another engine
-(Trino, ...) registers an opener here.
+"""Backends by name: ``duckdb`` (embedded, the default), ``spark`` and ``datafusion`` (both
+read the release's Parquet export); another engine (Trino, ...) registers an opener here.
 
 An opener takes the release's DuckDB file, the fact tables and string options, and returns a
 factory that gives each thread its backend (``Engine.backend_factory``); ``None`` means the
@@ -25,8 +25,18 @@ def _open_spark(db_path: Path, facts: tuple[str, ...], options: Mapping[str, str
     return open_spark(db_path, facts, options)
 
 
+def _open_datafusion(db_path: Path, facts: tuple[str, ...], options: Mapping[str, str]) -> Any:
+    from cube.backends.datafusion import open_datafusion  # imported late: an optional extra
+
+    return open_datafusion(db_path, facts, options)
+
+
 Opener = Callable[[Path, tuple[str, ...], Mapping[str, str]], Any]
-OPENERS: dict[str, Opener] = {"duckdb": _open_duckdb, "spark": _open_spark}
+OPENERS: dict[str, Opener] = {
+    "duckdb": _open_duckdb,
+    "spark": _open_spark,
+    "datafusion": _open_datafusion,
+}
 NAMES = tuple(OPENERS)
 
 

@@ -31,7 +31,7 @@ from tests.cube.cube_fixtures import SECRET, write_tables  # the loader tests' w
 # Spark's first statements compile code for seconds on a busy 2-core machine: no time limit.
 TIMEOUT_S = 600.0
 SPARK = {"master": "local[2]", "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"}
-BACKENDS = ("duckdb", "spark", "spark-connect")
+BACKENDS = ("duckdb", "datafusion", "spark", "spark-connect")
 
 
 def with_cents(tables):
@@ -171,10 +171,12 @@ class RowsOnly:
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_options(request, conformance_release):
     """The backend under test and how an engine on it is opened."""
-    if request.param != "duckdb" and not os.environ.get("CI"):
+    if request.param.startswith("spark") and not os.environ.get("CI"):
         pytest.importorskip("pyspark", reason="the spark extra is not installed")
     options: dict[str, str] = {}
-    if request.param == "spark":
+    if request.param == "datafusion":  # the test extra installs it: never skipped
+        options = export_location(conformance_release)
+    elif request.param == "spark":
         options = {**SPARK, **export_location(conformance_release, rollups=False)}
     elif request.param == "spark-connect":
         url = request.getfixturevalue("spark_connect_url")
@@ -187,7 +189,7 @@ def open_engine(release, kind: str, options: dict[str, str], catalog=None) -> En
     eng = Engine.open(
         release,
         query_timeout_s=TIMEOUT_S,
-        backend="duckdb" if kind == "duckdb" else "spark",
+        backend=kind if kind in ("duckdb", "datafusion") else "spark",
         backend_options=options,
         catalog=catalog,
     )

@@ -167,6 +167,7 @@ TRINO = Dialect(
         "grouping": keep,
         "list_slice": spark_list_slice,
         "list_reverse_sort": _trino_reverse_sort,
+        "list_drop_nulls": keep,
     },
 )
 
