@@ -13,12 +13,17 @@ differently; ``DIALECTS`` says, per dialect, how each of them is written there:
 - ``list_reverse_sort``: a list of non-NULL values, largest first; Spark: as sqlglot writes it
   (``sort_array(x, false)``);
 - ``list_drop_nulls``: ``list_filter(x, v -> NOT v IS NULL)``, the list without its NULLs, in
-  order; Spark: as sqlglot writes it (``filter(x, v -> ...)``).
+  order; Spark: as sqlglot writes it (``filter(x, v -> ...)``);
+- ``sum``: ``SUM(x) [FILTER (WHERE c)]``, exact over integers (DuckDB sums BIGINT as HUGEINT;
+  Spark in ANSI mode fails on overflow); a sum of doubles says so in the tree,
+  ``SUM(CAST(x AS DOUBLE))`` or ``SUM(a / b)``. Spark: as is.
 
 DataFusion (``cube/backends/datafusion.py``) is written by sqlglot's PostgreSQL generator, which
 its parser reads, and has no lambdas: ``array_agg(x ORDER BY x DESC) FILTER (WHERE ...)``
 sliced for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')`` and
-``array_compact``.
+``array_compact``; its 64-bit integer sums wrap silently on overflow, so integers are summed as
+``DECIMAL(38, 0)`` (the backend reads such results back as 64-bit integers, failing loudly
+where one does not fit, as DuckDB's cast to BIGINT does).
 
 Everything else (casts, ``FILTER``, ``GROUPING SETS``, list sorting and filtering, quoting of
 literals) is sqlglot's own generator for the dialect. A function the tree names that a dialect
@@ -156,7 +161,29 @@ def datafusion_drop_nulls(node: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="array_compact", expressions=[node.this.copy()])
 
 
+def _sums_doubles(node: exp.Sum) -> bool:
+    """The tree marks a sum of doubles: ``SUM(CAST(x AS DOUBLE))`` or ``SUM(a / b)``."""
+    x = node.this
+    if isinstance(x, exp.Div):
+        return True
+    return isinstance(x, exp.Cast) and x.to.this in (exp.DataType.Type.DOUBLE,)
+
+
+def datafusion_sum(node: exp.Expr) -> exp.Expr:
+    """``SUM(x) [FILTER ...]`` over integers → ``SUM(CAST(x AS DECIMAL(38, 0))) [FILTER ...]``:
+    exact where DataFusion's 64-bit sum would wrap; a sum of doubles stays as it is."""
+    agg = node.this if isinstance(node, exp.Filter) else node
+    assert isinstance(agg, exp.Sum)
+    if _sums_doubles(agg):
+        return node
+    exact = exp.Sum(this=exp.cast(agg.this.copy(), exp.DataType.build("DECIMAL(38, 0)")))
+    if isinstance(node, exp.Filter):
+        return exp.Filter(this=exact, expression=node.expression.copy())
+    return exact
+
+
 FUNCTIONS = (
+    "sum",
     "top_n",
     "grouping",
     "list_slice",
@@ -186,12 +213,14 @@ DIALECTS: dict[str, Dialect] = {
             "list_slice": spark_list_slice,
             "list_reverse_sort": keep,
             "list_drop_nulls": keep,
+            "sum": keep,
         },
     ),
     "datafusion": Dialect(
         "datafusion",
         "postgres",
         {
+            "sum": datafusion_sum,
             "top_n": datafusion_top_n,
             "grouping": keep,
             "list_slice": datafusion_list_slice,
@@ -228,6 +257,10 @@ def function_of(node: exp.Expr) -> str | None:
         return "top_n"
     if _is_top_n(node) and not isinstance(node.parent, exp.Filter):
         return "top_n"
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.Sum):
+        return "sum"
+    if isinstance(node, exp.Sum) and not isinstance(node.parent, exp.Filter):
+        return "sum"
     if isinstance(node, exp.Grouping):
         return "grouping"
     if isinstance(node, exp.ArraySort) and node.args.get("asc") == exp.false():

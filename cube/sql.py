@@ -351,7 +351,8 @@ def one_pass(
                 aggs.append(_as(w(holdings), f"c{j}"))
             if bounds and pre:  # a rollup's bounds table: Σ 1/rows and max rows per group
                 aggs += [
-                    _as(w(_sum(_col("lb"))), f"lb{j}"),
+                    # a sum of doubles, marked as one (integer sums are exact: cube.dialects)
+                    _as(w(_sum(exp.cast(_col("lb"), "DOUBLE"))), f"lb{j}"),
                     _as(w(exp.Max(this=_col("mr"))), f"mr{j}"),
                 ]
             elif bounds:

@@ -29,6 +29,7 @@ ENV_CONFIG = "ZICHT_CONFIG"
 # The PostgreSQL store's connection string: only ever from the environment (it may hold a
 # password), so it is in no settings file, no settings page and no log.
 DSN_ENV = "ZICHT_STORE_DSN"
+BACKENDS = ("duckdb", "datafusion", "spark")  # cube.backends.OPENERS (not imported: no engine here)
 STORES = ("embedded", "postgresql")
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -131,8 +132,10 @@ class Settings:
     log_level: str = _s("INFO", "Python logging level of the service.")
     backend: str = _s(
         "duckdb",
-        "Where fact queries run: `duckdb` (embedded, the release's file) or `spark` (the "
-        "release's Parquet export, see `zicht export`; members and metadata stay on DuckDB).",
+        "Where fact queries run: `duckdb` (embedded, the release's file), `datafusion` (Apache "
+        "DataFusion in the service's process over the release's local Parquet export in clear "
+        "keys, `pip install 'zicht[datafusion]'`) or `spark` (the release's Parquet export; see "
+        "`zicht export`). Members and metadata stay on DuckDB.",
     )
     spark_master: str = _s(
         "local[2]",
@@ -327,8 +330,8 @@ def validate(s: Settings) -> list[str]:
         problems.append("store_retention_days: must be positive")
     if s.query_timeout_s <= 0:
         problems.append("query_timeout_s: must be positive")
-    if s.backend not in ("duckdb", "spark"):
-        problems.append("backend: must be `duckdb` or `spark`")
+    if s.backend not in BACKENDS:
+        problems.append("backend: must be `duckdb`, `datafusion` or `spark`")
     if s.store not in STORES:
         problems.append("store: must be `embedded` or `postgresql`")
     if not SCHEMA_NAME.fullmatch(s.store_schema):

@@ -79,14 +79,21 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
 
 
 def backend_options(release: releases.Release, settings: Settings) -> dict[str, str]:
-    """Options of a non-default backend: where Spark runs, how to reach it, its configuration,
-    and the release's Parquet export (a local path or a URI, with the facts and rollup tables
-    it holds)."""
-    if settings.backend != "spark":
+    """Options of a non-default backend: the release's Parquet export (a local path or a URI,
+    with the facts and rollup tables it holds, and its encrypted columns), and for Spark where
+    it runs, how to reach it and its configuration."""
+    if settings.backend == "duckdb":
         return {}
     from loaders.export import export_entry
 
     entry = export_entry(release.path, release.manifest)
+    if settings.backend == "datafusion":
+        return {
+            "parquet_dir": entry.location if entry else "",
+            "exported_facts": ",".join(entry.facts) if entry else "",
+            "exported_rollups": ",".join(entry.rollups) if entry else "",
+            "encrypted_columns": ",".join(entry.encrypted_columns) if entry else "",
+        }
     options = {
         "master": settings.spark_master,
         "parquet_dir": entry.location if entry else "",

@@ -36,28 +36,35 @@ POLL_S = 0.05  # how often a waiting rows() looks whether it was interrupted
 DEFAULT_PARTITIONS = 2  # threads a statement's plan runs on (``target_partitions``)
 
 
-def local_root(location: str) -> Path:
-    """The export's directory, or a ``BackendError`` for a location DataFusion is not given
-    access to (object storage: no credentials here)."""
-    if not location:
-        raise BackendError("the release has no Parquet export: run `zicht export`")
+def export_problems(
+    options: Mapping[str, str], facts: tuple[str, ...]
+) -> tuple[dict[str, Path], list[str]]:
+    """What the planner's SQL names (``fact``, ``zicht_rollups.table``) → its export directory,
+    and every problem of the options and the export at once."""
+    problems = []
+    if options.get("encrypted_columns"):
+        problems.append(
+            "the datafusion backend reads exports in clear keys only: export with --clear-keys"
+        )
+    partitions = options.get("target_partitions") or str(DEFAULT_PARTITIONS)
+    if not partitions.isdigit() or int(partitions) < 1:
+        problems.append("target_partitions: a positive number of threads")
+    location = options.get("parquet_dir", "")
     parts = urllib.parse.urlsplit(location)
-    if len(parts.scheme) > 1 and parts.scheme != "file":
-        raise BackendError("the datafusion backend reads a local Parquet export only")
-    return Path(parts.path if parts.scheme == "file" else location)
-
-
-def sources(root: Path, facts: tuple[str, ...], rollups: tuple[str, ...]) -> dict[str, Path]:
-    """What the planner's SQL names (``fact``, ``zicht_rollups.table``) → its export directory;
-    a ``BackendError`` naming every fact or table the export lacks."""
-    out = {f: root / f for f in facts}
-    out |= {f"{ROLLUP_SCHEMA}.{t}": root / ROLLUP_DIR / t for t in rollups}
-    missing = [name for name, path in out.items() if not path.is_dir()]
+    if not location:
+        return {}, [*problems, "the release has no Parquet export: run `zicht export`"]
+    if len(parts.scheme) > 1 and parts.scheme != "file":  # object storage: no credentials here
+        return {}, [*problems, "the datafusion backend reads a local Parquet export only"]
+    root = Path(parts.path if parts.scheme == "file" else location)
+    rollups = tuple(t for t in (options.get("exported_rollups") or "").split(",") if t)
+    found = {f: root / f for f in facts}
+    found |= {f"{ROLLUP_SCHEMA}.{t}": root / ROLLUP_DIR / t for t in rollups}
+    missing = [name for name, path in found.items() if not path.is_dir()]
     if missing:
-        raise BackendError(
+        problems.append(
             f"the release has no Parquet export of {', '.join(missing)}: run `zicht export`"
         )
-    return out
+    return found, problems
 
 
 def table_name(name: str) -> str:
@@ -78,6 +85,17 @@ def to_datafusion(sql: Statement | str, tables: Mapping[str, str]) -> str:
         return sql.render("datafusion", tables)
     except DialectError as exc:
         raise BackendError(f"not supported on DataFusion: {exc}") from None
+
+
+def integers(table: Any) -> Any:
+    """Exact integer sums (``DECIMAL(38, 0)``, ``cube.dialects``) as 64-bit integers, as
+    DuckDB's and Spark's sums read; a checked cast: a sum that does not fit fails the query."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale == 0:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table
 
 
 class DataFusionBackend:
@@ -107,8 +125,8 @@ class DataFusionBackend:
                 import pyarrow as pa
 
                 # the batches' schema (nullability may differ from the plan's)
-                table = pa.Table.from_batches(batches) if batches else None
-                outcome.append(table if table is not None else frame.schema().empty_table())
+                table = pa.Table.from_batches(batches) if batches else frame.schema().empty_table()
+                outcome.append(integers(table))
             except BaseException as exc:  # handed to the waiting thread
                 outcome.append(exc)
             finally:
@@ -152,23 +170,17 @@ def open_datafusion(
     """Options: ``parquet_dir`` (the export's local path, as the release's manifest names it),
     ``exported_rollups`` (the rollup tables it carries), ``encrypted_columns`` (refused when
     set) and ``target_partitions`` (threads per statement, default 2)."""
-    if options.get("encrypted_columns"):
-        raise BackendError(
-            "the datafusion backend reads exports in clear keys only: export with --clear-keys"
-        )
-    root = local_root(options.get("parquet_dir", ""))
-    rollups = tuple(t for t in (options.get("exported_rollups") or "").split(",") if t)
-    found = sources(root, facts, rollups)  # before the session: fail fast
-    partitions = options.get("target_partitions") or str(DEFAULT_PARTITIONS)
-    if not partitions.isdigit() or int(partitions) < 1:
-        raise BackendError("target_partitions: a positive number of threads")
+    found, problems = export_problems(options, facts)  # before the session: fail fast
+    if problems:
+        raise BackendError("; ".join(problems))
+    partitions = int(options.get("target_partitions") or DEFAULT_PARTITIONS)
     try:
         import datafusion
     except ImportError:
         raise BackendError(
             "the datafusion backend needs datafusion: pip install 'zicht[datafusion]'"
         ) from None
-    config = datafusion.SessionConfig().with_target_partitions(int(partitions))
+    config = datafusion.SessionConfig().with_target_partitions(partitions)
     context = datafusion.SessionContext(config)
     tables = {}
     for name, path in found.items():

@@ -89,3 +89,17 @@ def test_spark_without_the_keys_cannot_read_it(encrypted_release):
     done = run_spark(encrypted_release, {})
     assert done.returncode != 0
     assert "Spark cannot read the Parquet export" in done.stderr, done.stderr[-2000:]
+
+
+def test_datafusion_refuses_an_encrypted_export_by_name(encrypted_release):
+    """DataFusion is given no keys: the service's settings open it on an encrypted export with
+    a reason, before any query, instead of failing on the first scan."""
+    from cube.backend import BackendError
+    from service.settings import load_settings
+    from service.state import backend_options, open_engine
+
+    release = get_release(encrypted_release.path.parents[1], encrypted_release.id)
+    settings = load_settings(environ={"ZICHT_BACKEND": "datafusion"})
+    assert backend_options(release, settings)["encrypted_columns"] == "holding,record_key,rk"
+    with pytest.raises(BackendError, match="clear keys only: export with --clear-keys"):
+        open_engine(release, settings)

@@ -1,5 +1,6 @@
-"""The service's settings choose the backend: ``backend = spark`` opens the engine on the
-release's Parquet export (named in its manifest) and answers as the embedded engine does."""
+"""The service's settings choose the backend: ``backend = spark`` or ``datafusion`` opens the
+engine on the release's Parquet export (named in its manifest) and answers as the embedded
+engine does."""
 
 from __future__ import annotations
 
@@ -16,8 +17,31 @@ from tests.conformance.test_conformance_answers import QUERIES, comparable
 
 
 def test_settings_refuse_an_unknown_backend():
-    with pytest.raises(SettingsError, match="backend: must be `duckdb` or `spark`"):
+    with pytest.raises(SettingsError, match="backend: must be `duckdb`, `datafusion` or `spark`"):
         load_settings(environ={"ZICHT_BACKEND": "trino"})
+
+
+def test_datafusion_setting_opens_the_engine_on_the_manifest_export(conformance_release, reference):
+    release = get_release(conformance_release.path.parents[1], conformance_release.id)
+    settings = load_settings(environ={"ZICHT_BACKEND": "datafusion"})
+    options = backend_options(release, settings)
+    entry = export_entry(release.path, release.manifest)
+    assert entry is not None and entry.rollups
+    assert options == {
+        "parquet_dir": entry.location,
+        "exported_facts": ",".join(entry.facts),
+        "exported_rollups": ",".join(entry.rollups),
+        "encrypted_columns": "",
+    }
+    engine = open_engine(release, settings)
+    try:
+        assert engine.backend().name == "datafusion"
+        assert engine.rollups  # the exported rollup tables, read where they cover a query
+        for name in ("transactions-amount-margins", "dwellings-woz-wijk", "suspects-rate-share"):
+            query = QUERIES[name]
+            assert comparable(engine.answer(query)) == comparable(reference.answer(query)), name
+    finally:
+        engine.close()
 
 
 def test_spark_setting_opens_the_engine_on_the_manifest_export(conformance_release, reference):

@@ -168,6 +168,7 @@ TRINO = Dialect(
         "list_slice": spark_list_slice,
         "list_reverse_sort": _trino_reverse_sort,
         "list_drop_nulls": keep,
+        "sum": keep,
     },
 )
 
