@@ -238,6 +238,10 @@ class Engine:
     def neighbours(self, gemeente_code: str) -> list[dict[str, Any]]:
         return metadata.neighbours(self.context, gemeente_code)
 
+    def boundaries(self, level: str, gemeente: str) -> dict[str, Any]:
+        """Delivered wijk or buurt boundaries of a gemeente (GeoJSON; none if not delivered)."""
+        return metadata.boundaries(self.cursor(), self.context, level, gemeente)
+
     def close(self) -> None:
         close_backends = getattr(self.backend_factory, "close", None)
         if close_backends is not None:

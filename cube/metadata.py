@@ -1,8 +1,12 @@
-"""JSON-ready metadata: cube list, cube model, members of a level, region neighbours."""
+"""JSON-ready metadata: cube list, cube model, members of a level, region neighbours and the
+delivered wijk and buurt boundaries."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import duckdb
 
 from cube.context import ReleaseContext
 from cube.errors import NotFound, Problem
@@ -158,11 +162,62 @@ def members(
     return found[offset : offset + limit], len(found)
 
 
+def _known_gemeente(ctx: ReleaseContext, gemeente: str, location: str = "code") -> None:
+    if gemeente not in ctx.store.regions["gemeente"].index:
+        raise NotFound(
+            f"unknown gemeente {gemeente[:20]!r}", [Problem(location, "unknown gemeente")]
+        )
+
+
 def neighbours(ctx: ReleaseContext, gemeente: str) -> list[dict[str, Any]]:
     names = ctx.store.regions["gemeente"]
-    if gemeente not in names.index:
-        raise NotFound(f"unknown gemeente {gemeente[:20]!r}", [Problem("code", "unknown gemeente")])
+    _known_gemeente(ctx, gemeente)
     return [
         {"code": c, "label": names.names[names.index[c]]}
         for c in ctx.store.neighbours.get(gemeente, ())
     ]
+
+
+BOUNDARY_LEVELS = ("wijk", "buurt")
+
+
+def boundaries(
+    con: duckdb.DuckDBPyConnection, ctx: ReleaseContext, level: str, gemeente: str
+) -> dict[str, Any]:
+    """The delivered boundaries of a gemeente's wijken or buurten as a GeoJSON
+    FeatureCollection, with how many areas of that level the gemeente has (``areas``) so that
+    a client knows which it must draw otherwise. Releases loaded without boundaries (or
+    before they existed) answer no features."""
+    _known_gemeente(ctx, gemeente, "query.gemeente")
+    count = con.execute(
+        "SELECT count(*) FROM region WHERE level = $l AND gemeente = $g",
+        {"l": level, "g": gemeente},
+    ).fetchone()
+    has_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'region_boundary' "
+        "AND database_name = current_database()"
+    ).fetchone()
+    rows = []
+    if has_table and has_table[0]:
+        rows = con.execute(
+            "SELECT code, name, geometry FROM region_boundary "
+            "WHERE level = $l AND gemeente = $g ORDER BY code",
+            {"l": level, "g": gemeente},
+        ).fetchall()
+    features = [
+        {
+            "type": "Feature",
+            "id": code,
+            "properties": {"code": code, "name": name},
+            "geometry": json.loads(geometry),
+        }
+        for code, name, geometry in rows
+    ]
+    return {
+        "type": "FeatureCollection",
+        "level": level,
+        "gemeente": gemeente,
+        "areas": int(count[0]) if count else 0,
+        "source": "CBS wijk- en buurtkaart (delivered with the release)" if features else None,
+        "features": features,
+    }

@@ -17,6 +17,7 @@ from layout.facts import FACTS as FACTS  # what a load builds, re-exported for l
 from layout.facts import LAYOUT_VERSION as LAYOUT_VERSION
 from layout.facts import REGION_LEVELS, FactLayout
 from loaders import reference
+from loaders.boundaries import Boundary
 from loaders.contracts import BY_NAME, Dataset
 from loaders.geometry import gemeente_neighbours
 from loaders.keys import record_key_sql
@@ -99,6 +100,14 @@ def build_sector(con: duckdb.DuckDBPyConnection) -> None:
 def build_neighbours(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE rel.region_neighbour (gemeente VARCHAR, neighbour VARCHAR)")
     insert_rows(con, "rel.region_neighbour", gemeente_neighbours())
+
+
+def build_boundaries(con: duckdb.DuckDBPyConnection, boundaries: list[Boundary]) -> None:
+    """``rel.region_boundary``: the delivered wijk and buurt boundaries (empty without)."""
+    con.execute("""CREATE TABLE rel.region_boundary (level VARCHAR, code VARCHAR,
+        gemeente VARCHAR, name VARCHAR, geometry VARCHAR)""")
+    rows = [(b.level, b.code, b.gemeente, b.name, b.geometry) for b in boundaries]
+    insert_rows(con, "rel.region_boundary", sorted(rows, key=lambda r: (r[2], r[0], r[1])))
 
 
 def build_region(con: duckdb.DuckDBPyConnection) -> None:

@@ -6,7 +6,7 @@ Regenerate with ``python -m loaders.contracts_doc > docs/data-contracts.md``.
 from __future__ import annotations
 
 from dimensions import codelists
-from loaders import reference
+from loaders import boundaries, reference
 from loaders.contracts import CONTRACT_VERSION, DATASETS, YEAR_MAX, YEAR_MIN, Column, Dataset
 
 HEADER = f"""# Data contracts (version {CONTRACT_VERSION})
@@ -106,9 +106,49 @@ def render_codelists() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_boundaries() -> str:
+    b = boundaries
+    files = "\n".join(
+        f"| `{f.file}` | {f.level} | {' or '.join(f'`{n}`' for n in f.code_fields)} | "
+        f"{' or '.join(f'`{n}`' for n in f.name_fields)} (may be absent) | {f.description} |"
+        for f in b.BOUNDARY_FILES
+    )
+    return f"""## Optional: wijk and buurt boundaries (CBS wijk- en buurtkaart)
+
+A delivery may add the real wijk and buurt boundaries as GeoJSON beside its data files, either
+or both. The dashboard then draws a gemeente's wijken and buurten on them (served by
+`/api/v1/geometry/wijk?gemeente=GM....` and `.../buurt?...`); without them it draws a labelled
+schematic layout. The repository ships none: they come with a delivery.
+
+| file | level | code property | name property | rules |
+|---|---|---|---|---|
+{files}
+
+- A GeoJSON FeatureCollection (RFC 7946) in WGS84 longitude/latitude, at most
+  {b.MAX_BYTES // 2**20} MB: the CBS map comes in RD New (EPSG:28992), so convert it, e.g.
+  `ogr2ogr -t_srs EPSG:4326 -f GeoJSON wijken.geojson wijkenbuurten_2023.gpkg wijken`, and
+  simplify it if it is larger (e.g. `mapshaper -simplify`). Coordinates must lie within
+  longitude {b.LON_RANGE[0]}..{b.LON_RANGE[1]} and latitude {b.LAT_RANGE[0]}..{b.LAT_RANGE[1]}
+  (a file still in RD New metres is named as such).
+- One feature per area with a `Polygon` or `MultiPolygon` geometry; every ring a closed list
+  of at least 4 positions. The property names of the CBS map since 2022 and of earlier
+  editions are both accepted; a `gemeentecode` (or `GM_CODE`) property, if present, must be
+  the gemeente the code lies in.
+- A code may appear once. Where the map splits an area into a land and a water part
+  (property `water` `NEE` / `JA`), the land part is kept.
+- Problems are reported as `wijken.geojson feature N (CODE): what is wrong` (features numbered
+  from 1 in file order), at most {b.MAX_EXAMPLES} per kind and file, then a count, together
+  with the data files' problems. A geometry that is not valid (e.g. a self-intersection) is a
+  warning: it is drawn as delivered. Fewer areas than the release has is a warning too.
+- Stored in the release (table `region_boundary`, `docs/release-schema.md`) simplified to
+  about a metre ({b.SIMPLIFY_DEGREES:g} degrees) with {b.DECIMALS} decimals; the manifest
+  lists each file with its checksum and number of areas.
+"""
+
+
 def render_markdown() -> str:
     body = "".join("\n" + render_dataset(ds) for ds in DATASETS)
-    return HEADER + body + "\n" + render_codelists()
+    return HEADER + body + "\n" + render_boundaries() + "\n" + render_codelists()
 
 
 if __name__ == "__main__":

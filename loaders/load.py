@@ -1,7 +1,8 @@
 """``load_directory``: validate a directory of input files and publish it as a new release.
 
 The pipeline, one step each: find files → stage them into a work database → validate (all
-problems) → checksum → build the release tables → manifest → fsync → atomic publish.
+problems, the optional wijk/buurt boundaries' included) → checksum → build the release tables →
+manifest → fsync → atomic publish.
 Everything happens under ``<home>/staging/<load>/``; only a complete release directory is
 renamed into ``<home>/releases/`` and only then does ``current`` switch to it. Any failure
 (bad data, disk full, a bug) removes the staging directory and publishes nothing; a load
@@ -19,16 +20,18 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from dimensions import regions
 from layout.durable import fsync_path, write_synced
 from layout.facts import FactLayout
 from loaders import build
+from loaders.boundaries import BoundaryFile, Delivered, find_boundary_files, read_boundaries
 from loaders.contracts import CONTRACT_VERSION
 from loaders.files import PRIVATE, FileModes, private_dir, restricted, secure_tree
 from loaders.keys import DESCRIPTION, derive_key
@@ -101,6 +104,8 @@ class _Plan:
     sources: tuple[Source, ...]
     checksums: tuple[str, ...]
     meta: dict[str, str]
+    boundaries: tuple[Delivered, ...] = ()
+    boundary_checksums: tuple[str, ...] = field(default=())
 
 
 def load_directory(
@@ -126,19 +131,28 @@ def load_directory(
     if not source.is_dir():
         raise LoadError([LoadProblem(str(source), None, None, "not a directory")])
     sources, problems = find_sources(source)
+    inputs = _Inputs(sources, find_boundary_files(source), problems)
     make_home(home, modes)
     with load_lock(home) if lock else nullcontext(), restricted(modes):
         return _load_locked(
-            source, home, derived_key, sources, problems, progress, extra_meta, finalize, modes
+            source, home, derived_key, inputs, progress, extra_meta, finalize, modes
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """The files found in the delivery, and the problems finding them."""
+
+    sources: list[Source]
+    boundary_files: list[tuple[BoundaryFile, Path]]
+    problems: list[LoadProblem]
 
 
 def _load_locked(
     source: Path,
     home: Path,
     derived_key: str,
-    sources: list[Source],
-    problems: list[LoadProblem],
+    inputs: _Inputs,
     progress: Progress,
     extra_meta: dict[str, Any] | None,
     finalize: Callable[[Path, str], None] | None,
@@ -146,10 +160,11 @@ def _load_locked(
 ) -> Release:
     clean_stale_staging(home)
     staging = _new_staging(home, modes)
-    progress.start(len(sources) + 4 + len(build.FACTS) + (finalize is not None))
+    steps = len(inputs.sources) + len(inputs.boundary_files) + 4 + len(build.FACTS)
+    progress.start(steps + (finalize is not None))
     try:
         return _load_staged(
-            home, staging, derived_key, sources, problems, progress, extra_meta, finalize, modes
+            home, staging, derived_key, inputs, progress, extra_meta, finalize, modes
         )
     except duckdb.OutOfMemoryException:
         # Not a problem of the files, so not reported as one of a file (a damaged page).
@@ -173,8 +188,7 @@ def _load_staged(
     home: Path,
     staging: Path,
     derived_key: str,
-    sources: list[Source],
-    problems: list[LoadProblem],
+    inputs: _Inputs,
     progress: Progress,
     extra_meta: dict[str, Any] | None,
     finalize: Callable[[Path, str], None] | None,
@@ -182,8 +196,8 @@ def _load_staged(
 ) -> Release:
     con = _connect(staging)
     try:
-        warnings = _stage_and_validate(con, sources, problems, progress)
-        plan = _plan(home, sources, extra_meta or {}, progress)
+        warnings, delivered = _stage_and_validate(con, inputs, progress)
+        plan = _plan(home, inputs.sources, delivered, extra_meta or {}, progress)
         out = staging / "release"
         facts = build.FACTS
         counts = _build(con, out, plan, facts, derived_key, progress)
@@ -197,39 +211,66 @@ def _load_staged(
 
 
 def _stage_and_validate(
-    con: duckdb.DuckDBPyConnection,
-    sources: list[Source],
-    problems: list[LoadProblem],
-    progress: Progress,
-) -> list[LoadProblem]:
-    """Stage and check every file; raise LoadError on any error, return the warnings."""
+    con: duckdb.DuckDBPyConnection, inputs: _Inputs, progress: Progress
+) -> tuple[list[LoadProblem], tuple[Delivered, ...]]:
+    """Stage and check every file; raise LoadError on any error, return the warnings and the
+    delivered boundaries."""
+    problems = list(inputs.problems)
     readable = []
-    for src in sources:
+    for src in inputs.sources:
         with progress.step(f"reading {src.path.name}"):
             problem = stage_source(con, src)
         problems += [problem] if problem else []
         readable += [] if problem else [src]
     with progress.step("validating"):
         problems += validate(con, readable)
+    delivered = []
+    for spec, path in inputs.boundary_files:
+        with progress.step(f"reading {path.name}"):
+            boundaries, found = read_boundaries(spec, path, _known_codes(con, spec, readable))
+        problems += found
+        delivered.append(Delivered(spec, path, boundaries))
     if any(p.severity == ERROR for p in problems):
         raise LoadError(problems)
     for p in problems:
         progress.note(str(p))
-    return problems
+    return problems, tuple(delivered)
+
+
+def _known_codes(
+    con: duckdb.DuckDBPyConnection, spec: BoundaryFile, readable: list[Source]
+) -> frozenset[str]:
+    """The codes a boundary file may name: the CBS 2023 wijken, or the delivered buurten."""
+    if spec.level == "wijk":
+        return frozenset(w.code for w in regions.wijken())
+    if not any(s.dataset.name == "buurten" for s in readable):
+        return frozenset()  # buurten itself is refused: its problems are reported already
+    try:
+        rows = con.execute("SELECT DISTINCT CAST(buurt_code AS VARCHAR) FROM src_buurten")
+        return frozenset(str(code) for (code,) in rows.fetchall() if code is not None)
+    except duckdb.Error:  # no such column: reported by the buurten checks
+        return frozenset()
 
 
 def _plan(
-    home: Path, sources: list[Source], extra_meta: dict[str, Any], progress: Progress
+    home: Path,
+    sources: list[Source],
+    delivered: tuple[Delivered, ...],
+    extra_meta: dict[str, Any],
+    progress: Progress,
 ) -> _Plan:
     with progress.step("checksums"):
         checksums = tuple(sha256_file(s.path) for s in sources)
+        boundary_checksums = tuple(sha256_file(d.path) for d in delivered)
     created = datetime.now(UTC)
     return _Plan(
-        release_id=_release_id(home, created, list(checksums)),
+        release_id=_release_id(home, created, [*checksums, *boundary_checksums]),
         created=created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         sources=tuple(sources),
         checksums=checksums,
         meta={k: str(v) for k, v in extra_meta.items()},
+        boundaries=delivered,
+        boundary_checksums=boundary_checksums,
     )
 
 
@@ -255,6 +296,16 @@ def _manifest(
         "layout_version": build.LAYOUT_VERSION,
         "facts": {f.dataset: f.table for f in facts},
         "sources": sources,
+        "boundaries": [
+            {
+                "level": d.spec.level,
+                "file": d.path.name,
+                "sha256": c,
+                "bytes": d.path.stat().st_size,
+                "areas": len(d.boundaries),
+            }
+            for d, c in zip(plan.boundaries, plan.boundary_checksums, strict=True)
+        ],
         "row_counts": counts,
         "record_key": DESCRIPTION,
         "warnings": [str(p) for p in warnings],
@@ -294,6 +345,7 @@ def _build(
         build.build_sector(con)
         build.build_neighbours(con)
         build.build_region(con)
+        build.build_boundaries(con, [b for d in plan.boundaries for b in d.boundaries])
         build.create_helpers(con)
     for spec in facts:
         with progress.step(f"building {spec.table}"):

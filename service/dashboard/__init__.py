@@ -2,7 +2,8 @@
 
 The page is static HTML/JS/CSS that talks to the public API only; nothing here computes or
 sees a cell value. Every asset ships in ``static/`` (the vendored d3 bundle included) so the
-page works offline; the gemeente and provincie boundaries come from ``dimensions/data``.
+page works offline; the gemeente and provincie boundaries come from ``dimensions/data``, the
+wijk and buurt boundaries from the serving release when its delivery had them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import cast
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate
 
-from cube.errors import NotFound, Problem
+from cube.errors import InvalidQuery, NotFound, Problem
+from cube.metadata import BOUNDARY_LEVELS
+from service.app import service
 
 STATIC = Path(__file__).parent / "static"
 
@@ -62,16 +66,61 @@ def _geometry_bytes(level: str) -> bytes:
     return resources.files("dimensions").joinpath("data", name).read_bytes()
 
 
+class GeometryArgs(Schema):
+    gemeente = fields.String(validate=validate.Regexp(r"^GM[0-9]{4}$", error="a code like GM0363"))
+
+
 @bp.get("/api/v1/geometry/<level>")
 def geometry(level: str) -> Response:
-    """Boundaries of a region level as GeoJSON (WGS84, simplified), with the attribution."""
-    if level not in GEOMETRY:
+    """Boundaries of a region level as GeoJSON (WGS84, simplified), with the attribution.
+    ``wijk`` and ``buurt`` take ``?gemeente=GM....`` and answer the serving release's
+    delivered boundaries of that gemeente (no features when none were delivered)."""
+    if level not in GEOMETRY and level not in BOUNDARY_LEVELS:
+        levels = sorted([*GEOMETRY, *BOUNDARY_LEVELS])
         raise NotFound(
-            "no geometry for this level",
-            [Problem("path.level", f"one of: {', '.join(sorted(GEOMETRY))}")],
+            "no geometry for this level", [Problem("path.level", f"one of: {', '.join(levels)}")]
         )
-    response = Response(_geometry_bytes(level), content_type="application/geo+json")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    response.headers["X-Attribution"] = ATTRIBUTION
+    gemeente = _geometry_args(level)
+    if gemeente is None:
+        response = Response(_geometry_bytes(level), content_type="application/geo+json")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["X-Attribution"] = ATTRIBUTION
+    else:
+        svc = service()
+        with svc.engines.use() as engine:
+            body = engine.boundaries(level, gemeente)
+            release = engine.release_id
+        response = jsonify(body)
+        response.content_type = "application/geo+json"
+        response.headers["Cache-Control"] = f"public, max-age={svc.settings.http_max_age_s}"
+        response.headers["X-Zicht-Release"] = release
+        if body["features"]:
+            response.headers["X-Attribution"] = "Bron: CBS wijk- en buurtkaart (geleverd)"
     response.add_etag()
     return cast(Response, response.make_conditional(request))
+
+
+def _geometry_args(level: str) -> str | None:
+    """The gemeente asked for: required for wijk and buurt, refused for the national levels."""
+    problems = [
+        Problem(f"query.{k}", "give this parameter once")
+        for k in request.args
+        if len(request.args.getlist(k)) > 1
+    ]
+    try:
+        args = GeometryArgs().load(request.args.to_dict())
+    except ValidationError as exc:
+        messages = cast(dict[str, list[str]], exc.messages)
+        problems += [Problem(f"query.{k}", "; ".join(map(str, v))) for k, v in messages.items()]
+        args = {}
+    if (
+        level in BOUNDARY_LEVELS
+        and "gemeente" not in args
+        and "query.gemeente" not in {p.location for p in problems}
+    ):
+        problems.append(Problem("query.gemeente", f"required for {level} boundaries"))
+    if level in GEOMETRY and "gemeente" in request.args:
+        problems.append(Problem("query.gemeente", "only for wijk and buurt boundaries"))
+    if problems:
+        raise InvalidQuery("the query parameters are not valid", problems)
+    return args.get("gemeente")

@@ -23,6 +23,8 @@ import pytest
 
 from loaders.load import load_directory
 from loaders.synthetic import generate
+from tests.loaders.boundary_fixtures import GEMEENTE as MAPPED_GEMEENTE
+from tests.loaders.boundary_fixtures import deliver_map
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +64,11 @@ def require_browser() -> Any:
 
 
 def build_home(root: Path) -> Path:
+    """The release the browser tests use. Its delivery includes a wijk- en buurtkaart for one
+    gemeente (``MAPPED_GEMEENTE``, cut by the tests from its real boundary), so the page shows
+    delivered boundaries there and its schematic layout everywhere else."""
     generate(root / "input", scale=SCALE, seed=1)
+    deliver_map(root / "input", MAPPED_GEMEENTE)
     load_directory(root / "input", root / "home", secret=b"dashboard-test-secret")
     return root / "home"
 

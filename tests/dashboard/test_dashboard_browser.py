@@ -18,6 +18,7 @@ import pytest
 
 from tests.dashboard.dashboard_fixtures import (  # noqa: F401  (pytest fixtures)
     ARTIFACTS,
+    MAPPED_GEMEENTE,
     browser,
     get,
     open_dashboard,
@@ -425,6 +426,11 @@ VIEWS = {
         {"width": 1366, "height": 900},
         "#areas-guidance[data-status=ready]",
     ),
+    "wijk-boundaries": (
+        "#theme=population&ind=population.inhabitants&year=2023&gm=GM0344",
+        {"width": 1366, "height": 900},
+        "#areas-tiles[data-kind=boundaries]",
+    ),
     "english": (
         "#lang=en&theme=transactions&ind=transactions.transactions&year=2022",
         {"width": 1366, "height": 900},
@@ -732,4 +738,68 @@ def test_a_stock_is_not_pooled_even_where_mostly_x(page, server):
     page.wait_for_selector("#guidance[data-status=ready]", timeout=30_000)
     assert page.get_attribute("#map", "data-period") == "2023"
     assert "samengenomen" not in page.inner_text("#guidance")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def area_paths(pg) -> list[dict[str, Any]]:
+    """The wijk/buurt map's areas: code, fill, status and horizontal and vertical centre."""
+    return pg.eval_on_selector_all(
+        "#areas-tiles path.area",
+        """ps => ps.map(p => { const b = p.getBBox();
+            return {code: p.dataset.code, fill: p.getAttribute('fill'), status: p.dataset.status,
+                    x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width}; })""",
+    )
+
+
+def test_delivered_wijk_and_buurt_boundaries_are_drawn_and_others_stay_schematic(page, server):
+    gm = MAPPED_GEMEENTE
+    open_dashboard(page, f"#theme=population&ind=population.inhabitants&year=2023&gm={gm}")
+    page.wait_for_selector(f"#profile[data-status=ready][data-gm={gm}]", timeout=30_000)
+    page.wait_for_selector("#areas-tiles[data-kind=boundaries]", timeout=30_000)
+    delivered = server.json("/api/v1/geometry/wijk", gemeente=gm)
+    answer = server.json(
+        "/api/v1/cubes/population/aggregate",
+        measures="inhabitants",
+        drilldown="region@wijk",
+        cut=[f"region@wijk:descendants({gm})", "period@year:2023"],
+    )["rows"]
+    status = {r["members"]["region@wijk"]: r["cells"]["inhabitants"]["status"] for r in answer}
+    paths = area_paths(page)
+    codes = sorted(f["properties"]["code"] for f in delivered["features"])
+    assert [p["code"] for p in paths] == codes and len(codes) >= 2
+    assert all(p["w"] > 0 for p in paths)
+    # The shapes are the delivered ones: the test's map cuts the gemeente into vertical strips
+    # in code order, so the drawn wijken run from west to east in code order.
+    xs = [p["x"] for p in sorted(paths, key=lambda p: p["code"])]
+    assert xs == sorted(xs)
+    assert {p["code"]: p["status"] for p in paths} == {c: status[c] for c in codes}
+    hatched = {p["code"] for p in paths if p["fill"] == "url(#area-hatch)"}
+    assert hatched == {c for c in codes if status[c] == "suppressed"}
+    note = page.inner_text("#profile .schematic-note")
+    assert "CBS wijk- en buurtkaart" in note and "Schematisch" not in note
+    missing = delivered["areas"] - len(codes)
+    assert page.get_attribute("#areas-tiles", "data-missing") == str(missing)
+    assert (f"{missing} gebieden hebben geen geleverde grens" in note) == (missing > 0)
+    assert "grenzen" in page.get_attribute("#areas-tiles svg", "aria-label")
+    # Buurten: each wijk's strip is cut into horizontal strips, south to north in code order.
+    page.check("input[name=level][value=buurt]")
+    buurten = server.json("/api/v1/geometry/buurt", gemeente=gm)["features"]
+    page.wait_for_function(
+        "n => document.querySelectorAll('#areas-tiles path.area').length === n", arg=len(buurten)
+    )
+    paths = area_paths(page)
+    assert sorted(p["code"] for p in paths) == sorted(f["properties"]["code"] for f in buurten)
+    first_wijk = sorted(
+        (p for p in paths if p["code"].startswith("BU" + codes[0][2:])), key=lambda p: p["code"]
+    )
+    ys = [p["y"] for p in first_wijk]
+    assert len(ys) >= 2 and ys == sorted(ys, reverse=True)  # north is up: y falls
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "view-buurt-boundaries.png"), full_page=True)
+    # Another gemeente has no delivered map: the schematic squares, labelled as such.
+    open_dashboard(page, "#theme=population&ind=population.inhabitants&year=2023&gm=GM0363")
+    page.wait_for_selector("#profile[data-status=ready][data-gm=GM0363]", timeout=30_000)
+    page.wait_for_selector("#areas-tiles[data-kind=schematic]", timeout=30_000)
+    assert page.locator("#areas-tiles path.area").count() == 0
+    assert "Schematische kaart" in page.inner_text("#profile .schematic-note")
     assert page.errors == []  # type: ignore[attr-defined]

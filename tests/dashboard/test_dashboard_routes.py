@@ -72,7 +72,7 @@ def test_geometry_has_342_gemeenten_and_attribution(client):
 
 
 def test_unknown_geometry_is_a_404_in_the_error_shape(client):
-    r = client.get("/api/v1/geometry/buurt")
+    r = client.get("/api/v1/geometry/postcode")
     assert r.status_code == 404
     assert r.json["error_type"] == "not_found"
     assert r.json["errors"][0]["location"] == "path.level"

@@ -63,7 +63,14 @@ def test_release_is_current_with_manifest(release: Release) -> None:
 
 def test_row_counts_match_tables(release: Release, con: duckdb.DuckDBPyConnection) -> None:
     counts = release.manifest["row_counts"]
-    assert set(counts) == {"meta", "region", "region_neighbour", "sector", *FACTS}
+    assert set(counts) == {
+        "meta",
+        "region",
+        "region_boundary",
+        "region_neighbour",
+        "sector",
+        *FACTS,
+    }
     for table, n in counts.items():
         assert _rows(con, f"SELECT count(*) FROM {table}") == [(n,)]
     assert counts["fact_population"] == 16 and counts["fact_dwellings"] == 12

@@ -97,6 +97,13 @@ class FakeEngine:
             raise NotFound("no such gemeente", [Problem("code", "unknown gemeente code")])
         return [{"code": c, "label": n} for c, n in GEMEENTEN.items() if c != gemeente_code]
 
+    def boundaries(self, level: str, gemeente: str) -> dict[str, Any]:
+        # A release without a delivered wijk- en buurtkaart: no features.
+        if gemeente not in GEMEENTEN:
+            raise NotFound("no such gemeente", [Problem("query.gemeente", "unknown gemeente")])
+        body = {"type": "FeatureCollection", "level": level, "gemeente": gemeente}
+        return {**body, "areas": 0, "source": None, "features": []}
+
     def answer(self, query: Query) -> Answer:
         with self.lock:
             self.answers += 1

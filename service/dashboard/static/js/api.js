@@ -36,6 +36,11 @@ export function geometry(level) {
   return getJson(`/api/v1/geometry/${level}`);
 }
 
+/** The delivered wijk or buurt boundaries of a gemeente (no features when none were delivered). */
+export function boundaries(level, gemeente) {
+  return getJson(`/api/v1/geometry/${level}?gemeente=${encodeURIComponent(gemeente)}`);
+}
+
 /** URL of a GET aggregate; `params` is a list of [name, value] pairs (cut may repeat). */
 export function aggregateUrl(cubeId, params, lang, format) {
   const q = new URLSearchParams();

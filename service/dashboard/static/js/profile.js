@@ -7,6 +7,7 @@ import { unitText } from "./explain.js";
 import { cellExplained, cellText } from "./map.js";
 import { renderGuidance } from "./guidance.js";
 import { drawTiles } from "./tiles.js";
+import { drawAreaMap } from "./areamap.js";
 
 function yearSeries(answer, periodItem, measureId) {
   return answer.rows
@@ -47,11 +48,13 @@ export async function renderProfile(root, view) {
   const { meta, measureId, gm, year, lang } = view;
   const m = api.measure(meta, measureId);
   const q = profileQueries(view);
-  const [series, national, neighbours, areas] = await Promise.all([
+  const [series, national, neighbours, areas, boundaries] = await Promise.all([
     api.aggregate(meta.id, q.series, lang),
     api.aggregate(meta.id, q.national, lang),
     api.aggregate(meta.id, q.neighbours, lang),
     api.aggregate(meta.id, q.areas, lang),
+    // Without delivered boundaries (or if they cannot be had) the schematic layout is drawn.
+    api.boundaries(view.level, gm).catch(() => null),
   ]);
   const periodItem = `${q.period}@year`;
   const gmItem = `${q.region}@gemeente`;
@@ -60,7 +63,7 @@ export async function renderProfile(root, view) {
   root.querySelector("#profile-measure").textContent = `${label(lang, m)} (${unitText(lang, m)})`;
   drawSeries(root.querySelector("#profile-series"), view, m, { series, national, periodItem });
   drawNeighbours(root.querySelector("#profile-neighbours"), view, m, { neighbours, national, gmItem, periodItem });
-  drawAreas(root, view, m, areas, q);
+  drawAreas(root, view, m, areas, q, boundaries);
   root.dataset.gm = gm;
   root.dataset.status = "ready";
 }
@@ -94,7 +97,7 @@ function drawNeighbours(el, view, m, { neighbours, national, gmItem, periodItem 
   barChart(el, bars, { lang, decimals: m.decimals, title: t(lang, "neighbours"), reference });
 }
 
-function drawAreas(root, view, m, areas, q) {
+function drawAreas(root, view, m, areas, q, boundaries) {
   const { lang, level, meta } = view;
   const item = `${q.region}@${level}`;
   const rows = areas.rows.filter((r) => r.members[item] != null);
@@ -121,7 +124,7 @@ function drawAreas(root, view, m, areas, q) {
     body.append(tr);
   });
   const entries = rows.map((r) => ({ code: r.members[item], name: r.labels[item] || r.members[item], cell: r.cells[m.id] }));
-  drawTiles(root.querySelector("#areas-tiles"), entries, { lang, decimals: m.decimals, title: label(lang, m) });
+  drawAreaLayout(root, entries, boundaries, { lang, decimals: m.decimals, title: label(lang, m) });
   root.querySelector("#areas-count").textContent = `${rows.length}`;
   const link = root.querySelector("#areas-csv");
   link.href = api.aggregateUrl(meta.id, q.areas, lang, "csv");
@@ -139,4 +142,25 @@ function drawAreas(root, view, m, areas, q) {
   }).catch(() => {
     root.querySelector("#areas-guidance").dataset.status = "error";
   });
+}
+
+/** The delivered wijk/buurt boundaries when the release has them, else the schematic squares;
+ * the note above says which, and how many areas have no delivered boundary. */
+function drawAreaLayout(root, entries, boundaries, options) {
+  const box = root.querySelector("#areas-tiles");
+  const note = root.querySelector(".schematic-note");
+  const delivered = boundaries && boundaries.features && boundaries.features.length > 0;
+  if (!delivered) {
+    drawTiles(box, entries, options);
+    box.dataset.kind = "schematic";
+    note.dataset.i18n = "schematic_note";
+    note.textContent = t(options.lang, "schematic_note");
+    return;
+  }
+  const missing = drawAreaMap(box, entries, boundaries, options);
+  box.dataset.kind = "boundaries";
+  box.dataset.missing = String(missing);
+  delete note.dataset.i18n; // the text below carries a count: redrawn with the profile
+  note.textContent = t(options.lang, "boundaries_note") +
+    (missing ? ` ${t(options.lang, "boundaries_missing").replace("{n}", missing)}` : "");
 }

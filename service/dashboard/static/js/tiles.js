@@ -1,6 +1,7 @@
 // A schematic map of the wijken or buurten of a gemeente: one square per area in code order,
-// coloured like the gemeente map. CBS wijk and buurt boundaries are not in the delivered data,
-// so the layout is clearly labelled as schematic; the table beside it is the exact view.
+// coloured like the gemeente map. Drawn when the release's delivery has no CBS wijk- en
+// buurtkaart for the gemeente (areamap.js draws it when it has), so the layout is clearly
+// labelled as schematic; the table beside it is the exact view.
 import { cellExplained, colourScale } from "./map.js";
 import { t } from "./i18n.js";
 
