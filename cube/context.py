@@ -19,7 +19,7 @@ import cachetools
 import duckdb
 
 from cube.axes import RoleAxis, role_axis
-from cube.members import MemberStore, load_members
+from cube.members import MemberStore, load_members, member_record, store_from_record
 from cube.model import Catalog, Cube, ModelError
 from cube.rollups import RollupTable
 from cube.sqlcache import DiskTemplates
@@ -61,10 +61,59 @@ def build_context(
     """The context of the release whose tables ``con`` reads (its file, or a copy in memory):
     the model's cubes it has (``Catalog.absent``: the others, with the reason), members, fact
     schemas, single-pass flags and ``rollups`` (attached to ``con``, smallest first)."""
+    read, store = read_release(con, manifest, catalog)
+    return context_from(
+        read, release_id, catalog, max_cells=max_cells, rollups=rollups, store=store
+    )
+
+
+def read_release(
+    con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], catalog: Catalog
+) -> tuple[dict[str, Any], MemberStore]:
+    """Everything a context reads from the release's tables for ``catalog``, as JSON-ready
+    data (``context_from`` builds the context from it; ``cube/opened.py`` keeps it), and the
+    members as read (the data's ``members`` is None when ``member_record`` cannot hold them)."""
     tables, current = release_facts(con, manifest)
     schemas = {c.fact: _schema(con, c.fact) for c in catalog.cubes.values() if c.fact in tables}
+    served = catalog.without(absent_cubes("", catalog, schemas, current=current))
+    facts = tuple(dict.fromkeys(c.fact for c in served.cubes.values()))
+    store = load_members(con, facts)
+    read = {
+        "current": current,
+        "schemas": schemas,
+        "single_pass": {c.id: _single_pass(con, c) for c in served.cubes.values()},
+        "members": member_record(store),
+    }
+    return read, store
+
+
+def context_from(
+    read: Mapping[str, Any],
+    release_id: str,
+    catalog: Catalog,
+    *,
+    max_cells: int,
+    rollups: Sequence[RollupTable] = (),
+    store: MemberStore | None = None,
+) -> ReleaseContext:
+    """The context from what ``read_release`` read for ``catalog`` (``store``: its members, as
+    read; else built from ``read``); ValueError, TypeError or KeyError when ``read`` is not
+    that."""
+    schemas = {
+        _text(fact): {_text(col): _text(typ) for col, typ in columns.items()}
+        for fact, columns in read["schemas"].items()
+    }
+    current = read["current"]
+    if not isinstance(current, bool):
+        raise TypeError("current is not a flag")
     catalog = catalog.without(absent_cubes(release_id, catalog, schemas, current=current))
     facts = tuple(dict.fromkeys(c.fact for c in catalog.cubes.values()))
+    store = store or store_from_record(read["members"])
+    single_pass = {c.id: read["single_pass"][c.id] for c in catalog.cubes.values()}
+    if set(store.fact_years) != set(facts) or not all(
+        isinstance(v, bool) for v in single_pass.values()
+    ):
+        raise ValueError("read for another catalog")
     by_cube: dict[str, list[RollupTable]] = {}
     for rt in rollups:
         if rt.cube in catalog.cubes:
@@ -72,12 +121,18 @@ def build_context(
     return ReleaseContext(
         release_id,
         catalog,
-        load_members(con, facts),
+        store,
         {f: schemas[f] for f in facts},
-        {c.id: _single_pass(con, c) for c in catalog.cubes.values()},
+        single_pass,
         {cube: tuple(found) for cube, found in by_cube.items()},
         max_cells,
     )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
 
 
 def _schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:

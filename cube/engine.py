@@ -20,10 +20,11 @@ from cube.answer import answer as run_answer
 from cube.axes import RoleAxis
 from cube.backend import Backend, DuckDbBackend
 from cube.backends import open_backend
-from cube.context import SqlCaches, build_context
+from cube.context import ReleaseContext, SqlCaches, build_context, context_from, read_release
 from cube.errors import CubeNotInRelease, NoRelease, NotFound, Problem
 from cube.members import MemberStore
-from cube.model import Catalog, Cube, load_catalog
+from cube.model import Catalog, Cube, ModelError, ModelFiles, load_catalog, read_model
+from cube.opened import OpenedRecords
 from cube.query import Query
 from cube.result import Answer
 from cube.rollups import RollupTable
@@ -59,7 +60,9 @@ class Engine:
         query_timeout_s: float,
         answer_cache_size: int = 2048,
         rollups: Sequence[RollupTable] = (),
+        context: ReleaseContext | None = None,
     ):
+        """``context``: the release's, already built (else read from ``con``)."""
         self.release = release
         self.release_id = release.id
         self.max_cells = max_cells
@@ -67,7 +70,7 @@ class Engine:
         self._con = con
         self._local = threading.local()
         # the cubes this release has: the model's others answer 404 (``cube_not_in_release``)
-        self.context = build_context(
+        self.context = context or build_context(
             con, release.id, release.manifest, catalog, max_cells=max_cells, rollups=rollups
         )
         self.caches = SqlCaches()
@@ -91,6 +94,7 @@ class Engine:
         rollups: bool = True,
         answer_cache_size: int = 2048,
         sql_cache: Path | None = None,
+        open_cache: Path | None = None,
     ) -> Engine:
         """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
         members and metadata always come from the release's DuckDB file. ``rollups``: answer
@@ -98,7 +102,9 @@ class Engine:
         rollup tables its export carries, ``exported_rollups`` in ``backend_options``).
         ``answer_cache_size``: whole answers kept (0: none; the service keeps its own, so it
         opens the engine with none). ``sql_cache``: a directory where compiled SQL templates
-        are kept for the next process (``cube.sqlcache``; none: compiled in every process)."""
+        are kept for the next process (``cube.sqlcache``; none: compiled in every process).
+        ``open_cache``: a directory where what opening reads is kept for the next process
+        (``cube.opened``; only with the model's own catalog)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
@@ -107,14 +113,24 @@ class Engine:
             if backend != "duckdb":  # another engine reads the rollups its export carries
                 exported = set((backend_options or {}).get("exported_rollups", "").split(","))
                 found = [r for r in found if {r.singles, r.multis, r.bounds} <= exported]
+            context = None
+            if catalog is None and open_cache is not None:
+                context = _opened(
+                    OpenedRecords(open_cache, release.id, release.db_path),
+                    con,
+                    release,
+                    max_cells=max_cells,
+                    rollups=found,
+                )
             engine = cls(
                 release,
-                catalog or load_catalog(),
+                context.catalog if context else catalog or load_catalog(),
                 con,
                 max_cells=max_cells,
                 query_timeout_s=query_timeout_s,
                 answer_cache_size=answer_cache_size,
                 rollups=found,
+                context=context,
             )
             if sql_cache is not None:
                 disk = DiskTemplates(Path(sql_cache), release.id, backend)
@@ -247,3 +263,34 @@ class Engine:
         if close_backends is not None:
             close_backends()
         self._con.close()
+
+
+def _opened(
+    kept: OpenedRecords,
+    con: duckdb.DuckDBPyConnection,
+    release: Release,
+    *,
+    max_cells: int,
+    rollups: Sequence[RollupTable],
+) -> ReleaseContext:
+    """The context from the kept record of what opening reads; read from the release and the
+    model files (and kept) when there is none or it does not build."""
+    record = kept.get()
+    if record is not None:
+        try:
+            files = ModelFiles(dict(record["model"]))
+            catalog = load_catalog(files=files)
+            return context_from(
+                record["read"], release.id, catalog, max_cells=max_cells, rollups=rollups
+            )
+        except (ModelError, ValueError, TypeError, KeyError, AttributeError):
+            pass  # damaged or foreign: read again
+    files = read_model()
+    catalog = load_catalog(files=files)
+    read, store = read_release(con, release.manifest, catalog)
+    context = context_from(
+        read, release.id, catalog, max_cells=max_cells, rollups=rollups, store=store
+    )
+    if read["members"] is not None and not files.problems:
+        kept.put({"model": files.documents, "read": read})
+    return context

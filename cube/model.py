@@ -1,8 +1,10 @@
 """The cube model catalog: YAML model files → frozen definitions, validated all at once.
 
 ``load_catalog()`` reads ``cube/models/*.yaml`` (dimensions, policies, one file per cube) and
-raises ``ModelError`` listing **every** problem found. The logical model (dimensions, measures)
-is kept apart from the physical mapping (fact table, columns), as in Cubes.
+raises ``ModelError`` listing **every** problem found (``read_model()`` only parses the files;
+``cube/opened.py`` keeps what it parsed, so a later process builds the catalog without YAML).
+The logical model (dimensions, measures) is kept apart from the physical mapping (fact table,
+columns), as in Cubes.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from dimensions import codelists
 from dimensions.model import LEVEL_KINDS, Dimension, Hierarchy, Label, Level
@@ -397,39 +397,59 @@ def _check_references(cubes: Mapping[str, Cube], problems: list[str]) -> None:
                 problems.append(f"cubes.{cube.id}.measures.{m.id}: refers to itself")
 
 
-# libyaml's parser when PyYAML has it (the pure-Python one took ~0.2 s of every start-up for
-# the eight model files); both accept the same documents.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@dataclass(frozen=True, slots=True)
+class ModelFiles:
+    """The model files parsed: their documents by file name, and the files that cannot be
+    read (as problems, reported with the model's own)."""
+
+    documents: dict[str, Any]
+    problems: tuple[str, ...] = ()
 
 
-def _read(path: Path, problems: list[str]) -> Any:
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        problems.append(f"{path.name}: cannot read ({exc.__class__.__name__})")
-        return None
+def read_model(model_dir: Path = MODEL_DIR) -> ModelFiles:
+    """Parse every model file of ``model_dir``."""
+    import yaml  # here: a catalog built from kept documents needs no YAML
 
-
-def load_catalog(model_dir: Path = MODEL_DIR) -> Catalog:
-    """Read and validate the model; raise ``ModelError`` with every problem found."""
+    # libyaml's parser when PyYAML has it (the pure-Python one took ~0.2 s of every start-up
+    # for the eight model files); both accept the same documents.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    documents: dict[str, Any] = {}
     problems: list[str] = []
-    raw_dims = _read(model_dir / "dimensions.yaml", problems) or {}
+    for path in sorted(model_dir.glob("*.yaml")):
+        try:
+            documents[path.name] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        except (OSError, yaml.YAMLError) as exc:
+            documents[path.name] = None
+            problems.append(f"{path.name}: cannot read ({exc.__class__.__name__})")
+    for name in ("dimensions.yaml", "policies.yaml"):
+        if name not in documents:
+            problems.append(f"{name}: cannot read (FileNotFoundError)")
+    return ModelFiles(documents, tuple(problems))
+
+
+def load_catalog(model_dir: Path = MODEL_DIR, files: ModelFiles | None = None) -> Catalog:
+    """Read and validate the model (``files``: already parsed by ``read_model``); raise
+    ``ModelError`` with every problem found."""
+    files = files if files is not None else read_model(model_dir)
+    problems: list[str] = list(files.problems)
+    docs = files.documents
+    raw_dims = docs.get("dimensions.yaml") or {}
     dims = {did: _dimension(did, d, problems) for did, d in raw_dims.items()}
     policies: dict[str, Policy] = {}
-    for pid, raw in (_read(model_dir / "policies.yaml", problems) or {}).items():
+    for pid, raw in (docs.get("policies.yaml") or {}).items():
         try:
             policies[pid] = parse_policy({"id": pid, **raw})
         except PolicyError as exc:
             problems.extend(f"policies.{pid}: {p}" for p in exc.problems)
     cubes: dict[str, Cube] = {}
-    for path in sorted(model_dir.glob("*.yaml")):
-        if path.name in ("dimensions.yaml", "policies.yaml"):
+    for name in sorted(docs):
+        if name in ("dimensions.yaml", "policies.yaml"):
             continue
-        raw = _read(path, problems)
+        raw = docs[name]
         if isinstance(raw, Mapping):
             cube = _cube(raw, dims, policies, problems)
             if cube.id in cubes:
-                problems.append(f"{path.name}: duplicate cube id {cube.id!r}")
+                problems.append(f"{name}: duplicate cube id {cube.id!r}")
             cubes[cube.id] = cube
     _check_references(cubes, problems)
     if problems:

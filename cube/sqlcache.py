@@ -75,7 +75,7 @@ class DiskTemplates:
             return None
         scope = f"{self.release_id}\0{self.backend}\0{code_version()}\0"
         name = hashlib.sha256((scope + text).encode()).hexdigest()
-        return self.directory / _safe(self.release_id) / f"{name}.json"
+        return self.directory / safe_name(self.release_id) / f"{name}.json"
 
     def get(self, key: Any, part: Part) -> Any | None:
         """The stored template for ``key``, its measures those of ``part``; None if absent."""
@@ -94,7 +94,7 @@ class DiskTemplates:
         if path is None or record is None:
             return
         try:
-            _private_dirs(path.parent)
+            private_dirs(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -107,7 +107,7 @@ class DiskTemplates:
             pass  # a read-only or full disk: the next process compiles again
 
 
-def _private_dirs(directory: Path) -> None:
+def private_dirs(directory: Path) -> None:
     """``directory`` and its missing parents, each owner-only (``mkdir(parents=True)`` would
     give the parents the umask's mode)."""
     missing = []
@@ -118,7 +118,7 @@ def _private_dirs(directory: Path) -> None:
         d.mkdir(mode=0o700, exist_ok=True)
 
 
-def _safe(release_id: str) -> str:
+def safe_name(release_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in release_id) or "_"
 
 

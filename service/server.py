@@ -159,6 +159,7 @@ PRELOAD = (
     "scipy.sparse.csgraph",
     "pyarrow",
     "pyarrow.parquet",
+    "yaml",
     "cube.axes",
     "cube.dialects",
     "cube.sql",

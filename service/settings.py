@@ -14,13 +14,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from loaders.files import FileModes, group_id
 
@@ -255,6 +252,10 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError([f"cannot read settings file {p}: {exc.strerror}"]) from None
+    import tomllib  # a process without a settings file parses neither TOML nor YAML
+
+    import yaml
+
     try:
         data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError):

@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cube.errors import NoRelease, NotFound, Problem, QueryTimeout, UserError
 from cube.query import Query
@@ -26,12 +26,14 @@ from service.audit import load_salt
 from service.cache import AnswerCache, Entry
 from service.errors import BadReleaseId, ReleaseConflict
 from service.limits import QueryRunner, RateLimiter
-from service.metrics import Metrics
 from service.monitor import RiskMonitor
 from service.prepared import Prepared, PreparedQueries, prepare
 from service.readiness import ReleaseFiles
 from service.settings import Settings, parse_api_keys, parse_spark_conf
 from service.store import StoreUnavailable, open_store
+
+if TYPE_CHECKING:
+    from service.metrics import Metrics
 
 log = logging.getLogger("zicht.service")
 
@@ -76,6 +78,9 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
         backend_options=backend_options(release, settings),
         # compiled SQL kept for the next process: `zicht query` and new workers skip Ibis
         sql_cache=releases.data_home(settings.home or None) / "cache" / "sql",
+        # what opening reads (members, model) kept too: a new process opens without DuckDB
+        # reading every region and without YAML
+        open_cache=releases.data_home(settings.home or None) / "cache" / "open",
     )
 
 
@@ -218,7 +223,12 @@ class Answered:
 class Service:
     """Everything a view needs, built once per app from the settings."""
 
-    def __init__(self, settings: Settings, home: Path, factory: EngineFactory):
+    def __init__(
+        self, settings: Settings, home: Path, factory: EngineFactory, *, metrics: bool = True
+    ):
+        """``metrics``: build the Prometheus counters now (a server, which counts from its
+        first request); without, they are built when first read, and a process that serves
+        no /metrics (`zicht query`) neither builds them nor imports prometheus_client."""
         self.settings = settings
         self.home = home
         self.engines = EngineHolder(home, settings, factory)
@@ -243,7 +253,7 @@ class Service:
             settings.rate_limit_per_minute, settings.rate_limit_burst, store=self.store
         )
         self.runner = QueryRunner(settings.query_timeout_s, settings.threads * 2)
-        self.metrics = Metrics(self.figures, self.counts, lambda: self.worker)
+        self._metrics: Metrics | None = self._new_metrics() if metrics else None
         self.release_files = ReleaseFiles()
         self._polled = time.monotonic()
         self._flights: dict[tuple[str, str], Future[Any]] = {}
@@ -303,8 +313,20 @@ class Service:
         ]
         self.store.append_audit(", ".join(fields), client)  # durable before the answer goes
         self.audited += 1
-        self.metrics.count_cells(entry.summary["by_status"])
+        if self._metrics is not None:
+            self._metrics.count_cells(entry.summary["by_status"])
         return Answered(entry, key, release, cached)
+
+    @property
+    def metrics(self) -> Metrics:
+        if self._metrics is None:
+            self._metrics = self._new_metrics()
+        return self._metrics
+
+    def _new_metrics(self) -> Metrics:
+        from service.metrics import Metrics
+
+        return Metrics(self.figures, self.counts, lambda: self.worker)
 
     def roles(self, engine: EngineLike, cube: str) -> tuple[str, ...]:
         """A cube's dimension roles in model order (the SDMX formats' key), once per release."""

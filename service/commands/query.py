@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("no release has been published yet: run `zicht demo` or `zicht load`")
     except ReleaseError as exc:
         raise CliError(str(exc)) from None
-    svc = Service(settings, home, open_engine)
+    svc = Service(settings, home, open_engine, metrics=False)
     try:
         svc.engines.load_current()
         fmt = "json" if args.format == "table" else args.format

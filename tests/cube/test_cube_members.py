@@ -1,12 +1,22 @@
 """Members read from a release (``cube/members.py``): every buurt's parents by index, the parents
-of every region by code, and a clear error for a buurt without a parent."""
+of every region by code, and a clear error for a buurt without a parent; the compact record
+reads back as the same store, or is not made."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import duckdb
 import pytest
 
-from cube.members import PARENT_LEVELS, load_members
+from cube.members import (
+    PARENT_LEVELS,
+    RegionLevel,
+    load_members,
+    member_record,
+    same_store,
+    store_from_record,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +63,44 @@ def test_a_buurt_without_a_parent_is_refused(release):
             load_members(mem, ())
     finally:
         mem.close()
+
+
+def test_the_record_reads_back_as_the_same_store(con):
+    store = load_members(con, ("fact_population",))
+    record = member_record(store)
+    assert record is not None
+    back = store_from_record(record)
+    assert same_store(back, store)
+    assert back.parents == store.parents
+    assert back.buurt_parent["wijk"].dtype == store.buurt_parent["wijk"].dtype
+
+
+def test_a_store_the_record_cannot_hold_has_none(con):
+    store = load_members(con, ())
+    gm = store.regions["gemeente"]
+    names = ("Line\nbreak", *gm.names[1:])
+    broken = replace(
+        store,
+        regions={**store.regions, "gemeente": RegionLevel("gemeente", gm.codes, names, gm.index)},
+    )
+    assert member_record(broken) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "error"),
+    [
+        (("population",), {"GM0001": "12"}, TypeError),
+        (("regions", "wijk"), ["a\nb", "only one"], ValueError),
+        (("parent_rows",), [["buurt", 1, None]], ValueError),
+        (("neighbours",), {"GM0001": [1]}, TypeError),
+    ],
+)
+def test_a_damaged_record_is_refused(con, path, value, error):
+    record = member_record(load_members(con, ()))
+    assert record is not None
+    target = record
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(error):
+        store_from_record(record)
