@@ -19,8 +19,8 @@ differently; ``DIALECTS`` says, per dialect, how each of them is written there:
   ``SUM(CAST(x AS DOUBLE))`` or ``SUM(a / b)``. Spark: as is.
 
 DataFusion (``cube/backends/datafusion.py``) is written by sqlglot's PostgreSQL generator, which
-its parser reads, and has no lambdas: ``array_agg(x ORDER BY x DESC) FILTER (WHERE ...)``
-sliced for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')`` and
+its parser reads, and has no lambdas: ``array_agg(x) FILTER (WHERE ...)`` sorted and sliced
+for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')`` and
 ``array_compact``; its 64-bit integer sums wrap silently on overflow, so integers are summed as
 ``DECIMAL(38, 0)`` (the backend reads such results back as 64-bit integers, failing loudly
 where one does not fit, as DuckDB's cast to BIGINT does).
@@ -119,24 +119,22 @@ def spark_list_slice(node: exp.Expr) -> exp.Expr:
 
 
 def datafusion_top_n(node: exp.Expr) -> exp.Expr:
-    """``max(x, n) [FILTER (WHERE c)]`` → ``array_slice(array_agg(x ORDER BY x DESC) FILTER
-    (WHERE [c AND] NOT x IS NULL), 1, n)``: the NULLs left out as DuckDB's ``max(x, n)`` leaves
-    them; no row passing gives NULL on both."""
+    """``max(x, n) [FILTER (WHERE c)]`` → ``array_slice(array_sort(array_agg(x) FILTER (WHERE
+    [c AND] NOT x IS NULL), 'DESC', 'NULLS LAST'), 1, n)``: the NULLs left out as DuckDB's
+    ``max(x, n)`` leaves them; no row passing gives NULL on both. Collected unordered and sorted
+    after: DataFusion's ``array_agg(x ORDER BY x)`` took over 30 s where this takes 1.2 s (2.3 M
+    rows in 14,454 groups)."""
     agg, where = _top_n_parts(node)
     n = agg.args["count"]
     if not isinstance(n, exp.Literal) or n.is_string:
         raise DialectError("max(x, n) with a non-constant n")
     x = agg.this
-    ordered = exp.Order(
-        this=x.copy(), expressions=[exp.Ordered(this=x.copy(), desc=True, nulls_first=False)]
-    )
     present: exp.Expr = exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null()))
     if where is not None:
         present = exp.and_(exp.paren(where.this.copy(), copy=False), present)
-    collected = exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=present))
-    return exp.Anonymous(
-        this="array_slice", expressions=[collected, exp.Literal.number(1), n.copy()]
-    )
+    collected = exp.Filter(this=exp.ArrayAgg(this=x.copy()), expression=exp.Where(this=present))
+    ordered = datafusion_reverse_sort(exp.ArraySort(this=collected, asc=exp.false()))
+    return exp.Anonymous(this="array_slice", expressions=[ordered, exp.Literal.number(1), n.copy()])
 
 
 def datafusion_list_slice(node: exp.Expr) -> exp.Expr:

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 POLL_S = 0.05  # how often a waiting rows() looks whether it was interrupted
 DEFAULT_PARTITIONS = 2  # threads a statement's plan runs on (``target_partitions``)
+# Filters evaluated while the Parquet pages are decoded (the cuts select a few gemeenten and
+# years of rows in release order): 12 % less time over the bench mix at scale 0.3.
+DEFAULT_CONF = {
+    "datafusion.execution.parquet.pushdown_filters": "true",
+    "datafusion.execution.parquet.reorder_filters": "true",
+}
 
 
 def export_problems(
@@ -169,7 +175,8 @@ def open_datafusion(
 ) -> DataFusionBackends:
     """Options: ``parquet_dir`` (the export's local path, as the release's manifest names it),
     ``exported_rollups`` (the rollup tables it carries), ``encrypted_columns`` (refused when
-    set) and ``target_partitions`` (threads per statement, default 2)."""
+    set), ``target_partitions`` (threads per statement, default 2) and any ``datafusion.*``
+    configuration key."""
     found, problems = export_problems(options, facts)  # before the session: fail fast
     if problems:
         raise BackendError("; ".join(problems))
@@ -181,6 +188,12 @@ def open_datafusion(
             "the datafusion backend needs datafusion: pip install 'zicht[datafusion]'"
         ) from None
     config = datafusion.SessionConfig().with_target_partitions(partitions)
+    for key, value in {**DEFAULT_CONF, **options}.items():
+        if key.startswith("datafusion."):
+            try:
+                config = config.set(key, value)
+            except Exception as exc:  # DataFusion names the key and value: this says which
+                raise BackendError(f"DataFusion refused setting {key[:80]}") from exc
     context = datafusion.SessionContext(config)
     tables = {}
     for name, path in found.items():

@@ -158,6 +158,18 @@ def test_every_problem_of_the_options_is_reported_at_once(tmp_path):
         assert part in text, text
 
 
+def test_datafusion_settings_pass_through_and_a_bad_one_is_refused_by_key(tmp_path):
+    export = _export(tmp_path, {"t": pa.table({"x": [1, 2]})})
+    factory = open_datafusion(
+        tmp_path / "db", ("t",), {"parquet_dir": export, "datafusion.execution.batch_size": "1024"}
+    )
+    (row,) = factory(None).rows("SELECT count(*) AS n FROM t")[1]
+    assert row == (2,)
+    setting = "datafusion.execution.no_such_setting"
+    with pytest.raises(BackendError, match=f"DataFusion refused setting {setting}$"):
+        open_datafusion(tmp_path / "db", ("t",), {"parquet_dir": export, setting: "x"})
+
+
 @pytest.mark.parametrize(
     ("location", "problem"),
     [("", "no Parquet export: run `zicht export`"), ("s3://bucket/x", "a local Parquet export")],
