@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 QUERY = {"cube": "drug_suspects", "measures": ["suspects"], "drilldown": ["residence@provincie"]}
 # Packages `zicht query` must answer without: the loader's, Arrow's, the web framework's, the
 # LP solver's and the SQL compiler's (the engine's SQL is compiled once per release and kept),
-# the metrics' (nothing is served) and YAML (the parsed model is kept with the release's
-# members, cube/opened.py).
+# the metrics' (nothing is served), YAML (the parsed model is kept with the release's
+# members, cube/opened.py) and marshmallow (a plain query body is parsed without it,
+# service/querybody.py).
 HEAVY = (
     "pandas",
     "pyarrow",
@@ -39,6 +40,7 @@ HEAVY = (
     "pyspark",
     "prometheus_client",
     "yaml",
+    "marshmallow",
 )
 
 # Runs the CLI in this process and then names the heavy packages it had imported.

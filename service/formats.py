@@ -20,7 +20,7 @@ from cube.query import Query
 from cube.result import Answer, Row, Value
 from service import sdmx, tidy
 from service.errors import NotAcceptable
-from service.schemas import query_to_dict
+from service.querybody import query_to_dict
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MIMEAccept

@@ -19,7 +19,7 @@ from cachetools import LRUCache
 
 from cube.query import Query
 from service.monitor import query_id, shapes
-from service.schemas import canonical
+from service.querybody import canonical
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,12 @@ The POST body is the query as JSON (``Query`` in ``openapi.yaml``); the GET form
 the same dict by ``service.query_params`` and validated by the same schema, so both have
 identical semantics.
 Every problem is collected (marshmallow reports all fields at once); unknown fields are rejected.
+``load_query`` lives in ``service.querybody``, which parses the common valid bodies without
+importing marshmallow and hands every other body to ``load_checked`` here.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from typing import Any
 
 from marshmallow import (
@@ -23,18 +23,26 @@ from marshmallow import (
 )
 
 from cube.errors import InvalidQuery, Problem
-from cube.plan import MAX_ITEMS as PLANNER_MAX_ITEMS
 from cube.query import Cut, Derived, Order, Query, Ranking
 from cube.suggest import did_you_mean
+from service.querybody import (
+    CODE_RE,
+    DRILL_RE,
+    LANGS,
+    MAX_DRILLDOWN,
+    MAX_ITEMS,
+    MAX_LIMIT,
+    MAX_MEMBERS,
+    MAX_OFFSET,
+    MEASURE_RE,
+    NAME,
+    TOTALS,
+    canonical,
+    load_query,
+    query_to_dict,
+)
 
-NAME = r"[a-z][a-z0-9_]*"
-MEASURE_RE = rf"^{NAME}(\.{NAME})?$"
-DRILL_RE = rf"^{NAME}(@{NAME})?$"
-CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
-MAX_LIMIT = 100_000
-MAX_ITEMS = 50
-MAX_MEMBERS = 1_000
-MAX_DRILLDOWN = PLANNER_MAX_ITEMS  # the planner's limit: the schema says what the engine enforces
+__all__ = ["canonical", "load_query", "query_to_dict"]  # kept here too for their importers
 
 _name = validate.Regexp(rf"^{NAME}$", error="must be a snake_case identifier")
 _measure = validate.Regexp(MEASURE_RE, error="must be `measure` or `cube.measure`")
@@ -135,13 +143,13 @@ class QuerySchema(_Strict):
     )
     drilldown = _list(fields.String(validate=_drill), most=MAX_DRILLDOWN)
     cuts = _list(fields.Nested(CutSchema))
-    totals = fields.String(validate=validate.OneOf(["none", "grand", "margins"]))
+    totals = fields.String(validate=validate.OneOf(TOTALS))
     order = _list(fields.Nested(OrderSchema), most=8)
     limit = fields.Integer(validate=validate.Range(1, MAX_LIMIT), allow_none=True)
-    offset = fields.Integer(validate=validate.Range(0, 10_000_000))
+    offset = fields.Integer(validate=validate.Range(0, MAX_OFFSET))
     derived = _list(fields.Nested(DerivedSchema), most=20)
     ranking = fields.Nested(RankingSchema, allow_none=True)
-    lang = fields.String(validate=validate.OneOf(["nl", "en"]))
+    lang = fields.String(validate=validate.OneOf(LANGS))
     options = fields.Dict(
         keys=fields.String(validate=_name),
         values=fields.String(validate=validate.Length(max=200)),
@@ -161,8 +169,9 @@ class QuerySchema(_Strict):
 _QUERY = QuerySchema()
 
 
-def load_query(cube: str, body: Any, problems: list[Problem] | None = None) -> Query:
-    """Validate a query dict for ``cube``; raise ``InvalidQuery`` listing every problem.
+def load_checked(cube: str, body: Any, problems: list[Problem] | None = None) -> Query:
+    """Validate a query dict for ``cube`` with the schema; raise ``InvalidQuery`` listing every
+    problem (``service.querybody.load_query`` is the entry point).
 
     ``problems`` are earlier problems (from parsing the GET form) reported together.
     """
@@ -250,38 +259,6 @@ def flatten(messages: Any, location: str = "") -> list[Problem]:
     if isinstance(messages, list | tuple):
         return [p for m in messages for p in flatten(m, location)]
     return [Problem(location or "body", str(messages))]
-
-
-def query_to_dict(query: Query) -> dict[str, Any]:
-    """The JSON form of a ``Query`` (as a POST body would write it), defaults included."""
-    data = asdict(query)
-    data["cuts"] = [{"dimension": c.pop("role"), **c} for c in data["cuts"]]
-    for cut in data["cuts"]:
-        cut["from"] = cut.pop("from_")
-    data["options"] = dict(query.options)
-    return _lists(data)
-
-
-def _lists(value: Any) -> Any:
-    """Tuples → lists, recursively, so the dict equals its own JSON round trip."""
-    if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_lists(v) for v in value]
-    return value
-
-
-def canonical(query: Query) -> str:
-    """A stable text for the query: the cache key and the audit record.
-
-    Cuts and cut members are sets, so they are sorted; everything else keeps its order
-    (measures and drill-down order shape the answer).
-    """
-    data = query_to_dict(query)
-    for cut in data["cuts"]:
-        cut["members"] = sorted(cut["members"])
-    data["cuts"] = sorted(data["cuts"], key=lambda c: json.dumps(c, sort_keys=True))
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 class MembersArgs(_Strict):

@@ -24,7 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 from cube.result import Answer, MeasureInfo
-from service.schemas import query_to_dict
+from service.querybody import query_to_dict
 
 if TYPE_CHECKING:
     import pyarrow as pa

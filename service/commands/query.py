@@ -120,7 +120,7 @@ def _legend(answer: Answer) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from service.prepared import prepare
-    from service.schemas import load_query
+    from service.querybody import load_query
     from service.settings import SettingsError, load_settings
     from service.state import Service, open_engine
 
