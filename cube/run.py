@@ -5,6 +5,7 @@ interrupted and refused with ``query_timeout``)."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -233,16 +234,22 @@ def execute_parts(
     plan: Plan,
     grid: np.ndarray,
 ) -> Results:
-    """Every part's statistics on its cells, run on ``backend`` within ``timeout_s``."""
+    """Every part's statistics on its cells, run on ``backend`` within ``timeout_s``. The timer
+    interrupts a statement in flight; one that fires while a part is compiled finds none, so the
+    deadline is also checked before each part's statements start."""
+    deadline = time.monotonic() + timeout_s
     timer = threading.Timer(timeout_s, backend.interrupt)
     timer.start()
     try:
         out = {}
         for part in plan.parts:
             pgrid, inverse = _part_grid(ctx, plan, grid, part)
+            sql = compiled(ctx, caches, plan, part)
+            if time.monotonic() >= deadline:
+                raise Interrupted
             stats = run_part(
                 backend,
-                compiled(ctx, caches, plan, part),
+                sql,
                 part,
                 plan.items,
                 pgrid,

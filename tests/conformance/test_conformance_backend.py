@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from bench.spark import comparable
 from cube.backend import Interrupted
 from tests.conformance.conftest import open_engine
@@ -96,3 +98,36 @@ def test_an_engine_closed_leaves_another_on_the_same_export_answering(
     query = QUERIES["population-gemeente-year-margins"]
     open_engine(conformance_release, *backend_options).close()
     assert comparable(backend_engine.answer(query)) == comparable(reference.answer(query))
+
+
+def test_threads_answering_at_once_get_the_reference_answers(backend_engine, reference):
+    """The service answers from several threads on one engine: each thread's backend shares
+    the engine's session (Spark's, DataFusion's) and must not mix up statements or results."""
+    names = ("population-gemeente-year-margins", "transactions-amount-margins", "suspects-change")
+    want = {name: comparable(reference.answer(QUERIES[name])) for name in names}
+    got: list[tuple[str, bool]] = []
+
+    def ask(offset: int) -> None:
+        for name in names[offset:] + names[:offset]:
+            got.append((name, comparable(backend_engine.answer(QUERIES[name])) == want[name]))
+
+    workers = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=600)
+    assert len(got) == 9 and all(same for _, same in got), got
+
+
+def test_a_query_over_its_time_limit_is_stopped_with_query_timeout(
+    conformance_release, backend_options
+):
+    from cube.errors import QueryTimeout
+
+    engine = open_engine(conformance_release, *backend_options)
+    engine.query_timeout_s = 0.001
+    try:
+        with pytest.raises(QueryTimeout):
+            engine.answer(QUERIES["dwellings-owner-type-margins"])
+    finally:
+        engine.close()
