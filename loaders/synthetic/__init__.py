@@ -2,8 +2,11 @@
 
 ``generate(out_dir, scale=..., seed=...)`` writes ``buurten.csv`` and the seven Parquet files
 of ``loaders.contracts``; ``zicht demo`` then loads them like real data. Same seed and scale
-give byte-identical files. What is generated, the calibration targets and the built-in
-signal are described in ``docs/synthetic-data.md``.
+give byte-identical files. ``first_year`` writes only the years from it on: the simulation
+still runs from the first year, so every row written is one of the full run's rows (the same
+ids, and a first registration is the first since 2015); only the transfer histories, which
+the doorsluiswoning indicator needs, keep their earlier years. What is generated, the
+calibration targets and the built-in signal are described in ``docs/synthetic-data.md``.
 
 The driver reads as its stages: geography -> companies -> dwellings -> a yearly loop over
 the population (write the year, then that year's events) -> the event files.
@@ -26,11 +29,14 @@ from loaders.synthetic.transactions import TransactionRegister
 from loaders.synthetic.writer import Coded, TableWriter, write_buurten, write_table
 
 Progress = Callable[[str], None]
-DEMO_SCALE = 0.1  # 1.8 M inhabitants: `zicht demo` takes 150 CPU seconds and 2.2 GiB
+DEMO_SCALE = 0.1  # 1.8 M inhabitants: `zicht demo` (2020-2024): 65-73 CPU s, 1.6-1.8 GiB
 MIN_SCALE, MAX_SCALE = 0.0005, 2.0
+# `zicht demo` writes the last five years: enough for trends, pooled periods and changes, and
+# half the rows the load must key, sort and pre-aggregate (`--first-year 2015` gives all ten).
+DEMO_FIRST_YEAR = 2020
 _STREAMS = ("geography", "companies", "dwellings", "population", "events", "final")
 
-__all__ = ["DEMO_SCALE", "GeneratedDataError", "generate"]
+__all__ = ["DEMO_FIRST_YEAR", "DEMO_SCALE", "GeneratedDataError", "generate"]
 
 
 def generate(
@@ -39,10 +45,17 @@ def generate(
     scale: float = DEMO_SCALE,
     seed: int = 1,
     progress: Progress | None = None,
+    first_year: int = params.FIRST_YEAR,
 ) -> dict[str, int]:
-    """Write the synthetic microdata files into ``out_dir``; return row counts per dataset."""
+    """Write the synthetic microdata files into ``out_dir``; return row counts per dataset.
+    Only the years from ``first_year`` to ``params.LAST_YEAR`` are written (transfers: all)."""
     if not MIN_SCALE <= scale <= MAX_SCALE:
         raise ValueError(f"scale must be between {MIN_SCALE} and {MAX_SCALE}, got {scale}")
+    if not params.FIRST_YEAR <= first_year <= params.LAST_YEAR:
+        raise ValueError(
+            f"first_year must be between {params.FIRST_YEAR} and {params.LAST_YEAR}, "
+            f"got {first_year}"
+        )
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     say = progress or (lambda _msg: None)
@@ -58,16 +71,16 @@ def generate(
     say(f"geography: {counts['buurten']} buurten in {len(geo.w_code)} wijken")
     est = companies.build(geo, scale, rng["companies"])
     counts["companies"] = _write_years(
-        out, contracts.COMPANIES, lambda y: companies.year_columns(est, geo, y)
+        out, contracts.COMPANIES, lambda y: companies.year_columns(est, geo, y), first_year
     )
     say(f"companies: {counts['companies']} establishment-years")
     dw = dwellings.build(geo, scale, rng["dwellings"])
     counts["dwellings"] = _write_years(
-        out, contracts.DWELLINGS, lambda y: dwellings.year_columns(dw, geo, y)
+        out, contracts.DWELLINGS, lambda y: dwellings.year_columns(dw, geo, y), first_year
     )
     counts["transfers"] = write_table(out, contracts.TRANSFERS, dw.transfers)
     say(f"dwellings: {counts['dwellings']} dwelling-years, {counts['transfers']} transfers")
-    counts.update(_people_and_events(out, geo, est, scale, rng, say))
+    counts.update(_people_and_events(out, geo, est, scale, rng, say, first_year))
     return counts
 
 
@@ -77,12 +90,28 @@ def _generators(seed: int) -> list[np.random.Generator]:
 
 
 def _write_years(
-    out: Path, dataset: contracts.Dataset, columns_for: Callable[[int], dict[str, object]]
+    out: Path,
+    dataset: contracts.Dataset,
+    columns_for: Callable[[int], dict[str, object]],
+    first_year: int,
 ) -> int:
     writer = TableWriter(out, dataset)
     for year in params.YEARS:
-        writer.write(columns_for(year))
+        if year >= first_year:  # a year's stock depends on no earlier call: skip it
+            writer.write(columns_for(year))
     return writer.close()
+
+
+def since(columns: dict[str, object], date_column: str, first_year: int) -> dict[str, object]:
+    """The rows of an event file dated ``first_year`` or later (dates are days since 1970)."""
+    first_day = (np.datetime64(f"{first_year}-01-01") - np.datetime64("1970-01-01")).astype(int)
+    keep = np.asarray(columns[date_column]) >= first_day
+    return {
+        name: Coded(col.codes[keep], col.labels)
+        if isinstance(col, Coded)
+        else np.asarray(col)[keep]
+        for name, col in columns.items()
+    }
 
 
 def _people_and_events(
@@ -92,6 +121,7 @@ def _people_and_events(
     scale: float,
     rng: dict[str, np.random.Generator],
     say: Progress,
+    first_year: int,
 ) -> dict[str, int]:
     """The yearly loop: population on 1 January, then the events of that year."""
     pop = population.initial(geo, scale, rng["population"])
@@ -100,16 +130,23 @@ def _people_and_events(
     for year in params.YEARS:
         if year > params.FIRST_YEAR:
             population.step(pop, geo, scale, rng["population"])
-        writer.write(_population_columns(pop, geo))
+        if year >= first_year:
+            writer.write(_population_columns(pop, geo))
+        else:
+            writer.check(_population_columns(pop, geo))
         # Plantations first: their residents' "earlier suspect" is as of 1 January.
         plantations.add_year(pop, geo, scale, rng["events"])
         suspects.add_year(pop, geo, scale, rng["events"])
         fiu.add_year(pop, est, scale, rng["events"])
         say(f"population {year}: {len(pop.p_id)} inhabitants")
     counts = {"population": writer.close()}
-    counts["plantations"] = write_table(out, contracts.PLANTATIONS, plantations.columns(geo))
-    counts["suspects"] = write_table(out, contracts.SUSPECTS, suspects.columns(geo, rng["final"]))
-    counts["transactions"] = write_table(out, contracts.TRANSACTIONS, fiu.columns(geo))
+    events = (
+        (contracts.PLANTATIONS, plantations.columns(geo), "cleared_date"),
+        (contracts.SUSPECTS, suspects.columns(geo, rng["final"]), "registration_date"),
+        (contracts.TRANSACTIONS, fiu.columns(geo), "transaction_date"),
+    )
+    for dataset, columns, date_column in events:
+        counts[dataset.name] = write_table(out, dataset, since(columns, date_column, first_year))
     say(
         f"events: {counts['plantations']} plantations, {counts['suspects']} suspect "
         f"registrations, {counts['transactions']} suspicious transactions"

@@ -95,6 +95,14 @@ class TableWriter:
             self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
         self.rows += n
 
+    def check(self, columns: Mapping[str, Any]) -> None:
+        """Check a batch that is not written (a year before ``first_year``) like one that is:
+        a generator bug stops at its first year, not at the first year written."""
+        problems = check_batch(self.dataset, columns)
+        if problems:
+            self._writer.close()
+            raise GeneratedDataError(problems)
+
     def close(self) -> int:
         self._writer.close()
         return self.rows

@@ -27,7 +27,7 @@ LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veilighe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from loaders.synthetic import DEMO_SCALE
+    from loaders.synthetic import DEMO_FIRST_YEAR, DEMO_SCALE, params
 
     parser.add_argument(
         "--scale",
@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"fraction of the national magnitudes (1 = 17.9 M inhabitants; default {DEMO_SCALE})",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--first-year",
+        type=int,
+        default=DEMO_FIRST_YEAR,
+        help=f"first year written, up to {params.LAST_YEAR} (default {DEMO_FIRST_YEAR}; "
+        f"{params.FIRST_YEAR} for all years the generator simulates)",
+    )
     parser.add_argument(
         "--out", help="directory for the generated files (default: <home>/demo-input/SEED-SCALE)"
     )
@@ -65,14 +72,19 @@ def run(args: argparse.Namespace) -> int:
     modes = file_modes(args.home)
     make_home(home, modes)
     began = time.monotonic()
-    meta = {"seed": str(args.seed), "scale": f"{args.scale:g}", "generator": "loaders.synthetic"}
+    meta = {
+        "seed": str(args.seed),
+        "scale": f"{args.scale:g}",
+        "first_year": str(args.first_year),
+        "generator": "loaders.synthetic",
+    }
     try:
         # One lock for generating and loading: a second demo must not rewrite the files
         # the first one is loading.
         with load_lock(home), restricted(modes):
             if not args.out:
                 private_dir(home / "demo-input", modes)
-            counts = _generate(out, args.scale, args.seed)
+            counts = _generate(out, args.scale, args.seed, args.first_year)
             secure_tree(out, modes)
             generated = time.monotonic() - began
             release = load_directory(
@@ -100,10 +112,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from loaders.synthetic import MAX_SCALE, MIN_SCALE
+    from loaders.synthetic import MAX_SCALE, MIN_SCALE, params
 
     if not MIN_SCALE <= args.scale <= MAX_SCALE:
         raise CliError(f"--scale must be between {MIN_SCALE} and {MAX_SCALE}")
+    if not params.FIRST_YEAR <= args.first_year <= params.LAST_YEAR:
+        raise CliError(f"--first-year must be between {params.FIRST_YEAR} and {params.LAST_YEAR}")
     if args.seed < 0:
         raise CliError("--seed must be a non-negative integer")
 
@@ -117,12 +131,15 @@ def _current(home: Path) -> Release | None:
         return None  # a damaged pointer: build a fresh release
 
 
-def _generate(out: Path, scale: float, seed: int) -> dict[str, int]:
+def _generate(out: Path, scale: float, seed: int, first_year: int) -> dict[str, int]:
     from loaders.synthetic import GeneratedDataError, generate
 
-    print(f"generating the synthetic Netherlands (scale {scale:g}, seed {seed})", file=sys.stderr)
+    print(
+        f"generating the synthetic Netherlands (scale {scale:g}, seed {seed}, years {first_year}-)",
+        file=sys.stderr,
+    )
     try:
-        return generate(out, scale=scale, seed=seed, progress=_say)
+        return generate(out, scale=scale, seed=seed, progress=_say, first_year=first_year)
     except OSError as exc:
         raise CliError(f"cannot write the demo files into {out}: {exc.strerror}") from exc
     except GeneratedDataError as exc:

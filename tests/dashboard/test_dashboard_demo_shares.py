@@ -1,0 +1,103 @@
+"""On the release `make run` builds (`zicht demo` with its defaults), the first visit's map has a
+figure for nearly every gemeente, and its wijk table for the largest gemeente mostly too.
+
+The shares are computed from the API's answers for the page's own first view (read from
+``app.js``), not recorded numbers. Building the default demo takes minutes: marked slow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.app import create_app
+from service.cli import main
+from service.settings import Settings
+
+APP = Path(__file__).resolve().parents[2] / "service" / "dashboard" / "static" / "js" / "app.js"
+ENOUGH_GEMEENTEN = 0.9
+ENOUGH_WIJKEN = 0.5
+
+pytestmark = pytest.mark.slow
+
+
+def first_view() -> tuple[str, str]:
+    """Cube and measure of the page's first visit."""
+    found = re.search(r'const FIRST_VIEW = \{[^}]*ind: "([a-z_]+)\.([a-z_0-9]+)"', APP.read_text())
+    assert found, "FIRST_VIEW not found in app.js"
+    return found.group(1), found.group(2)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory) -> Iterator[Any]:
+    home = tmp_path_factory.mktemp("demo-default")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["--home", str(home), "demo"]) == 0
+    app = create_app(Settings(home=str(home), rate_limit_per_minute=0))
+    yield app.test_client()
+    app.extensions["zicht"].close()
+
+
+def aggregate(client, cube: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+    response = client.get(f"/api/v1/cubes/{cube}/aggregate", query_string=params)
+    assert response.status_code == 200, response.get_data()[:300]
+    return response.get_json()
+
+
+def published(answer: dict[str, Any], item: str, measure: str) -> tuple[int, int]:
+    """(cells with a published figure, cells) over the rows of ``item``."""
+    cells = [r["cells"][measure] for r in answer["rows"] if r["members"].get(item)]
+    shown = [c for c in cells if c["status"] != "suppressed" and c["value"] is not None]
+    return len(shown), len(cells)
+
+
+def the_view(client) -> tuple[str, str, str, str, str]:
+    cube, measure = first_view()
+    meta = client.get(f"/api/v1/cubes/{cube}").get_json()
+    region = next(d["id"] for d in meta["dimensions"] if d["dimension"] == "region")
+    period = next(d["id"] for d in meta["dimensions"] if d["dimension"] == "period")
+    year = [p for p in meta["periods"] if re.fullmatch(r"\d{4}", p)][-1]  # the page's default
+    return cube, measure, region, period, year
+
+
+def test_the_first_visit_map_has_a_figure_for_nearly_every_gemeente(client):
+    cube, measure, region, period, year = the_view(client)
+    params = [
+        ("measures", measure),
+        ("drilldown", f"{region}@gemeente"),
+        ("cut", f"{period}@year:{year}"),
+    ]
+    shown, total = published(aggregate(client, cube, params), f"{region}@gemeente", measure)
+    assert total == 342
+    assert shown / total >= ENOUGH_GEMEENTEN, f"{shown} of {total}"
+
+
+def test_the_largest_gemeente_s_wijk_table_is_mostly_published(client):
+    cube, measure, region, period, year = the_view(client)
+    population = aggregate(
+        client,
+        "population",
+        [
+            ("measures", "inhabitants"),
+            ("drilldown", "region@gemeente"),
+            ("cut", f"period@year:{year}"),
+        ],
+    )
+    largest = max(population["rows"], key=lambda r: r["cells"]["inhabitants"]["value"] or 0)[
+        "members"
+    ]["region@gemeente"]
+    params = [
+        ("measures", measure),
+        ("drilldown", f"{region}@wijk"),
+        ("cut", f"{region}@wijk:descendants({largest})"),
+        ("cut", f"{period}@year:{year}"),
+    ]
+    shown, total = published(aggregate(client, cube, params), f"{region}@wijk", measure)
+    assert total > 50  # Amsterdam has 110 wijken
+    assert shown / total >= ENOUGH_WIJKEN, f"{largest}: {shown} of {total}"
