@@ -83,11 +83,9 @@ def _region_axis(role: Role, store: MemberStore) -> dict[str, LevelAxis]:
         if lv not in role.levels:
             continue
         rl = store.regions[lv]
-        labels = tuple(Label(n, n) for n in rl.names)
         expr = _constant(1) if lv == "land" else _column(f"{prefix}_{lv}")
-        out[lv] = LevelAxis(
-            lv, rl.codes, labels, tuple(range(1, len(rl.codes) + 1)), store.buurt_parent[lv], expr
-        )
+        keys = tuple(range(1, len(rl.codes) + 1))
+        out[lv] = LevelAxis(lv, rl.codes, store.labels(lv), keys, store.buurt_parent[lv], expr)
     return out
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from dimensions.model import Label
+
 REGION_LEVELS = (
     "land",
     "provincie",
@@ -49,6 +51,16 @@ class MemberStore:
     population: dict[str, int]  # gemeente code -> inhabitants 2024
     sectors: dict[str, tuple[tuple[str, str, str | None], ...]]  # level -> (code, name, section)
     fact_years: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _labels: dict[str, tuple[Label, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def labels(self, level: str) -> tuple[Label, ...]:
+        """The labels of a region level's members (a region's name in both languages), built
+        once for every role and cube that has the level."""
+        found = self._labels.get(level)
+        if found is None:
+            names = self.regions[level].names
+            found = self._labels[level] = tuple(map(Label, names, names))
+        return found
 
     @cached_property
     def parents(self) -> dict[str, dict[str, str]]:

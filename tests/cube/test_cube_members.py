@@ -104,3 +104,10 @@ def test_a_damaged_record_is_refused(con, path, value, error):
     target[path[-1]] = value
     with pytest.raises(error):
         store_from_record(record)
+
+
+def test_region_labels_are_the_names_built_once(con):
+    store = load_members(con, ())
+    labels = store.labels("gemeente")
+    assert [(lb.nl, lb.en) for lb in labels] == [(n, n) for n in store.regions["gemeente"].names]
+    assert store.labels("gemeente") is labels
