@@ -81,5 +81,8 @@ class OpenedRecords:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
+            for older in path.parent.glob("*.json"):  # of another code version or file
+                if older != path:
+                    older.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only or full disk: the next process reads the release again

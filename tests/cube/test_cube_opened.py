@@ -155,6 +155,19 @@ def test_another_file_or_code_version_has_another_record(release, tmp_path, monk
     assert kept.path() != first
 
 
+def test_a_release_keeps_one_record(release, tmp_path, monkeypatch):
+    kept = OpenedRecords(tmp_path, release.id, release.db_path)
+    kept.put({"version": 1})
+    monkeypatch.setattr(opened, "code_version", lambda: "another version")
+    kept.put({"version": 2})
+    OpenedRecords(tmp_path, "another-release", release.db_path).put({"version": 3})
+    assert [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("*.json"))] in (
+        [{"version": 2}, {"version": 3}],
+        [{"version": 3}, {"version": 2}],
+    )
+    assert kept.get() == {"version": 2}
+
+
 @pytest.mark.parametrize(
     "record", [{"a": (1, 2)}, {"a": {1: "x"}}, {"a": float("nan")}, {"a": object()}]
 )
