@@ -36,6 +36,7 @@ LAT_RANGE = (50.5, 54.0)
 SIMPLIFY_DEGREES = 1e-5  # about a metre: invisible on a gemeente's map, a fraction of the bytes
 DECIMALS = 6  # about 0.1 m
 POLYGONAL = ("Polygon", "MultiPolygon")
+NESTING_TOLERANCE = 1e-3  # degrees (~100 m): edges of separately simplified maps may differ
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,3 +356,28 @@ def _boundary(f: Feature) -> Boundary:
         name=name.strip()[:200] if isinstance(name, str) and name.strip() else None,
         geometry=shapely.to_geojson(geom),
     )
+
+
+def check_nesting(delivered: Iterable[Delivered]) -> list[LoadProblem]:
+    """Warnings for delivered buurten that lie outside their wijk's delivered boundary (a
+    point inside each buurt must lie within its wijk, give or take ``NESTING_TOLERANCE``)."""
+    delivered = list(delivered)
+    wijken = {
+        b.code: shapely.make_valid(shape(json.loads(b.geometry))).buffer(NESTING_TOLERANCE)
+        for d in delivered
+        if d.spec is WIJKEN
+        for b in d.boundaries
+    }
+    for area in wijken.values():
+        shapely.prepare(area)
+    problems = []
+    for d in delivered:
+        for b in d.boundaries if d.spec is BUURTEN else ():
+            wijk = "WK" + b.code[2:8]
+            if wijk not in wijken:
+                continue
+            inside = shapely.point_on_surface(shapely.make_valid(shape(json.loads(b.geometry))))
+            if not wijken[wijk].contains(inside):
+                message = f"buurt {b.code} lies outside the boundary of its wijk {wijk}"
+                problems.append(LoadProblem(BUURTEN.file, None, None, message, WARNING))
+    return _capped(BUURTEN, problems)

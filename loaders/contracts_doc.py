@@ -139,7 +139,9 @@ schematic layout. The repository ships none: they come with a delivery.
 - Problems are reported as `wijken.geojson feature N (CODE): what is wrong` (features numbered
   from 1 in file order), at most {b.MAX_EXAMPLES} per kind and file, then a count, together
   with the data files' problems. A geometry that is not valid (e.g. a self-intersection) is a
-  warning: it is drawn as delivered. Fewer areas than the release has is a warning too.
+  warning: it is drawn as delivered. Fewer areas than the release has is a warning too, and
+  so is a buurt lying outside its wijk's delivered boundary (a point inside the buurt more
+  than {b.NESTING_TOLERANCE:g} degrees, about 100 m, outside it).
 - Stored in the release (table `region_boundary`, `docs/release-schema.md`) simplified to
   about a metre ({b.SIMPLIFY_DEGREES:g} degrees) with {b.DECIMALS} decimals; the manifest
   lists each file with its checksum and number of areas.

@@ -31,7 +31,13 @@ from dimensions import regions
 from layout.durable import fsync_path, write_synced
 from layout.facts import FactLayout
 from loaders import build
-from loaders.boundaries import BoundaryFile, Delivered, find_boundary_files, read_boundaries
+from loaders.boundaries import (
+    BoundaryFile,
+    Delivered,
+    check_nesting,
+    find_boundary_files,
+    read_boundaries,
+)
 from loaders.contracts import CONTRACT_VERSION
 from loaders.files import PRIVATE, FileModes, private_dir, restricted, secure_tree
 from loaders.keys import DESCRIPTION, derive_key
@@ -230,6 +236,7 @@ def _stage_and_validate(
             boundaries, found = read_boundaries(spec, path, _known_codes(con, spec, readable))
         problems += found
         delivered.append(Delivered(spec, path, boundaries))
+    problems += check_nesting(delivered)
     if any(p.severity == ERROR for p in problems):
         raise LoadError(problems)
     for p in problems:

@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box, mapping, shape
 
-from loaders.boundaries import BUURTEN, MAX_EXAMPLES, SIMPLIFY_DEGREES, WIJKEN, read_boundaries
+from loaders.boundaries import (
+    BUURTEN,
+    MAX_EXAMPLES,
+    SIMPLIFY_DEGREES,
+    WIJKEN,
+    Delivered,
+    check_nesting,
+    read_boundaries,
+)
 from loaders.load import LoadError, load_directory
 from loaders.problems import ERROR, WARNING
 from tests.loaders.boundary_fixtures import gemeente_shape, strips, write_collection
@@ -273,3 +281,23 @@ def test_boundary_problems_are_reported_with_the_data_problems_and_nothing_is_pu
     assert not (tmp_path / "home" / "releases").exists() or not any(
         (tmp_path / "home" / "releases").iterdir()
     )
+
+
+def test_a_buurt_outside_its_wijk_is_a_warning(tmp_path):
+    wijken, _ = read(tmp_path, [wijk()])
+    inside = mapping(box(6.555, 53.205, 6.565, 53.215))
+    elsewhere = mapping(box(6.60, 53.25, 6.61, 53.26))  # some 5 km away
+    features = [
+        {"type": "Feature", "properties": {"buurtcode": c}, "geometry": g}
+        for c, g in (("BU00140001", inside), ("BU00140002", elsewhere))
+    ]
+    buurten, problems = read(tmp_path, features, BUURTEN, KNOWN_BUURTEN)
+    assert messages(problems) == []
+    delivered = [
+        Delivered(WIJKEN, tmp_path / WIJKEN.file, wijken),
+        Delivered(BUURTEN, tmp_path / BUURTEN.file, buurten),
+    ]
+    assert [str(p) for p in check_nesting(delivered)] == [
+        "buurten.geojson: warning: buurt BU00140002 lies outside the boundary of its wijk WK001400"
+    ]
+    assert check_nesting(delivered[1:]) == []  # no wijken delivered: nothing to compare
