@@ -153,6 +153,15 @@ class Settings:
         "Bearer token sent to the Spark Connect server (needs `spark_connect_tls`: a token never "
         "travels in clear). Give it in the environment, not in a file others can read.",
     )
+    datafusion_threads: int = _s(
+        2, "Threads each DataFusion statement runs on when `backend` is `datafusion`."
+    )
+    datafusion_memory_limit_mb: int = _s(
+        0,
+        "Memory (MiB) the DataFusion statements of one worker may hold together when `backend` "
+        "is `datafusion`; grouping spills to temporary files past it, and a statement that "
+        "cannot spill fails instead of the process (0: no limit).",
+    )
     file_group: str = _s(
         "",
         "Group (name or id) that may read releases, exports, demo inputs and the audit log: "
@@ -331,6 +340,10 @@ def validate(s: Settings) -> list[str]:
         problems.append("store_retention_days: must be positive")
     if s.query_timeout_s <= 0:
         problems.append("query_timeout_s: must be positive")
+    if s.datafusion_threads < 1:
+        problems.append("datafusion_threads: must be at least 1")
+    if s.datafusion_memory_limit_mb < 0:
+        problems.append("datafusion_memory_limit_mb: must not be negative (0: no limit)")
     if s.backend not in BACKENDS:
         problems.append("backend: must be `duckdb`, `datafusion` or `spark`")
     if s.store not in STORES:

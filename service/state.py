@@ -99,6 +99,8 @@ def backend_options(release: releases.Release, settings: Settings) -> dict[str, 
             "exported_facts": ",".join(entry.facts) if entry else "",
             "exported_rollups": ",".join(entry.rollups) if entry else "",
             "encrypted_columns": ",".join(entry.encrypted_columns) if entry else "",
+            "target_partitions": str(settings.datafusion_threads),
+            "memory_limit_mb": str(settings.datafusion_memory_limit_mb),
         }
     options = {
         "master": settings.spark_master,

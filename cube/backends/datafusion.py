@@ -55,6 +55,9 @@ def export_problems(
     partitions = options.get("target_partitions") or str(DEFAULT_PARTITIONS)
     if not partitions.isdigit() or int(partitions) < 1:
         problems.append("target_partitions: a positive number of threads")
+    memory = options.get("memory_limit_mb") or "0"
+    if not memory.isdigit():
+        problems.append("memory_limit_mb: a whole number of MiB (0: no limit)")
     location = options.get("parquet_dir", "")
     parts = urllib.parse.urlsplit(location)
     if not location:
@@ -175,12 +178,14 @@ def open_datafusion(
 ) -> DataFusionBackends:
     """Options: ``parquet_dir`` (the export's local path, as the release's manifest names it),
     ``exported_rollups`` (the rollup tables it carries), ``encrypted_columns`` (refused when
-    set), ``target_partitions`` (threads per statement, default 2) and any ``datafusion.*``
-    configuration key."""
+    set), ``target_partitions`` (threads per statement, default 2), ``memory_limit_mb`` (the
+    memory the engine's statements may hold together, sorts and aggregations spilling to
+    temporary files past it; default 0: no limit) and any ``datafusion.*`` configuration key."""
     found, problems = export_problems(options, facts)  # before the session: fail fast
     if problems:
         raise BackendError("; ".join(problems))
     partitions = int(options.get("target_partitions") or DEFAULT_PARTITIONS)
+    memory_mb = int(options.get("memory_limit_mb") or 0)
     try:
         import datafusion
     except ImportError:
@@ -194,7 +199,10 @@ def open_datafusion(
                 config = config.set(key, value)
             except Exception as exc:  # DataFusion names the key and value: this says which
                 raise BackendError(f"DataFusion refused setting {key[:80]}") from exc
-    context = datafusion.SessionContext(config)
+    runtime = datafusion.RuntimeEnvBuilder()
+    if memory_mb:  # shared by the engine's statements; past it a statement fails, never the process
+        runtime = runtime.with_fair_spill_pool(memory_mb * 2**20).with_disk_manager_os()
+    context = datafusion.SessionContext(config, runtime)
     tables = {}
     for name, path in found.items():
         tables[name] = table_name(name)

@@ -23,7 +23,9 @@ def test_settings_refuse_an_unknown_backend():
 
 def test_datafusion_setting_opens_the_engine_on_the_manifest_export(conformance_release, reference):
     release = get_release(conformance_release.path.parents[1], conformance_release.id)
-    settings = load_settings(environ={"ZICHT_BACKEND": "datafusion"})
+    settings = load_settings(
+        environ={"ZICHT_BACKEND": "datafusion", "ZICHT_DATAFUSION_MEMORY_LIMIT_MB": "512"}
+    )
     options = backend_options(release, settings)
     entry = export_entry(release.path, release.manifest)
     assert entry is not None and entry.rollups
@@ -32,6 +34,8 @@ def test_datafusion_setting_opens_the_engine_on_the_manifest_export(conformance_
         "exported_facts": ",".join(entry.facts),
         "exported_rollups": ",".join(entry.rollups),
         "encrypted_columns": "",
+        "target_partitions": "2",
+        "memory_limit_mb": "512",
     }
     engine = open_engine(release, settings)
     try:
@@ -101,6 +105,8 @@ def test_spark_connect_settings_open_the_engine_without_a_jvm_of_its_own(
 @pytest.mark.parametrize(
     ("environ", "problem"),
     [
+        ({"ZICHT_DATAFUSION_THREADS": "0"}, "datafusion_threads: must be at least 1"),
+        ({"ZICHT_DATAFUSION_MEMORY_LIMIT_MB": "-1"}, "datafusion_memory_limit_mb: must not be"),
         ({"ZICHT_SPARK_CONF": "executor.memory=4g"}, "spark_conf: item 1: expected"),
         (
             {"ZICHT_SPARK_MASTER": "sc://h:1", "ZICHT_SPARK_CONNECT_TOKEN": "t"},

@@ -149,12 +149,18 @@ def test_every_problem_of_the_options_is_reported_at_once(tmp_path):
         "parquet_dir": str(tmp_path),
         "encrypted_columns": "holding,record_key",
         "target_partitions": "0",
+        "memory_limit_mb": "lots",
         "exported_rollups": "ru_x_s",
     }
     with pytest.raises(BackendError) as err:
         open_backend("datafusion", tmp_path / "db", ("fact_a", "fact_b"), options)
     text = str(err.value)
-    for part in ("clear keys only", "target_partitions", "fact_a, fact_b, zicht_rollups.ru_x_s"):
+    for part in (
+        "clear keys only",
+        "target_partitions",
+        "memory_limit_mb",
+        "fact_a, fact_b, zicht_rollups.ru_x_s",
+    ):
         assert part in text, text
 
 
@@ -168,6 +174,22 @@ def test_datafusion_settings_pass_through_and_a_bad_one_is_refused_by_key(tmp_pa
     setting = "datafusion.execution.no_such_setting"
     with pytest.raises(BackendError, match=f"DataFusion refused setting {setting}$"):
         open_datafusion(tmp_path / "db", ("t",), {"parquet_dir": export, setting: "x"})
+
+
+def test_a_statement_past_the_memory_limit_fails_and_the_next_one_runs(tmp_path):
+    """A memory limit bounds what statements hold: grouping spills past it, a list it cannot
+    spill (a top-n over one cell of 400,000 values) fails as a backend error, and the engine
+    answers the next statement."""
+    rows = 400_000
+    table = pa.table({"g": list(range(rows)), "x": [float(i) for i in range(rows)]})
+    export = _export(tmp_path, {"t": table})
+    options = {"parquet_dir": export, "memory_limit_mb": "1"}
+    backend = open_datafusion(tmp_path / "db", ("t",), options)(None)
+    with pytest.raises(BackendError, match="DataFusion could not run the query"):
+        backend.rows("SELECT max(x, 2) AS top FROM t")
+    assert len(backend.rows("SELECT g, max(x, 2) AS top FROM t GROUP BY g")[1]) == rows
+    unlimited = open_datafusion(tmp_path / "db", ("t",), {"parquet_dir": export})(None)
+    assert unlimited.rows("SELECT max(x, 2) AS top FROM t")[1] == [([rows - 1.0, rows - 2.0],)]
 
 
 @pytest.mark.parametrize(
