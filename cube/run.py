@@ -4,7 +4,6 @@ interrupted and refused with ``query_timeout``)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 
 from cube.backend import Backend, Interrupted
 from cube.context import ReleaseContext, SqlCaches
+from cube.deadlines import WATCHER
 from cube.errors import QueryTimeout
 from cube.plan import Part, Plan
 from cube.sql import local_sets
@@ -238,8 +238,7 @@ def execute_parts(
     interrupts a statement in flight; one that fires while a part is compiled finds none, so the
     deadline is also checked before each part's statements start."""
     deadline = time.monotonic() + timeout_s
-    timer = threading.Timer(timeout_s, backend.interrupt)
-    timer.start()
+    timer = WATCHER.call_at(deadline, backend.interrupt)  # one watcher thread, not one per answer
     try:
         out = {}
         for part in plan.parts:
@@ -260,4 +259,4 @@ def execute_parts(
     except Interrupted:
         raise QueryTimeout.after(timeout_s) from None
     finally:
-        timer.cancel()
+        WATCHER.cancel(timer)
