@@ -58,7 +58,7 @@ def ensure_release(root: Path, scale: float) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     cmd = [sys.executable, "-m", "service.cli", "--home", str(home), "demo"]
-    cmd += ["--scale", f"{scale:g}", "--if-missing"]
+    cmd += ["--scale", f"{scale:g}", "--if-missing", "--first-year", "2015"]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     release = current_release(home)
     if release is not None and not _rollups_usable(release):  # missing, or of an older layout

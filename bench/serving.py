@@ -67,7 +67,8 @@ def demo_home(scale: float) -> Path:
     home = Path.home() / ".cache" / "zicht-bench" / f"serving-{scale:g}"
     if not (home / "current").exists():
         env = {**os.environ, "ZICHT_HOME": str(home)}
-        subprocess.run([sys.executable, "-m", "service.cli", "demo", "--scale", str(scale)],
+        subprocess.run([sys.executable, "-m", "service.cli", "demo", "--scale", str(scale),
+                        "--first-year", "2015"],
                        env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     return home
 

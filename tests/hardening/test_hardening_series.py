@@ -100,7 +100,7 @@ def world(tmp_path_factory) -> Iterator[World]:
     if not current.exists():
         subprocess.run(
             [sys.executable, "-m", "service.cli", "--home", str(home), "demo",
-             "--scale", str(SCALE), "--seed", "7"],
+             "--scale", str(SCALE), "--seed", "7", "--first-year", "2015"],
             check=True, capture_output=True,
         )  # fmt: skip
     w = World(home, _current_db(home))

@@ -11,8 +11,9 @@ from pathlib import Path
 from service.server import PRELOAD, preload
 
 ROOT = Path(__file__).resolve().parents[2]
-# The Spark backend and its pyspark: imported when an engine opens on Spark (in the main thread).
-OPTIONAL = ("pyspark", "cube.backends.spark")
+# The Spark and DataFusion backends and their libraries: imported when an engine opens on them
+# (in the main thread).
+OPTIONAL = ("pyspark", "cube.backends.spark", "datafusion", "cube.backends.datafusion")
 
 
 def imported_in_functions(package: str) -> set[str]:
