@@ -142,6 +142,7 @@ def build(
     con = duckdb.connect(str(tmp))
     tables: list[RollupTable] = []
     try:
+        con.execute("SET enable_progress_bar = false")  # not into the load's or demo's output
         if memory_limit:
             con.execute("SET memory_limit = $m", {"m": memory_limit})
             con.execute("SET temp_directory = $t", {"t": str(spill)})

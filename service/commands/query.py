@@ -119,6 +119,7 @@ def _legend(answer: Answer) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cube.backend import BackendError
     from service.prepared import prepare
     from service.querybody import load_query
     from service.settings import SettingsError, load_settings
@@ -139,7 +140,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     svc = Service(settings, home, open_engine, metrics=False)
     try:
-        svc.engines.load_current()
+        try:
+            svc.engines.load_current()
+        except BackendError as exc:  # its messages name the reason, never a URL, token or SQL
+            raise CliError(f"the release could not be opened: {exc}") from None
         fmt = "json" if args.format == "table" else args.format
         try:
             prepared = prepare(load_query(body["cube"], body))

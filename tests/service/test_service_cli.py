@@ -97,3 +97,16 @@ def test_query_keeps_openblas_to_one_thread_unless_told(home, monkeypatch, capsy
     assert main(["--home", home, "query", json.dumps(QUERY), "--format", "json"]) == 0
     assert os.environ["OPENBLAS_NUM_THREADS"] == "2"  # the user's choice stands
     capsys.readouterr()
+
+
+def test_query_says_why_a_backend_cannot_open_without_a_traceback(home, monkeypatch, capsys):
+    import json
+
+    from service.cli import main
+
+    monkeypatch.setenv("ZICHT_BACKEND", "datafusion")  # this release has no export to read
+    code = main(["--home", home, "query", json.dumps(QUERY), "--format", "json"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "could not be opened" in err and "export" in err
+    assert "Traceback" not in err
