@@ -9,6 +9,11 @@ interval reaches ``value ± level``; a secondary cell passes when it is not dete
 Speed: the polytope splits into independent components (suppressed cells linked by shared
 relations); within a component every LP solution is a *witness* point that may already prove
 several cells safe, so a few "push everything" LPs usually replace two LPs per cell.
+
+Tolerances never favour the pattern: each cell is judged against its own target, rounded
+outwards, and a solver point proves it only exactly (on the movement grid, checked in integer
+arithmetic) or past the target by a margin covering the point's own violation
+(``audit_component`` says what exactly is guaranteed).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ import numpy as np
 
 from sdc.relations import Relations
 
-# Largest violation of a relation or bound (in units of the component's largest value) for an
-# LP solution to count as a witness: HiGHS' default primal feasibility tolerance.
+# Largest violation of a relation or bound for an LP solution to count at all (HiGHS' default
+# primal feasibility tolerance), in the LP's own units (the component's largest value, or its
+# largest required movement if that is larger). Proofs never rest on it alone: see
+# ``audit_component``.
 WITNESS_TOL = 1e-7
 
 
@@ -96,7 +103,7 @@ class _ComponentLP:
         is never a verdict on the pattern, only "no witness from this LP".
         """
         lo, hi = lo / self.scale, hi / self.scale
-        for run in self._attempts():
+        for run in _attempts(self.a_eq, self.b_eq, self._rows):
             self.n_lps += 1
             res = run(objective, lo, hi)
             if res.status == 3 and unbounded_ok:  # unbounded (both interfaces number it 3)
@@ -104,30 +111,6 @@ class _ComponentLP:
             if res.status == 0 and res.x is not None and self._holds(res.x, lo, hi):
                 return np.asarray(res.x) * self.scale
         return None
-
-    def _attempts(self):
-        from scipy.optimize import Bounds, linprog, milp
-
-        a_eq, b_eq = self.a_eq, self.b_eq
-
-        def linprog_run(method: str, presolve: bool):
-            def run(objective, lo, hi):
-                bounds = np.column_stack([lo, hi])
-                options = {"presolve": presolve}
-                return linprog(
-                    objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method, options=options
-                )
-
-            return run
-
-        def milp_run(objective, lo, hi):
-            return milp(objective, constraints=self._rows, bounds=Bounds(lo, hi))
-
-        # Interior point (with crossover) is several times faster on large components; on
-        # small ones the same HiGHS through milp without integer columns has a third less
-        # overhead per call than linprog, which dominates on dashboard queries.
-        first = linprog_run("highs-ipm", True) if a_eq.shape[1] > 400 else milp_run
-        return (first, linprog_run("highs-ipm", False), linprog_run("highs-ds", False))
 
     def _holds(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
         """``x`` satisfies every relation and bound within the solver's own tolerance."""
@@ -137,6 +120,30 @@ class _ComponentLP:
         below = np.max(lo - x, initial=0.0)
         above = np.max(x - hi, initial=0.0)
         return bool(max(residual, below, above) <= WITNESS_TOL)
+
+
+def _attempts(a_eq, b_eq, rows):
+    """Solver runs for ``A x = b``, bounds: fastest first, then the robust retries."""
+    from scipy.optimize import Bounds, linprog, milp
+
+    def linprog_run(method: str, presolve: bool):
+        def run(objective, lo, hi):
+            bounds = np.column_stack([lo, hi])
+            options = {"presolve": presolve}
+            return linprog(
+                objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method, options=options
+            )
+
+        return run
+
+    def milp_run(objective, lo, hi):
+        return milp(objective, constraints=rows, bounds=Bounds(lo, hi))
+
+    # Interior point (with crossover) is several times faster on large components; on
+    # small ones the same HiGHS through milp without integer columns has a third less
+    # overhead per call than linprog, which dominates on dashboard queries.
+    first = linprog_run("highs-ipm", True) if a_eq.shape[1] > 400 else milp_run
+    return (first, linprog_run("highs-ipm", False), linprog_run("highs-ds", False))
 
 
 def audit(
@@ -169,53 +176,181 @@ def audit_component(
 
     ``known`` marks cells already proven under a pattern that this one contains: suppressing
     more cells only frees more variables, so a proven interval can only widen.
+
+    What a pass guarantees (see ``_Movements``): the LPs are over the cells' movements on a
+    grid (1 unit for integral components), with every bound rounded inwards and every target
+    outwards, so a point of that LP is a point of the attacker's polytope. A witness proves a
+    cell either *exactly* (rounded to the grid, it keeps every relation in integer arithmetic
+    and every bound, and reaches the target) or, when the solver's vertex is not on the grid,
+    only with a margin beyond the target of ``n × E`` (E: the point's largest violation, in
+    absolute units of movement, n: cells in the component) plus 1e-9 of the target: the
+    tolerance depends on that cell's own movement, never on the component's largest value.
     """
-    lp = _ComponentLP(rel, values, suppressed, cells, t.lower_bound)
     v = values[cells]
-    scale = max(1.0, float(np.abs(v).max(initial=0.0)))
-    tol = 1e-7 * scale
-    hi, lo, eps = t.hi[cells], t.lo[cells], np.nan_to_num(t.eps[cells])
+    unit = _grid_unit(v)
     secondary = ~np.isnan(t.eps[cells])
     primary = ~secondary
-    # Secondary cells must move either way by eps; as push targets use v ± eps.
-    hi = np.where(secondary, v + eps, hi)
-    lo = np.where(secondary, v - eps, lo)
-    can_go_down = primary | (v - eps >= lp.lb - tol)
+    eps = np.where(secondary, np.ceil(np.nan_to_num(t.eps[cells]) / unit), np.nan)
+    # Required movement in grid units: ``need_*`` as computed, ``*_t`` rounded outwards
+    # exactly (an integral movement reaching ``*_t`` reaches the target).
+    need_up = np.where(secondary, eps, _diff(t.hi[cells], v) / unit)
+    need_down = np.where(secondary, -eps, _diff(t.lo[cells], v) / unit)
+    up_t = np.where(secondary, eps, _ceil_diff(t.hi[cells], v, unit))
+    down_t = np.where(secondary, -eps, _floor_diff(t.lo[cells], v, unit))
+    finite = np.abs(np.concatenate([up_t, down_t, v / unit]))  # the LP's units (see _Movements)
+    scale = max(1.0, float(np.max(finite[np.isfinite(finite)], initial=0.0)))
+    lp = _Movements(rel, values, cells, t.lower_bound, unit, scale)
+    can_go_down = primary | (np.nan_to_num(down_t, nan=-np.inf) >= lp.floor)
     proven = np.zeros(len(cells), dtype=bool) if known is None else known[cells]
-    up_ok = np.isnan(hi) | (v >= hi - tol) | proven
-    down_ok = np.isnan(lo) | (v <= lo + tol) | proven
+    up_ok = np.isnan(up_t) | (up_t <= 0) | proven
+    down_ok = np.isnan(down_t) | (down_t >= 0) | proven
     moved = proven.copy()
+    loose = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(need_up)))
+    loose_down = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(need_down)))
 
-    def witness(x: np.ndarray | None) -> None:
-        if x is None:  # no verified point: proves nothing, the cells stay unproven
+    def witness(w: tuple[np.ndarray, bool, float] | None) -> None:
+        if w is None:  # no verified point: proves nothing, the cells stay unproven
             return
-        up_ok[:] |= x >= hi - tol
-        down_ok[:] |= x <= lo + tol
-        moved[:] |= np.abs(x - v) >= eps - tol
+        d, exact, err = w
+        if exact:
+            up_ok[:] |= d >= up_t
+            down_ok[:] |= d <= down_t
+            moved[:] |= (d >= eps) | (d <= -eps)
+        else:
+            margin = len(cells) * err
+            up_ok[:] |= d >= need_up + loose + margin
+            down_ok[:] |= d <= need_down - loose_down - margin
+            moved[:] |= (d >= need_up + loose + margin) | (d <= need_down - loose_down - margin)
 
-    def need_up() -> np.ndarray:
+    def need_up_cells() -> np.ndarray:
         return (primary & ~up_ok) | (secondary & ~moved)
 
-    def need_down() -> np.ndarray:
+    def need_down_cells() -> np.ndarray:
         return ((primary & ~down_ok) | (secondary & ~moved)) & can_go_down
 
+    # LPs push one grid unit beyond the rounded target: on the grid the optimum then lies
+    # on the target or past it, and off the grid the float margin has room.
+    cap = up_t + 1.0
+    floor_t = np.maximum(down_t - 1.0, lp.floor)
     free_hi = np.full(len(cells), np.inf)
-    _push_rounds(lp, witness, need_up, hi, lp.lb, free_hi, sign=-1.0)
-    _push_rounds(lp, witness, need_down, lo, lp.lb, free_hi, sign=1.0)
-    if need_up().sum() + need_down().sum() > max_single:
+    _push_rounds(lp, witness, need_up_cells, cap, lp.floor, free_hi, sign=-1.0)
+    _push_rounds(lp, witness, need_down_cells, floor_t, lp.floor, free_hi, sign=1.0)
+    if need_up_cells().sum() + need_down_cells().sum() > max_single:
         # Too many unproven cells to settle one LP each: report them all as failing. The
         # caller protects them further, so this only trades a little suppression for time.
         return _failures(cells, primary, secondary, up_ok, down_ok, moved, lp.n_lps)
     # Cells no push round could prove: one exact LP per cell and direction.
-    for i in map(int, np.flatnonzero(need_up())):
-        if need_up()[i]:
-            witness(lp.solve(_unit(len(cells), i, -1.0), lp.lb, _capped(free_hi, i, hi[i])))
-    for i in map(int, np.flatnonzero(need_down())):
-        if need_down()[i]:
-            floor = lp.lb.copy()
-            floor[i] = max(lo[i], lp.lb[i])
-            witness(lp.solve(_unit(len(cells), i, 1.0), floor, free_hi))
+    for i in map(int, np.flatnonzero(need_up_cells())):
+        if need_up_cells()[i]:
+            witness(lp.solve(_unit(len(cells), i, -1.0), lp.floor, _capped(free_hi, i, cap[i])))
+    for i in map(int, np.flatnonzero(need_down_cells())):
+        if need_down_cells()[i]:
+            low = lp.floor.copy()
+            low[i] = floor_t[i]
+            witness(lp.solve(_unit(len(cells), i, 1.0), low, free_hi))
     return _failures(cells, primary, secondary, up_ok, down_ok, moved, lp.n_lps)
+
+
+def _grid_unit(v: np.ndarray) -> float:
+    """1 for integral cells; else a power of two fine enough to lose nothing that matters."""
+    top = float(np.max(np.abs(v), initial=0.0))
+    if np.all(v == np.rint(v)) and top < 2.0**50:
+        return 1.0
+    return 2.0 ** max(-10, int(np.ceil(np.log2(top + 1.0))) - 50)
+
+
+def _two_diff(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a - b`` as rounded, and its exact rounding error (Knuth's TwoSum)."""
+    with np.errstate(invalid="ignore"):
+        s = a - b
+        bv = s - a
+        err = (a - (s - bv)) + (-b - bv)
+    return s, np.where(np.isfinite(s), err, 0.0)
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _two_diff(a, b)[0]
+
+
+def _ceil_diff(a: np.ndarray, b: np.ndarray, unit: float) -> np.ndarray:
+    """Exactly ceil((a - b) / unit) for floats and a power-of-two ``unit`` (NaN stays NaN)."""
+    s, err = _two_diff(a, b)
+    q = s / unit
+    c = np.ceil(q)
+    return c + ((c == q) & (err > 0))
+
+
+def _floor_diff(a: np.ndarray, b: np.ndarray, unit: float) -> np.ndarray:
+    """Exactly floor((a - b) / unit), like ``_ceil_diff``."""
+    s, err = _two_diff(a, b)
+    q = s / unit
+    f = np.floor(q)
+    return f - ((f == q) & (err < 0))
+
+
+class _Movements:
+    """The attacker's LP over movements ``d`` of one component's cells, in grid units.
+
+    The suppressed cells' true values keep every relation, so a point ``values + d`` is
+    feasible exactly when ``A_c d = 0`` and ``d >= floor``. The right-hand side is exactly 0
+    (the published cells' sums and their rounding never enter), and ``floor`` is the bound
+    ``lower_bound - value`` rounded up to the grid: a point of this LP is a point of the
+    attacker's, never the other way round. Solved in units of the component's largest value
+    (or required movement): interior point needs many times longer with bounds of 10^8 units.
+    """
+
+    def __init__(self, rel: Relations, values, cells, lower_bound, unit: float, scale: float):
+        from scipy.optimize import LinearConstraint
+
+        rows = np.unique(rel.by_cell[:, cells].indices)
+        self.a_eq = rel.matrix[rows][:, cells].tocsr()
+        self.a_int = self.a_eq.astype(np.int64)
+        self.integral = bool(np.all(self.a_eq.data == np.rint(self.a_eq.data)))
+        self.row_weight = float(np.max(np.asarray(abs(self.a_eq).sum(axis=1)), initial=0.0))
+        lb = lower_bound[cells]
+        with np.errstate(invalid="ignore"):
+            self.floor = np.where(np.isinf(lb), -np.inf, _ceil_diff(lb, values[cells], unit))
+        self.scale = scale
+        self.n_lps = 0  # solver runs, retries included
+        zero = np.zeros(self.a_eq.shape[0])
+        self.b_eq = zero
+        self._rows = LinearConstraint(self.a_eq, zero, zero)
+
+    def solve(self, objective, lo, hi) -> tuple[np.ndarray, bool, float] | None:
+        """(movement, exact, violation) of a verified optimal point, or None.
+
+        ``exact``: rounded to the grid, the point keeps every relation (integer arithmetic)
+        and bound; it is then returned rounded. Else ``violation`` is its largest violation of
+        a relation or bound in grid units, at most the solver's tolerance (``WITNESS_TOL`` of
+        the scale). Retries as in ``_ComponentLP.solve``; None proves nothing.
+        """
+        s = self.scale
+        approximate = None
+        for run in _attempts(self.a_eq, self.b_eq, self._rows):
+            self.n_lps += 1
+            res = run(objective, lo / s, hi / s)
+            if res.status != 0 or res.x is None or not np.all(np.isfinite(res.x)):
+                continue
+            d = np.asarray(res.x) * s
+            r = np.rint(d)
+            if (
+                self.integral
+                and float(np.max(np.abs(r), initial=0.0)) * max(1.0, self.row_weight) < 2.0**62
+                and np.all(r >= self.floor)
+                and not np.any(self.a_int @ r.astype(np.int64))
+            ):
+                return r, True, 0.0
+            err = max(
+                float(np.abs(self.a_eq @ d).max(initial=0.0)),
+                float(np.max(self.floor - d, initial=0.0)),
+            )
+            if err <= WITNESS_TOL * s and (approximate is None or err < approximate[2]):
+                approximate = (d, False, err)
+            # Off the grid: presolve's reductions often leave a point that is feasible only
+            # to the tolerance; the retries without presolve usually land on the grid.
+        if approximate is not None:
+            return approximate
+        return None
 
 
 def _failures(cells, primary, secondary, up_ok, down_ok, moved, n_lps):

@@ -51,6 +51,7 @@ def test_a_wide_ranged_70k_cell_table_gets_a_pattern_the_audit_proves_again():
 
 def _no_lp(monkeypatch):
     monkeypatch.setattr(audit_module._ComponentLP, "solve", lambda self, *a, **k: None)
+    monkeypatch.setattr(audit_module._Movements, "solve", lambda self, *a, **k: None)
 
 
 @pytest.mark.parametrize("hierarchy", [False, True])
