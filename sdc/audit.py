@@ -10,9 +10,9 @@ Speed: the polytope splits into independent components (suppressed cells linked 
 relations); within a component every LP solution is a *witness* point that may already prove
 several cells safe, so a few "push everything" LPs usually replace two LPs per cell.
 
-Tolerances never favour the pattern: each cell is judged against its own target, rounded
-outwards, and a solver point proves it only exactly (on the movement grid, checked in integer
-arithmetic) or past the target by a margin covering the point's own violation
+No tolerance comes from the component's largest value: each cell is judged against its own
+target, rounded outwards, and a solver point proves it exactly (as a fraction with a small
+denominator, checked in integer arithmetic) or within the point's own measured violation
 (``audit_component`` says what exactly is guaranteed).
 """
 
@@ -29,6 +29,9 @@ from sdc.relations import Relations
 # largest required movement if that is larger). Proofs never rest on it alone: see
 # ``audit_component``.
 WITNESS_TOL = 1e-7
+
+# The largest total violation (n × E, in grid units) forgiven against a cell's own target.
+TINY = 1e-2
 
 
 class AuditError(RuntimeError):
@@ -178,13 +181,15 @@ def audit_component(
     more cells only frees more variables, so a proven interval can only widen.
 
     What a pass guarantees (see ``_Movements``): the LPs are over the cells' movements on a
-    grid (1 unit for integral components), with every bound rounded inwards and every target
-    outwards, so a point of that LP is a point of the attacker's polytope. A witness proves a
-    cell either *exactly* (rounded to the grid, it keeps every relation in integer arithmetic
-    and every bound, and reaches the target) or, when the solver's vertex is not on the grid,
-    only with a margin beyond the target of ``n × E`` (E: the point's largest violation, in
-    absolute units of movement, n: cells in the component) plus 1e-9 of the target: the
-    tolerance depends on that cell's own movement, never on the component's largest value.
+    grid (1 unit for integral components), with bounds rounded inwards and targets outwards
+    when the values lie on the grid, so a point of that LP is a point of the attacker's
+    polytope. A witness proves a cell either *exactly* (as ``r / q`` with integer ``r`` and a
+    small ``q`` it keeps every relation in integer arithmetic and every bound, and reaches
+    the target compared in integers) or within ``n × E`` plus 1e-9 of the cell's own
+    required movement (E: the point's largest violation after a least-squares polish, in
+    grid units; n: cells in the component), forgiven only when ``n × E <= TINY`` and
+    otherwise required *beyond* the target. The tolerance depends on that cell's own
+    movement and the point's measured error, never on the component's largest value.
     """
     v = values[cells]
     unit = _grid_unit(v)
@@ -208,19 +213,26 @@ def audit_component(
     loose = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(need_up)))
     loose_down = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(need_down)))
 
-    def witness(w: tuple[np.ndarray, bool, float] | None) -> None:
+    def witness(w: tuple[np.ndarray, float, float] | None) -> None:
         if w is None:  # no verified point: proves nothing, the cells stay unproven
             return
-        d, exact, err = w
-        if exact:
-            up_ok[:] |= d >= up_t
-            down_ok[:] |= d <= down_t
-            moved[:] |= (d >= eps) | (d <= -eps)
+        d, q, err = w
+        if q:  # exact: the point is d / q, compared in integers
+            up_ok[:] |= d >= q * up_t
+            down_ok[:] |= d <= q * down_t
+            moved[:] |= (d >= q * eps) | (d <= -q * eps)
         else:
+            # A point off by at most E per relation or bound lies within n × E of one that
+            # holds exactly (cells of this component: n). Tiny violations (a hundredth of a
+            # grid unit in all) are forgiven against the cell's own target; larger ones must
+            # be made up beyond it.
             margin = len(cells) * err
-            up_ok[:] |= d >= need_up + loose + margin
-            down_ok[:] |= d <= need_down - loose_down - margin
-            moved[:] |= (d >= need_up + loose + margin) | (d <= need_down - loose_down - margin)
+            sign = -1.0 if margin <= TINY else 1.0
+            up_ok[:] |= d >= need_up + sign * (loose + margin)
+            down_ok[:] |= d <= need_down - sign * (loose_down + margin)
+            moved[:] |= (d >= need_up + sign * (loose + margin)) | (
+                d <= need_down - sign * (loose_down + margin)
+            )
 
     def need_up_cells() -> np.ndarray:
         return (primary & ~up_ok) | (secondary & ~moved)
@@ -294,9 +306,10 @@ class _Movements:
     The suppressed cells' true values keep every relation, so a point ``values + d`` is
     feasible exactly when ``A_c d = 0`` and ``d >= floor``. The right-hand side is exactly 0
     (the published cells' sums and their rounding never enter), and ``floor`` is the bound
-    ``lower_bound - value`` rounded up to the grid: a point of this LP is a point of the
-    attacker's, never the other way round. Solved in units of the component's largest value
-    (or required movement): interior point needs many times longer with bounds of 10^8 units.
+    ``lower_bound - value`` (rounded up to the grid when the values lie on it): a point of
+    this LP is a point of the attacker's, never the other way round. Solved in units of the
+    component's largest value (or required movement): interior point needs many times longer
+    with bounds of 10^8 units.
     """
 
     def __init__(self, rel: Relations, values, cells, lower_bound, unit: float, scale: float):
@@ -307,50 +320,129 @@ class _Movements:
         self.a_int = self.a_eq.astype(np.int64)
         self.integral = bool(np.all(self.a_eq.data == np.rint(self.a_eq.data)))
         self.row_weight = float(np.max(np.asarray(abs(self.a_eq).sum(axis=1)), initial=0.0))
-        lb = lower_bound[cells]
+        lb, v = lower_bound[cells], values[cells]
+        # Cells on the grid (counts; amounts in whole cents or quarters) get exact integral
+        # bounds and exact checks. Others (sums of arbitrary amounts) keep their bounds as
+        # they are: rounding each inwards would make the faces where several cells reach
+        # zero together unreachable, and the solver would bend the bounds instead.
+        on_grid = bool(np.all(v / unit == np.rint(v / unit)))
+        self.integral = self.integral and on_grid
+        # Every cell in at most two relations (a two-way table's row and column): the
+        # vertices of the LP are then (nearly always) on the grid, worth a retry to find.
+        self.integral_vertices = self.integral and bool(
+            np.max(np.diff(self.a_eq.tocsc().indptr), initial=0) <= 2
+        )
         with np.errstate(invalid="ignore"):
-            self.floor = np.where(np.isinf(lb), -np.inf, _ceil_diff(lb, values[cells], unit))
+            exact_floor = _ceil_diff(lb, v, unit) if on_grid else _diff(lb, v) / unit
+            self.floor = np.where(np.isinf(lb), -np.inf, exact_floor)
         self.scale = scale
         self.n_lps = 0  # solver runs, retries included
         zero = np.zeros(self.a_eq.shape[0])
         self.b_eq = zero
         self._rows = LinearConstraint(self.a_eq, zero, zero)
 
-    def solve(self, objective, lo, hi) -> tuple[np.ndarray, bool, float] | None:
-        """(movement, exact, violation) of a verified optimal point, or None.
+    def solve(self, objective, lo, hi) -> tuple[np.ndarray, float, float] | None:
+        """(movement, denominator, violation) of a verified optimal point, or None.
 
-        ``exact``: rounded to the grid, the point keeps every relation (integer arithmetic)
-        and bound; it is then returned rounded. Else ``violation`` is its largest violation of
-        a relation or bound in grid units, at most the solver's tolerance (``WITNESS_TOL`` of
-        the scale). Retries as in ``_ComponentLP.solve``; None proves nothing.
+        Exact points come back as integer numerators ``r`` with a denominator ``q`` >= 1 and
+        violation 0: ``r / q`` keeps every relation (checked in integer arithmetic) and every
+        bound. A vertex of a two-way table is integral (q = 1); tables of three or more
+        dimensions have fractional vertices with small denominators, found by trying
+        ``q`` up to ``MAX_DENOMINATOR``. Otherwise the point comes back as is with q = 0 and
+        its largest violation of a relation or bound in grid units (at most ``WITNESS_TOL``
+        of the scale): it proves cells only with a margin. Retries as in
+        ``_ComponentLP.solve`` when the solver gives no point; None proves nothing.
         """
         s = self.scale
-        approximate = None
+        approximate: tuple[np.ndarray, float, float] | None = None
         for run in _attempts(self.a_eq, self.b_eq, self._rows):
             self.n_lps += 1
             res = run(objective, lo / s, hi / s)
             if res.status != 0 or res.x is None or not np.all(np.isfinite(res.x)):
                 continue
             d = np.asarray(res.x) * s
-            r = np.rint(d)
-            if (
-                self.integral
-                and float(np.max(np.abs(r), initial=0.0)) * max(1.0, self.row_weight) < 2.0**62
-                and np.all(r >= self.floor)
-                and not np.any(self.a_int @ r.astype(np.int64))
-            ):
-                return r, True, 0.0
-            err = max(
-                float(np.abs(self.a_eq @ d).max(initial=0.0)),
-                float(np.max(self.floor - d, initial=0.0)),
-            )
+            exact = self._exact(d)
+            if exact is not None:
+                return exact
+            d, err = self._polish(d)
             if err <= WITNESS_TOL * s and (approximate is None or err < approximate[2]):
-                approximate = (d, False, err)
-            # Off the grid: presolve's reductions often leave a point that is feasible only
-            # to the tolerance; the retries without presolve usually land on the grid.
-        if approximate is not None:
-            return approximate
+                approximate = (d, 0.0, err)
+            if approximate is not None and not self.integral_vertices:
+                # Vertices here are fractional (three or more dimensions, hierarchies), so a
+                # retry would not land on the grid either, and without presolve it costs
+                # seconds per LP: the point proves cells with its measured error.
+                break
+            # Vertices of a two-way table are integral: the retries (no presolve, then the
+            # dual simplex) usually return one exactly where presolve's rounding did not.
+        return approximate
+
+    def _violation(self, d: np.ndarray) -> float:
+        """Largest violation of a relation or bound by ``d`` (grid units)."""
+        return max(
+            float(np.abs(self.a_eq @ d).max(initial=0.0)),
+            float(np.max(self.floor - d, initial=0.0)),
+        )
+
+    def _polish(self, d: np.ndarray) -> tuple[np.ndarray, float]:
+        """``d`` moved onto the relations by least squares over the cells off their bounds.
+
+        The solver's point keeps the relations only to its tolerance, relative to the
+        component's largest value; one least-squares correction (the smallest change that
+        cancels the residual) brings that down to float rounding. Returned only when it
+        does not make the point worse.
+        """
+        from scipy.sparse.linalg import lsqr
+
+        original, err = d, self._violation(d)
+        if err == 0.0:
+            return d, err
+        d = np.maximum(d, self.floor)  # onto the bounds first, then onto the relations
+        free = np.flatnonzero(d - self.floor > 0)
+        if len(free) == 0:
+            return d, err
+        residual = self.a_eq @ d
+        fix = lsqr(self.a_eq[:, free], -residual, atol=1e-15, btol=1e-15, iter_lim=2000)[0]
+        better = d.copy()
+        better[free] += fix
+        better_err = self._violation(better)
+        return (better, better_err) if better_err < err else (original, err)
+
+    def _exact(self, d: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+        """``(r, q, 0)`` with integer ``r``: ``r / q`` is a point of the LP near ``d``."""
+        if not self.integral:
+            return None
+        for q in _denominators(d):
+            r = np.rint(d * q)
+            if float(np.max(np.abs(r), initial=0.0)) * max(1.0, self.row_weight) >= 2.0**62:
+                return None  # int64 could overflow: no exact check
+            if np.all(r >= self.floor * q) and not np.any(self.a_int @ r.astype(np.int64)):
+                return r, float(q), 0.0
         return None
+
+
+# Largest denominator tried for an exact point (vertices of three-way tables have small ones).
+MAX_DENOMINATOR = 512
+
+
+def _denominators(d: np.ndarray) -> list[int]:
+    """Candidate ``q`` (ascending) for which every ``q * d`` is within float noise of an integer."""
+    off = np.abs(d - np.rint(d))
+    tol = 1e-6 + 1e-12 * np.abs(d)
+    frac = d[off > tol]
+    if len(frac) == 0:
+        return [1]
+    qs = np.arange(2, MAX_DENOMINATOR + 1, dtype=float)
+    probe = frac[:8]
+    near = np.abs(np.outer(qs, probe) - np.rint(np.outer(qs, probe)))
+    fits = qs[np.all(near <= 1e-6 * qs[:, None] + 1e-12 * np.abs(np.outer(qs, probe)), axis=1)]
+    out = []
+    for q in fits:
+        prod = q * frac
+        if np.all(np.abs(prod - np.rint(prod)) <= 1e-6 * q + 1e-12 * np.abs(prod)):
+            out.append(int(q))
+            if len(out) == 3:
+                break
+    return out
 
 
 def _failures(cells, primary, secondary, up_ok, down_ok, moved, n_lps):

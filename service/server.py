@@ -157,6 +157,7 @@ PRELOAD = (
     "scipy.optimize",
     "scipy.sparse",
     "scipy.sparse.csgraph",
+    "scipy.sparse.linalg",
     "pyarrow",
     "pyarrow.parquet",
     "yaml",

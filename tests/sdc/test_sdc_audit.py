@@ -98,13 +98,6 @@ def exact_interval_of_a(big, a, b, c):
 HUGE = [(5e10, 3000.0, 4000.0, 1000.0), (5e10 + 0.25, 3000.5, 4000.75, 1000.25)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the audit's tolerance is 1e-7 of the component's largest value, so a "
-    "5e10 margin gives a small cell up to 5,000 units of slack. A fix that proved cells on an "
-    "exact grid made 3-way tables of 10,000 cells take over 600 s instead of 5 s and was "
-    "withdrawn; strict, so the fix that lands must make these pass",
-)
 @pytest.mark.parametrize("big,a,b,c", HUGE)
 @pytest.mark.parametrize("short", [0.25, 1.0, 500.0, 4000.0])
 def test_a_huge_margin_never_lends_its_slack_to_a_small_cell(big, a, b, c, short):
@@ -129,3 +122,69 @@ def test_a_small_cell_next_to_a_huge_margin_passes_when_its_interval_is_wide_eno
     assert a - level[0] >= lo
     out = audit(rel, values, suppressed, targets(values, primary, level, suppressed & ~primary))
     assert out.passed
+
+
+def cube_3x3x3_with_margins(seed):
+    """A 3x3x3 count table with every margin (64 cells): LP vertices here are fractional."""
+    rng = np.random.default_rng(seed)
+    inner = rng.integers(0, 9, size=(3, 3, 3)).astype(float)
+    coords, values = [], []
+    for i in (-1, 0, 1, 2):
+        for j in (-1, 0, 1, 2):
+            for k in (-1, 0, 1, 2):
+                pick = tuple(slice(None) if x < 0 else x for x in (i, j, k))
+                coords.append((i, j, k))
+                values.append(float(inner[pick].sum()))
+    coords = np.array(coords, dtype=np.int32)
+    inner_cell = (coords >= 0).all(axis=1)
+    suppressed = inner_cell & (rng.random(len(coords)) < 0.6)
+    return coords, np.array(values), build_relations(CellTable(coords, {})), suppressed
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_on_three_way_tables_the_audit_agrees_with_the_exact_intervals(seed):
+    """Counts are whole: a cell passes exactly when the whole numbers inside its exact LP
+    interval reach the target, and fails when the target lies one unit beyond."""
+    _, values, rel, suppressed = cube_3x3x3_with_margins(seed)
+    intervals = feasibility_intervals(rel, values, suppressed)
+    none = np.zeros(len(values), dtype=bool)
+    for cell, (low, high) in intervals.items():
+        primary = none.copy()
+        primary[cell] = True
+        v = values[cell]
+        reach_up, reach_down = np.floor(high + 1e-9) - v, v - np.ceil(low - 1e-9)
+        for level, passes in ((reach_up, True), (reach_up + 1, False)):
+            if level <= 0:
+                continue
+            t = targets(values, primary, np.full(len(values), level))
+            t = Targets(t.hi, np.full(len(values), np.nan), t.eps, t.lower_bound)
+            out = audit(rel, values, suppressed, t)
+            assert (out.failing_up == []) is passes, (cell, v, low, high, level)
+        for level, passes in ((reach_down, True), (reach_down + 1, False)):
+            if level <= 0 or v - level < 0:
+                continue
+            t = targets(values, primary, np.full(len(values), level))
+            t = Targets(np.full(len(values), np.nan), t.lo, t.eps, t.lower_bound)
+            out = audit(rel, values, suppressed, t)
+            assert (out.failing_down == []) is passes, (cell, v, low, high, level)
+
+
+def test_a_fractional_vertex_is_recovered_exactly_and_noise_is_not():
+    from sdc.audit import _Movements
+
+    coords, values, rel, _ = cube_3x3x3_with_margins(0)
+    values = values + 8 * 27  # room for any movement below
+    cells = np.flatnonzero((coords >= 0).all(axis=1))  # the 27 inner cells, totals published
+    lp = _Movements(rel, values, cells, np.zeros(len(values)), 1.0, 100.0)
+    corner = coords[cells]
+    on_cube = (corner <= 1).all(axis=1)
+    movement = np.where(on_cube, (-1.0) ** corner.sum(axis=1), 0.0)  # keeps every margin
+    assert not np.any(lp.a_eq @ movement)
+    point = lp._exact(movement / 3 + 1e-11)
+    assert point is not None
+    r, q, err = point
+    assert q == 3 and err == 0 and np.array_equal(r, movement)
+    assert lp._exact(movement / 3 + 1e-3) is None  # not a rational point of the LP
+    skewed = movement / 3
+    skewed[0] += 1.0  # a whole unit off: breaks a relation exactly
+    assert lp._exact(skewed) is None
