@@ -30,7 +30,7 @@ from sdc.relations import Relations
 # ``audit_component``.
 WITNESS_TOL = 1e-7
 
-# The largest total violation (n × E, in grid units) forgiven against a cell's own target.
+# The largest violation E of a polished point (grid units) forgiven against a cell's target.
 TINY = 1e-2
 
 
@@ -185,9 +185,9 @@ def audit_component(
     when the values lie on the grid, so a point of that LP is a point of the attacker's
     polytope. A witness proves a cell either *exactly* (as ``r / q`` with integer ``r`` and a
     small ``q`` it keeps every relation in integer arithmetic and every bound, and reaches
-    the target compared in integers) or within ``n × E`` plus 1e-9 of the cell's own
-    required movement (E: the point's largest violation after a least-squares polish, in
-    grid units; n: cells in the component), forgiven only when ``n × E <= TINY`` and
+    the target compared in integers) or within ``E`` plus 1e-9 of the cell's own required
+    movement (E: the point's largest violation of a relation or bound after a least-squares
+    polish, in grid units), forgiven only when ``E <= TINY`` and
     otherwise required *beyond* the target. The tolerance depends on that cell's own
     movement and the point's measured error, never on the component's largest value.
     """
@@ -222,11 +222,10 @@ def audit_component(
             down_ok[:] |= d <= q * down_t
             moved[:] |= (d >= q * eps) | (d <= -q * eps)
         else:
-            # A point off by at most E per relation or bound lies within n × E of one that
-            # holds exactly (cells of this component: n). Tiny violations (a hundredth of a
-            # grid unit in all) are forgiven against the cell's own target; larger ones must
-            # be made up beyond it.
-            margin = len(cells) * err
+            # The point's largest violation E of a relation or bound (after the polish) is the
+            # error allowed against the cell's own target: forgiven when E is tiny (at most a
+            # hundredth of a grid unit), else the cell must pass its target by E.
+            margin = err
             sign = -1.0 if margin <= TINY else 1.0
             up_ok[:] |= d >= need_up + sign * (loose + margin)
             down_ok[:] |= d <= need_down - sign * (loose_down + margin)
