@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cube.sqlcache import code_version, private_dirs, safe_name
+from cube.sqlcache import code_version, safe_name, write_private
 
 FORMAT = 1
 
@@ -72,15 +70,7 @@ class OpenedRecords:
         if json.loads(text) != record:
             return
         try:
-            private_dirs(path.parent)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(text)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_private(path, text)
             for older in path.parent.glob("*.json"):  # of another code version or file
                 if older != path:
                     older.unlink(missing_ok=True)

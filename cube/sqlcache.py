@@ -19,6 +19,7 @@ private to the user; any I/O error only means compiling again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -93,18 +94,22 @@ class DiskTemplates:
         record = _record(compiled, part)
         if path is None or record is None:
             return
-        try:
-            private_dirs(path.parent)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(record, out)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError:
-            pass  # a read-only or full disk: the next process compiles again
+        with contextlib.suppress(OSError):  # a read-only or full disk: the next process compiles
+            write_private(path, json.dumps(record))
+
+
+def write_private(path: Path, text: str) -> None:
+    """``text`` into ``path`` whole (a rename: readers never see half a file), owner-only
+    (``mkstemp`` creates 0600), its directories too."""
+    private_dirs(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def private_dirs(directory: Path) -> None:
