@@ -17,16 +17,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.queries import MIX, sibling
-from bench.spark import comparable, timed
+from bench.compare import export_options, exported_release, pairs, timed
 from cube.engine import Engine
-from loaders.export import export_entry
-from loaders.releases import current_release, data_home
+from loaders.releases import data_home
 
 
 def _median(engine: Engine, query: Any, repeat: int) -> float:
@@ -34,16 +31,9 @@ def _median(engine: Engine, query: Any, repeat: int) -> float:
 
 
 def run(home: Path, repeat: int, partitions: int, timeout_s: float) -> dict[str, Any]:
-    release = current_release(home)
-    if release is None:
-        sys.exit(f"no current release in {home}")
-    entry = export_entry(release.path, release.manifest)
-    if entry is None:
-        sys.exit("the release has no Parquet export: run `zicht export --clear-keys` first")
+    release, entry = exported_release(home, "zicht export --clear-keys")
     options = {
-        "parquet_dir": entry.location,
-        "exported_facts": ",".join(entry.facts),
-        "exported_rollups": ",".join(entry.rollups),
+        **export_options(entry),
         "encrypted_columns": ",".join(entry.encrypted_columns),
         "target_partitions": str(partitions),
     }
@@ -59,16 +49,13 @@ def run(home: Path, repeat: int, partitions: int, timeout_s: float) -> dict[str,
     )
     opened = time.perf_counter() - start
     rows: list[dict[str, Any]] = []
-    for bq in MIX:
+    for bq, both in pairs(duck, other):
         row: dict[str, Any] = {"query": bq.name}
-        for kind, query in (("first", bq.query), ("cold", sibling(bq.query))):
-            d_s, d_answer = timed(duck, query)
-            f_s, f_answer = timed(other, query)
-            failed = isinstance(f_answer, Exception) or isinstance(d_answer, Exception)
-            row[f"{kind}_duckdb_s"], row[f"{kind}_datafusion_s"] = round(d_s, 4), round(f_s, 4)
-            row[f"{kind}_same"] = not failed and comparable(f_answer) == comparable(d_answer)
-            if failed:
-                row[f"{kind}_error"] = type(f_answer).__name__
+        for p in both:
+            row[f"{p.kind}_duckdb_s"], row[f"{p.kind}_datafusion_s"] = p.duckdb_s, p.other_s
+            row[f"{p.kind}_same"] = p.same
+            if p.error:
+                row[f"{p.kind}_error"] = p.error
         row["median_duckdb_s"] = round(_median(duck, bq.query, repeat), 4)
         row["median_datafusion_s"] = round(_median(other, bq.query, repeat), 4)
         rows.append(row)

@@ -18,54 +18,21 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.compare import export_options, exported_release, pairs, timed
 from bench.queries import MIX, sibling
 from cube.engine import Engine
-from loaders.export import export_entry
-from loaders.releases import current_release, data_home
-
-
-def comparable(answer: Any) -> tuple[Any, ...]:
-    """Everything an answer publishes but its timings; floats by their exact bits."""
-
-    def value(v: Any) -> tuple[Any, ...]:
-        x = v.value
-        return (x.hex() if isinstance(x, float) else x, v.status, v.reason)
-
-    rows = tuple((r.members, r.labels, tuple(value(v) for v in r.values)) for r in answer.rows)
-    head = (answer.release, answer.drilldown, answer.measures, answer.total_rows, answer.truncated)
-    return head, rows, repr(answer.summary)
-
-
-def timed(engine: Engine, query: Any) -> tuple[float, Any]:
-    start = time.perf_counter()
-    try:
-        answer = engine.answer(query)
-    except Exception as exc:  # a time-out or a refusal: reported, not fatal to the run
-        return time.perf_counter() - start, exc
-    return time.perf_counter() - start, answer
+from loaders.releases import data_home
 
 
 def run(
     home: Path, master: str, timeout_s: float, conf: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    release = current_release(home)
-    if release is None:
-        sys.exit(f"no current release in {home}")
-    entry = export_entry(release.path, release.manifest)
-    if entry is None:
-        sys.exit("the release has no Parquet export: run `zicht export` first")
-    options = {
-        "master": master,
-        "parquet_dir": entry.location,
-        "exported_facts": ",".join(entry.facts),
-        "exported_rollups": ",".join(entry.rollups),
-        "spark.sql.shuffle.partitions": "4",
-    }
+    release, entry = exported_release(home, "zicht export")
+    options = {"master": master, **export_options(entry), "spark.sql.shuffle.partitions": "4"}
     if not master.startswith("sc://"):  # a server's own settings: a Connect client cannot set
         options["spark.ui.enabled"] = "false"
     options.update(conf or {})
@@ -82,26 +49,22 @@ def run(
     timed(spark, sibling(sibling(warm_q)))  # the JVM's first statements compile code
     startup = time.perf_counter() - start
     rows: list[dict[str, Any]] = []
-    for bq in MIX:
-        for kind, query in (("first", bq.query), ("cold", sibling(bq.query))):
-            d_s, d_answer = timed(duck, query)
-            s_s, s_answer = timed(spark, query)
-            failed = isinstance(s_answer, Exception) or isinstance(d_answer, Exception)
-            same = not failed and comparable(s_answer) == comparable(d_answer)
+    for _, both in pairs(duck, spark):
+        for p in both:
             rows.append(
                 {
-                    "query": bq.name,
-                    "kind": kind,
-                    "duckdb_s": round(d_s, 4),
-                    "spark_s": round(s_s, 4),
-                    "spark_error": type(s_answer).__name__ if failed else None,
-                    "same": same,
-                    "cells": 0 if failed else sum(len(r.values) for r in s_answer.rows),
+                    "query": p.query,
+                    "kind": p.kind,
+                    "duckdb_s": p.duckdb_s,
+                    "spark_s": p.other_s,
+                    "spark_error": p.error,
+                    "same": p.same,
+                    "cells": p.cells,
                 }
             )
             print(
-                f"{bq.name:<34}{kind:<6} duckdb {d_s:7.3f} s  spark {s_s:7.3f} s  "
-                f"{'same' if same else 'DIFFERENT' if not failed else rows[-1]['spark_error']}",
+                f"{p.query:<34}{p.kind:<6} duckdb {p.duckdb_s:7.3f} s  spark {p.other_s:7.3f} s  "
+                f"{'same' if p.same else p.error or 'DIFFERENT'}",
                 flush=True,
             )
     spark.close()

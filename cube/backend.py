@@ -8,6 +8,7 @@ always come from the release's DuckDB file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
@@ -73,3 +74,21 @@ def duckdb_text(sql: Statement | str) -> str:
         return sql.render("duckdb")
     except DialectError as exc:
         raise BackendError(str(exc)) from None
+
+
+def render_for(
+    sql: Statement | str, dialect: str, backend: str, tables: Mapping[str, str] | None = None
+) -> str:
+    """``sql`` as ``dialect``'s SQL for another backend, rendered from its tree with the tables
+    in ``tables`` renamed (to the backend's views); text is DuckDB SQL, read into a tree first.
+    What the dialect cannot say is a ``BackendError`` naming the ``backend``."""
+    from cube.statement import DialectError, Statement
+
+    try:
+        if isinstance(sql, str):
+            from cube.dialects import parse_duckdb
+
+            sql = Statement(parse_duckdb(sql))
+        return sql.render(dialect, tables)
+    except DialectError as exc:
+        raise BackendError(f"not supported on {backend}: {exc}") from None

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cube.backend import BackendError, Interrupted
+from cube.backend import BackendError, Interrupted, render_for
 from cube.rollups import SCHEMA as ROLLUP_SCHEMA
 from layout.facts import EXPORT_ROLLUP_DIR as ROLLUP_DIR
 
@@ -82,18 +82,8 @@ def table_name(name: str) -> str:
 
 
 def to_datafusion(sql: Statement | str, tables: Mapping[str, str]) -> str:
-    """``sql`` as DataFusion's SQL, rendered from its tree: tables renamed to the registered
-    ones; text is DuckDB SQL, read into a tree first."""
-    from cube.statement import DialectError, Statement
-
-    try:
-        if isinstance(sql, str):
-            from cube.dialects import parse_duckdb
-
-            sql = Statement(parse_duckdb(sql))
-        return sql.render("datafusion", tables)
-    except DialectError as exc:
-        raise BackendError(f"not supported on DataFusion: {exc}") from None
+    """``sql`` as DataFusion's SQL, tables renamed to the registered ones."""
+    return render_for(sql, "datafusion", "DataFusion", tables)
 
 
 def integers(table: Any) -> Any:

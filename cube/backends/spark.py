@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cube.backend import BackendError, Interrupted
+from cube.backend import BackendError, Interrupted, render_for
 from cube.rollups import SCHEMA as ROLLUP_SCHEMA
 from layout.facts import EXPORT_ROLLUP_DIR as ROLLUP_DIR
 
@@ -186,18 +186,8 @@ def register_views(
 
 
 def to_spark(sql: Statement | str, tables: Mapping[str, str] | None = None) -> str:
-    """``sql`` as Spark SQL, rendered from its tree (``cube.dialects``): fact and rollup tables
-    renamed to the backend's views (``tables``); text is DuckDB SQL, read into a tree first."""
-    from cube.statement import DialectError, Statement
-
-    try:
-        if isinstance(sql, str):
-            from cube.dialects import parse_duckdb
-
-            sql = Statement(parse_duckdb(sql))
-        return sql.render("spark", tables)
-    except DialectError as exc:
-        raise BackendError(f"not supported on Spark: {exc}") from None
+    """``sql`` as Spark SQL, fact and rollup tables renamed to the backend's views."""
+    return render_for(sql, "spark", "Spark", tables)
 
 
 @functools.lru_cache(maxsize=256)

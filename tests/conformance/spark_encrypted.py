@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.spark import comparable
+from bench.compare import comparable
 from cube.engine import Engine
 from loaders.releases import get_release
 from tests.conformance.test_conformance_answers import QUERIES

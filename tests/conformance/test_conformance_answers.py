@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from bench.spark import comparable  # everything an answer publishes, floats by their bits
+from bench.compare import comparable  # everything an answer publishes, floats by their bits
 from cube.query import Cut, Derived, Order, Query, Ranking
 from tests.conformance.conftest import open_engine
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench.spark import comparable
+from bench.compare import comparable
 from cube.backend import Interrupted
 from tests.conformance.conftest import open_engine
 from tests.conformance.test_conformance_answers import QUERIES
