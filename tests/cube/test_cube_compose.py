@@ -201,3 +201,52 @@ def test_partial_cells_are_the_cells_a_mask_covers_in_part(keys, data, scale):
     mask = np.asarray(data.draw(st.lists(st.booleans(), min_size=len(keys), max_size=len(keys))))
     expected = sorted({int(k) for k in key if mask[key == k].any() and not mask[key == k].all()})
     assert _partial_cells(key, mask).tolist() == expected
+
+
+@st.composite
+def _axis_mask_levels(draw):
+    """A small role: a base of items, a few levels (any map of the base to members, nested or
+    not), a mask over the base and the levels a grouping set keeps."""
+    from types import SimpleNamespace
+
+    size = draw(st.integers(1, 30))
+    n_levels = draw(st.integers(1, 3))
+    levels = {}
+    for i in range(n_levels):
+        n_members = draw(st.integers(1, 6))
+        index = draw(st.lists(st.integers(0, n_members - 1), min_size=size, max_size=size))
+        codes = tuple(f"m{j}" for j in range(n_members))
+        levels[f"l{i}"] = SimpleNamespace(base_index=np.asarray(index, np.int64), codes=codes)
+    role = SimpleNamespace(dimension=SimpleNamespace(id="attribute"), levels=tuple(levels))
+    axis = SimpleNamespace(role=role, base_size=size, levels=levels)
+    mask = np.asarray(draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    kept = draw(st.lists(st.sampled_from(sorted(levels)), max_size=2, unique=True))
+    return axis, mask, kept
+
+
+@given(_axis_mask_levels())
+def test_all_nodes_is_every_partial_cell_one_whole_member_of_one_level(case):
+    """Said directly with sets: every cell the mask covers in part keeps, within the mask,
+    exactly the base items of one member of one level (the same level for all of them)."""
+    from cube.compose import _all_nodes
+
+    axis, mask, kept = case
+    cell_of = [
+        tuple(int(axis.levels[lv].base_index[b]) for lv in kept) for b in range(axis.base_size)
+    ]
+    cells = {}
+    for b, c in enumerate(cell_of):
+        cells.setdefault(c, set()).add(b)
+    inside = {c: {b for b in items if mask[b]} for c, items in cells.items()}
+    partial = [c for c in cells if inside[c] and inside[c] != cells[c]]
+
+    def members(lv):
+        out = {}
+        for b, m in enumerate(axis.levels[lv].base_index.tolist()):
+            out.setdefault(m, set()).add(b)
+        return list(out.values())
+
+    expected = not partial or any(
+        all(inside[c] in members(lv) for c in partial) for lv in axis.levels
+    )
+    assert _all_nodes(axis, mask, kept) is expected
