@@ -29,7 +29,7 @@ run: $(STAMP_RUN)
 
 ## make test: install test dependencies and run the whole suite
 test: $(STAMP_TEST)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
 ## make screenshots: run the dashboard's browser tests on a fresh artifact directory, then put
 ## the views they captured (view-*.png) and their axe-core results (axe-*.json) in
