@@ -68,6 +68,12 @@ def _units(col: str) -> str:
     return f'CAST(floor(coalesce(CAST("{col}" AS DOUBLE), 0) * {SUM_SCALE} + 0.5) AS BIGINT)'
 
 
+# Σ 1/rows-of-holding, added exactly: each term to 17 decimals (fixed point, summed as
+# integers), so every build gives the same last bits (doubles added by threads in any order
+# did not) and the total is within 5e-18 per row of the true sum.
+_LOWER_BOUND = "sum(CAST(1.0 / holding_rows_year AS DECIMAL(18, 17)))::DOUBLE"
+
+
 def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> RollupTable:
     singles, multis, bounds = table_names(cube, rollup)
     cols = ", ".join(f'"{c}"' for c in rollup.columns)
@@ -77,18 +83,15 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
     s_aggs = "".join(
         f', sum("u_{c}")::BIGINT AS "sx_{c}", max("u_{c}", 2) AS "tl_{c}"' for c in rollup.sums
     )
-    con.execute(
-        f'CREATE TABLE "{singles}_tmp" AS SELECT {cols}, count(*)::BIGINT AS n, '
-        f"sum(record_key)::BIGINT AS rk{s_aggs} FROM ({src} WHERE holding_rows_year = 1) "
-        f"GROUP BY ALL"
-    )
     tops = "".join(f', "tl_{c}"[1] AS "t1_{c}", "tl_{c}"[2] AS "t2_{c}"' for c in rollup.sums)
     keep = ", ".join([*(f'"{c}"' for c in rollup.columns), "n", "rk"])
     keep += "".join(f', "sx_{c}"' for c in rollup.sums)
+    # grouped and sorted in one statement: no unsorted copy is written and read back
     con.execute(
-        f'CREATE TABLE "{singles}" AS SELECT {keep}{tops} FROM "{singles}_tmp" ORDER BY {order}'
+        f'CREATE TABLE "{singles}" AS SELECT {keep}{tops} FROM (SELECT {cols}, '
+        f"count(*)::BIGINT AS n, sum(record_key)::BIGINT AS rk{s_aggs} "
+        f"FROM ({src} WHERE holding_rows_year = 1) GROUP BY ALL) ORDER BY {order}"
     )
-    con.execute(f'DROP TABLE "{singles}_tmp"')
     m_aggs = "".join(f', sum("u_{c}")::BIGINT AS "sx_{c}"' for c in rollup.sums)
     con.execute(
         f'CREATE TABLE "{multis}" AS SELECT {cols}, holding, count(*)::BIGINT AS n, '
@@ -97,7 +100,7 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
     )
     con.execute(
         f'CREATE TABLE "{bounds}" AS SELECT {cols}, count(*)::BIGINT AS n, '
-        f"sum(record_key)::BIGINT AS rk, sum(1.0 / holding_rows_year)::DOUBLE AS lb, "
+        f"sum(record_key)::BIGINT AS rk, {_LOWER_BOUND} AS lb, "
         f'max(holding_rows_year)::BIGINT AS mr FROM src."{cube.fact}" '
         f"WHERE holding_rows_year > 1 GROUP BY ALL ORDER BY {order}"
     )
@@ -146,7 +149,9 @@ def build(
         if memory_limit:
             con.execute("SET memory_limit = $m", {"m": memory_limit})
             con.execute("SET temp_directory = $t", {"t": str(spill)})
-        con.execute("SET preserve_insertion_order = true")
+        # every table is written with an ORDER BY, which is kept regardless; without the
+        # setting, the unordered steps before the sort need not keep their input's order
+        con.execute("SET preserve_insertion_order = false")
         con.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
         present = {
             r[0]

@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cube import rollups
+from cube.model import load_catalog
 from dimensions import regions
 from layout.facts import FACTS, FactLayout
 from loaders import build
@@ -68,3 +70,46 @@ def test_every_wijk_code_holds_its_gemeente_code() -> None:
     """What lets the facts be sorted on the buurt id alone (``loaders/build.py``)."""
     wrong = [w.code for w in regions.wijken() if "GM" + w.code[2:6] != w.gemeente_code]
     assert wrong == []
+
+
+@pytest.fixture(scope="module")
+def rollup_path(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rollups")
+    release_checksums.rollup_checksums(db_path, out)  # builds them into ``out``
+    return out / rollups.FILE
+
+
+def test_the_rollups_are_the_recorded_ones(db_path: Path, tmp_path: Path) -> None:
+    """How the rollups are built never changes what they hold (``cube/rollups.py``)."""
+    golden = json.loads(release_checksums.ROLLUP_GOLDEN.read_text("utf-8"))
+    got = release_checksums.rollup_checksums(db_path, tmp_path)
+    assert sorted(got) == sorted(golden)
+    for table, want in golden.items():
+        assert got[table] == want, table
+
+
+def test_rollups_built_twice_are_identical_to_the_last_bit(
+    db_path: Path, rollup_path: Path, tmp_path: Path
+) -> None:
+    again, _, _ = rollups.build(db_path, db_path.parent.name, load_catalog(), tmp_path)
+    first = release_checksums.checksums(rollup_path, frozenset())
+    assert release_checksums.checksums(again, frozenset()) == first
+
+
+def test_rollup_tables_are_stored_in_their_order(rollup_path: Path) -> None:
+    """Year first, then the rollup's columns (the per-holding table: then the holding), as
+    written; the engine's scans of a year or a region rely on it."""
+    with duckdb.connect(str(rollup_path), read_only=True) as con:
+        listed = con.execute(
+            "SELECT singles, multis, bounds, columns FROM rollup_catalog"
+        ).fetchall()
+        assert listed
+        for singles, multis, bounds, columns in listed:
+            order = ['"year"'] + [f'"{c}"' for c in columns if c != "year"]
+            for table, keys in ((singles, order), (multis, [*order, "holding"]), (bounds, order)):
+                out_of_order = con.execute(
+                    f"SELECT count(*) FROM (SELECT rowid, row_number() OVER "
+                    f'(ORDER BY {", ".join(keys)}, rowid) - 1 AS pos FROM "{table}") '
+                    f"WHERE pos <> rowid"
+                ).fetchone()
+                assert out_of_order == (0,), table
