@@ -156,3 +156,76 @@ def test_every_strategy_fills_its_shape_for_another_year(name, engine, facts_eng
         for part in plan.parts:
             assert run.compiled(eng.context, eng.caches, plan, part).strategy == name
     assert len(calls) == 1, name
+
+
+def _statements(eng, monkeypatch) -> list[str]:
+    """The statements ``eng``'s backend runs from now on."""
+    backend = eng.backend()
+    seen: list[str] = []
+    real = backend.columns
+    monkeypatch.setattr(backend, "columns", lambda sql: seen.append(str(sql)) or real(sql))
+    return seen
+
+
+def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(engine, monkeypatch):
+    """Wijken of dwellings: owners hold many of them, so the bounds settle few cells and the
+    holding pass runs after them. The next run of the shape (another year) reads the multis
+    per holding at once: one statement, the same statistics as the bounds and the holding
+    pass give, and exact contributors everywhere (rollup's)."""
+    from cube.strategies import rollup_bounds
+
+    query = Query("dwellings", ("doorsluis_dwellings", "dwellings"), ("region@wijk",), (YEAR,))
+    eng = engine
+    eng.sql_cache.clear()
+    eng.template_cache.clear()
+    seen = _statements(eng, monkeypatch)
+    got = {}
+    for year in ("2023", "2022", "2023"):
+        q = Query(query.cube, query.measures, query.drilldown, (Cut("period", "year", (year,)),))
+        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+        (part,) = plan.parts
+        sql = run.compiled(eng.context, eng.caches, plan, part)
+        assert sql.strategy == "rollup_bounds"
+        axes = eng.axes_for(plan.cube)
+        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+        seen.clear()
+        stats = run_part(eng.backend(), sql, part, plan.items, grid, axes)
+        got.setdefault(year, []).append((len(seen), stats))
+        if year == "2022":
+            check_against_oracle(eng, plan, grid, stats)
+            exact = BY_NAME["rollup"].compile(run.target(eng.context, plan, part))
+            want = run_part(eng.backend(), exact, part, plan.items, grid, axes)
+            for mid, s in stats.items():
+                for field in ("value", "cell_key", "contributors", "x1", "x2"):
+                    assert np.array_equal(getattr(s, field), getattr(want[mid], field))
+    (first, n_first), (again, n_again) = got["2023"][0][::-1], got["2023"][1][::-1]
+    assert n_first == 2 and rollup_bounds.refines(sql)  # bounds, then the holding pass
+    assert got["2022"][0][0] == 1 and n_again == 1
+    for mid, s in first.items():  # what is published is the same either way
+        for field in ("value", "cell_key"):
+            assert np.array_equal(getattr(s, field), getattr(again[mid], field))
+
+
+def test_bounds_that_settle_every_cell_stay_one_statement(engine, monkeypatch):
+    """Foundations' dwellings by gemeente: the bounds settle every cell, so the shape keeps
+    reading the small bounds table (one statement) and never the multis per holding."""
+    from cube.strategies import rollup_bounds
+
+    eng = engine
+    eng.sql_cache.clear()
+    eng.template_cache.clear()
+    seen = _statements(eng, monkeypatch)
+    for year in ("2023", "2022"):
+        year_cut = Cut("period", "year", (year,))
+        q = Query("dwellings", ("foundation_dwellings",), ("region@gemeente",), (year_cut,))
+        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+        (part,) = plan.parts
+        sql = run.compiled(eng.context, eng.caches, plan, part)
+        axes = eng.axes_for(plan.cube)
+        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+        seen.clear()
+        stats = run_part(eng.backend(), sql, part, plan.items, grid, axes)
+        check_against_oracle(eng, plan, grid, stats)
+        assert sql.strategy == "rollup_bounds" and len(seen) == 1
+        assert "_b" in seen[0] and "holding" not in seen[0]
+        assert not rollup_bounds.refines(sql)
