@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
+import cachetools
 import numpy as np
 
 from cube.axes import RoleAxis
@@ -68,13 +70,35 @@ def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tu
     codes, labels = [], []
     for d, lax in enumerate(levels):
         col = coords[:, d]
-        code_of = np.empty(len(lax.codes) + 1, dtype=object)
-        code_of[:-1], code_of[-1] = list(lax.codes), None
-        label_of = np.empty(len(lax.labels) + 1, dtype=object)
-        label_of[:-1], label_of[-1] = [lb.get(lang) for lb in lax.labels], total
+        code_of, label_of = _member_arrays(lax, lang, total)
         codes.append(code_of[col].tolist())  # -1 picks the appended total
         labels.append(label_of[col].tolist())
     return codes, labels
+
+
+_ARRAYS: cachetools.LRUCache[tuple[int, str, str], tuple[Any, np.ndarray, np.ndarray]] = (
+    cachetools.LRUCache(256)
+)
+_ARRAYS_LOCK = threading.Lock()
+
+
+def _member_arrays(lax: Any, lang: str, total: str) -> tuple[np.ndarray, np.ndarray]:
+    """A level's codes and labels in ``lang`` as object arrays, the total last; built once per
+    level (a level of buurten has some 14,000 labels: building them took most of assembling
+    a page of one gemeente's buurten). The entry keeps the level alive, so its id is not
+    reused; callers only index the arrays."""
+    key = (id(lax), lang, total)
+    with _ARRAYS_LOCK:
+        hit = _ARRAYS.get(key)
+    if hit is not None and hit[0] is lax:
+        return hit[1], hit[2]
+    code_of = np.empty(len(lax.codes) + 1, dtype=object)
+    code_of[:-1], code_of[-1] = list(lax.codes), None
+    label_of = np.empty(len(lax.labels) + 1, dtype=object)
+    label_of[:-1], label_of[-1] = [lb.get(lang) for lb in lax.labels], total
+    with _ARRAYS_LOCK:
+        _ARRAYS[key] = (lax, code_of, label_of)
+    return code_of, label_of
 
 
 def assemble(
