@@ -74,29 +74,64 @@ def _units(col: str) -> str:
 _LOWER_BOUND = "sum(CAST(1.0 / holding_rows_year AS DECIMAL(18, 17)))::DOUBLE"
 
 
+def _finer(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Rollup | None:
+    """A rollup of the cube built already in ``con`` with every column and sum of ``rollup``
+    (the smallest such): its singles and multis regrouped give exactly ``rollup``'s."""
+    built = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    found = [
+        r
+        for r in cube.rollups
+        if r.name != rollup.name
+        and set(rollup.columns) <= set(r.columns)
+        and set(rollup.sums) <= set(r.sums)
+        and set(table_names(cube, r)) <= built
+    ]
+    return min(found, key=lambda r: len(r.columns)) if found else None
+
+
 def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> RollupTable:
     singles, multis, bounds = table_names(cube, rollup)
     cols = ", ".join(f'"{c}"' for c in rollup.columns)
     order = ", ".join(['"year"'] + [f'"{c}"' for c in rollup.columns if c != "year"])
-    units = "".join(f', {_units(c)} AS "u_{c}"' for c in rollup.sums)
-    src = f'SELECT {cols}, holding, record_key{units} FROM src."{cube.fact}"'
-    s_aggs = "".join(
-        f', sum("u_{c}")::BIGINT AS "sx_{c}", max("u_{c}", 2) AS "tl_{c}"' for c in rollup.sums
-    )
-    tops = "".join(f', "tl_{c}"[1] AS "t1_{c}", "tl_{c}"[2] AS "t2_{c}"' for c in rollup.sums)
     keep = ", ".join([*(f'"{c}"' for c in rollup.columns), "n", "rk"])
     keep += "".join(f', "sx_{c}"' for c in rollup.sums)
+    tops = "".join(f', "tl_{c}"[1] AS "t1_{c}", "tl_{c}"[2] AS "t2_{c}"' for c in rollup.sums)
+    finer = _finer(con, cube, rollup)
+    if finer is None:
+        units = "".join(f', {_units(c)} AS "u_{c}"' for c in rollup.sums)
+        src = f'SELECT {cols}, holding, record_key{units} FROM src."{cube.fact}"'
+        s_src = f"{src} WHERE holding_rows_year = 1"
+        m_src = f"{src} WHERE holding_rows_year > 1"
+        counts = "count(*)::BIGINT AS n, sum(record_key)::BIGINT AS rk"
+        s_aggs = "".join(
+            f', sum("u_{c}")::BIGINT AS "sx_{c}", max("u_{c}", 2) AS "tl_{c}"' for c in rollup.sums
+        )
+        m_aggs = "".join(f', sum("u_{c}")::BIGINT AS "sx_{c}"' for c in rollup.sums)
+    else:
+        # Regrouping a finer rollup: counts and exact sums add up, and a cell's two largest
+        # rows are the largest of its parts' largest and, second, the larger of the
+        # runner-up among those and the parts' second largest (none in a cell of one row).
+        f_singles, f_multis, _ = table_names(cube, finer)
+        s_src, m_src = f'SELECT * FROM "{f_singles}"', f'SELECT * FROM "{f_multis}"'
+        counts = "sum(n)::BIGINT AS n, sum(rk)::BIGINT AS rk"
+        s_aggs = "".join(
+            f', sum("sx_{c}")::BIGINT AS "sx_{c}", max("t1_{c}", 2) AS "f_{c}", '
+            f'max("t2_{c}") AS "s_{c}"'
+            for c in rollup.sums
+        )
+        tops = "".join(
+            f', "f_{c}"[1] AS "t1_{c}", greatest("f_{c}"[2], "s_{c}") AS "t2_{c}"'
+            for c in rollup.sums
+        )
+        m_aggs = "".join(f', sum("sx_{c}")::BIGINT AS "sx_{c}"' for c in rollup.sums)
     # grouped and sorted in one statement: no unsorted copy is written and read back
     con.execute(
-        f'CREATE TABLE "{singles}" AS SELECT {keep}{tops} FROM (SELECT {cols}, '
-        f"count(*)::BIGINT AS n, sum(record_key)::BIGINT AS rk{s_aggs} "
-        f"FROM ({src} WHERE holding_rows_year = 1) GROUP BY ALL) ORDER BY {order}"
+        f'CREATE TABLE "{singles}" AS SELECT {keep}{tops} FROM (SELECT {cols}, {counts}'
+        f"{s_aggs} FROM ({s_src}) GROUP BY {cols}) ORDER BY {order}"
     )
-    m_aggs = "".join(f', sum("u_{c}")::BIGINT AS "sx_{c}"' for c in rollup.sums)
     con.execute(
-        f'CREATE TABLE "{multis}" AS SELECT {cols}, holding, count(*)::BIGINT AS n, '
-        f"sum(record_key)::BIGINT AS rk{m_aggs} FROM ({src} WHERE holding_rows_year > 1) "
-        f"GROUP BY ALL ORDER BY {order}, holding"
+        f'CREATE TABLE "{multis}" AS SELECT {cols}, holding, {counts}{m_aggs} '
+        f"FROM ({m_src}) GROUP BY {cols}, holding ORDER BY {order}, holding"
     )
     con.execute(
         f'CREATE TABLE "{bounds}" AS SELECT {cols}, count(*)::BIGINT AS n, '
@@ -162,7 +197,8 @@ def build(
         for cube in catalog.cubes.values():
             if cube.fact not in present:
                 continue
-            for rollup in cube.rollups:
+            # the finer first: a coarser one is then regrouped from it (``_finer``)
+            for rollup in sorted(cube.rollups, key=lambda r: -len(r.columns)):
                 tables.append(_build_one(con, cube, rollup))
         con.execute(
             "CREATE TABLE rollup_catalog (format INTEGER, release VARCHAR, sum_scale BIGINT, "
