@@ -233,9 +233,14 @@ def _key(total: exp.Expr) -> exp.Expr:
     return exp.cast(exp.Mod(this=total, expression=_num(KEY_MOD), safe=False), "BIGINT")
 
 
-def _sets(sets: tuple[tuple[int, ...], ...], extra: str = "") -> exp.Group:
+def _sets(sets: tuple[tuple[int, ...], ...], n_items: int, extra: str = "") -> exp.Group:
+    """``GROUP BY GROUPING SETS (...)``; one set of every item is a plain ``GROUP BY`` (see
+    ``_grouping``)."""
     from sqlglot import exp
 
+    if _plain(sets, n_items):
+        keys = [_col(f"k{i}") for i in range(n_items)] + ([_col(extra)] if extra else [])
+        return exp.Group(expressions=keys)
     tuples = [
         exp.Tuple(expressions=[_col(f"k{i}") for i in gs] + ([_col(extra)] if extra else []))
         for gs in sets
@@ -243,10 +248,18 @@ def _sets(sets: tuple[tuple[int, ...], ...], extra: str = "") -> exp.Group:
     return exp.Group(expressions=[exp.GroupingSets(expressions=tuples)])
 
 
-def _grouping(n_items: int) -> exp.Expr:
+def _plain(sets: tuple[tuple[int, ...], ...], n_items: int) -> bool:
+    """One grouping set holding every item: no totals, so no grouping sets and no grouping
+    bits (``g`` is 0 on every row): DuckDB runs a plain ``GROUP BY`` faster (the monthly
+    plantations at scale 0.1: 0.98 instead of 1.28 ms)."""
+    return len(sets) == 1 and n_items > 0 and sorted(sets[0]) == list(range(n_items))
+
+
+def _grouping(n_items: int, sets: tuple[tuple[int, ...], ...]) -> exp.Expr:
+    """The grouping bits of a row (``GROUPING(k0, k1, ...)``, first item most significant)."""
     from sqlglot import exp
 
-    if n_items == 0:
+    if n_items == 0 or _plain(sets, n_items):
         return _num(0)
     return exp.Grouping(expressions=[_col(f"k{i}") for i in range(n_items)])
 
@@ -372,7 +385,7 @@ def one_pass(
             else:
                 aggs.append(_as(w(_top(_units(_col(f"x{j}")), 2)), f"top{j}"))
     keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
-    select = _select([*keys, _as(_grouping(n), "g"), *aggs], "f", _sets(sets), where)
+    select = _select([*keys, _as(_grouping(n, sets), "g"), *aggs], "f", _sets(sets, n), where)
     return Statement(_with(select, [("f", proj)]))
 
 
@@ -422,9 +435,9 @@ def holding_pass(
             ]
     keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
     per_holding = _select(
-        [*keys, _as(_grouping(n), "g"), _col("holding"), *inner],
+        [*keys, _as(_grouping(n, sets), "g"), _col("holding"), *inner],
         "f",
-        _sets(sets, "holding"),
+        _sets(sets, n, "holding"),
         hole("where"),
     )
     group = exp.Group(expressions=[_col(f"k{i}") for i in range(n)] + [_col("g")])

@@ -68,3 +68,40 @@ def test_together_keeps_each_statements_tables_apart_and_its_placeholders_open()
     assert sorted(rows, key=repr) == sorted([(0, 2, 0, 1, None), (1, 3, 0, 1, -7)], key=repr)
     spark = both.bind(cut0=(2,)).render("spark")
     assert sqlglot.parse_one(spark, read="spark").find(exp.Union) is not None
+
+
+def test_grouping_sets_and_bits_only_where_there_are_totals(engine, facts_engine):
+    """Without totals every statement groups plainly (``g`` is 0: no grouping bits to
+    compute); with a grand total or margins the grouping sets and bits are there. Either
+    way the part's statistics are the oracle's."""
+    from cube import run
+    from cube.plan import cell_grid, make_plan
+    from cube.query import Cut, Query
+    from cube.strategies import run_part
+    from tests.cube.test_cube_differential import check_against_oracle
+
+    year = (Cut("period", "year", ("2023",)),)
+    cases = [
+        ("drug_suspects", ("suspects", "registrations"), ("residence@gemeente",)),
+        ("dwellings", ("dwellings", "woz_total", "owners"), ("region@wijk",)),
+        ("population", ("inhabitants",), ("region@gemeente", "sex")),
+    ]
+    for eng in (engine, facts_engine):
+        for cube, measures, drilldown in cases:
+            for totals in ("none", "grand", "margins"):
+                query = Query(cube, measures, drilldown, year, totals=totals)
+                plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+                axes = eng.axes_for(plan.cube)
+                grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+                (part,) = plan.parts
+                sql = run.compiled(eng.context, eng.caches, plan, part)
+                texts = [
+                    str(getattr(sql, f))
+                    for f in sql.__dataclass_fields__  # type: ignore[attr-defined]
+                    if isinstance(getattr(sql, f), Statement)
+                ]
+                for text in texts:
+                    grouped = "GROUPING SETS" in text or "GROUPING(" in text
+                    assert grouped is (totals != "none"), (cube, totals, sql.strategy, text)
+                stats = run_part(eng.backend(), sql, part, plan.items, grid, axes)
+                check_against_oracle(eng, plan, grid, stats)
