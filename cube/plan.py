@@ -323,7 +323,12 @@ def _role_tuples(
     # one integer per tuple (mixed radix), so a 1-D unique does the work: fast on 14k buurten
     sizes = tuple(len(lv.codes) for lv in levels)
     flat = np.ravel_multi_index(tuple(lv.base_index[mask] for lv in levels), sizes)
-    return np.stack(np.unravel_index(np.unique(flat), sizes), axis=1).astype(np.int64)
+    span = int(np.prod(sizes, dtype=np.float64))
+    if span <= 4 * len(flat) + 65536:  # few possible tuples: count them, no hash or sort
+        distinct = np.flatnonzero(np.bincount(flat, minlength=span))
+    else:
+        distinct = np.unique(flat)
+    return np.stack(np.unravel_index(distinct, sizes), axis=1).astype(np.int64)
 
 
 def cell_grid(

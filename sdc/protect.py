@@ -60,7 +60,9 @@ class Protected:
 def protect(table: CellTable, policy: Policy) -> Protected:
     """Protect every measure of one answer (each measure gets its own pattern)."""
     table.validate()
-    relations = cache(lambda: build_relations(table))  # only where a cell must be protected
+    relations: Relations | Callable[[], Relations] | None = None
+    if (np.asarray(table.coords) < 0).any():  # no total, no relation: nothing to build
+        relations = cache(lambda: build_relations(table))  # only where a cell must be protected
     out = {
         name: protect_measure(table, relations, stats, policy.for_measure(name))
         for name, stats in table.measures.items()
@@ -70,12 +72,13 @@ def protect(table: CellTable, policy: Policy) -> Protected:
 
 def protect_measure(
     table: CellTable,
-    relations: Relations | Callable[[], Relations],
+    relations: Relations | Callable[[], Relations] | None,
     stats: MeasureStats,
     policy: Policy,
 ) -> ProtectedMeasure:
     """One measure's pattern and published values; ``relations`` may be a function that
-    builds them, called only if a cell is unsafe (a table without one never imports SciPy)."""
+    builds them, called only if a cell is unsafe (a table without one never imports SciPy),
+    or ``None`` when the table has none (no cell is a total)."""
     values = np.asarray(stats.value, dtype=np.float64)
     primary, reason, level = primary_suppression(stats, policy)
     suppressed, n_lps, rounds = primary, 0, 0
