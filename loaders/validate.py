@@ -12,6 +12,7 @@ duplicate key, dangling reference.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,28 +179,60 @@ def buurt_checks(types: dict[str, str]) -> list[Check]:
 
 
 def create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_wijk (code VARCHAR PRIMARY KEY)")
+    # a table of the work database, not a temporary one: every cursor sees it
+    con.execute("CREATE OR REPLACE TABLE ref_wijk (code VARCHAR PRIMARY KEY)")
     insert_rows(con, "ref_wijk", [(w.code,) for w in regions.wijken()])
 
 
+# Files checked at the same time, each on a cursor of its own: one file's scan or duplicate
+# search keeps DuckDB's threads only partly busy, so two of them fill a 2-core machine.
+WORKERS = 2
+
+
 def validate(con: duckdb.DuckDBPyConnection, sources: Iterable[Source]) -> list[LoadProblem]:
-    """All problems of the staged sources (errors and warnings)."""
+    """All problems of the staged sources (errors and warnings), in the order of the sources
+    and, per source, of the checks, however the files were scheduled."""
     create_reference_tables(con)
     sources = list(sources)
-    problems: list[LoadProblem] = []
-    types_by_name: dict[str, dict[str, str]] = {}
+    types_by_name = {s.dataset.name: column_types(con, s.table) for s in sources}
     damaged: set[str] = set()  # files that broke while being read: checked no further
-    for src in sources:
-        types = column_types(con, src.table)
-        types_by_name[src.dataset.name] = types
-        problems += _structure(src, types)
-        problems += _guarded(damaged, src, _rows, con, src, _all_checks(src.dataset, types))
-        problems += _guarded(damaged, src, _duplicates, con, src, types)
+
+    def own(cur: duckdb.DuckDBPyConnection, src: Source) -> list[LoadProblem]:
+        types = types_by_name[src.dataset.name]
+        out = _structure(src, types)
+        out += _guarded(damaged, src, _rows, cur, src, _all_checks(src.dataset, types))
+        return out + _guarded(damaged, src, _duplicates, cur, src, types)
+
+    problems = _each(con, sources, own)
     # References only between intact files: a damaged one is already reported.
     by_name = {s.dataset.name: s for s in sources if s.dataset.name not in damaged}
-    for src in by_name.values():
-        problems += _guarded(damaged, src, _references, con, src, by_name, types_by_name)
-    return problems
+
+    def references(cur: duckdb.DuckDBPyConnection, src: Source) -> list[LoadProblem]:
+        return _guarded(damaged, src, _references, cur, src, by_name, types_by_name)
+
+    return problems + _each(con, list(by_name.values()), references)
+
+
+def _each(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    check: Callable[[duckdb.DuckDBPyConnection, Source], list[LoadProblem]],
+) -> list[LoadProblem]:
+    """``check`` of every source, ``WORKERS`` at a time, the largest files first; the problems
+    in the order of ``sources``."""
+
+    def run(src: Source) -> list[LoadProblem]:
+        cur = con.cursor()  # its own temporary tables (``dup``, ``dangling``)
+        try:
+            return check(cur, src)
+        finally:
+            cur.close()
+
+    largest_first = sorted(range(len(sources)), key=lambda i: -sources[i].path.stat().st_size)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        results = pool.map(run, [sources[i] for i in largest_first])
+        found = dict(zip(largest_first, results, strict=True))
+    return [p for i in range(len(sources)) for p in found[i]]
 
 
 def _guarded(

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from loaders import validate
+from loaders.contracts import DATASETS
 from loaders.load import LoadError, load_directory
 from loaders.problems import LoadProblem
 from loaders.validate import MAX_EXAMPLES
@@ -322,6 +324,35 @@ def test_all_problems_collected_and_capped(tmp_path: Path) -> None:
     assert sex[-1].row is None and sex[-1].message == "and 5 more rows with the same problem"
     _has(problems, "companies.parquet", 1, "legal_form", "not in the code list legal_form")
     _has(problems, "transfers.parquet", None, None, "missing file")
+
+
+def test_files_checked_side_by_side_report_as_one_after_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two files are checked at a time, the largest first; the report is the same as
+    checking one file after the other: every problem, in the order of the files."""
+    tables = valid_tables()
+    tables["population"][5]["person_id"] = 1  # a duplicate key
+    tables["population"][2]["sex"] = "Q"
+    tables["companies"][0]["legal_form"] = "pirate_ship"
+    tables["suspects"][2]["person_id"] = 999  # a dangling reference
+    tables["transactions"][4]["transaction_id"] = 2
+    tables["buurten"][1]["wijk_code"] = "WK999999"
+    side_by_side = _problems(tmp_path / "a", tables)
+    monkeypatch.setattr(validate, "WORKERS", 1)
+    one_by_one = _problems(tmp_path / "b", tables)
+    assert [str(p) for p in side_by_side] == [str(p) for p in one_by_one]
+    files = [p.file for p in side_by_side]
+    assert set(files) == {
+        "buurten.csv",
+        "population.parquet",
+        "suspects.parquet",
+        "transactions.parquet",
+        "companies.parquet",
+    }
+    own = files[: files.index("suspects.parquet")]  # the references come last
+    contract = [f"{ds.file.split('.')[0]}." for ds in DATASETS]
+    assert own == sorted(own, key=lambda f: contract.index(f.split(".")[0] + "."))
 
 
 def test_problem_text_names_place_and_cause() -> None:
