@@ -55,6 +55,33 @@ def test_a_tight_memory_limit_holds_and_publishes_the_same(
     assert release_checksums.checksums(tight) == release_checksums.checksums(db_path)
 
 
+def test_facts_built_in_parts_are_the_same_and_in_order(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fact of more than ``PART_ROWS`` rows is built in parts by buurt ranges (population
+    here in 6 parts, dwellings, whose holdings span parts, in 3): the same tables, in order."""
+    parts: dict[str, int] = {}
+    real = build._parts
+
+    def counted(con: duckdb.DuckDBPyConnection, spec: FactLayout) -> list[str]:
+        found = real(con, spec)
+        parts[spec.dataset] = len(found)
+        return found
+
+    monkeypatch.setattr(build, "PART_ROWS", 150_000)
+    monkeypatch.setattr(build, "_parts", counted)
+    source = db_path.parents[3] / "in"
+    in_parts = load_directory(source, tmp_path / "home", secret=SECRET).db_path
+    assert parts["population"] >= 5 and parts["dwellings"] >= 2 and parts["suspects"] == 1
+    assert release_checksums.checksums(in_parts) == release_checksums.checksums(db_path)
+    with duckdb.connect(str(in_parts), read_only=True) as con:
+        for spec in FACTS:
+            role = spec.regions[0].name
+            keys = f"{role}_gemeente, {role}_wijk, {role}_buurt, year"
+            rows = con.execute(f"SELECT {keys} FROM {spec.table}").fetchall()
+            assert rows == sorted(rows), spec.table
+
+
 @pytest.mark.parametrize("spec", FACTS, ids=lambda f: f.table)
 def test_facts_are_sorted_by_region_then_year(db_path: Path, spec: FactLayout) -> None:
     table, role = spec.table, spec.regions[0].name
