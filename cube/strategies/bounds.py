@@ -2,7 +2,9 @@
 row counts with, per cell, Σ 1/rows-of-holding-in-year (a lower bound on distinct holdings)
 and the most rows of one holding (which says whether the row counts are exact). Only the cells
 whose threshold, dominance or p % status the bounds cannot settle are recomputed by the
-holding pass, restricted to their rows."""
+holding pass, restricted to their rows. Where that pass took many cells (dwellings by wijk or
+buurt: owners hold many), the shape's later runs run ``split``'s one exact statement instead
+(``exact``; as ``rollup_bounds`` does, ``cube.strategies.base.REFINED_SHARE``)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,18 @@ import numpy as np
 
 from cube.backend import Backend
 from cube.execute import Cells, Stats, all_stats, bounded_top2, row_count, stats, uncleared
-from cube.sql import Columns, columns_of, facts_tree, holding_pass, local_sets, one_pass
-from cube.strategies.base import Compiled, Situation, Strategy, Target
+from cube.sql import (
+    Columns,
+    columns_of,
+    facts_tree,
+    holding_pass,
+    local_sets,
+    one_pass,
+    rows_of_holding,
+    together,
+)
+from cube.strategies import split
+from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, refines
 
 if TYPE_CHECKING:
     from cube.statement import Statement
@@ -26,6 +38,7 @@ class BoundsSql:
     columns: Columns
     one_pass: Statement  # counts, keys and the bounds
     holding: Statement  # with a ``where`` placeholder: the uncleared cells' rows
+    exact: Statement  # ``split``'s statement: exact for every cell
 
 
 def applies(s: Situation) -> bool:
@@ -35,16 +48,22 @@ def applies(s: Situation) -> bool:
 def compile(t: Target) -> BoundsSql:
     proj = facts_tree(t.part, t.items, t.schema, t.axes)
     n, sets = len(t.part.items), local_sets(t.part, t.sets)
+    holding = holding_pass(proj, t.part, n, sets)
+    singles = one_pass(proj, t.part, n, sets, False, rows_of_holding("="))
     return BoundsSql(
         columns_of(t.part.measures),
         one_pass(proj, t.part, n, sets, True),
-        holding_pass(proj, t.part, n, sets),
+        holding,
+        together(singles, holding.bind(where=rows_of_holding(">"))),
     )
 
 
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, BoundsSql)
     cols = sql.columns
+    if refines(sql.exact):
+        singles, multis = cells.results(backend, sql.exact)
+        return split.merge(singles, multis, cols)
     res = cells.result(backend, sql.one_pass)
     per = all_stats(res, cols, holding=False)
     policy = cells.part.cube.policy
@@ -61,6 +80,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
             bounded_top2(s, res.col(f"mr{a}"))
     if len(cells_todo) == 0:
         return per
+    note_refined(sql.exact, len(cells_todo), len(cells.grid))  # the next run: one statement?
     where = cells.refine_where(cells_todo)
     exact = cells.result(backend, sql.holding.bind(where=where))
     for j, s in enumerate(per):

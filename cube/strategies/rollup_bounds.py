@@ -7,8 +7,9 @@ The bounds pay where they settle most cells (large cells: a provincie, the count
 they leave many cells to the holding pass (a wijk or buurt of dwellings, whose owners hold
 many of them: dominance needs their exact rows), the two statements cost more than
 ``rollup``'s one, which is exact everywhere (measured: 1.1-4x). So once a run of the shape
-left at least ``REFINED_SHARE`` of its cells to the holding pass, later runs of the same
-shape (other members, in this process) run ``rollup``'s statement instead (``exact``). The
+left at least ``REFINED_SHARE`` of its cells to the holding pass (``cube.strategies.base``),
+later runs of the same shape (other members, in this process) run ``rollup``'s statement
+instead (``exact``). The
 published values are the same either way: the bounds only settle cells whose status they
 decide exactly (``tests/cube/test_cube_strategies.py``)."""
 
@@ -42,7 +43,7 @@ from cube.sql import (
     together,
 )
 from cube.strategies import split
-from cube.strategies.base import Compiled, Situation, Strategy, Target
+from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, refines
 from cube.strategies.rollup import covering, sources
 
 if TYPE_CHECKING:
@@ -60,12 +61,6 @@ class RollupBoundsSql:
     # ``rollup``'s statement: the singles and the multis per holding, exact for every cell;
     # its memo (shared by every filling of the shape) says whether the bounds left many cells
     exact: Statement
-
-
-# The share of a run's cells left to the holding pass from which the shape's next runs read
-# the multis per holding at once (one statement instead of two).
-REFINED_SHARE = 0.25
-_REFINES = "rollup_bounds: refines"
 
 
 def applies(s: Situation) -> bool:
@@ -96,15 +91,10 @@ def compile(t: Target) -> RollupBoundsSql | None:
     )
 
 
-def refines(sql: RollupBoundsSql) -> bool:
-    """Did a run of this shape leave ``REFINED_SHARE`` of its cells to the holding pass?"""
-    return bool(sql.exact.memo.get(_REFINES))
-
-
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, RollupBoundsSql)
     cols = sql.columns
-    if refines(sql):
+    if refines(sql.exact):
         singles, multis = cells.results(backend, sql.exact)
         return split.merge(singles, multis, cols)
     singles, bound = cells.results(backend, sql.statement)
@@ -134,8 +124,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     todo_cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     if len(todo_cells) == 0:
         return per
-    if len(todo_cells) >= REFINED_SHARE * len(cells.grid):
-        sql.exact.memo[_REFINES] = True  # the next run of the shape: one statement
+    note_refined(sql.exact, len(todo_cells), len(cells.grid))  # the next run: one statement?
     exact = cells.result(backend, sql.holding.bind(where=cells.refine_where(todo_cells)))
     for j, s in enumerate(per):
         fixed = stats(exact, cols, j, holding=True)

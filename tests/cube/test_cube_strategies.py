@@ -167,15 +167,19 @@ def _statements(eng, monkeypatch) -> list[str]:
     return seen
 
 
-def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(engine, monkeypatch):
+@pytest.mark.parametrize("name, exact", [("rollup_bounds", "rollup"), ("bounds", "split")])
+def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(
+    name, exact, engine, facts_engine, monkeypatch
+):
     """Wijken of dwellings: owners hold many of them, so the bounds settle few cells and the
     holding pass runs after them. The next run of the shape (another year) reads the multis
     per holding at once: one statement, the same statistics as the bounds and the holding
-    pass give, and exact contributors everywhere (rollup's)."""
-    from cube.strategies import rollup_bounds
+    pass give, and exact contributors everywhere (as ``exact``, the strategy without bounds,
+    gives them)."""
+    from cube.strategies.base import refines
 
     query = Query("dwellings", ("doorsluis_dwellings", "dwellings"), ("region@wijk",), (YEAR,))
-    eng = engine
+    eng = engine if name == "rollup_bounds" else facts_engine
     eng.sql_cache.clear()
     eng.template_cache.clear()
     seen = _statements(eng, monkeypatch)
@@ -185,7 +189,7 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(engine, mo
         plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
         (part,) = plan.parts
         sql = run.compiled(eng.context, eng.caches, plan, part)
-        assert sql.strategy == "rollup_bounds"
+        assert sql.strategy == name
         axes = eng.axes_for(plan.cube)
         grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
         seen.clear()
@@ -193,13 +197,13 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(engine, mo
         got.setdefault(year, []).append((len(seen), stats))
         if year == "2022":
             check_against_oracle(eng, plan, grid, stats)
-            exact = BY_NAME["rollup"].compile(run.target(eng.context, plan, part))
-            want = run_part(eng.backend(), exact, part, plan.items, grid, axes)
+            other = BY_NAME[exact].compile(run.target(eng.context, plan, part))
+            want = run_part(eng.backend(), other, part, plan.items, grid, axes)
             for mid, s in stats.items():
                 for field in ("value", "cell_key", "contributors", "x1", "x2"):
                     assert np.array_equal(getattr(s, field), getattr(want[mid], field))
     (first, n_first), (again, n_again) = got["2023"][0][::-1], got["2023"][1][::-1]
-    assert n_first == 2 and rollup_bounds.refines(sql)  # bounds, then the holding pass
+    assert n_first == 2 and refines(sql.exact)  # bounds, then the holding pass
     assert got["2022"][0][0] == 1 and n_again == 1
     for mid, s in first.items():  # what is published is the same either way
         for field in ("value", "cell_key"):
@@ -209,7 +213,7 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(engine, mo
 def test_bounds_that_settle_every_cell_stay_one_statement(engine, monkeypatch):
     """Foundations' dwellings by gemeente: the bounds settle every cell, so the shape keeps
     reading the small bounds table (one statement) and never the multis per holding."""
-    from cube.strategies import rollup_bounds
+    from cube.strategies.base import refines
 
     eng = engine
     eng.sql_cache.clear()
@@ -228,4 +232,4 @@ def test_bounds_that_settle_every_cell_stay_one_statement(engine, monkeypatch):
         check_against_oracle(eng, plan, grid, stats)
         assert sql.strategy == "rollup_bounds" and len(seen) == 1
         assert "_b" in seen[0] and "holding" not in seen[0]
-        assert not rollup_bounds.refines(sql)
+        assert not refines(sql.exact)
