@@ -26,7 +26,7 @@ from cube.sql import (
     together,
 )
 from cube.strategies import split
-from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, refines
+from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, use_exact
 
 if TYPE_CHECKING:
     from cube.statement import Statement
@@ -61,7 +61,7 @@ def compile(t: Target) -> BoundsSql:
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, BoundsSql)
     cols = sql.columns
-    if refines(sql.exact):
+    if use_exact(sql.exact):
         singles, multis = cells.results(backend, sql.exact)
         return split.merge(singles, multis, cols)
     res = cells.result(backend, sql.one_pass)

@@ -43,7 +43,7 @@ from cube.sql import (
     together,
 )
 from cube.strategies import split
-from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, refines
+from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, use_exact
 from cube.strategies.rollup import covering, sources
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def compile(t: Target) -> RollupBoundsSql | None:
 def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, RollupBoundsSql)
     cols = sql.columns
-    if refines(sql.exact):
+    if use_exact(sql.exact):
         singles, multis = cells.results(backend, sql.exact)
         return split.merge(singles, multis, cols)
     singles, bound = cells.results(backend, sql.statement)

@@ -176,7 +176,7 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(
     per holding at once: one statement, the same statistics as the bounds and the holding
     pass give, and exact contributors everywhere (as ``exact``, the strategy without bounds,
     gives them)."""
-    from cube.strategies.base import refines
+    from cube.strategies.base import use_exact
 
     query = Query("dwellings", ("doorsluis_dwellings", "dwellings"), ("region@wijk",), (YEAR,))
     eng = engine if name == "rollup_bounds" else facts_engine
@@ -203,7 +203,7 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(
                 for field in ("value", "cell_key", "contributors", "x1", "x2"):
                     assert np.array_equal(getattr(s, field), getattr(want[mid], field))
     (first, n_first), (again, n_again) = got["2023"][0][::-1], got["2023"][1][::-1]
-    assert n_first == 2 and refines(sql.exact)  # bounds, then the holding pass
+    assert n_first == 2 and use_exact(sql.exact)  # bounds, then the holding pass
     assert got["2022"][0][0] == 1 and n_again == 1
     for mid, s in first.items():  # what is published is the same either way
         for field in ("value", "cell_key"):
@@ -213,7 +213,7 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(
 def test_bounds_that_settle_every_cell_stay_one_statement(engine, monkeypatch):
     """Foundations' dwellings by gemeente: the bounds settle every cell, so the shape keeps
     reading the small bounds table (one statement) and never the multis per holding."""
-    from cube.strategies.base import refines
+    from cube.strategies.base import use_exact
 
     eng = engine
     eng.sql_cache.clear()
@@ -232,4 +232,49 @@ def test_bounds_that_settle_every_cell_stay_one_statement(engine, monkeypatch):
         check_against_oracle(eng, plan, grid, stats)
         assert sql.strategy == "rollup_bounds" and len(seen) == 1
         assert "_b" in seen[0] and "holding" not in seen[0]
-        assert not refines(sql.exact)
+        assert not use_exact(sql.exact)
+
+
+@pytest.mark.parametrize(
+    "query, switches",
+    [
+        # companies of the test release: every holding has several establishments a year
+        (Query("companies", ("employees", "establishments"), ("region@gemeente",), (YEAR,)), True),
+        # dwellings: most owners own one (split's singles pass spares the holding pass)
+        (CASES["split"][0], False),
+    ],
+)
+def test_split_gives_way_to_the_holding_pass_where_singles_are_rare(
+    query, switches, facts_engine, monkeypatch
+):
+    """Where few rows are singles, the shape's next run (another year) runs the holding
+    pass alone: one statement over every row, the holding strategy's statistics bit for bit.
+    Where singles are many it stays split."""
+    from cube.strategies.base import use_exact
+
+    eng = facts_engine
+    eng.sql_cache.clear()
+    eng.template_cache.clear()
+    seen = _statements(eng, monkeypatch)
+    for year in ("2023", "2022"):
+        cuts = tuple(
+            Cut("period", "year", (year,)) if c.role == "period" else c for c in query.cuts
+        )
+        q = Query(query.cube, query.measures, query.drilldown, cuts, totals=query.totals)
+        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+        (part,) = plan.parts
+        sql = run.compiled(eng.context, eng.caches, plan, part)
+        assert sql.strategy == "split"
+        axes = eng.axes_for(plan.cube)
+        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+        seen.clear()
+        got = run_part(eng.backend(), sql, part, plan.items, grid, axes)
+        assert len(seen) == 1
+        holding = BY_NAME["holding"].compile(run.target(eng.context, plan, part))
+        want = run_part(eng.backend(), holding, part, plan.items, grid, axes)
+        for mid, s in got.items():
+            for field in ("value", "cell_key", "contributors", "x1", "x2"):
+                assert np.array_equal(getattr(s, field), getattr(want[mid], field)), field
+        if year == "2022":
+            assert ("hr = 1" not in seen[0].replace('"', "")) is switches
+    assert use_exact(sql.exact) is switches
