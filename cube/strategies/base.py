@@ -104,9 +104,15 @@ def use_exact(exact: Statement) -> bool:
     return bool(exact.memo.get(_EXACT))
 
 
-def note_refined(exact: Statement, refined: int, cells: int) -> None:
-    """Bounds: ``refined`` of ``cells`` cells went through the holding pass."""
-    if refined >= REFINED_SHARE * cells:
+def note_refined(exact: Statement, refined: int, cells: Cells) -> None:
+    """Bounds: ``refined`` of the cells went through the holding pass. Never where a policy
+    costs suppressions by contributors: the bounds leave a settled cell its lower bound,
+    the exact statement its count, and the pattern of one query must not depend on which
+    ran before it."""
+    policy = cells.part.cube.policy
+    if any(policy.for_measure(m.id).secondary_cost == "contributors" for m in cells.part.measures):
+        return
+    if refined >= REFINED_SHARE * len(cells.grid):
         exact.memo[_EXACT] = True
 
 

@@ -80,7 +80,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
             bounded_top2(s, res.col(f"mr{a}"))
     if len(cells_todo) == 0:
         return per
-    note_refined(sql.exact, len(cells_todo), len(cells.grid))  # the next run: one statement?
+    note_refined(sql.exact, len(cells_todo), cells)  # the next run: one statement?
     where = cells.refine_where(cells_todo)
     exact = cells.result(backend, sql.holding.bind(where=where))
     for j, s in enumerate(per):

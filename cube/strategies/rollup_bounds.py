@@ -124,7 +124,7 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     todo_cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     if len(todo_cells) == 0:
         return per
-    note_refined(sql.exact, len(todo_cells), len(cells.grid))  # the next run: one statement?
+    note_refined(sql.exact, len(todo_cells), cells)  # the next run: one statement?
     exact = cells.result(backend, sql.holding.bind(where=cells.refine_where(todo_cells)))
     for j, s in enumerate(per):
         fixed = stats(exact, cols, j, holding=True)

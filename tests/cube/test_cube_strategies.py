@@ -278,3 +278,32 @@ def test_split_gives_way_to_the_holding_pass_where_singles_are_rare(
         if year == "2022":
             assert ("hr = 1" not in seen[0].replace('"', "")) is switches
     assert use_exact(sql.exact) is switches
+
+
+def test_bounds_stay_the_path_where_suppressions_cost_contributors(engine, monkeypatch):
+    """Under ``secondary_cost: contributors`` the secondary pattern reads the contributor
+    counts, which the bounds leave at a lower bound in the cells they settle: a shape then
+    never switches, so one query's pattern does not depend on which queries ran before."""
+    from dataclasses import replace
+
+    from cube.strategies.base import use_exact
+
+    query = Query("dwellings", ("doorsluis_dwellings", "dwellings"), ("region@wijk",), (YEAR,))
+    eng = engine
+    eng.sql_cache.clear()
+    eng.template_cache.clear()
+    seen = _statements(eng, monkeypatch)
+    plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+    (part,) = plan.parts
+    policy = replace(part.cube.policy, secondary_cost="contributors")
+    costly = replace(part, cube=replace(part.cube, policy=policy))
+    sql = run.compiled(eng.context, eng.caches, plan, part)
+    assert sql.strategy == "rollup_bounds"
+    axes = eng.axes_for(plan.cube)
+    grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+    for _ in range(2):
+        seen.clear()
+        run_part(eng.backend(), sql, costly, plan.items, grid, axes)
+        assert len(seen) == 2 and not use_exact(sql.exact)
+    run_part(eng.backend(), sql, part, plan.items, grid, axes)  # the shipped policy: switches
+    assert use_exact(sql.exact)
