@@ -29,7 +29,7 @@ from loaders.synthetic.transactions import TransactionRegister
 from loaders.synthetic.writer import Coded, TableWriter, write_buurten, write_table
 
 Progress = Callable[[str], None]
-DEMO_SCALE = 0.1  # 1.8 M inhabitants: `zicht demo` (2020-2024): 65-73 CPU s, 1.6-1.8 GiB
+DEMO_SCALE = 0.1  # 1.8 M inhabitants: `zicht demo` (2020-2024): 56-73 CPU s, 1.6-2.1 GiB
 MIN_SCALE, MAX_SCALE = 0.0005, 2.0
 # `zicht demo` writes the last five years: enough for trends, pooled periods and changes, and
 # half the rows the load must key, sort and pre-aggregate (`--first-year 2015` gives all ten).
