@@ -23,8 +23,10 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	touch $(STAMP_TEST) $(STAMP_RUN)
 
 ## make run: build the demo release if none exists, then serve the API and dashboard
+## (DEMO_ARGS are passed to `zicht demo`: `make run DEMO_ARGS="--scale 1"` for national magnitudes)
+DEMO_ARGS ?=
 run: $(STAMP_RUN)
-	$(BIN)/zicht demo --if-missing
+	$(BIN)/zicht demo --if-missing $(DEMO_ARGS)
 	$(BIN)/zicht serve
 
 ## make test: install test dependencies and run the whole suite

@@ -36,6 +36,19 @@ def test_run_installs_the_package_without_extras(tmp_path):
     assert "zicht demo --if-missing" in out and "zicht serve" in out
 
 
+def test_run_passes_demo_args_to_the_demo(tmp_path):
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    done = subprocess.run(
+        ["make", "-n", "run", "DEMO_ARGS=--scale 1 --seed 3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ".venv/bin/zicht demo --if-missing --scale 1 --seed 3" in done.stdout
+
+
 @pytest.mark.parametrize("target", ["test", "lint", "bench"])
 def test_test_targets_add_the_test_and_spark_extras(tmp_path, target):
     out = _dry_run(tmp_path, target)
