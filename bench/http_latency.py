@@ -1,4 +1,4 @@
-"""Dashboard query mix over real HTTP against `zicht serve` (issue 5's figures).
+"""Dashboard query mix over real HTTP against `zicht serve`.
 
     python -m bench.http_latency --home ~/.local/share/zicht [--gemeenten 20] [--seconds 5]
 

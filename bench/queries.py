@@ -1,4 +1,4 @@
-"""The benchmark's fixed query mix (issue 7): realistic dashboard and analyst queries, each with
+"""The benchmark's fixed query mix: realistic dashboard and analyst queries, each with
 hand-written DuckDB SQL of the same aggregate *without* disclosure control (the floor).
 
 The floors compute what the engine must compute at least: the same cells from the same fact

@@ -1,4 +1,4 @@
-"""`make bench`: the national-scale benchmark of issue 7, in one run on one machine.
+"""`make bench`: the national-scale benchmark, in one run on one machine.
 
     python -m bench.run [--scale 0.1 --scale 0.3 --scale 1] [--home DIR] [--repeat 5]
                         [--http-seconds 10] [--skip-http] [--skip-acro] [--out FILE]
