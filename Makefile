@@ -8,7 +8,7 @@ BIN     := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint bench attack sweep demo clean format soak slowclients screenshots
+.PHONY: run test lint bench attack sweep demo demo-check clean format soak slowclients screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,12 @@ run: $(STAMP_RUN)
 ## make test: install test dependencies and run the whole suite
 test: $(STAMP_TEST)
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15
+
+## make demo-check: build the release `make run` builds (national magnitudes, about six minutes)
+## and check from the API that its first views, the risk maps included, show a figure for at
+## least 90 % of the gemeenten (make test checks the first view at a tenth of the scale)
+demo-check: $(STAMP_TEST)
+	ZICHT_DEMO_SHARES_SCALE=default $(BIN)/pytest -q -p no:cacheprovider tests/dashboard/test_dashboard_demo_shares.py
 
 ## make screenshots: run the dashboard's browser tests on a fresh artifact directory, then put
 ## the views they captured (view-*.png) and their axe-core results (axe-*.json) in
