@@ -23,7 +23,7 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	touch $(STAMP_TEST) $(STAMP_RUN)
 
 ## make run: build the demo release if none exists, then serve the API and dashboard
-## (DEMO_ARGS are passed to `zicht demo`: `make run DEMO_ARGS="--scale 1"` for national magnitudes)
+## (DEMO_ARGS are passed to `zicht demo`: `make run DEMO_ARGS="--scale 0.1"` for a quick demo)
 DEMO_ARGS ?=
 run: $(STAMP_RUN)
 	$(BIN)/zicht demo --if-missing $(DEMO_ARGS)
