@@ -1,4 +1,4 @@
-"""LP audit of a suppression pattern (feasibility intervals, HiGHS via scipy).
+"""LP audit of a suppression pattern (feasibility intervals, HiGHS as SciPy ships it).
 
 An attacker knows every published cell, every additive relation and that values are
 non-negative (except cells with negative contributions). For a suppressed cell c the
@@ -312,8 +312,6 @@ class _Movements:
     """
 
     def __init__(self, rel: Relations, values, cells, lower_bound, unit: float, scale: float):
-        from scipy.optimize import LinearConstraint
-
         rows = np.unique(rel.by_cell[:, cells].indices)
         self.a_eq = rel.matrix[rows][:, cells].tocsr()
         self.a_int = self.a_eq.astype(np.int64)
@@ -336,9 +334,7 @@ class _Movements:
             self.floor = np.where(np.isinf(lb), -np.inf, exact_floor)
         self.scale = scale
         self.n_lps = 0  # solver runs, retries included
-        zero = np.zeros(self.a_eq.shape[0])
-        self.b_eq = zero
-        self._rows = LinearConstraint(self.a_eq, zero, zero)
+        self._solver: _WarmSolver | None = None  # built at the first LP
 
     def solve(self, objective, lo, hi) -> tuple[np.ndarray, float, float] | None:
         """(movement, denominator, violation) of a verified optimal point, or None.
@@ -349,17 +345,20 @@ class _Movements:
         dimensions have fractional vertices with small denominators, found by trying
         ``q`` up to ``MAX_DENOMINATOR``. Otherwise the point comes back as is with q = 0 and
         its largest violation of a relation or bound in grid units (at most ``WITNESS_TOL``
-        of the scale): it proves cells only with a margin. Retries as in
-        ``_ComponentLP.solve`` when the solver gives no point; None proves nothing.
+        of the scale): it proves cells only with a margin. When the solver gives no point it
+        retries from scratch without presolve, then with the dual simplex (see
+        ``_WarmSolver``); None proves nothing.
         """
         s = self.scale
+        if self._solver is None:
+            self._solver = _WarmSolver(self.a_eq)
         approximate: tuple[np.ndarray, float, float] | None = None
-        for run in _attempts(self.a_eq, self.b_eq, self._rows):
+        for attempt in range(len(_WarmSolver.ATTEMPTS)):
             self.n_lps += 1
-            res = run(objective, lo / s, hi / s)
-            if res.status != 0 or res.x is None or not np.all(np.isfinite(res.x)):
+            x = self._solver.solve(attempt, objective, lo / s, hi / s)
+            if x is None or not np.all(np.isfinite(x)):
                 continue
-            d = np.asarray(res.x) * s
+            d = x * s
             exact = self._exact(d)
             if exact is not None:
                 return exact
@@ -371,8 +370,8 @@ class _Movements:
                 # retry would not land on the grid either, and without presolve it costs
                 # seconds per LP: the point proves cells with its measured error.
                 break
-            # Vertices of a two-way table are integral: the retries (no presolve, then the
-            # dual simplex) usually return one exactly where presolve's rounding did not.
+            # Vertices of a two-way table are integral: the retries (from scratch, no presolve,
+            # then the dual simplex) usually return one exactly where the first did not.
         return approximate
 
     def _violation(self, d: np.ndarray) -> float:
@@ -417,6 +416,88 @@ class _Movements:
             if np.all(r >= self.floor * q) and not np.any(self.a_int @ r.astype(np.int64)):
                 return r, float(q), 0.0
         return None
+
+
+class _WarmSolver:
+    """HiGHS holding one component's relations ``A d = 0`` between the LPs of its audit.
+
+    The push rounds and per-cell LPs of a component share the matrix and differ only in the
+    objective and bounds, so the model is passed once and each LP changes only those: the
+    simplex then starts from the previous optimal basis (a warm start), typically a tenth of
+    a solve from scratch (components up to ``WARM_MAX`` cells; see ``FIRST_LARGE``). Only
+    the point an LP returns can differ from a cold solve (another optimal vertex where the
+    optimum is not unique); every point is verified by the caller exactly as before, so what
+    a point proves never rests on how it was found.
+
+    Uses HiGHS as SciPy ships it (``scipy.optimize._highspy``, the solver behind ``milp`` and
+    ``linprog``): SciPy's wrappers rebuild the model and set every option on each call, which
+    cost as much as the solve on dashboard-sized components and cannot keep a basis.
+    """
+
+    # (presolve, solver) per attempt. Attempt 0 warm-starts: HiGHS chooses, and with a valid
+    # basis continues the (dual) simplex from it. The retries discard the basis: interior
+    # point, then the dual simplex, both without presolve (presolve's absolute tolerances
+    # can call a feasible LP infeasible when values span many orders of magnitude).
+    ATTEMPTS: tuple[tuple[str, str], ...] = (
+        ("choose", "choose"),
+        ("off", "ipm"),
+        ("off", "simplex"),
+    )
+    # Without a basis yet, a large component's first LP runs interior point (with presolve
+    # and crossover, which leaves a basis for the next): several times faster there than
+    # the simplex from scratch. The largest components (tens of thousands of cells, values
+    # over ten orders of magnitude) run it for every LP: there the warm simplex took 1-2 s
+    # per LP against 0.2 s from scratch.
+    FIRST_LARGE = ("choose", "ipm")
+    LARGE = 400  # columns
+    WARM_MAX = 5_000  # columns
+
+    def __init__(self, a_eq) -> None:
+        from scipy.optimize._highspy import _core as highs
+
+        csc = a_eq.tocsc()
+        n, m = csc.shape[1], csc.shape[0]
+        lp = highs.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr
+        lp.a_matrix_.index_ = csc.indices
+        lp.a_matrix_.value_ = csc.data
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = np.zeros(n)
+        lp.row_lower_ = np.zeros(m)
+        lp.row_upper_ = np.zeros(m)
+        self._highs = highs._Highs()
+        self._optimal = highs.HighsModelStatus.kOptimal
+        self._error = highs.HighsStatus.kError
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("simplex_strategy", 1)  # dual simplex (HiGHS' default)
+        self._cols = np.arange(n, dtype=np.int32)
+        self._warm = False  # whether the last LP left an optimal basis to start from
+        if self._highs.passModel(lp) == self._error:
+            raise AuditError("the solver rejected a component's relations")
+
+    def solve(self, attempt: int, objective, lo, hi) -> np.ndarray | None:
+        """The optimal point of ``min objective @ d``, ``A d = 0``, ``lo <= d <= hi``, or None."""
+        h, n = self._highs, len(self._cols)
+        if attempt:
+            h.clearSolver()  # a retry starts from scratch
+        presolve, solver = self.ATTEMPTS[attempt]
+        if attempt == 0 and n > self.LARGE and (not self._warm or n > self.WARM_MAX):
+            h.clearSolver()
+            presolve, solver = self.FIRST_LARGE
+        h.setOptionValue("presolve", presolve)
+        h.setOptionValue("solver", solver)
+        as_floats = np.ascontiguousarray
+        h.changeColsCost(n, self._cols, as_floats(objective, dtype=float))
+        h.changeColsBounds(n, self._cols, as_floats(lo, dtype=float), as_floats(hi, dtype=float))
+        if h.run() == self._error or h.getModelStatus() != self._optimal:
+            self._warm = False
+            return None
+        self._warm = True
+        return np.array(h.getSolution().col_value)
 
 
 # Largest denominator tried for an exact point (vertices of three-way tables have small ones).

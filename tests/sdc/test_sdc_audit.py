@@ -188,3 +188,65 @@ def test_a_fractional_vertex_is_recovered_exactly_and_noise_is_not():
     skewed = movement / 3
     skewed[0] += 1.0  # a whole unit off: breaks a relation exactly
     assert lp._exact(skewed) is None
+
+
+def test_the_lps_of_a_component_share_one_warm_model_and_each_is_optimal(monkeypatch):
+    """A component's LPs differ only in objective and bounds: its relations go to HiGHS once
+    and each LP starts from the last basis. Every warm-started optimum still equals a
+    from-scratch solve of the same LP (SciPy's linprog)."""
+    from scipy.optimize import linprog
+
+    import sdc.audit as audit_module
+
+    made: list[object] = []
+    runs: list[tuple] = []
+    real_init, real_solve = audit_module._WarmSolver.__init__, audit_module._WarmSolver.solve
+
+    def init(self, a_eq):
+        made.append(a_eq)
+        real_init(self, a_eq)
+        self.matrix = a_eq
+
+    def solve(self, attempt, objective, lo, hi):
+        x = real_solve(self, attempt, objective, lo, hi)
+        runs.append((self.matrix, objective.copy(), lo.copy(), hi.copy(), x))
+        return x
+
+    monkeypatch.setattr(audit_module._WarmSolver, "__init__", init)
+    monkeypatch.setattr(audit_module._WarmSolver, "solve", solve)
+    _, values, rel, suppressed = cube_3x3x3_with_margins(3)
+    primary = suppressed & (values > 0)
+    out = audit(rel, values, suppressed, targets(values, primary, np.full(len(values), 2.0)))
+    comps = [c for c in audit_module.components(rel, suppressed) if len(c)]
+    assert len(runs) > len(made) >= 1  # several LPs per model
+    assert len(made) <= len(comps)
+    assert out.n_lps == len(runs)
+    for a, objective, lo, hi, x in runs:
+        assert x is not None
+        scratch = linprog(
+            objective, A_eq=a, b_eq=np.zeros(a.shape[0]), bounds=np.column_stack([lo, hi])
+        )
+        assert scratch.status == 0
+        assert objective @ x == pytest.approx(scratch.fun, abs=1e-7)
+        assert np.abs(a @ x).max(initial=0.0) <= 1e-7
+        assert np.all(x >= lo - 1e-7) and np.all(x <= hi + 1e-7)
+
+
+def test_a_retry_starts_from_scratch_without_presolve():
+    """When the warm start gives no point the retries discard the basis: interior point, then
+    the dual simplex, both without presolve; each still solves the LP."""
+    from sdc.audit import _WarmSolver
+
+    coords, _, rel = table_3x2()
+    a = rel.matrix[:, (coords >= 0).all(axis=1)].tocsr()
+    solver = _WarmSolver(a)
+    n = a.shape[1]
+    objective = np.zeros(n)
+    objective[0] = -1.0
+    lo, hi = np.full(n, -3.0), np.full(n, 3.0)
+    for attempt, (presolve, method) in enumerate(_WarmSolver.ATTEMPTS):
+        x = solver.solve(attempt, objective, lo, hi)
+        assert x is not None and x[0] == pytest.approx(3.0, abs=1e-7)
+        assert solver._highs.getOptionValue("presolve")[1] == presolve
+        assert solver._highs.getOptionValue("solver")[1] == method
+    assert _WarmSolver.ATTEMPTS[1:] == (("off", "ipm"), ("off", "simplex"))
