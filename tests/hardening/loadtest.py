@@ -122,10 +122,11 @@ def parse_wrk(text: str) -> dict[str, Any]:
         m = re.search(pattern, text)
         return m.group(1) if m else default
 
-    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    # wrk prints a duration with the largest unit that keeps it >= 1 (up to minutes, hours).
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
     def ms(value: str) -> float:
-        m = re.match(r"([\d.]+)(us|ms|s)", value)
+        m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
         return round(float(m.group(1)) * units[m.group(2)], 2) if m else float("nan")
 
     refused: dict[int, int] = {}  # one line per wrk thread and status

@@ -25,3 +25,27 @@ def test_load_with_a_release_switch_loses_no_request_and_keeps_memory_flat():
     assert figures["release_switch"].get("switch_status") == 200, figures
     assert figures["served_release_after"] == figures["release_switch"]["release"], figures
     assert figures["rss_growth_pct"] is not None and figures["rss_growth_pct"] <= 10, figures
+
+
+def test_wrk_figures_are_read_in_every_unit_wrk_prints():
+    """wrk prints each latency in the largest unit keeping it >= 1: microseconds up to
+    minutes. A unit not understood must not turn into NaN in a committed bench result."""
+    from tests.hardening.loadtest import parse_wrk
+
+    out = """Running 15s test @ http://127.0.0.1:8000
+  Latency Distribution
+     50%  843.00us
+     75%    1.50ms
+     90%    2.10s
+     99%    1.05m
+  13245 requests in 15.01s, 20.00MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:    882.41
+"""
+    figures = parse_wrk(out)
+    assert figures["latency_p50_ms"] == 0.84
+    assert figures["latency_p99_ms"] == 63_000.0
+    assert figures["requests"] == 13245 and figures["requests_per_s"] == 882.41
+    assert figures["non_2xx_3xx"] == 3
+    unknown = parse_wrk(out.replace("1.05m", "1.05x"))["latency_p99_ms"]
+    assert unknown != unknown  # NaN: no figure rather than a wrong one
