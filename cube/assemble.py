@@ -122,15 +122,17 @@ def assemble(
     page = order[start:stop].tolist()
     codes, labels = _members(levels, grid[page], q.lang, total)
     values = [_values(o, page) for o in outputs]
-    rows = [
-        Row(tuple(m), tuple(lb), tuple(v))
-        for m, lb, v in zip(
-            zip(*codes, strict=True) if codes else [()] * len(page),
-            zip(*labels, strict=True) if labels else [()] * len(page),
-            zip(*values, strict=True) if values else [()] * len(page),
-            strict=True,
+    rows = list(
+        map(
+            Row._make,
+            zip(
+                zip(*codes, strict=True) if codes else [()] * len(page),
+                zip(*labels, strict=True) if labels else [()] * len(page),
+                zip(*values, strict=True) if values else [()] * len(page),
+                strict=True,
+            ),
         )
-    ]
+    )
     return {
         "query": q,
         "release": release_id,
