@@ -18,6 +18,7 @@ denominator, checked in integer arithmetic) or within the point's own measured v
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -424,7 +425,7 @@ class _WarmSolver:
     The push rounds and per-cell LPs of a component share the matrix and differ only in the
     objective and bounds, so the model is passed once and each LP changes only those: the
     simplex then starts from the previous optimal basis (a warm start), typically a tenth of
-    a solve from scratch (components up to ``WARM_MAX`` cells; see ``FIRST_LARGE``). Only
+    a solve from scratch (large components: see ``FIRST_LARGE``). Only
     the point an LP returns can differ from a cold solve (another optimal vertex where the
     optimum is not unique); every point is verified by the caller exactly as before, so what
     a point proves never rests on how it was found.
@@ -445,12 +446,13 @@ class _WarmSolver:
     )
     # Without a basis yet, a large component's first LP runs interior point (with presolve
     # and crossover, which leaves a basis for the next): several times faster there than
-    # the simplex from scratch. The largest components (tens of thousands of cells, values
-    # over ten orders of magnitude) run it for every LP: there the warm simplex took 1-2 s
-    # per LP against 0.2 s from scratch.
+    # the simplex from scratch. Warm starts usually take a fraction of that (23,673 cells:
+    # 0.01 against 0.3 s), but not always: with values over ten orders of magnitude the warm
+    # simplex needed thousands of iterations, twice the time from scratch. So the first warm
+    # LP slower than the solve from scratch (CPU time of this thread) turns warm starts off
+    # for the component; its later LPs run as its first. Only the speed depends on it.
     FIRST_LARGE = ("choose", "ipm")
     LARGE = 400  # columns
-    WARM_MAX = 5_000  # columns
 
     def __init__(self, a_eq) -> None:
         from scipy.optimize._highspy import _core as highs
@@ -476,6 +478,8 @@ class _WarmSolver:
         self._highs.setOptionValue("simplex_strategy", 1)  # dual simplex (HiGHS' default)
         self._cols = np.arange(n, dtype=np.int32)
         self._warm = False  # whether the last LP left an optimal basis to start from
+        self._scratch_s = 0.0  # CPU seconds of the large component's first LP (from scratch)
+        self._cold_only = False  # warm starts turned off for this component
         if self._highs.passModel(lp) == self._error:
             raise AuditError("the solver rejected a component's relations")
 
@@ -485,7 +489,9 @@ class _WarmSolver:
         if attempt:
             h.clearSolver()  # a retry starts from scratch
         presolve, solver = self.ATTEMPTS[attempt]
-        if attempt == 0 and n > self.LARGE and (not self._warm or n > self.WARM_MAX):
+        large = attempt == 0 and n > self.LARGE
+        scratch = large and (not self._warm or self._cold_only)
+        if scratch:
             h.clearSolver()
             presolve, solver = self.FIRST_LARGE
         h.setOptionValue("presolve", presolve)
@@ -493,11 +499,15 @@ class _WarmSolver:
         as_floats = np.ascontiguousarray
         h.changeColsCost(n, self._cols, as_floats(objective, dtype=float))
         h.changeColsBounds(n, self._cols, as_floats(lo, dtype=float), as_floats(hi, dtype=float))
-        if h.run() == self._error or h.getModelStatus() != self._optimal:
-            self._warm = False
-            return None
-        self._warm = True
-        return np.array(h.getSolution().col_value)
+        start = time.thread_time()
+        failed = h.run() == self._error or h.getModelStatus() != self._optimal
+        took = time.thread_time() - start
+        if scratch and not self._scratch_s:
+            self._scratch_s = took
+        elif large and not scratch and took > self._scratch_s:
+            self._cold_only = True
+        self._warm = not failed
+        return None if failed else np.array(h.getSolution().col_value)
 
 
 # Largest denominator tried for an exact point (vertices of three-way tables have small ones).

@@ -250,3 +250,30 @@ def test_a_retry_starts_from_scratch_without_presolve():
         assert solver._highs.getOptionValue("presolve")[1] == presolve
         assert solver._highs.getOptionValue("solver")[1] == method
     assert _WarmSolver.ATTEMPTS[1:] == (("off", "ipm"), ("off", "simplex"))
+
+
+@pytest.mark.parametrize("warm_seconds, later", [(0.1, "choose"), (2.0, "ipm")])
+def test_a_warm_start_slower_than_from_scratch_turns_warm_starts_off(
+    monkeypatch, warm_seconds, later
+):
+    """A large component's first LP runs interior point from scratch; its next LPs start
+    warm, unless a warm LP took longer than that first one: then they run from scratch too."""
+    import sdc.audit as audit_module
+    from sdc.audit import _WarmSolver
+
+    coords, _, rel = table_3x2()
+    a = rel.matrix[:, (coords >= 0).all(axis=1)].tocsr()
+    solver = _WarmSolver(a)
+    solver.LARGE = 0  # this small table counts as large
+    # the clock read before and after each LP: the first takes 1 s, the second (warm) as given
+    readings = iter([0.0, 1.0, 10.0, 10.0 + warm_seconds, 20.0, 20.1])
+    monkeypatch.setattr(audit_module.time, "thread_time", lambda: next(readings))
+    n = a.shape[1]
+    objective = np.zeros(n)
+    objective[0] = -1.0
+    lo, hi = np.full(n, -3.0), np.full(n, 3.0)
+    used = []
+    for _ in range(3):
+        assert solver.solve(0, objective, lo, hi) is not None
+        used.append(solver._highs.getOptionValue("solver")[1])
+    assert used == ["ipm", "choose", later]
