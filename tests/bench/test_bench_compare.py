@@ -66,7 +66,7 @@ def test_comparable_sees_a_value_one_bit_apart(engines):
         row.values[i], value=float.fromhex(row.values[i].value.hex()) * (1 + 2**-52)
     )
     values = (*row.values[:i], nudged_value, *row.values[i + 1 :])
-    rows = tuple(dataclasses.replace(row, values=values) if r is row else r for r in answer.rows)
+    rows = tuple(row._replace(values=values) if r is row else r for r in answer.rows)
     assert comparable(dataclasses.replace(answer, rows=rows)) != comparable(answer)
     assert comparable(dataclasses.replace(answer)) == comparable(answer)
 
