@@ -127,7 +127,9 @@ class _ComponentLP:
 
 
 def _attempts(a_eq, b_eq, rows):
-    """Solver runs for ``A x = b``, bounds: fastest first, then the robust retries."""
+    """Solver runs for ``A x = b``, bounds: fastest first, then the robust retries. Used by
+    ``feasibility_intervals`` (exact intervals over the values, each LP solved from scratch:
+    an independent check of the audit, which solves its own LPs with ``_WarmSolver``)."""
     from scipy.optimize import Bounds, linprog, milp
 
     def linprog_run(method: str, presolve: bool):
@@ -145,7 +147,7 @@ def _attempts(a_eq, b_eq, rows):
 
     # Interior point (with crossover) is several times faster on large components; on
     # small ones the same HiGHS through milp without integer columns has a third less
-    # overhead per call than linprog, which dominates on dashboard queries.
+    # overhead per call than linprog.
     first = linprog_run("highs-ipm", True) if a_eq.shape[1] > 400 else milp_run
     return (first, linprog_run("highs-ipm", False), linprog_run("highs-ds", False))
 
@@ -425,10 +427,11 @@ class _WarmSolver:
     The push rounds and per-cell LPs of a component share the matrix and differ only in the
     objective and bounds, so the model is passed once and each LP changes only those: the
     simplex then starts from the previous optimal basis (a warm start), typically a tenth of
-    a solve from scratch (large components: see ``FIRST_LARGE``). Only
-    the point an LP returns can differ from a cold solve (another optimal vertex where the
-    optimum is not unique); every point is verified by the caller exactly as before, so what
-    a point proves never rests on how it was found.
+    a solve from scratch (large components: see ``FIRST_LARGE``). Only the point an LP
+    returns can differ from a cold solve (another optimal vertex where the optimum is not
+    unique); every point is verified by the caller exactly as before, so what a point proves
+    never rests on how it was found. A model HiGHS rejects gives no points (None), as an LP
+    without a solution does: its cells stay unproven and are protected further.
 
     Uses HiGHS as SciPy ships it (``scipy.optimize._highspy``, the solver behind ``milp`` and
     ``linprog``): SciPy's wrappers rebuild the model and set every option on each call, which
@@ -478,14 +481,15 @@ class _WarmSolver:
         self._highs.setOptionValue("simplex_strategy", 1)  # dual simplex (HiGHS' default)
         self._cols = np.arange(n, dtype=np.int32)
         self._warm = False  # whether the last LP left an optimal basis to start from
-        self._scratch_s = 0.0  # CPU seconds of the large component's first LP (from scratch)
+        self._scratch_s: float | None = None  # CPU seconds of a large component's first LP
         self._cold_only = False  # warm starts turned off for this component
-        if self._highs.passModel(lp) == self._error:
-            raise AuditError("the solver rejected a component's relations")
+        self._rejected = self._highs.passModel(lp) == self._error
 
     def solve(self, attempt: int, objective, lo, hi) -> np.ndarray | None:
         """The optimal point of ``min objective @ d``, ``A d = 0``, ``lo <= d <= hi``, or None."""
         h, n = self._highs, len(self._cols)
+        if self._rejected:
+            return None
         if attempt:
             h.clearSolver()  # a retry starts from scratch
         presolve, solver = self.ATTEMPTS[attempt]
@@ -502,9 +506,9 @@ class _WarmSolver:
         start = time.thread_time()
         failed = h.run() == self._error or h.getModelStatus() != self._optimal
         took = time.thread_time() - start
-        if scratch and not self._scratch_s:
+        if scratch and self._scratch_s is None:
             self._scratch_s = took
-        elif large and not scratch and took > self._scratch_s:
+        elif large and not scratch and self._scratch_s is not None and took > self._scratch_s:
             self._cold_only = True
         self._warm = not failed
         return None if failed else np.array(h.getSolution().col_value)

@@ -277,3 +277,17 @@ def test_a_warm_start_slower_than_from_scratch_turns_warm_starts_off(
         assert solver.solve(0, objective, lo, hi) is not None
         used.append(solver._highs.getOptionValue("solver")[1])
     assert used == ["ipm", "choose", later]
+
+
+def test_a_model_the_solver_rejects_gives_no_point_and_no_error():
+    """HiGHS refuses a matrix with an infinite entry: like an LP without a solution, the
+    solver then returns no point (its cells stay unproven), it raises nothing."""
+    from scipy import sparse
+
+    from sdc.audit import _WarmSolver
+
+    solver = _WarmSolver(sparse.csr_matrix(np.array([[1.0, np.inf], [1.0, -1.0]])))
+    for attempt in range(len(_WarmSolver.ATTEMPTS)):
+        assert solver.solve(attempt, np.array([-1.0, 0.0]), np.zeros(2), np.ones(2)) is None
+    usable = _WarmSolver(sparse.csr_matrix(np.array([[1.0, 1.0], [1.0, -1.0]])))
+    assert usable.solve(0, np.array([-1.0, 0.0]), np.full(2, -1.0), np.ones(2)) is not None
