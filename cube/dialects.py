@@ -16,14 +16,16 @@ differently; ``DIALECTS`` says, per dialect, how each of them is written there:
   order; Spark: as sqlglot writes it (``filter(x, v -> ...)``);
 - ``sum``: ``SUM(x) [FILTER (WHERE c)]``, exact over integers (DuckDB sums BIGINT as HUGEINT;
   Spark in ANSI mode fails on overflow); a sum of doubles says so in the tree,
-  ``SUM(CAST(x AS DOUBLE))`` or ``SUM(a / b)``. Spark: as is.
+  ``SUM(CAST(x AS DOUBLE))`` or ``SUM(a / b)``. Spark: as is;
+- ``key_mod``: ``x & 4294967295``, a non-negative integer sum modulo 2^32 (record keys) by its
+  low bits; Spark: as is.
 
 DataFusion (``cube/backends/datafusion.py``) is written by sqlglot's PostgreSQL generator, which
 its parser reads, and has no lambdas: ``array_agg(x) FILTER (WHERE ...)`` sorted and sliced
-for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')`` and
-``array_compact``; its 64-bit integer sums wrap silently on overflow, so integers are summed as
-``DECIMAL(38, 0)`` (the backend reads such results back as 64-bit integers, failing loudly
-where one does not fit, as DuckDB's cast to BIGINT does).
+for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')``,
+``array_compact`` and ``x % 4294967296`` for ``key_mod``; its 64-bit integer sums wrap silently
+on overflow, so integers are summed as ``DECIMAL(38, 0)`` (the backend reads such results back
+as 64-bit integers, failing loudly where one does not fit, as DuckDB's cast to BIGINT does).
 
 Everything else (casts, ``FILTER``, ``GROUPING SETS``, list sorting and filtering, quoting of
 literals) is sqlglot's own generator for the dialect. A function the tree names that a dialect
@@ -180,8 +182,17 @@ def datafusion_sum(node: exp.Expr) -> exp.Expr:
     return exact
 
 
+def datafusion_key_mod(node: exp.Expr) -> exp.Expr:
+    """``x & mask`` → ``x % (mask + 1)``: DataFusion sums integers as decimals (``sum``), which
+    have no bitwise operators; for the non-negative sums of record keys the two agree."""
+    assert isinstance(node, exp.BitwiseAnd)
+    mask = int(node.expression.name)
+    return exp.Mod(this=node.this.copy(), expression=exp.Literal.number(mask + 1))
+
+
 FUNCTIONS = (
     "sum",
+    "key_mod",
     "top_n",
     "grouping",
     "list_slice",
@@ -212,6 +223,7 @@ DIALECTS: dict[str, Dialect] = {
             "list_reverse_sort": keep,
             "list_drop_nulls": keep,
             "sum": keep,
+            "key_mod": keep,
         },
     ),
     "datafusion": Dialect(
@@ -219,6 +231,7 @@ DIALECTS: dict[str, Dialect] = {
         "postgres",
         {
             "sum": datafusion_sum,
+            "key_mod": datafusion_key_mod,
             "top_n": datafusion_top_n,
             "grouping": keep,
             "list_slice": datafusion_list_slice,
@@ -261,6 +274,8 @@ def function_of(node: exp.Expr) -> str | None:
         return "sum"
     if isinstance(node, exp.Grouping):
         return "grouping"
+    if isinstance(node, exp.BitwiseAnd):
+        return "key_mod"
     if isinstance(node, exp.ArraySort) and node.args.get("asc") == exp.false():
         return "list_reverse_sort"
     if isinstance(node, exp.ArrayFilter) and _drops_nulls(node):

@@ -228,9 +228,11 @@ def _top(x: exp.Expr, n: int) -> exp.Expr:
 
 
 def _key(total: exp.Expr) -> exp.Expr:
+    """The record-key sum modulo ``KEY_MOD`` (``key_mod`` in ``cube.dialects``): its low bits
+    by a mask, which DuckDB computes on its 128-bit sums several times faster than ``%``."""
     from sqlglot import exp
 
-    return exp.cast(exp.Mod(this=total, expression=_num(KEY_MOD), safe=False), "BIGINT")
+    return exp.cast(exp.BitwiseAnd(this=total, expression=_num(KEY_MOD - 1)), "BIGINT")
 
 
 def _sets(sets: tuple[tuple[int, ...], ...], n_items: int, extra: str = "") -> exp.Group:

@@ -402,7 +402,16 @@ class _Movements:
         if len(free) == 0:
             return d, err
         residual = self.a_eq @ d
-        fix = lsqr(self.a_eq[:, free], -residual, atol=1e-15, btol=1e-15, iter_lim=2000)[0]
+        sub = self.a_eq[:, free]
+        if sub.shape[0] <= DENSE_POLISH:
+            # Few relations: the minimum-norm correction (what LSQR converges to) as
+            # ``sub.T @ y`` with ``(sub sub.T) y = -residual``, a small dense system; LSQR's
+            # Python loop costs milliseconds here, a fair share of a dashboard query.
+            dense = sub.toarray()
+            y = np.linalg.lstsq(dense @ dense.T, -residual, rcond=None)[0]
+            fix = dense.T @ y
+        else:
+            fix = lsqr(sub, -residual, atol=1e-15, btol=1e-15, iter_lim=2000)[0]
         better = d.copy()
         better[free] += fix
         better_err = self._violation(better)
@@ -513,6 +522,10 @@ class _WarmSolver:
         self._warm = not failed
         return None if failed else np.array(h.getSolution().col_value)
 
+
+# Up to this many relations the polish solves a dense system of that size; beyond, LSQR on
+# the sparse matrix.
+DENSE_POLISH = 200
 
 # Largest denominator tried for an exact point (vertices of three-way tables have small ones).
 MAX_DENOMINATOR = 512

@@ -169,6 +169,7 @@ TRINO = Dialect(
         "list_reverse_sort": _trino_reverse_sort,
         "list_drop_nulls": keep,
         "sum": keep,
+        "key_mod": keep,  # sqlglot writes Trino's bitwise_and(x, mask)
     },
 )
 

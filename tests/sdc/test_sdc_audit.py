@@ -190,6 +190,26 @@ def test_a_fractional_vertex_is_recovered_exactly_and_noise_is_not():
     assert lp._exact(skewed) is None
 
 
+@pytest.mark.parametrize("dense_up_to", [0, 200])  # LSQR, then the small dense system
+def test_the_polish_puts_a_noisy_point_back_on_the_relations(monkeypatch, dense_up_to):
+    import sdc.audit
+    from sdc.audit import _Movements
+
+    monkeypatch.setattr(sdc.audit, "DENSE_POLISH", dense_up_to)
+    coords, values, rel, _ = cube_3x3x3_with_margins(0)
+    values = values + 8 * 27
+    cells = np.flatnonzero((coords >= 0).all(axis=1))
+    lp = _Movements(rel, values, cells, np.zeros(len(values)), 1.0, 100.0)
+    corner = coords[cells]
+    on_cube = (corner <= 1).all(axis=1)
+    movement = np.where(on_cube, (-1.0) ** corner.sum(axis=1), 0.0) * 2.5
+    noisy = movement + np.random.default_rng(1).normal(0, 1e-6, len(movement))
+    before = lp._violation(noisy)
+    polished, err = lp._polish(noisy)
+    assert before > 1e-7 and err < 1e-12 and err == lp._violation(polished)
+    assert np.abs(polished - movement).max() < 1e-5  # the smallest correction, not another point
+
+
 def test_the_lps_of_a_component_share_one_warm_model_and_each_is_optimal(monkeypatch):
     """A component's LPs differ only in objective and bounds: its relations go to HiGHS once
     and each LP starts from the last basis. Every warm-started optimum still equals a

@@ -48,3 +48,16 @@ def test_hierarchy_relation_between_two_items_of_one_dimension():
     assert (0, 0, -1, 0, 1, 0) in rows  # provincie 1 = gemeente 2
     assert (-1, -1, -1, 0, 0, 1) in rows  # national = all gemeenten
     assert (0, 0, 0, -1, -1, 1) in rows  # national = all provincies
+
+
+def test_packed_groups_number_rows_as_sorting_the_rows_does():
+    from sdc.relations import _groups
+
+    rng = np.random.default_rng(5)
+    small = rng.integers(-1, 7, size=(400, 3))
+    wide = np.column_stack([rng.integers(-1, 2**40, 300), rng.integers(-1, 2**30, 300)])
+    wide = np.concatenate([wide, wide[:50]])  # repeated rows share a group
+    for keys in (small, wide, small[:, :1]):
+        expected = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+        assert np.array_equal(_groups(keys), expected)
+    assert np.array_equal(_groups(np.zeros((4, 0), dtype=np.int64)), np.zeros(4))

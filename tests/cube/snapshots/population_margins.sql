@@ -17,11 +17,11 @@ SELECT
   k1,
   GROUPING(k0, k1) AS g,
   COUNT(*) AS n0,
-  CAST(COALESCE(SUM(record_key), 0) % 4294967296 AS BIGINT) AS key0,
+  CAST(COALESCE(SUM(record_key), 0) & 4294967295 AS BIGINT) AS key0,
   COUNT(*) FILTER(WHERE
     f1) AS n1,
   CAST(COALESCE(SUM(record_key) FILTER(WHERE
-    f1), 0) % 4294967296 AS BIGINT) AS key1
+    f1), 0) & 4294967295 AS BIGINT) AS key1
 FROM f
 GROUP BY
   GROUPING SETS (
@@ -29,4 +29,4 @@ GROUP BY
     (k1)
   )
 -- one_pass on spark
-WITH f AS (SELECT `t0`.`region_gemeente` AS `k0`, `t0`.`year` AS `k1`, `t0`.`holding`, `t0`.`record_key`, `t0`.`holding_rows_year` AS `hr`, COALESCE(TRUE AND (`t0`.`income_decile` <= 4), FALSE) AS `f1` FROM `fact_population` AS `t0`) SELECT k0, k1, GROUPING_ID(k0, k1) AS g, COUNT(*) AS n0, CAST(COALESCE(SUM(record_key), 0) % 4294967296 AS BIGINT) AS key0, COUNT(*) FILTER(WHERE f1) AS n1, CAST(COALESCE(SUM(record_key) FILTER(WHERE f1), 0) % 4294967296 AS BIGINT) AS key1 FROM f GROUP BY GROUPING SETS ((k0, k1), (k1))
+WITH f AS (SELECT `t0`.`region_gemeente` AS `k0`, `t0`.`year` AS `k1`, `t0`.`holding`, `t0`.`record_key`, `t0`.`holding_rows_year` AS `hr`, COALESCE(TRUE AND (`t0`.`income_decile` <= 4), FALSE) AS `f1` FROM `fact_population` AS `t0`) SELECT k0, k1, GROUPING_ID(k0, k1) AS g, COUNT(*) AS n0, CAST(COALESCE(SUM(record_key), 0) & 4294967295 AS BIGINT) AS key0, COUNT(*) FILTER(WHERE f1) AS n1, CAST(COALESCE(SUM(record_key) FILTER(WHERE f1), 0) & 4294967295 AS BIGINT) AS key1 FROM f GROUP BY GROUPING SETS ((k0, k1), (k1))
