@@ -36,9 +36,11 @@ MAX_ROUNDS = 200
 MAX_SINGLE_LPS = 12
 # Two-way tables: components with more suppressed cells than this are first audited on a
 # sub-table (``sdc.rectangles.sub_table``) holding the unproven cells and so many lines more
-# (0: only the lines crossing them).
+# (0: only the lines crossing them), growing about threefold a step: a last cell the small
+# sub-tables leave unproven costs one LP over ~100 lines, not over the whole component
+# (100k cells x 100 ages: 0.13 against 0.23 s).
 SUB_TABLE_FROM = 2_000
-SUB_TABLE_LINES = (32, 0, 256, 1024)
+SUB_TABLE_LINES = (32, 0, 96, 256, 1024)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
