@@ -56,6 +56,9 @@ def test_audit_passes_when_interval_covers_protection_and_fails_when_too_narrow(
     # X11 = 4 cannot go below 3: a protection level of 2 is not met downwards.
     bad = audit(rel, values, suppressed, targets(values, primary, np.full(12, 2.0)))
     assert bad.failing_down == [0] and bad.failing_up == []
+    # One LP up, one down: the push round that pushed X11 alone down was X11's own LP, not
+    # solved a second time.
+    assert bad.n_lps == 2
 
 
 def test_exact_disclosure_of_a_lonely_cell_is_caught():
