@@ -8,6 +8,10 @@ of their values), *after* (``protect`` as it runs) and *before* (secondary suppr
 LP audits over whole components only, the method without rectangles and sub-tables). The
 exponent is the least-squares slope of log time on log cells.
 
+``--seeds K`` also protects K more random tables of the largest size per family (seeds 1..K)
+and reports each one's time: one table's figure may be a lucky or an unlucky draw (a cell that
+only an LP over a whole 40k-cell component shows to need another suppression costs seconds).
+
 CPU time of this process, not wall time: on a shared machine wall time mostly measures the
 neighbours (the solver runs single-threaded). State the load average with any figure.
 """
@@ -108,6 +112,12 @@ def _row(table, seconds, suppressed, secondary, cost) -> dict[str, Any]:
     }
 
 
+def _seeded(cells: int, cols: int, seed: int, policy: Policy) -> dict[str, Any]:
+    """One more table of ``cells`` cells drawn with ``seed``, protected once."""
+    table = two_way(cells, cols, seed)
+    return {"seed": seed, "cells": table.n_cells, "after": after(table, policy, 1)}
+
+
 def exponent(cells: list[int], seconds: list[float]) -> float:
     slope, _ = np.polyfit(np.log(cells), np.log(np.maximum(seconds, 1e-4)), 1)
     return round(float(slope), 2)
@@ -119,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", action="store_true", help="also time the method before")
     ap.add_argument("--max-cells", type=int, default=SIZES[-1])
     ap.add_argument("--out", help="write the figures as JSON here")
+    ap.add_argument(
+        "--seeds", type=int, default=0, help="more tables of the largest size (seeds 1..K)"
+    )
     args = ap.parse_args(argv)
     policy = Policy()
     report: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "families": {}}
@@ -141,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         report["families"][family] = {"rows": rows, "exponent": fit}
         print(family, "exponent", fit, flush=True)
+        if args.seeds and rows:
+            seeded = [
+                _seeded(rows[-1]["cells"], cols, seed, policy) for seed in range(1, args.seeds + 1)
+            ]
+            report["families"][family]["other_seeds"] = seeded
+            print(family, "other seeds", json.dumps(seeded), flush=True)
     report["load_average_at_end"] = os.getloadavg()
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
