@@ -68,8 +68,12 @@ def components(rel: Relations, suppressed: np.ndarray) -> list[np.ndarray]:
     cells = np.flatnonzero(suppressed)
     if len(cells) == 0:
         return []
-    sub = abs(rel.by_cell[:, cells]).tocsr()  # (n_relations, n_suppressed)
-    graph = sparse.bmat([[None, sub], [sub.T, None]], format="csr")
+    # Nodes: the relations, then the suppressed cells; an edge from each relation to each of
+    # its suppressed cells (made symmetric by ``directed=False``).
+    sub = rel.by_cell[:, cells].tocoo()  # (n_relations, n_suppressed)
+    n = rel.n + len(cells)
+    edges = np.ones(len(sub.row), dtype=np.int8)
+    graph = sparse.csr_matrix((edges, (sub.row, rel.n + sub.col)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     labels = labels[rel.n :]
     order = np.argsort(labels, kind="stable")

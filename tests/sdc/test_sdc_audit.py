@@ -314,3 +314,31 @@ def test_a_model_the_solver_rejects_gives_no_point_and_no_error():
         assert solver.solve(attempt, np.array([-1.0, 0.0]), np.zeros(2), np.ones(2)) is None
     usable = _WarmSolver(sparse.csr_matrix(np.array([[1.0, 1.0], [1.0, -1.0]])))
     assert usable.solve(0, np.array([-1.0, 0.0]), np.full(2, -1.0), np.ones(2)) is not None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_components_are_the_suppressed_cells_linked_by_shared_relations(seed):
+    """Checked against a plain union of every relation's suppressed cells."""
+    from sdc.audit import components
+
+    rng = np.random.default_rng(seed)
+    coords = np.array([(i, j) for i in range(-1, 6) for j in range(-1, 5)], dtype=np.int32)
+    rel = build_relations(CellTable(coords, {}))
+    suppressed = rng.random(len(coords)) < 0.3
+    parent = list(range(len(coords)))
+
+    def find(c):
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    for r in range(rel.n):
+        members = [int(c) for c in rel.members(r) if suppressed[c]]
+        for c in members[1:]:
+            parent[find(c)] = find(members[0])
+    expected = {}
+    for c in np.flatnonzero(suppressed):
+        expected.setdefault(find(int(c)), []).append(int(c))
+    found = components(rel, suppressed)
+    assert sorted(map(list, found)) == sorted(expected.values())
+    assert all(np.all(np.diff(group) > 0) for group in found)  # sorted cell ids
