@@ -185,9 +185,8 @@ def datafusion_sum(node: exp.Expr) -> exp.Expr:
 def datafusion_key_mod(node: exp.Expr) -> exp.Expr:
     """``x & mask`` → ``x % (mask + 1)``: DataFusion sums integers as decimals (``sum``), which
     have no bitwise operators; for the non-negative sums of record keys the two agree."""
-    assert isinstance(node, exp.BitwiseAnd)
-    mask = int(node.expression.name)
-    return exp.Mod(this=node.this.copy(), expression=exp.Literal.number(mask + 1))
+    assert isinstance(node, exp.BitwiseAnd) and _is_key_mask(node.expression)
+    return exp.Mod(this=node.this.copy(), expression=exp.Literal.number(KEY_MASK + 1))
 
 
 FUNCTIONS = (
@@ -242,6 +241,15 @@ DIALECTS: dict[str, Dialect] = {
 }
 
 
+KEY_MASK = 2**32 - 1  # ``key_mod``: the low 32 bits of a record-key sum
+
+
+def _is_key_mask(node: exp.Expr) -> bool:
+    """The literal ``KEY_MASK``: only ``x & KEY_MASK`` is ``key_mod``; any other bitwise AND is
+    written as the tree has it, never turned into a modulo it does not mean."""
+    return isinstance(node, exp.Literal) and node.is_number and node.name == str(KEY_MASK)
+
+
 def _is_top_n(node: exp.Expr) -> bool:
     return isinstance(node, exp.Max) and node.args.get("count") is not None
 
@@ -274,7 +282,7 @@ def function_of(node: exp.Expr) -> str | None:
         return "sum"
     if isinstance(node, exp.Grouping):
         return "grouping"
-    if isinstance(node, exp.BitwiseAnd):
+    if isinstance(node, exp.BitwiseAnd) and _is_key_mask(node.expression):
         return "key_mod"
     if isinstance(node, exp.ArraySort) and node.args.get("asc") == exp.false():
         return "list_reverse_sort"

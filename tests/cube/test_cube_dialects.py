@@ -195,3 +195,18 @@ def test_a_new_dialect_is_one_table_entry(engine, facts_engine, name, source):
             assert not [m for m in tree.find_all(exp.Max) if m.args.get("count") is not None]
             want = bound.render("duckdb").upper().count("MAX(")
             assert text.upper().count("MAX(") == want  # top-n as Trino's own max(x, n)
+
+
+def test_only_the_key_mask_is_key_mod():
+    """``x & 4294967295`` (the cell key: a record-key sum mod 2^32) is written as a modulo
+    where a dialect has no bitwise AND on its sums; any other mask stays as the tree has it."""
+    from cube.dialects import KEY_MASK
+    from cube.sql import KEY_MOD
+
+    assert KEY_MASK == KEY_MOD - 1
+    key = sqlglot.parse_one(f"SELECT CAST(SUM(k) & {KEY_MASK} AS BIGINT) AS key FROM f")
+    other = sqlglot.parse_one("SELECT flags & 255 AS low FROM f")
+    datafusion = DIALECTS["datafusion"]
+    assert f"% {KEY_MASK + 1}" in render(key, datafusion) and "&" not in render(key, datafusion)
+    assert "flags & 255" in render(other, datafusion) and "%" not in render(other, datafusion)
+    assert f"& {KEY_MASK}" in render(key, DIALECTS["duckdb"])
