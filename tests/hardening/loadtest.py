@@ -138,8 +138,10 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return {
         "requests": int(grab(r"(\d+) requests in")),
         "requests_per_s": float(grab(r"Requests/sec:\s+([\d.]+)")),
-        "latency_p50_ms": ms(grab(r"50%\s+(\S+)", "nan")),
-        "latency_p99_ms": ms(grab(r"99%\s+(\S+)", "nan")),
+        # The distribution's own lines: the thread statistics above end in a share too
+        # ("+/- Stdev ... 68.50%"), whose "50%" must not be read as the median.
+        "latency_p50_ms": ms(grab(r"(?m)^\s+50%\s+(\S+)", "nan")),
+        "latency_p99_ms": ms(grab(r"(?m)^\s+99%\s+(\S+)", "nan")),
         "non_2xx_3xx": int(grab(r"Non-2xx or 3xx responses: (\d+)")),
         "socket_errors": sum(int(x) for x in socket.groups()) if socket else 0,
         "refused_by_status": refused,

@@ -33,6 +33,10 @@ def test_wrk_figures_are_read_in_every_unit_wrk_prints():
     from tests.hardening.loadtest import parse_wrk
 
     out = """Running 15s test @ http://127.0.0.1:8000
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   160.31ms   63.56ms 400.00ms   68.50%
+    Req/Sec    99.00     20.00   150.00     71.99%
   Latency Distribution
      50%  843.00us
      75%    1.50ms
