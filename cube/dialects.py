@@ -241,7 +241,7 @@ DIALECTS: dict[str, Dialect] = {
 }
 
 
-KEY_MASK = 2**32 - 1  # ``key_mod``: the low 32 bits of a record-key sum
+KEY_MASK = 2**32 - 1  # ``key_mod``: the low 32 bits of a record-key sum (``cube.sql`` KEY_MOD)
 
 
 def _is_key_mask(node: exp.Expr) -> bool:

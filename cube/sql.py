@@ -232,7 +232,9 @@ def _key(total: exp.Expr) -> exp.Expr:
     by a mask, which DuckDB computes on its 128-bit sums several times faster than ``%``."""
     from sqlglot import exp
 
-    return exp.cast(exp.BitwiseAnd(this=total, expression=_num(KEY_MOD - 1)), "BIGINT")
+    from cube.dialects import KEY_MASK
+
+    return exp.cast(exp.BitwiseAnd(this=total, expression=_num(KEY_MASK)), "BIGINT")
 
 
 def _sets(sets: tuple[tuple[int, ...], ...], n_items: int, extra: str = "") -> exp.Group:

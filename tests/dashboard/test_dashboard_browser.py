@@ -131,7 +131,7 @@ def test_a_suppressed_gemeente_is_hatched_and_explained_as_x(page, server):
     code = suppressed[0]
     # The pointer's event on the path itself: a hover at the centre of the path's box can land
     # outside a concave or many-part gemeente (a neighbour or the sea gets it, and no tooltip
-    # shows), which failed this test now and then on a busy machine.
+    # shows): the likely cause of an occasional time-out here on a busy machine.
     page.dispatch_event(f"#map path[data-code={code}]", "mousemove")
     page.wait_for_selector("#tooltip:not([hidden])", timeout=10_000)
     label = page.get_attribute(f"#map path[data-code={code}]", "aria-label") or ""
