@@ -171,13 +171,18 @@ def _count(
 
 
 def sub_table(
-    coords: np.ndarray, values: np.ndarray, suppressed: np.ndarray, asked: np.ndarray, extra: int
+    coords: np.ndarray,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    asked: np.ndarray,
+    extra: int,
+    crossing: bool = True,
 ) -> np.ndarray:
     """Suppressed cells of a sub-table around ``asked``: along the longer axis, the lines
     holding asked cells, the total line, the ``extra`` lines with most suppressed cells (many
     ways round) and the ``extra`` lines with the largest suppressed sum (room to move far);
-    for a few asked cells also every line crossing them in a suppressed cell (the shortest
-    ways round).
+    with ``crossing``, for a few asked cells also every line crossing them in a suppressed
+    cell (the shortest ways round; in a table suppressed in every column that is all of it).
 
     Auditing the sub-table with every other cell held at its true value is sound: a point
     it finds is a point of the whole table's polytope (held cells satisfy their bounds).
@@ -194,6 +199,6 @@ def sub_table(
     keep[line[wanted]] = True
     keep[np.argsort(-counts, kind="stable")[:extra]] = True
     keep[np.argsort(-mass, kind="stable")[:extra]] = True
-    if wanted.sum() <= FEW:
+    if crossing and wanted.sum() <= FEW:
         keep[line[suppressed & np.isin(across, across[wanted])]] = True
     return suppressed & keep[line]

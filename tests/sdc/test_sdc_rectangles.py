@@ -88,13 +88,18 @@ def test_sub_table_keeps_the_asked_lines_the_total_line_the_busiest_and_the_cros
     # and the line with the largest suppressed sum (row 5); nothing else.
     assert set(coords[kept, 0].tolist()) == {-1, 2, 4, 5}
     assert not kept[~suppressed].any()
+    # No extra lines: the crossing line comes only when asked for.
+    crossing = sub_table(coords, values, suppressed, asked, extra=0)
+    assert set(coords[crossing, 0].tolist()) == {-1, 2, 4}
+    alone = sub_table(coords, values, suppressed, asked, extra=0, crossing=False)
+    assert set(coords[alone, 0].tolist()) == {-1, 4}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_patterns_proven_on_tiny_sub_tables_survive_the_exact_audit(monkeypatch, seed):
     # Force the sub-table path on small tables: one extra line only.
     monkeypatch.setattr(secondary_module, "SUB_TABLE_FROM", 0)
-    monkeypatch.setattr(secondary_module, "SUB_TABLE_LINES", (1, 2))
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_LINES", ((1, False), (1, True), (2, True)))
     table = random_table(seed, (8, 5), 300, hierarchy=False)
     policy = Policy()
     protected = protect(table, policy)
