@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import cachetools
@@ -122,9 +123,11 @@ def assemble(
     page = order[start:stop].tolist()
     codes, labels = _members(levels, grid[page], q.lang, total)
     values = [_values(o, page) for o in outputs]
+    # ``tuple.__new__`` on ``Row`` builds each row in C (``Row._make`` is a Python call per
+    # row: 6.2 against 4.6 ms for 41,700 rows); zip gives exactly Row's three fields.
     rows = list(
         map(
-            Row._make,
+            partial(tuple.__new__, Row),
             zip(
                 zip(*codes, strict=True) if codes else [()] * len(page),
                 zip(*labels, strict=True) if labels else [()] * len(page),

@@ -9,7 +9,7 @@ import pytest
 
 from cube.errors import InvalidQuery, TooManyCells
 from cube.query import Cut, Derived, Order, Query, Ranking
-from cube.result import Summary
+from cube.result import Row, Summary
 
 YEAR_2023 = Cut("period", "year", ("2023",))
 
@@ -48,6 +48,11 @@ def test_total_rows_are_marked_and_report_counts_cells(engine):
     assert a.summary.cells == a.total_rows == len(a.rows)
     assert sum(a.summary.by_status.values()) == a.total_rows
     assert a.summary == Summary.count(a.rows, a.summary.policy, a.summary.parts)
+    # Rows are the named tuple with its three fields, whatever builds them.
+    assert all(type(r) is Row for r in a.rows)
+    first = a.rows[0]
+    assert first == Row(first.members, first.labels, first.values) and len(first) == 3
+    assert len(first.members) == len(first.labels) == 2 and len(first.values) == 1
 
 
 def test_empty_cells_appear_with_zero(engine):
