@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cube.assemble import _members
+from cube.assemble import _members, _value_tuples
 from cube.axes import LevelAxis
+from cube.derive import Output
+from cube.result import MeasureInfo
 from dimensions.model import Label
+from sdc.status import REASON_NAMES, STATUS_NAMES
 
 
 @dataclass
@@ -53,3 +56,23 @@ def test_a_level_labels_are_read_once_not_per_answer():
     other = _level(labels)  # an equal level of another release: its own arrays
     assert _members([other], coords, "en", "Total")[1] == [["e3", "e7"]]
     assert reads[0] == 1000
+
+
+def test_rows_with_equal_values_share_one_tuple_of_them():
+    info = MeasureInfo("m", "m", "", "count")
+    a = Output(
+        info, np.array([5.0, np.nan, 5.0, 7.0]), np.array([0, 2, 0, 0]), np.array([0, 1, 0, 0])
+    )
+    b = Output(info, np.array([1.0, 1.0, 1.0, 2.0]), np.zeros(4, np.int8), np.zeros(4, np.int8), 1)
+    rows = _value_tuples([a, b], np.array([3, 0, 1, 2]))
+    # In the asked order; a NaN is no value; each output keeps its own decimals.
+    assert [tuple(v.value for v in r) for r in rows] == [
+        (7.0, 2.0),
+        (5.0, 1.0),
+        (None, 1.0),
+        (5.0, 1.0),
+    ]
+    assert rows[2][0].status == STATUS_NAMES[2] and rows[2][0].reason == REASON_NAMES[1]
+    assert rows[1] is rows[3]  # equal values: one tuple
+    assert rows[0] is not rows[1] and rows[1] != rows[2]
+    assert _value_tuples([a, b], np.zeros(0, np.int64)) == []
