@@ -193,3 +193,44 @@ def test_patterns_equal_those_recorded_before_the_products_were_shared():
             for m, pm in sorted(result.measures.items())
         }
         assert got == case["suppressed"], case["seed"]
+
+
+def test_a_sub_table_about_the_size_of_one_that_failed_is_skipped(monkeypatch):
+    # A ladder of repeated and nearly repeated steps on small tables: each sub-table audited
+    # must differ in size by more than the growth factor from every one audited before it in
+    # the same component, and the patterns must still pass the exact audit.
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_FROM", 0)
+    ladder = ((0, False), (0, False), (1, False), (1, True), (1, True), (3, True))
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_LINES", ladder)
+    audited: list[list[int]] = []
+    inside = []
+    real_sub, real_audit = secondary_module._audit_sub_table, secondary_module.audit_component
+
+    def sub(*args):
+        audited.append([])
+        inside.append(True)
+        try:
+            return real_sub(*args)
+        finally:
+            inside.pop()
+
+    def audit(rel, values, suppressed, t, cells, **kw):
+        if inside:
+            audited[-1].append(len(cells))
+        return real_audit(rel, values, suppressed, t, cells, **kw)
+
+    monkeypatch.setattr(secondary_module, "_audit_sub_table", sub)
+    monkeypatch.setattr(secondary_module, "audit_component", audit)
+    growth = secondary_module.SUB_TABLE_GROWTH
+    policy = Policy()
+    for seed in (1, 7, 17, 37):
+        table = random_table(seed, (12, 6), 600, hierarchy=False)
+        protected = protect(table, policy)
+        for name, pm in protected.measures.items():
+            assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
+    assert sum(len(sizes) for sizes in audited) >= 8  # the ladder did run
+    # Fewer audits than steps offered: steps were skipped.
+    assert sum(len(sizes) for sizes in audited) < len(ladder) * len(audited)
+    for sizes in audited:
+        for j, n in enumerate(sizes):
+            assert all(not (m / growth < n < m * growth) for m in sizes[:j]), sizes
