@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sdc_cases import assert_pattern_protects, random_table
 
+from sdc import repair as repair_module
 from sdc import status
 from sdc.audit import feasibility_intervals
 from sdc.policy import Policy
@@ -86,3 +88,25 @@ def test_a_grand_total_alone_is_a_valid_table():
     m = protect(CellTable(np.zeros((1, 0), dtype=np.int32), {"n": stats}), Policy(perturb=False))
     assert m.measures["n"].status.tolist() == [status.SAFE]
     assert m.measures["n"].published.tolist() == [42.0]
+
+
+@pytest.mark.parametrize("seed", [9, 16, 24, 27])
+def test_repairs_by_interior_point_give_patterns_that_pass_the_exact_audit(monkeypatch, seed):
+    # Large repair LPs run interior point; forced here on tables small enough to audit exactly.
+    import scipy.optimize
+
+    methods: list[str] = []
+    real = scipy.optimize.linprog
+
+    def linprog(*args, **kwargs):
+        methods.append(kwargs["method"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repair_module, "IPM_FROM", 0)
+    monkeypatch.setattr(scipy.optimize, "linprog", linprog)
+    table = random_table(seed, (8, 5), 300, hierarchy=True)
+    policy = Policy()
+    protected = protect(table, policy)
+    assert methods and set(methods) == {"highs-ipm"}  # a release was repaired, by IPM
+    for name, pm in protected.measures.items():
+        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
