@@ -274,14 +274,13 @@ def _audit_changed(
 def _audit_sub_table(state: _State, targets: Targets, proven: np.ndarray, cells) -> int:
     """Prove what sub-tables around the unproven cells prove, growing them step by step."""
     assert state.grid is not None
-    in_component = np.zeros(len(state.values), dtype=bool)
-    in_component[cells] = True
+    suppressed = np.zeros(len(state.values), dtype=bool)
+    suppressed[cells] = True  # the component's cells, all suppressed
     n_lps = 0
     tried: list[int] = []  # cells of each sub-table audited so far (each left cells unproven)
     for lines, crossing in SUB_TABLE_LINES:
         # Recomputed each step: fewer unproven cells make a smaller sub-table, and a few
         # bring the lines crossing them (``sdc.rectangles.sub_table``).
-        suppressed = state.suppressed & in_component
         free = sub_table(state.grid, state.values, suppressed, ~proven, lines, crossing)
         sub = np.flatnonzero(free)
         if len(sub) == len(cells):  # the whole component: nothing to gain here
