@@ -95,6 +95,7 @@ class Engine:
         answer_cache_size: int = 2048,
         sql_cache: Path | None = None,
         open_cache: Path | None = None,
+        threads: int = 0,
     ) -> Engine:
         """``backend``: where fact queries run (``cube.backends``: ``duckdb``, ``spark``);
         members and metadata always come from the release's DuckDB file. ``rollups``: answer
@@ -104,11 +105,14 @@ class Engine:
         opens the engine with none). ``sql_cache``: a directory where compiled SQL templates
         are kept for the next process (``cube.sqlcache``; none: compiled in every process).
         ``open_cache``: a directory where what opening reads is kept for the next process
-        (``cube.opened``; only with the model's own catalog)."""
+        (``cube.opened``; only with the model's own catalog). ``threads``: DuckDB's threads
+        per statement (0: its default, one per core)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
+            if threads > 0:
+                con.execute(f"SET threads = {int(threads)}")
             found = attach_rollups(con, release.db_path, release.id) if rollups else []
             if backend != "duckdb":  # another engine reads the rollups its export carries
                 exported = set((backend_options or {}).get("exported_rollups", "").split(","))

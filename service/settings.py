@@ -51,6 +51,11 @@ class Settings:
         "with its own engine, cache and threads; they share the audit log, the rate limits and "
         "the risk monitor through the state store (`store`).",
     )
+    duckdb_threads: int = _s(
+        0,
+        "Threads each worker process's DuckDB runs a statement on (0: the cores divided among "
+        "the worker processes, at least 1, so that several workers do not oversubscribe them).",
+    )
     store: str = _s(
         "embedded",
         "Where the audit log, rate-limit buckets and risk-monitor memory live: `embedded` (one "
@@ -327,6 +332,7 @@ def validate(s: Settings) -> list[str]:
     for name in (
         "cache_size",
         "cache_max_bytes",
+        "duckdb_threads",
         "cache_ttl_s",
         "http_max_age_s",
         "rate_limit_per_minute",

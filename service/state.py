@@ -74,6 +74,7 @@ def open_engine(release: releases.Release, settings: Settings) -> EngineLike:
         max_cells=settings.max_cells,
         query_timeout_s=settings.query_timeout_s,
         answer_cache_size=0,  # the service's AnswerCache is the one answer cache (cache_size)
+        threads=settings.duckdb_threads,
         backend=settings.backend,
         backend_options=backend_options(release, settings),
         # compiled SQL kept for the next process: `zicht query` and new workers skip Ibis

@@ -144,3 +144,12 @@ def test_a_column_missing_from_the_current_layout_is_a_model_error(
     with pytest.raises(ModelError) as exc:
         Engine.open(rel)
     assert exc.value.problems == ["cubes.dwellings: column 'doorsluis' is not in fact_dwellings"]
+
+
+def test_an_engine_opened_with_threads_runs_every_statement_on_that_many(release: Release) -> None:
+    engine = Engine.open(release, threads=1)
+    try:
+        cursor = engine._con.cursor()  # statements run on cursors of the one database
+        assert cursor.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    finally:
+        engine.close()

@@ -313,3 +313,14 @@ def test_metrics_keep_a_dead_workers_counts_after_its_replacement(two, tmp_path,
         route = "/api/v1/cubes/<cube>/aggregate"
         assert _total(after, "zicht_http_requests_total", route=route) == counted
         assert _total(after, "zicht_audit_records_total") >= 20
+
+
+@pytest.mark.parametrize(
+    ("asked", "workers", "cores", "threads"),
+    [(0, 1, 2, 2), (0, 2, 2, 1), (0, 3, 2, 1), (0, 2, 8, 4), (3, 2, 2, 3)],
+)
+def test_workers_share_the_cores_among_their_duckdbs(asked, workers, cores, threads) -> None:
+    from service.commands.serve import share_cores
+    from service.settings import Settings
+
+    assert share_cores(Settings(duckdb_threads=asked), workers, cores).duckdb_threads == threads
