@@ -302,6 +302,35 @@ def test_a_warm_start_slower_than_from_scratch_turns_warm_starts_off(
     assert used == ["ipm", "choose", later]
 
 
+def test_a_large_components_warm_lps_run_the_primal_simplex_and_stay_optimal():
+    """A large component's next LPs change the objective (another cell, the other direction):
+    they continue from the last basis with the primal simplex, which keeps its feasibility;
+    a small component's LPs and every retry run the dual simplex. Each optimum equals a solve
+    from scratch (SciPy's linprog)."""
+    from scipy.optimize import linprog
+
+    from sdc.audit import _WarmSolver
+
+    coords, _, rel = table_3x2()
+    a = rel.matrix[:, (coords >= 0).all(axis=1)].tocsr()
+    n = a.shape[1]
+    lo, hi = np.full(n, -3.0), np.full(n, 3.0)
+    large, small = _WarmSolver(a), _WarmSolver(a)
+    large.LARGE = 0  # this small table counts as large
+    used: dict[str, list[int]] = {"large": [], "small": []}
+    for cell, sign in [(0, -1.0), (0, 1.0), (1, -1.0), (n - 1, 1.0)]:
+        objective = np.zeros(n)
+        objective[cell] = sign
+        best = linprog(objective, A_eq=a, b_eq=np.zeros(a.shape[0]), bounds=(-3.0, 3.0)).fun
+        for name, solver in (("large", large), ("small", small)):
+            x = solver.solve(0, objective, lo, hi)
+            assert x is not None and objective @ x == pytest.approx(best, abs=1e-7)
+            used[name].append(solver._highs.getOptionValue("simplex_strategy")[1])
+    assert used == {"large": [_WarmSolver.DUAL] + 3 * [_WarmSolver.PRIMAL], "small": 4 * [1]}
+    assert large.solve(1, np.eye(n)[0], lo, hi) is not None  # a retry: from scratch, dual
+    assert large._highs.getOptionValue("simplex_strategy")[1] == _WarmSolver.DUAL
+
+
 def test_a_model_the_solver_rejects_gives_no_point_and_no_error():
     """HiGHS refuses a matrix with an infinite entry: like an LP without a solution, the
     solver then returns no point (its cells stay unproven), it raises nothing."""
