@@ -92,14 +92,15 @@ def test_a_grand_total_alone_is_a_valid_table():
 
 @pytest.mark.parametrize("seed", [9, 16, 24, 27])
 def test_repairs_by_interior_point_give_patterns_that_pass_the_exact_audit(monkeypatch, seed):
-    # Large repair LPs run interior point; forced here on tables small enough to audit exactly.
+    # Large repair LPs run interior point without presolve; forced here on tables small
+    # enough to audit exactly.
     import scipy.optimize
 
-    methods: list[str] = []
+    methods: list[tuple[str, bool]] = []
     real = scipy.optimize.linprog
 
     def linprog(*args, **kwargs):
-        methods.append(kwargs["method"])
+        methods.append((kwargs["method"], kwargs["options"]["presolve"]))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(repair_module, "IPM_FROM", 0)
@@ -107,6 +108,6 @@ def test_repairs_by_interior_point_give_patterns_that_pass_the_exact_audit(monke
     table = random_table(seed, (8, 5), 300, hierarchy=True)
     policy = Policy()
     protected = protect(table, policy)
-    assert methods and set(methods) == {"highs-ipm"}  # a release was repaired, by IPM
+    assert methods and set(methods) == {("highs-ipm", False)}  # a release repaired by IPM
     for name, pm in protected.measures.items():
         assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
