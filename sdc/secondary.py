@@ -78,6 +78,11 @@ class _State:
     lower_bound: np.ndarray
     movable: np.ndarray  # bool: non-empty (may be suppressed at all)
     grid: np.ndarray | None  # coordinates of a two-way table with margins (else None)
+    # Cells every sub-table left unproven in an earlier round: their proof (or failure)
+    # needed the whole component. A later round goes straight to it when no other cell is
+    # open there (a sub-table only proves, so skipping one changes no pattern, only where
+    # the proof comes from: a 100k-cell table's second ladder cost 0.5 s and failed again).
+    beyond_sub_tables: np.ndarray | None = None
 
 
 def cell_rank(coords: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -251,9 +256,14 @@ def _audit_changed(
         if proven[cells].all():
             continue
         if state.grid is not None and len(cells) > SUB_TABLE_FROM:
-            n_lps += _audit_sub_table(state, targets, proven, cells)
-            if proven[cells].all():
-                continue
+            if state.beyond_sub_tables is None:
+                state.beyond_sub_tables = np.zeros(len(proven), dtype=bool)
+            open_cells = cells[~proven[cells]]
+            if not state.beyond_sub_tables[open_cells].all():
+                n_lps += _audit_sub_table(state, targets, proven, cells)
+                if proven[cells].all():
+                    continue
+                state.beyond_sub_tables[cells[~proven[cells]]] = True
         up, down, lps = audit_component(
             state.rel,
             state.values,

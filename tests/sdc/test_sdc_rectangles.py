@@ -1,5 +1,7 @@
 """Rectangle proofs and sub-table audits on two-way tables: never more than the exact LP."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -234,3 +236,46 @@ def test_a_sub_table_about_the_size_of_one_that_failed_is_skipped(monkeypatch):
     for sizes in audited:
         for j, n in enumerate(sizes):
             assert all(not (m / growth < n < m * growth) for m in sizes[:j]), sizes
+
+
+def test_cells_every_sub_table_left_open_go_straight_to_their_component(monkeypatch):
+    # Round 1: the sub-tables prove nothing and the whole component reports its open cells
+    # as failing (as a quick audit may); the repair finds them reachable, so round 2 audits
+    # the same cells again, exactly. It must go straight to the whole component: each
+    # ladder is climbed for cells no earlier ladder left open. Patterns pass the exact audit.
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_FROM", 0)
+    monkeypatch.setattr(secondary_module, "SUB_TABLE_LINES", ((0, False), (1, True)))
+    real_sub, real_audit = secondary_module._audit_sub_table, secondary_module.audit_component
+    left: dict[int, set[int]] = {}  # per suppression run: cells its ladders left open
+    inside, ladders, whole = [], [], []
+
+    def sub(state, targets, proven, cells):
+        before = left.setdefault(id(state), set())
+        ladders.append(set(cells[~proven[cells]].tolist()))
+        assert not ladders[-1] <= before, "a ladder for cells an earlier one left open"
+        inside.append(True)
+        try:
+            return real_sub(state, targets, proven, cells)
+        finally:
+            inside.pop()
+            before |= set(cells[~proven[cells]].tolist())
+
+    def audit(rel, values, suppressed, t, cells, **kw):
+        open_cells = cells[~kw["known"][cells]].tolist()
+        if inside:  # the sub-tables prove nothing
+            return open_cells, [], 0
+        whole.append(open_cells)
+        if len(whole) == 1:  # the first whole-component audit fails what it was given
+            return open_cells, [], 0
+        return real_audit(rel, values, suppressed, t, cells, **kw)
+
+    monkeypatch.setattr(secondary_module, "_audit_sub_table", sub)
+    monkeypatch.setattr(secondary_module, "audit_component", audit)
+    policy = Policy()
+    table = random_table(3, (12, 6), 600, hierarchy=False)
+    measure = sorted(table.measures)[0]
+    table = replace(table, measures={measure: table.measures[measure]})
+    protected = protect(table, policy)
+    suppressed = protected.measures[measure].status == status.SUPPRESSED
+    assert_pattern_protects(table, measure, suppressed, policy)
+    assert len(ladders) == 1 and len(whole) >= 2 and set(whole[1]) <= ladders[0]
