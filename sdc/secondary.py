@@ -82,7 +82,7 @@ class _State:
     # needed the whole component. A later round goes straight to it when no other cell is
     # open there (a sub-table only proves, so skipping one changes no pattern, only where
     # the proof comes from: a 100k-cell table's second ladder cost 0.5 s and failed again).
-    beyond_sub_tables: np.ndarray | None = None
+    beyond_sub_tables: np.ndarray  # bool
 
 
 def cell_rank(coords: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -124,6 +124,7 @@ def suppress(
         lower_bound,
         candidate | start,
         grid,
+        np.zeros(len(values), dtype=bool),
     )
     targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -255,15 +256,12 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
-        if state.grid is not None and len(cells) > SUB_TABLE_FROM:
-            if state.beyond_sub_tables is None:
-                state.beyond_sub_tables = np.zeros(len(proven), dtype=bool)
-            open_cells = cells[~proven[cells]]
-            if not state.beyond_sub_tables[open_cells].all():
-                n_lps += _audit_sub_table(state, targets, proven, cells)
-                if proven[cells].all():
-                    continue
-                state.beyond_sub_tables[cells[~proven[cells]]] = True
+        ladder = state.grid is not None and len(cells) > SUB_TABLE_FROM
+        if ladder and not state.beyond_sub_tables[cells[~proven[cells]]].all():
+            n_lps += _audit_sub_table(state, targets, proven, cells)
+            if proven[cells].all():
+                continue
+            state.beyond_sub_tables[cells[~proven[cells]]] = True
         up, down, lps = audit_component(
             state.rel,
             state.values,

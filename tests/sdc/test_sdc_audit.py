@@ -326,7 +326,8 @@ def test_a_large_components_warm_lps_run_the_primal_simplex_and_stay_optimal():
             x = solver.solve(0, objective, lo, hi)
             assert x is not None and objective @ x == pytest.approx(best, abs=1e-7)
             used[name].append(solver._highs.getOptionValue("simplex_strategy")[1])
-    assert used == {"large": [_WarmSolver.DUAL] + 3 * [_WarmSolver.PRIMAL], "small": 4 * [1]}
+    dual, primal = _WarmSolver.DUAL, _WarmSolver.PRIMAL
+    assert used == {"large": [dual] + 3 * [primal], "small": 4 * [dual]}
     assert large.solve(1, np.eye(n)[0], lo, hi) is not None  # a retry: from scratch, dual
     assert large._highs.getOptionValue("simplex_strategy")[1] == _WarmSolver.DUAL
 
