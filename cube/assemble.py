@@ -60,6 +60,13 @@ def _value_tuples(outputs: list[Output], at: np.ndarray) -> list[tuple[Value, ..
     one measure: a few hundred tuples instead of one per row)."""
     if len(at) == 0:
         return []
+    if len(outputs) == 1:  # the value's own index is the tuple's: no combined code to find
+        made, inverse = _values(outputs[0], at)
+        single = np.empty(len(made), dtype=object)
+        for k, v in enumerate(made.tolist()):
+            single[k] = (v,)
+        out1: list[tuple[Value, ...]] = single[inverse].tolist()
+        return out1
     code = np.zeros(len(at), dtype=np.int64)
     parts = []
     for o in outputs:

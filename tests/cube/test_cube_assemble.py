@@ -76,3 +76,25 @@ def test_rows_with_equal_values_share_one_tuple_of_them():
     assert rows[1] is rows[3]  # equal values: one tuple
     assert rows[0] is not rows[1] and rows[1] != rows[2]
     assert _value_tuples([a, b], np.zeros(0, np.int64)) == []
+
+
+def test_one_output_rows_are_its_values_each_shared():
+    info = MeasureInfo("m", "m", "", "count")
+    a = Output(
+        info,
+        np.array([5.0, np.nan, 5.0, 7.0, np.nan]),
+        np.array([0, 2, 0, 0, 2]),
+        np.array([0, 1, 0, 0, 4]),
+    )
+    rows = _value_tuples([a], np.array([4, 3, 0, 1, 2]))
+    assert [(r[0].value, r[0].reason) for r in rows] == [
+        (None, REASON_NAMES[4]),
+        (7.0, REASON_NAMES[0]),
+        (5.0, REASON_NAMES[0]),
+        (None, REASON_NAMES[1]),
+        (5.0, REASON_NAMES[0]),
+    ]
+    assert all(len(r) == 1 for r in rows)
+    assert rows[2] is rows[4]  # equal values, status and reason: one tuple
+    assert rows[0] != rows[3]  # both suppressed, for different reasons
+    assert _value_tuples([a], np.zeros(0, np.int64)) == []
