@@ -29,8 +29,12 @@ the query and the hierarchy, never on the data.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
+import cachetools
 import numpy as np
 
 from cube.axes import RoleAxis
@@ -91,6 +95,56 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
     return Composition(node_plan, tuple(source))
 
 
+_BASE: cachetools.LRUCache[tuple[int, tuple[str, ...]], tuple[RoleAxis, Any]] = cachetools.LRUCache(
+    512
+)
+_BASE_LOCK = threading.Lock()
+
+
+def _per_base(axis: RoleAxis, what: tuple[str, ...], make: Callable[[], Any]) -> Any:
+    """``make()`` for ``axis``, computed once: what depends only on the base (a region role
+    has some 14,000 buurten), never on a query's cut. The entry keeps the axis alive, so its
+    id is not reused; callers only read what it holds."""
+    key = (id(axis), what)
+    with _BASE_LOCK:
+        hit = _BASE.get(key)
+    if hit is not None and hit[0] is axis:
+        return hit[1]
+    made = make()
+    with _BASE_LOCK:
+        _BASE[key] = (axis, made)
+    return made
+
+
+def _whole_key(axis: RoleAxis, levels: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """``_level_key`` over the whole base, and how many base items each key holds (None when
+    the keys are too sparse to count in an array: several levels multiply their sizes)."""
+
+    def make() -> tuple[np.ndarray, np.ndarray | None]:
+        key = _level_key(axis, levels)
+        key.setflags(write=False)
+        span = int(key.max()) + 1 if len(key) else 0
+        if span > 4 * len(key) + 1024:
+            return key, None
+        n_all = np.bincount(key, minlength=span)
+        n_all.setflags(write=False)
+        return key, n_all
+
+    return _per_base(axis, ("key", *levels), make)  # type: ignore[no-any-return]
+
+
+def _member_sizes(axis: RoleAxis, level: str) -> np.ndarray:
+    """Base items per member of ``level``."""
+
+    def make() -> np.ndarray:
+        lax = axis.levels[level]
+        sizes = np.bincount(lax.base_index, minlength=len(lax.codes))
+        sizes.setflags(write=False)
+        return sizes
+
+    return _per_base(axis, ("sizes", level), make)  # type: ignore[no-any-return]
+
+
 def _level_key(axis: RoleAxis, levels: list[str], mask: np.ndarray | None = None) -> np.ndarray:
     """One integer per base item (within ``mask``): its member tuple at ``levels``."""
     n = axis.base_size if mask is None else int(mask.sum())
@@ -121,8 +175,8 @@ def _all_nodes(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> bool:
     one member of one level, a pooled window, or the whole role?"""
     if not levels and pooled_window(axis, mask):
         return True
-    key = _level_key(axis, levels)
-    partial = _partial_cells(key, mask)
+    key, n_all = _whole_key(axis, levels)
+    partial = _partial_cells(key, mask, n_all)
     if len(partial) == 0:
         return True  # every cell keeps its whole member: the cut only chooses cells
     # each partial cell's base items within the mask, by the cell's index in ``partial``: no
@@ -131,24 +185,22 @@ def _all_nodes(axis: RoleAxis, mask: np.ndarray, levels: list[str]) -> bool:
     inside = mask & (partial[at] == key)
     cell = at[inside]
     per_cell = np.bincount(cell, minlength=len(partial))
-    for lax in axis.levels.values():
+    for name, lax in axis.levels.items():
         member = lax.base_index[inside]
         first = np.zeros(len(partial), dtype=member.dtype)
         first[cell] = member  # every partial cell has an item inside: one member of each
         if not np.array_equal(first[cell], member):
             continue  # some cell spans several members of this level
-        sizes = np.bincount(lax.base_index, minlength=len(lax.codes))
-        if np.array_equal(sizes[first], per_cell):
+        if np.array_equal(_member_sizes(axis, name)[first], per_cell):
             return True  # each cell is all of its one member
     return False
 
 
-def _partial_cells(key: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The cell keys (sorted) that ``mask`` covers only in part."""
-    span = int(key.max()) + 1 if len(key) else 0
-    if span <= 4 * len(key) + 1024:  # small keys: count by bincount, no sort
-        n_in = np.bincount(key[mask], minlength=span)
-        n_all = np.bincount(key, minlength=span)
+def _partial_cells(key: np.ndarray, mask: np.ndarray, n_all: np.ndarray | None) -> np.ndarray:
+    """The cell keys (sorted) that ``mask`` covers only in part (``n_all``: base items per
+    key, when the keys are dense enough to count them by bincount)."""
+    if n_all is not None:  # no sort
+        n_in = np.bincount(key[mask], minlength=len(n_all))
         return np.flatnonzero((n_in > 0) & (n_in != n_all))
     cells, n_in = np.unique(key[mask], return_counts=True)
     n_all = np.bincount(np.searchsorted(cells, key[np.isin(key, cells)]), minlength=len(cells))
