@@ -165,11 +165,48 @@ class KeyIndex:
 
 
 def _grid_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """For every result row, the index of its cell in ``grid`` (-1 when the grid lacks it):
-    rows are encoded as mixed-radix integers (-2 and -1 shifted to 0 and 1) and searched."""
+    """For every result row, the index of its cell in ``grid`` (-1 when the grid lacks it)."""
     if grid.shape[1] == 0 or len(grid) == 0:
         # No items, or no cells at all (a cut on a region with no buurten in the release).
         return np.zeros(len(coords), dtype=np.int64) if len(grid) else -np.ones(len(coords), int)
+    found = _table_positions(grid, coords)
+    return found if found is not None else _searched_positions(grid, coords)
+
+
+def _table_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray | None:
+    """``_grid_positions`` without a sort: each item's members renumbered densely over those
+    the grid holds (a gemeente's 480 buurten, not the country's 14,000), the cells numbered in
+    mixed radix over those and looked up in a table of that size. None when the table would
+    be much larger than the grid (items of one role nest: wijk x buurt)."""
+    limit = 4 * len(grid) + 65_536
+    g_code = np.zeros(len(grid), dtype=np.int64)
+    r_code = np.zeros(len(coords), dtype=np.int64)
+    known = np.ones(len(coords), dtype=bool)
+    span = 1
+    for i in range(grid.shape[1]):
+        g_col, r_col = grid[:, i] + 2, coords[:, i] + 2  # -2 (no member) and -1 (total) >= 0
+        top = int(max(g_col.max(), r_col.max(initial=0))) + 1
+        if top > limit:
+            return None
+        held = np.zeros(top, dtype=bool)
+        held[g_col] = True
+        rank = np.cumsum(held) - 1
+        size = int(rank[-1]) + 1
+        span *= size
+        if span > limit:
+            return None
+        g_code = g_code * size + rank[g_col]
+        hit = held[r_col]
+        known &= hit
+        r_code = r_code * size + np.where(hit, rank[r_col], 0)
+    table = np.full(span, -1, dtype=np.int64)
+    table[g_code] = np.arange(len(grid))
+    return np.where(known, table[r_code], -1)
+
+
+def _searched_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """``_grid_positions`` by search: rows encoded as mixed-radix integers (-2 and -1 shifted
+    to 0 and 1), the grid's sorted."""
     radix = np.maximum(grid.max(axis=0), coords.max(axis=0, initial=0)) + 3
     if float(np.prod(radix.astype(np.float64))) >= 2.0**62:
         index = {tuple(row): i for i, row in enumerate(grid.tolist())}

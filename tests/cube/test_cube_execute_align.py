@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
+from cube import execute
 from cube.execute import KeyIndex, Result, _grid_positions, fetch_columns
 
 
@@ -36,6 +39,39 @@ def test_grid_positions_match_cells_totals_and_strangers():
     grid = np.array([[0, 0], [0, 1], [1, -1], [-1, -1], [2, 1]])
     coords = np.array([[2, 1], [-1, -1], [0, 1], [1, 0], [-2, 0], [1, -1]])
     assert _grid_positions(grid, coords).tolist() == [4, 3, 1, -1, -1, 2]
+
+
+@st.composite
+def _grid_and_rows(draw):
+    """Distinct cells (members or -1 totals, some far apart), and result rows: cells of the
+    grid, cells it lacks and keys no level knows (-2), in any order."""
+    n_items = draw(st.integers(1, 3))
+    member = st.one_of(st.integers(-1, 6), st.sampled_from([-1, 40, 9_000, 250_000]))
+    cells = draw(st.lists(st.tuples(*[member] * n_items), min_size=1, max_size=40, unique=True))
+    grid = np.array(cells, dtype=np.int64).reshape(-1, n_items)
+    row = st.one_of(st.sampled_from(cells), st.tuples(*[st.integers(-2, 8)] * n_items))
+    coords = np.array(draw(st.lists(row, max_size=40)), dtype=np.int64).reshape(-1, n_items)
+    return grid, coords
+
+
+@given(_grid_and_rows())
+def test_table_and_search_find_the_same_cells(case):
+    grid, coords = case
+    index = {tuple(c): i for i, c in enumerate(grid.tolist())}
+    expected = [index.get(tuple(r), -1) for r in coords.tolist()]
+    assert execute._searched_positions(grid, coords).tolist() == expected
+    table = execute._table_positions(grid, coords)
+    if table is not None:  # refused only when members lie far apart
+        assert table.tolist() == expected
+    assert _grid_positions(grid, coords).tolist() == expected
+
+
+def test_a_dense_grid_is_looked_up_in_a_table_and_a_sparse_one_searched():
+    dense = np.array([[i, j] for i in range(-1, 30) for j in range(-1, 5)])
+    assert execute._table_positions(dense, dense[::-1]).tolist() == list(range(len(dense)))[::-1]
+    nested = np.array([[w, 1_000_000 + 100 * w] for w in range(50)])  # wijk x its one buurt
+    assert execute._table_positions(nested, nested) is None
+    assert _grid_positions(nested, nested).tolist() == list(range(50))
 
 
 def test_grid_positions_without_items():
