@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import cachetools
 import numpy as np
@@ -149,6 +149,16 @@ class KeyIndex:
             arr = np.zeros(0, dtype=np.int64)
         self.order = np.argsort(arr, kind="stable")
         self.sorted = arr[self.order]
+        # Integer keys close together (region ids, years, codes): a direct table, no search.
+        self.low, self.table = 0, cast("np.ndarray | None", None)
+        if not self.string and arr.size:
+            self.low = int(self.sorted[0])
+            span = int(self.sorted[-1]) - self.low + 1
+            if span <= 4 * arr.size + 65_536:
+                distinct, first = np.unique(self.sorted, return_index=True)  # first of equals
+                table = np.full(span, -2, dtype=np.int64)
+                table[distinct - self.low] = self.order[first]
+                self.table = table
 
     def lookup(self, column: np.ndarray) -> np.ndarray:
         mask = np.ma.getmaskarray(column)
@@ -157,6 +167,10 @@ class KeyIndex:
             values = np.array(["" if m else str(v) for v, m in zip(data, mask, strict=True)])
         else:
             values = np.where(mask, 0, data).astype(np.int64, copy=False)
+        if self.table is not None:
+            at = values - self.low
+            inside = (at >= 0) & (at < len(self.table)) & ~mask
+            return np.where(inside, self.table[np.where(inside, at, 0)], -2)
         if self.sorted.size == 0:
             return np.full(len(values), -2, dtype=np.int64)
         at = np.minimum(np.searchsorted(self.sorted, values), self.sorted.size - 1)

@@ -31,6 +31,27 @@ def test_key_index_ints_and_strings_and_missing():
     assert got.tolist() == [1, 2, -2, 0]
 
 
+@given(
+    st.lists(st.integers(-5, 60), max_size=30),
+    st.lists(st.integers(-8, 70), max_size=30),
+    st.sampled_from([1, 10**9]),
+)
+def test_key_index_table_and_search_agree(keys, column, spread):
+    # Keys close together use a direct table, far apart a binary search: the same indexes,
+    # the first of equal keys, -2 for a key the level lacks or a NULL.
+    scaled = tuple(k * spread for k in keys)
+    index = KeyIndex(scaled)
+    assert (index.table is not None) == (bool(keys) and (spread == 1 or len(set(keys)) == 1))
+    col = np.ma.masked_array(
+        np.array(column or [0]) * spread, mask=[i % 7 == 3 for i in range(len(column or [0]))]
+    )
+    expected = [
+        -2 if m else next((i for i, k in enumerate(scaled) if k == v), -2)
+        for v, m in zip(np.ma.getdata(col).tolist(), np.ma.getmaskarray(col).tolist(), strict=True)
+    ]
+    assert index.lookup(col).tolist() == expected
+
+
 def test_key_index_empty_level():
     assert KeyIndex(()).lookup(np.array([1, 2])).tolist() == [-2, -2]
 
