@@ -48,15 +48,27 @@ class PTable:
 
     def upper_bounds(self) -> np.ndarray:
         """Cumulative probabilities; 1.0 from each row's last possible deviation on."""
-        cum = np.cumsum(self.probs, axis=1)
-        for i, row in enumerate(self.probs):
-            cum[i, np.flatnonzero(row > 0)[-1] :] = 1.0
-        return cum
+        return _upper_bounds(self).copy()
 
     def deviation(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Per cell, the first deviation of its row whose upper bound exceeds its ``u``."""
         rows = np.minimum(np.asarray(rows, dtype=np.int64), self.max_row)
-        ub = self.upper_bounds()[rows]
-        return np.argmax(u[:, None] < ub, axis=1) + self.low
+        ub = _upper_bounds(self)
+        if len(rows) <= _SMALL:
+            return np.argmax(u[:, None] < ub[rows], axis=1) + self.low
+        # Each row's bounds never decrease, so the first bound above u is a binary search;
+        # cells grouped by row (a stable sort of small integers), one search per row in use.
+        small = np.int16 if self.max_row < 2**15 else np.int32  # int16: numpy's radix sort
+        order = np.argsort(rows.astype(small), kind="stable")
+        by_row = rows[order]
+        starts = np.flatnonzero(np.r_[True, by_row[1:] != by_row[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        found = np.empty(len(rows), dtype=np.int64)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            at = order[a:b]
+            found[at] = np.searchsorted(ub[by_row[a]], u[at], side="right")
+        found[found == ub.shape[1]] = 0  # no bound above u (u >= 1: never a cell key)
+        return found + self.low
 
     @staticmethod
     def from_rows(rows: dict[int, dict[int, float]]) -> PTable:
@@ -68,6 +80,22 @@ class PTable:
             for d, p in row.items():
                 probs[i, d - low] = p
         return PTable(low, probs)
+
+
+# Up to this many cells one comparison matrix (cells x deviations) is cheaper than sorting
+# them by row.
+_SMALL = 2_000
+
+
+@lru_cache(maxsize=64)
+def _upper_bounds(table: PTable) -> np.ndarray:
+    """``PTable.upper_bounds`` once per table (read-only): every answer looks up its cells'
+    noise in it."""
+    cum = np.cumsum(table.probs, axis=1)
+    for i, row in enumerate(table.probs):
+        cum[i, np.flatnonzero(row > 0)[-1] :] = 1.0
+    cum.setflags(write=False)
+    return cum
 
 
 @lru_cache(maxsize=32)

@@ -187,11 +187,11 @@ def _smallest_published(stats: MeasureStats, suppressed: np.ndarray) -> int | No
 
 
 def _max_dev(published: np.ndarray, values: np.ndarray, relative: bool) -> float:
-    ok = ~np.isnan(published)
-    dev = np.abs(published[ok] - values[ok])
+    """Largest deviation of a published value (suppressed ones, NaN, are skipped)."""
+    dev = np.abs(published - values)
     if relative:
-        dev = np.divide(dev, np.abs(values[ok]), out=np.zeros_like(dev), where=values[ok] != 0)
-    return float(dev.max(initial=0.0))
+        dev = np.divide(dev, np.abs(values), out=np.zeros_like(dev), where=values != 0)
+    return float(np.fmax.reduce(dev, initial=0.0))
 
 
 def _measure_report(m: ProtectedMeasure) -> dict[str, Any]:

@@ -104,12 +104,36 @@ def _has_duplicate_rows(coords: np.ndarray) -> bool:
     if coords.shape[1] == 0:  # no drill-down: one cell, the grand total
         return coords.shape[0] > 1
     shifted = coords.astype(np.int64) + 1  # -1 (a total) -> 0
+    counted = _counted_duplicates(shifted)
+    if counted is not None:
+        return counted
     radix = shifted.max(axis=0, initial=0) + 1
     if float(np.prod(radix.astype(np.float64))) >= 2.0**62:
         return len(np.unique(coords, axis=0)) != coords.shape[0]
     weights = np.cumprod(np.concatenate(([1], radix[::-1][:-1])))[::-1]
     codes = np.sort(shifted @ weights)
     return bool(np.any(codes[1:] == codes[:-1]))
+
+
+def _counted_duplicates(shifted: np.ndarray) -> bool | None:
+    """Duplicate rows found without a sort: each column's values renumbered densely over
+    those present, the rows numbered in mixed radix over those and counted. None when a
+    column's values or the numbering would span much more than the rows (then sort)."""
+    limit = 4 * len(shifted) + 65_536
+    code = np.zeros(len(shifted), dtype=np.int64)
+    span = 1
+    for col in shifted.T:
+        if int(col.min(initial=0)) < 0 or int(col.max(initial=0)) >= limit:
+            return None
+        present = np.zeros(int(col.max(initial=0)) + 1, dtype=bool)
+        present[col] = True
+        rank = np.cumsum(present) - 1
+        size = int(rank[-1]) + 1
+        span *= size
+        if span > limit:
+            return None
+        code = code * size + rank[col]
+    return bool(np.bincount(code, minlength=span).max(initial=0) > 1)
 
 
 def _stats_problems(s: MeasureStats, n: int) -> list[str]:

@@ -176,3 +176,27 @@ def test_stored_text_reads_back_as_the_same_tables(tmp_path, monkeypatch):
         assert np.array_equal(stored_ptables()[params].probs, solve_ptable(*params).probs)
     finally:
         stored_ptables.cache_clear()
+
+
+@given(st.integers(0, 2**31), st.sampled_from([10, ckm._SMALL + 1, 20_000]))
+def test_many_cells_find_the_same_deviation_as_the_comparison_of_every_bound(seed, n):
+    # Above ``_SMALL`` cells the lookup groups cells by row and searches; it must give the
+    # first deviation whose upper bound exceeds u, also for u exactly on a bound.
+    rng = np.random.default_rng(seed)
+    table = generate_ptable(2, 1.0, 2, 0)
+    ub = table.upper_bounds()
+    rows = rng.integers(0, table.max_row + 20, n)
+    u = rng.random(n)
+    on = rng.random(n) < 0.3  # some exactly on a bound of their row (below 1)
+    row = np.minimum(rows, table.max_row)
+    col = rng.integers(0, ub.shape[1], n)
+    u = np.where(on & (ub[row, col] < 1.0), ub[row, col], u)
+    expected = np.argmax(u[:, None] < ub[row], axis=1) + table.low
+    assert table.deviation(rows, u).tolist() == expected.tolist()
+
+
+def test_the_upper_bounds_a_caller_gets_are_its_own_copy():
+    table = generate_ptable(2, 1.0, 2, 0)
+    ub = table.upper_bounds()
+    ub[:] = 0.0
+    assert table.upper_bounds()[0, -1] == 1.0

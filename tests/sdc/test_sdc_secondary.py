@@ -81,6 +81,25 @@ def test_duplicate_cells_are_found_exactly(coords):
     assert _has_duplicate_rows(coords) == want
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([-1, 0, 3, 70_000, 2**40]), st.integers(-1, 3)), max_size=30
+    ),
+    st.booleans(),
+)
+def test_duplicates_among_far_apart_members_are_found_by_sorting(rows, counted_path):
+    # Members far apart make the counting table too large: the sort decides (the same way).
+    from sdc import table as table_module
+
+    coords = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
+    want = len(np.unique(coords, axis=0)) != len(coords) if len(coords) else False
+    assert _has_duplicate_rows(coords) == want
+    if counted_path:  # the counting table alone, where it applies
+        found = table_module._counted_duplicates(coords + 1)
+        assert found is None or found == want
+
+
 def test_a_grand_total_alone_is_a_valid_table():
     stats = MeasureStats(
         "count", np.array([42.0]), np.array([42]), np.zeros(1), np.zeros(1), np.array([7])
