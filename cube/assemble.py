@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from functools import partial
+from itertools import repeat
 from typing import Any
 
 import cachetools
@@ -149,10 +149,12 @@ def assemble(
     codes, labels = _members(levels, grid[page], q.lang, total)
     values = _value_tuples(outputs, np.asarray(page, dtype=np.int64))
     # ``tuple.__new__`` on ``Row`` builds each row in C (``Row._make`` is a Python call per
-    # row: 6.2 against 4.6 ms for 41,700 rows); zip gives exactly Row's three fields.
+    # row: 6.2 against 4.6 ms for 41,700 rows; called by ``map`` with the class repeated, not
+    # through ``partial``: 4.0 against 5.0 ms); zip gives exactly Row's three fields.
     rows = list(
         map(
-            partial(tuple.__new__, Row),
+            tuple.__new__,
+            repeat(Row),
             zip(
                 zip(*codes, strict=True) if codes else [()] * len(page),
                 zip(*labels, strict=True) if labels else [()] * len(page),
