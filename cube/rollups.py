@@ -10,8 +10,11 @@ disclosure statistics must stay exact, every rollup is stored as two tables:
 - ``…_m`` (*multis*): the other rows, grouped by the columns **and the holding**: ``n``,
   ``rk`` and ``sx_<col>`` per holding, so the holding pass still sees whole holdings;
 - ``…_b`` (*bounds*): the same rows grouped by the columns only, with Σ 1/rows-of-holding
-  (``lb``, a lower bound on distinct holdings) and the largest rows-of-holding (``mr``): for
-  row counts, most cells are cleared by these bounds and only the rest need the multis.
+  (``lb``, a lower bound on distinct holdings), the largest rows-of-holding in the year
+  (``mr``), and from the multis the most rows one holding has in the group (``mh``) and its
+  holdings (``hc``): for row counts, most cells are cleared by these bounds and only the
+  rest need the multis. A cell made of groups holds at least the holdings of its largest
+  group, and one holding has at most the sum of the groups' ``mh`` rows in it.
 
 A cell that lies within one year gets from the two tables exactly what the split strategy
 gets from the facts (``cube.execute``), bit for bit: counts, contributors, cell keys, sums and
@@ -40,7 +43,7 @@ log = logging.getLogger("zicht.cube")
 
 FILE = "rollups.duckdb"
 SCHEMA = "zicht_rollups"  # the name the engine attaches the file under
-FORMAT = 1  # the layout of the tables; a file of another layout is ignored (rebuild it)
+FORMAT = 2  # the layout of the tables; a file of another layout is ignored (rebuild it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +136,16 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
         f'CREATE TABLE "{multis}" AS SELECT {cols}, holding, {counts}{m_aggs} '
         f"FROM ({m_src}) GROUP BY {cols}, holding ORDER BY {order}, holding"
     )
+    # The multis of each group, read back per holding: the most rows one holding has there
+    # (``mh``) and how many holdings (``hc``). A group lies within every cell that holds it.
+    same = " AND ".join(f'b."{c}" IS NOT DISTINCT FROM h."{c}"' for c in rollup.columns)
     con.execute(
-        f'CREATE TABLE "{bounds}" AS SELECT {cols}, count(*)::BIGINT AS n, '
-        f"sum(record_key)::BIGINT AS rk, {_LOWER_BOUND} AS lb, "
+        f'CREATE TABLE "{bounds}" AS SELECT b.*, h.mh, h.hc FROM (SELECT {cols}, '
+        f"count(*)::BIGINT AS n, sum(record_key)::BIGINT AS rk, {_LOWER_BOUND} AS lb, "
         f'max(holding_rows_year)::BIGINT AS mr FROM src."{cube.fact}" '
-        f"WHERE holding_rows_year > 1 GROUP BY ALL ORDER BY {order}"
+        f"WHERE holding_rows_year > 1 GROUP BY ALL) AS b JOIN (SELECT {cols}, "
+        f'max(n)::BIGINT AS mh, count(*)::BIGINT AS hc FROM "{multis}" GROUP BY ALL) AS h '
+        f"ON {same} ORDER BY {', '.join('b.' + c for c in order.split(', '))}"
     )
     n_s = _count(con, singles)
     n_m = _count(con, multis)

@@ -113,7 +113,8 @@ def projection(
         cols["record_key"] = t["record_key"]
         cols["hr"] = t["holding_rows_year"]
     elif source.bounds:
-        cols["n"], cols["rk"], cols["lb"], cols["mr"] = t["n"], t["rk"], t["lb"], t["mr"]
+        for name in ("n", "rk", "lb", "mr", "mh", "hc"):
+            cols[name] = t[name]
     else:
         if source.multis:
             cols["holding"] = t["holding"]
@@ -155,7 +156,8 @@ class Source:
     def schema(self, fact_schema: Mapping[str, str]) -> dict[str, str]:
         out = {c: fact_schema[c] for c in self.columns}
         if self.bounds:
-            return out | {"n": "int64", "rk": "int64", "lb": "float64", "mr": "int64"}
+            bounds = {"lb": "float64", "mr": "int64", "mh": "int64", "hc": "int64"}
+            return out | {"n": "int64", "rk": "int64"} | bounds
         if self.multis:
             out["holding"] = "int64"
         out |= {"n": "int64", "rk": "int64"}
@@ -371,6 +373,10 @@ def one_pass(
                     # a sum of doubles, marked as one (integer sums are exact: cube.dialects)
                     _as(w(_sum(exp.cast(_col("lb"), "DOUBLE"))), f"lb{j}"),
                     _as(w(exp.Max(this=_col("mr"))), f"mr{j}"),
+                    # one holding's rows in the cell: at most the groups' most, added up;
+                    # its holdings: at least those of its largest group
+                    _as(w(_sum(_col("mh"))), f"mh{j}"),
+                    _as(w(exp.Max(this=_col("hc"))), f"hc{j}"),
                 ]
             elif bounds:
                 inverse = exp.Div(

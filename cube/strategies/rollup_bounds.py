@@ -1,7 +1,9 @@
 """``rollup_bounds``: row counts only, cells within one year, from a rollup whose multis have
 rows: singles exact; multis first as bounds, read without their holdings from the rollup's
-bounds table (counts and keys add, Σ 1/rows is a lower bound on their holdings), then through
-the holding pass only for the cells whose threshold status the bounds cannot settle.
+bounds table (counts and keys add; Σ 1/rows and the holdings of the largest group are lower
+bounds on their holdings; the groups' most rows of one holding, added up, bound one holding's
+rows in the cell), then through the holding pass only for the cells whose threshold,
+dominance or p % status the bounds cannot settle.
 
 The bounds pay where they settle most cells (large cells: a provincie, the country); where
 they leave many cells to the holding pass (a wijk or buurt of dwellings, whose owners hold
@@ -103,7 +105,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     for j, m in enumerate(cols.measures):
         a = cols.alias[j]
         s = stats(singles, cols, j, holding=False)
-        lb = s["n"] + bound.col(f"lb{a}")
+        # Holdings of the multis: at least Σ 1/rows-in-year and at least the largest group's.
+        lb = s["n"] + np.maximum(bound.col(f"lb{a}"), bound.col(f"hc{a}"))
         repeated = bound.col(f"mr{a}") > 1
         c = np.where(repeated, np.ceil(lb - 1e-9).astype(np.int64), s["n"])
         key = (s["key"] + bound.col(f"key{a}", np.int64)) % KEY_MOD
@@ -112,10 +115,13 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
         mp = policy.for_measure(m.id)
         undecided = unsettled(lb, n, mp)
         if row_count(m):
-            mr = bound.col(f"mr{a}")
+            # One holding's rows in the cell: at most its rows in the year, and at most the
+            # most rows one holding has in each of the cell's groups, added up (a landlord
+            # with thousands of dwellings in the country and three in this wijk: 3).
+            most = np.minimum(bound.col(f"mr{a}"), bound.col(f"mh{a}"))
             out["x1"], out["x2"] = ones_top2(n)
-            bounded_top2(out, mr)
-            undecided = undecided | concentrated(n, mr, mp)
+            bounded_top2(out, most)
+            undecided = undecided | concentrated(n, most, mp)
         per.append(out)
         todo.append(repeated & undecided)
         zeros = np.zeros(len(s["n"]))

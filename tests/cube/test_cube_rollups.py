@@ -133,6 +133,25 @@ def test_rollup_tables_hold_what_the_facts_hold(engine):
             assert got == want, t.name
 
 
+def test_bounds_hold_each_groups_holdings_and_most_rows_of_one(engine):
+    """``mh`` and ``hc`` of every bounds group: the most rows one holding has in the group and
+    its holdings, counted from the facts; the group's rows and ``mr`` as before."""
+    cur = engine.cursor()
+    for tables in engine.rollups.values():
+        for t in tables:
+            fact = engine.catalog.cubes[t.cube].fact
+            cols = ", ".join(f'"{c}"' for c in t.columns)
+            want = cur.execute(
+                f"SELECT {cols}, sum(k), max(k), count(*), max(hr) FROM (SELECT {cols}, holding, "
+                f'count(*) AS k, max(holding_rows_year) AS hr FROM "{fact}" '
+                f"WHERE holding_rows_year > 1 GROUP BY ALL) GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+            got = cur.execute(
+                f'SELECT {cols}, n, mh, hc, mr FROM {rollups.SCHEMA}."{t.bounds}" ORDER BY ALL'
+            ).fetchall()
+            assert got == want, t.name
+
+
 @dataclass(frozen=True)
 class _Copied:
     id: str
