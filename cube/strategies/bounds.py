@@ -26,7 +26,15 @@ from cube.sql import (
     together,
 )
 from cube.strategies import split
-from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, use_exact
+from cube.strategies.base import (
+    Compiled,
+    Situation,
+    Strategy,
+    Target,
+    note_refined,
+    part_rows,
+    use_exact,
+)
 
 if TYPE_CHECKING:
     from cube.statement import Statement
@@ -80,7 +88,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
             bounded_top2(s, res.col(f"mr{a}"))
     if len(cells_todo) == 0:
         return per
-    note_refined(sql.exact, len(cells_todo), cells)  # the next run: one statement?
+    rows = part_rows(cells, [s["n"] for s in per])
+    note_refined(sql.exact, len(cells_todo), cells, rows)  # the next run: one statement?
     where = cells.refine_where(cells_todo)
     exact = cells.result(backend, sql.holding.bind(where=where))
     for j, s in enumerate(per):

@@ -45,7 +45,15 @@ from cube.sql import (
     together,
 )
 from cube.strategies import split
-from cube.strategies.base import Compiled, Situation, Strategy, Target, note_refined, use_exact
+from cube.strategies.base import (
+    Compiled,
+    Situation,
+    Strategy,
+    Target,
+    note_refined,
+    part_rows,
+    use_exact,
+)
 from cube.strategies.rollup import covering, sources
 
 if TYPE_CHECKING:
@@ -130,7 +138,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     todo_cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     if len(todo_cells) == 0:
         return per
-    note_refined(sql.exact, len(todo_cells), cells)  # the next run: one statement?
+    rows = part_rows(cells, [p["n"] for p in per])
+    note_refined(sql.exact, len(todo_cells), cells, rows)  # the next run: one statement?
     exact = cells.result(backend, sql.holding.bind(where=cells.refine_where(todo_cells)))
     for j, s in enumerate(per):
         fixed = stats(exact, cols, j, holding=True)

@@ -343,3 +343,37 @@ def test_a_holding_with_many_rows_elsewhere_does_not_keep_a_cell_from_its_bounds
     want = run_part(eng.backend(), exact, part, plan.items, grid, axes)
     for field in ("value", "cell_key"):
         assert np.array_equal(getattr(stats["dwellings"], field), getattr(want["dwellings"], field))
+
+
+def test_any_cell_left_by_the_bounds_of_a_small_part_turns_the_shape_exact():
+    """Where a part has few rows, a second statement costs more than reading all of them
+    exactly: one cell left to the holding pass is enough. A large part keeps the bounds
+    until a quarter of its cells is left."""
+    from types import SimpleNamespace
+
+    from cube.statement import Statement
+    from cube.strategies.base import SMALL_PART_ROWS, note_refined, part_rows, use_exact
+    from sdc.policy import Policy
+
+    def cells(n_cells):
+        part = SimpleNamespace(
+            cube=SimpleNamespace(policy=SimpleNamespace(for_measure=lambda _: Policy())),
+            measures=(SimpleNamespace(id="m"),),
+        )
+        grid = np.arange(n_cells).reshape(-1, 1)
+        return SimpleNamespace(part=part, grid=grid)
+
+    def after(refined, n_cells, rows):
+        exact = Statement.__new__(Statement)
+        object.__setattr__(exact, "memo", {})
+        note_refined(exact, refined, cells(n_cells), rows)
+        return use_exact(exact)
+
+    assert after(1, 100, SMALL_PART_ROWS - 1)
+    assert not after(0, 100, SMALL_PART_ROWS - 1)
+    assert not after(1, 100, SMALL_PART_ROWS)
+    assert after(25, 100, SMALL_PART_ROWS)
+    assert not after(24, 100, None)
+    # rows of a part: each grouping set of the grid sums to them (a margin counts them again)
+    margins = SimpleNamespace(grid=np.array([[0], [1], [-1]]))
+    assert part_rows(margins, [np.array([3, 4, 7]), np.array([1, 1, 2])]) == 7
