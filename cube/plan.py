@@ -313,6 +313,14 @@ def _consistent(combo: tuple[int, ...], items: list[Item], cube: Cube) -> bool:
     return True
 
 
+def _members_within(axes: dict[str, RoleAxis], it: Item, masks: dict[str, np.ndarray]) -> tuple:
+    """The members of ``it``'s level with a base item inside the role's mask, ascending: counted
+    per member, not sorted (a level of 14,000 buurten: 0.1 against 1.4 ms), as Python ints."""
+    lax = axes[it.role].levels[it.level]
+    present = np.bincount(lax.base_index[masks[it.role]], minlength=len(lax.codes))
+    return tuple(np.flatnonzero(present).tolist())
+
+
 def _role_tuples(
     items: list[Item], idx: tuple[int, ...], axis: RoleAxis, mask: np.ndarray
 ) -> np.ndarray:
@@ -513,13 +521,7 @@ def make_plan(
     if r.problems:
         raise InvalidQuery("the query has problems", r.problems)
     items = [
-        Item(
-            it.text,
-            it.role,
-            it.level,
-            it.dimension,
-            tuple(np.unique(axes[it.role].levels[it.level].base_index[masks[it.role]])),
-        )
+        Item(it.text, it.role, it.level, it.dimension, _members_within(axes, it, masks))
         for it in items
     ]
     sets = _keep_years(_grouping_sets(items, cube, query.totals), items, cube)
