@@ -17,7 +17,7 @@ from cube.axes import RoleAxis
 from cube.backend import Backend
 from cube.plan import Item, Part
 from cube.sql import SUM_SCALE, Columns
-from sdc.table import MeasureStats
+from sdc.table import MeasureStats, dense_codes
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -189,30 +189,21 @@ def _grid_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
 
 def _table_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray | None:
     """``_grid_positions`` without a sort: each item's members renumbered densely over those
-    the grid holds (a gemeente's 480 buurten, not the country's 14,000), the cells numbered in
-    mixed radix over those and looked up in a table of that size. None when the table would
-    be much larger than the grid (items of one role nest: wijk x buurt)."""
-    limit = 4 * len(grid) + 65_536
-    g_code = np.zeros(len(grid), dtype=np.int64)
+    the grid holds (a gemeente's 480 buurten, not the country's 14,000: ``dense_codes``), the
+    result rows numbered alike and looked up in a table of the cells' numbers. None when the
+    table would be much larger than the grid (items of one role nest: wijk x buurt)."""
+    dense = dense_codes(grid + 2)  # -1 (a total) and -2 (no member) become >= 0
+    if dense is None:
+        return None
+    g_code, ranks = dense
     r_code = np.zeros(len(coords), dtype=np.int64)
     known = np.ones(len(coords), dtype=bool)
-    span = 1
-    for i in range(grid.shape[1]):
-        g_col, r_col = grid[:, i] + 2, coords[:, i] + 2  # -2 (no member) and -1 (total) >= 0
-        top = int(max(g_col.max(), r_col.max(initial=0))) + 1
-        if top > limit:
-            return None
-        held = np.zeros(top, dtype=bool)
-        held[g_col] = True
-        rank = np.cumsum(held) - 1
-        size = int(rank[-1]) + 1
-        span *= size
-        if span > limit:
-            return None
-        g_code = g_code * size + rank[g_col]
-        hit = held[r_col]
+    for (held, rank), r_col in zip(ranks, (coords + 2).T, strict=True):
+        at = np.minimum(r_col, len(held) - 1)
+        hit = (r_col < len(held)) & held[at]
         known &= hit
-        r_code = r_code * size + np.where(hit, rank[r_col], 0)
+        r_code = r_code * (int(rank[-1]) + 1) + np.where(hit, rank[at], 0)
+    span = int(np.prod([int(rank[-1]) + 1 for _, rank in ranks]))
     table = np.full(span, -1, dtype=np.int64)
     table[g_code] = np.arange(len(grid))
     return np.where(known, table[r_code], -1)

@@ -116,24 +116,41 @@ def _has_duplicate_rows(coords: np.ndarray) -> bool:
 
 
 def _counted_duplicates(shifted: np.ndarray) -> bool | None:
-    """Duplicate rows found without a sort: each column's values renumbered densely over
-    those present, the rows numbered in mixed radix over those and counted. None when a
-    column's values or the numbering would span much more than the rows (then sort)."""
-    limit = 4 * len(shifted) + 65_536
-    code = np.zeros(len(shifted), dtype=np.int64)
+    """Duplicate rows found without a sort (``dense_codes``, then counted); None when the
+    codes would span much more than the rows (then sort)."""
+    dense = dense_codes(shifted)
+    if dense is None:
+        return None
+    codes, ranks = dense
+    span = int(np.prod([int(rank[-1]) + 1 for _, rank in ranks]))
+    return bool(np.bincount(codes, minlength=span).max(initial=0) > 1)
+
+
+def dense_codes(
+    rows: np.ndarray,
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]] | None:
+    """One integer per row of non-negative integers, equal exactly where the rows are: each
+    column renumbered densely over the values it holds, the rows numbered in mixed radix over
+    those, so the codes span at most the product of the columns' distinct counts. Also, per
+    column, which values it holds and their new numbers (to number other rows alike). None
+    when a column's values or that span reach beyond ``4 * rows + 65,536``."""
+    limit = 4 * len(rows) + 65_536
+    codes = np.zeros(len(rows), dtype=np.int64)
+    ranks = []
     span = 1
-    for col in shifted.T:
+    for col in rows.T:
         if int(col.min(initial=0)) < 0 or int(col.max(initial=0)) >= limit:
             return None
-        present = np.zeros(int(col.max(initial=0)) + 1, dtype=bool)
-        present[col] = True
-        rank = np.cumsum(present) - 1
+        held = np.zeros(int(col.max(initial=0)) + 1, dtype=bool)
+        held[col] = True
+        rank = np.cumsum(held) - 1
         size = int(rank[-1]) + 1
         span *= size
         if span > limit:
             return None
-        code = code * size + rank[col]
-    return bool(np.bincount(code, minlength=span).max(initial=0) > 1)
+        codes = codes * size + rank[col]
+        ranks.append((held, rank))
+    return codes, ranks
 
 
 def _stats_problems(s: MeasureStats, n: int) -> list[str]:
