@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from itertools import repeat
 from typing import Any
 
-import cachetools
 import numpy as np
 
-from cube.axes import RoleAxis
+from cube.axes import PerAxis, RoleAxis
 from cube.derive import Output
 from cube.plan import Plan
 from cube.protect import ProtectedParts
@@ -102,29 +100,22 @@ def _members(levels: list[Any], coords: np.ndarray, lang: str, total: str) -> tu
     return codes, labels
 
 
-_ARRAYS: cachetools.LRUCache[tuple[int, str, str], tuple[Any, np.ndarray, np.ndarray]] = (
-    cachetools.LRUCache(256)
-)
-_ARRAYS_LOCK = threading.Lock()
+_ARRAYS = PerAxis(256)
 
 
 def _member_arrays(lax: Any, lang: str, total: str) -> tuple[np.ndarray, np.ndarray]:
     """A level's codes and labels in ``lang`` as object arrays, the total last; built once per
     level (a level of buurten has some 14,000 labels: building them took most of assembling
-    a page of one gemeente's buurten). The entry keeps the level alive, so its id is not
-    reused; callers only index the arrays."""
-    key = (id(lax), lang, total)
-    with _ARRAYS_LOCK:
-        hit = _ARRAYS.get(key)
-    if hit is not None and hit[0] is lax:
-        return hit[1], hit[2]
-    code_of = np.empty(len(lax.codes) + 1, dtype=object)
-    code_of[:-1], code_of[-1] = list(lax.codes), None
-    label_of = np.empty(len(lax.labels) + 1, dtype=object)
-    label_of[:-1], label_of[-1] = [lb.get(lang) for lb in lax.labels], total
-    with _ARRAYS_LOCK:
-        _ARRAYS[key] = (lax, code_of, label_of)
-    return code_of, label_of
+    a page of one gemeente's buurten); callers only index the arrays."""
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        code_of = np.empty(len(lax.codes) + 1, dtype=object)
+        code_of[:-1], code_of[-1] = list(lax.codes), None
+        label_of = np.empty(len(lax.labels) + 1, dtype=object)
+        label_of[:-1], label_of[-1] = [lb.get(lang) for lb in lax.labels], total
+        return code_of, label_of
+
+    return _ARRAYS.get(lax, (lang, total), make)  # type: ignore[no-any-return]
 
 
 def assemble(

@@ -9,10 +9,12 @@ from a fact row; keys are ints where possible, for fast grouping.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import cachetools
 import numpy as np
 
 from cube.members import REGION_LEVELS, MemberStore
@@ -42,6 +44,30 @@ class LevelAxis:
             return self.codes.index(code)
         except ValueError:
             return None
+
+
+class PerAxis:
+    """What an answer derives from a level or role axis alone, computed once per axis and key:
+    an axis lives as long as its release, while answers come and go. Bounded; an entry keeps
+    its axis alive, so the axis's id is not reused while the entry stands; callers only read
+    what it holds."""
+
+    def __init__(self, size: int) -> None:
+        self._cache: cachetools.LRUCache[tuple[int, Any], tuple[Any, Any]] = cachetools.LRUCache(
+            size
+        )
+        self._lock = threading.Lock()
+
+    def get(self, axis: Any, key: Any, make: Callable[[], Any]) -> Any:
+        entry = (id(axis), key)
+        with self._lock:
+            hit = self._cache.get(entry)
+        if hit is not None and hit[0] is axis:
+            return hit[1]
+        made = make()
+        with self._lock:
+            self._cache[entry] = (axis, made)
+        return made
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,15 +29,11 @@ the query and the hierarchy, never on the data.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
-import cachetools
 import numpy as np
 
-from cube.axes import RoleAxis
+from cube.axes import PerAxis, RoleAxis
 from cube.errors import Problem, TooManyCells
 from cube.model import Cube, Role
 from cube.plan import Item, Part, Plan, cell_grid
@@ -95,25 +91,8 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
     return Composition(node_plan, tuple(source))
 
 
-_BASE: cachetools.LRUCache[tuple[int, tuple[str, ...]], tuple[RoleAxis, Any]] = cachetools.LRUCache(
-    512
-)
-_BASE_LOCK = threading.Lock()
-
-
-def _per_base(axis: RoleAxis, what: tuple[str, ...], make: Callable[[], Any]) -> Any:
-    """``make()`` for ``axis``, computed once: what depends only on the base (a region role
-    has some 14,000 buurten), never on a query's cut. The entry keeps the axis alive, so its
-    id is not reused; callers only read what it holds."""
-    key = (id(axis), what)
-    with _BASE_LOCK:
-        hit = _BASE.get(key)
-    if hit is not None and hit[0] is axis:
-        return hit[1]
-    made = make()
-    with _BASE_LOCK:
-        _BASE[key] = (axis, made)
-    return made
+# What depends only on the base (a region role has some 14,000 buurten), never on a cut.
+_BASE = PerAxis(512)
 
 
 def _whole_key(axis: RoleAxis, levels: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -130,7 +109,7 @@ def _whole_key(axis: RoleAxis, levels: list[str]) -> tuple[np.ndarray, np.ndarra
         n_all.setflags(write=False)
         return key, n_all
 
-    return _per_base(axis, ("key", *levels), make)  # type: ignore[no-any-return]
+    return _BASE.get(axis, ("key", *levels), make)  # type: ignore[no-any-return]
 
 
 def _member_sizes(axis: RoleAxis, level: str) -> np.ndarray:
@@ -142,7 +121,7 @@ def _member_sizes(axis: RoleAxis, level: str) -> np.ndarray:
         sizes.setflags(write=False)
         return sizes
 
-    return _per_base(axis, ("sizes", level), make)  # type: ignore[no-any-return]
+    return _BASE.get(axis, ("sizes", level), make)  # type: ignore[no-any-return]
 
 
 def _level_key(axis: RoleAxis, levels: list[str], mask: np.ndarray | None = None) -> np.ndarray:

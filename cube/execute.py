@@ -5,15 +5,13 @@ exact holdings."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import cachetools
 import numpy as np
 
-from cube.axes import RoleAxis
+from cube.axes import PerAxis, RoleAxis
 from cube.backend import Backend
 from cube.plan import Item, Part
 from cube.sql import SUM_SCALE, Columns
@@ -225,20 +223,12 @@ def _searched_positions(grid: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return np.where(sorted_codes[at] == rcode, order[at], -1)
 
 
-_INDEX_CACHE: cachetools.LRUCache[int, tuple[Any, KeyIndex]] = cachetools.LRUCache(512)
-_INDEX_LOCK = threading.Lock()
+_INDEX = PerAxis(512)
 
 
 def _key_index(lax: Any) -> KeyIndex:
-    """Per level, built once: the entry keeps the level alive, so its id is not reused."""
-    with _INDEX_LOCK:
-        hit = _INDEX_CACHE.get(id(lax))
-    if hit is not None and hit[0] is lax:
-        return hit[1]
-    kmap = KeyIndex(lax.keys)
-    with _INDEX_LOCK:
-        _INDEX_CACHE[id(lax)] = (lax, kmap)
-    return kmap
+    """Per level, built once."""
+    return _INDEX.get(lax, "keys", lambda: KeyIndex(lax.keys))  # type: ignore[no-any-return]
 
 
 def key_maps(part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis]) -> list[KeyIndex]:
