@@ -61,8 +61,14 @@ class Cells:
             out.append(Result({c: cols[c][rows] for c in own}, self.grid, self.maps))
         return out
 
-    def refine_where(self, cells: np.ndarray) -> exp.Expr:
-        return refine_where(self.grid, cells, self.part, self.items, self.axes)
+    def refine_where(self, cells: np.ndarray, rows: exp.Expr | None = None) -> exp.Expr:
+        """The rows of ``cells`` (a superset), and of those only ``rows`` if given."""
+        where = refine_where(self.grid, cells, self.part, self.items, self.axes)
+        if rows is None:
+            return where
+        from sqlglot import exp
+
+        return exp.and_(where, rows)
 
 
 class Result:

@@ -319,6 +319,18 @@ def rows_of_holding(op: str) -> exp.Expr:
     return node(this=_col("hr"), expression=_num(1))
 
 
+def counted_rows(cols: Columns, refined: tuple[int, ...]) -> exp.Expr | None:
+    """The rows any of the measures ``refined`` counts: the OR of their filter columns in the
+    holding pass's rows (``f{alias}``); ``None`` when one of them counts every row. The
+    other measures' statistics from a pass so restricted are wrong and must not be read."""
+    from sqlglot import exp
+
+    if not refined or any(not cols.measures[j].filters for j in refined):
+        return None
+    names = sorted({cols.alias[j] for j in refined})
+    return exp.or_(*(_col(f"f{a}") for a in names))
+
+
 def local_sets(part: Part, sets: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
     """The answer's grouping sets projected on the part's items (local indexes), deduplicated."""
     local = {item: i for i, item in enumerate(part.items)}

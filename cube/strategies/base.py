@@ -14,7 +14,7 @@ from cube.backend import Backend
 from cube.execute import Cells, Stats
 from cube.plan import Item, Part
 from cube.rollups import RollupTable
-from cube.sql import Columns
+from cube.sql import Columns, counted_rows
 from cube.statement import Statement
 
 
@@ -110,17 +110,62 @@ def use_exact(exact: Statement) -> bool:
     return bool(exact.memo.get(_EXACT))
 
 
-def note_refined(exact: Statement, refined: int, cells: Cells, rows: int | None = None) -> None:
+def note_refined(
+    exact: Statement,
+    refined: int,
+    cells: Cells,
+    rows: int | None = None,
+    counted: int | None = None,
+) -> None:
     """Bounds: ``refined`` of the cells went through the holding pass; ``rows``: the part's
-    rows, if known. Never where a policy costs suppressions by contributors: the bounds leave
-    a settled cell its lower bound, the exact statement its count, and the pattern of one
-    query must not depend on which ran before it."""
-    policy = cells.part.cube.policy
-    if any(policy.for_measure(m.id).secondary_cost == "contributors" for m in cells.part.measures):
+    rows, if known; ``counted``: where the pass read only the rows of filtered measures
+    (``refine_only``), how many of the refined cells' rows they count — then that share of
+    the part's rows, not the share of cells, says what the pass cost. Never where a policy
+    costs suppressions by contributors: the bounds leave a settled cell its lower bound, the
+    exact statement its count, and the pattern of one query must not depend on which ran
+    before it."""
+    if by_contributors(cells):
         return
     small = rows is not None and rows < SMALL_PART_ROWS
-    if refined >= REFINED_SHARE * len(cells.grid) or (refined > 0 and small):
+    if counted is None:
+        many = refined >= REFINED_SHARE * len(cells.grid)
+    else:
+        many = rows is not None and counted >= REFINED_SHARE * rows
+    if many or (refined > 0 and small):
         exact.memo[_EXACT] = True
+
+
+def by_contributors(cells: Cells) -> bool:
+    """Does a measure of the part cost its suppressions by contributor counts?"""
+    policy = cells.part.cube.policy
+    return any(
+        policy.for_measure(m.id).secondary_cost == "contributors" for m in cells.part.measures
+    )
+
+
+def refine_only(cells: Cells, cols: Columns, todo: list[np.ndarray]) -> tuple[int, ...]:
+    """The measures the holding pass refines (``todo[j]``: measure j's unsettled cells):
+    those with an unsettled cell, when all of them are filtered (``cube.sql.counted_rows``):
+    the pass then reads only their rows — a few thousand doorsluis dwellings instead of every
+    dwelling of the gemeenten — and the others keep their bounds, which settled them. Every
+    measure otherwise, and where suppressions cost contributor counts (their exact counts in
+    every refined cell then shape the pattern)."""
+    every = tuple(range(len(cols.measures)))
+    refined = tuple(j for j, t in enumerate(todo) if t.any())
+    if by_contributors(cells) or counted_rows(cols, refined) is None:
+        return every
+    return refined
+
+
+def refined_rows(
+    per: list[Stats], only: tuple[int, ...], todo_cells: np.ndarray, counted: object
+) -> int | None:
+    """The rows the measures ``only`` count in the refined cells (an upper bound on what a
+    holding pass restricted to them reads), when it is so restricted (``counted`` is not
+    ``None``)."""
+    if counted is None:
+        return None
+    return int(sum(int(per[j]["n"][todo_cells].sum()) for j in only))
 
 
 def part_rows(cells: Cells, rows_per_cell: list[np.ndarray]) -> int:

@@ -18,6 +18,7 @@ from cube.execute import Cells, Stats, all_stats, bounded_top2, row_count, stats
 from cube.sql import (
     Columns,
     columns_of,
+    counted_rows,
     facts_tree,
     holding_pass,
     local_sets,
@@ -33,6 +34,8 @@ from cube.strategies.base import (
     Target,
     note_refined,
     part_rows,
+    refine_only,
+    refined_rows,
     use_exact,
 )
 
@@ -89,10 +92,13 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     if len(cells_todo) == 0:
         return per
     rows = part_rows(cells, [s["n"] for s in per])
-    note_refined(sql.exact, len(cells_todo), cells, rows)  # the next run: one statement?
-    where = cells.refine_where(cells_todo)
+    only = refine_only(cells, cols, todo)  # filtered measures: only the rows they count
+    counted = refined_rows(per, only, cells_todo, counted_rows(cols, only))
+    note_refined(sql.exact, len(cells_todo), cells, rows, counted)  # next run: one statement?
+    where = cells.refine_where(cells_todo, counted_rows(cols, only))
     exact = cells.result(backend, sql.holding.bind(where=where))
-    for j, s in enumerate(per):
+    for j in only:
+        s = per[j]
         fixed = stats(exact, cols, j, holding=True)
         for name, arr in fixed.items():
             s[name][cells_todo] = arr[cells_todo]

@@ -3,7 +3,9 @@ rows: singles exact; multis first as bounds, read without their holdings from th
 bounds table (counts and keys add; Σ 1/rows and the holdings of the largest group are lower
 bounds on their holdings; the groups' most rows of one holding, added up, bound one holding's
 rows in the cell), then through the holding pass only for the cells whose threshold,
-dominance or p % status the bounds cannot settle.
+dominance or p % status the bounds cannot settle — and, where only filtered measures left
+cells (doorsluis dwellings beside all dwellings), through their rows only
+(``cube.strategies.base.refine_only``).
 
 The bounds pay where they settle most cells (large cells: a provincie, the country); where
 they leave many cells to the holding pass (a wijk or buurt of dwellings, whose owners hold
@@ -38,6 +40,7 @@ from cube.sql import (
     KEY_MOD,
     Columns,
     columns_of,
+    counted_rows,
     facts_tree,
     holding_pass,
     local_sets,
@@ -52,6 +55,8 @@ from cube.strategies.base import (
     Target,
     note_refined,
     part_rows,
+    refine_only,
+    refined_rows,
     use_exact,
 )
 from cube.strategies.rollup import covering, sources
@@ -139,9 +144,13 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     if len(todo_cells) == 0:
         return per
     rows = part_rows(cells, [p["n"] for p in per])
-    note_refined(sql.exact, len(todo_cells), cells, rows)  # the next run: one statement?
-    exact = cells.result(backend, sql.holding.bind(where=cells.refine_where(todo_cells)))
-    for j, s in enumerate(per):
+    only = refine_only(cells, cols, todo)  # filtered measures: only the rows they count
+    counted = refined_rows(per, only, todo_cells, counted_rows(cols, only))
+    note_refined(sql.exact, len(todo_cells), cells, rows, counted)  # next run: one statement?
+    where = cells.refine_where(todo_cells, counted_rows(cols, only))
+    exact = cells.result(backend, sql.holding.bind(where=where))
+    for j in only:
+        s = per[j]
         fixed = stats(exact, cols, j, holding=True)
         s["c"][todo_cells] = single_n[j][todo_cells] + fixed["c"][todo_cells]
         if "x1" in s:  # the singles' ones and the multis' exact rows per holding
