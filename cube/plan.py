@@ -23,6 +23,8 @@ from cube.suggest import did_you_mean, member_hint
 from measures.model import Measure
 
 MAX_ITEMS = 6
+# Period levels whose every member lies within one year (a quarter or month of a year).
+WITHIN_A_YEAR = ("year", "quarter", "month")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,8 @@ class Plan:
     order: tuple[OrderKey, ...] = ()
 
     def single_year(self, part: Part, local_sets: tuple[tuple[int, ...], ...]) -> bool:
-        """Does every cell of ``part`` lie within one year (a cut year or a year in each set)?"""
+        """Does every cell of ``part`` lie within one year (a cut year, or a year, quarter or
+        month item in each set: members of the finer levels lie within their year)?"""
         period = [r.id for r in self.cube.roles if r.dimension.id == "period"]
         if period:
             years = self.masks[period[0]]
@@ -95,7 +98,7 @@ class Plan:
         local = [
             i
             for i, idx in enumerate(part.items)
-            if self.items[idx].dimension == "period" and self.items[idx].level == "year"
+            if self.items[idx].dimension == "period" and self.items[idx].level in WITHIN_A_YEAR
         ]
         return bool(local) and all(local[0] in gs for gs in local_sets)
 

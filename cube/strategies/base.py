@@ -103,6 +103,7 @@ SMALL_PART_ROWS = 250_000
 # none (suspicious transactions: 0.5 % singles; suspects 73 %, companies 84 %).
 SINGLES_SHARE = 0.25
 _EXACT = "use the exact statement"
+_SMALL = "the part was small"
 
 
 def use_exact(exact: Statement) -> bool:
@@ -133,6 +134,13 @@ def note_refined(
         many = rows is not None and counted >= REFINED_SHARE * rows
     if many or (refined > 0 and small):
         exact.memo[_EXACT] = True
+        exact.memo[_SMALL] = small
+
+
+def small_part(exact: Statement) -> bool:
+    """Did the run that turned the shape exact (``note_refined``) read a small part? There
+    one holding pass over every row costs less than the singles and multis apart."""
+    return bool(exact.memo.get(_SMALL))
 
 
 def by_contributors(cells: Cells) -> bool:

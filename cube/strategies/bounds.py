@@ -4,7 +4,9 @@ and the most rows of one holding (which says whether the row counts are exact). 
 whose threshold, dominance or p % status the bounds cannot settle are recomputed by the
 holding pass, restricted to their rows. Where that pass took many cells (dwellings by wijk or
 buurt: owners hold many), the shape's later runs run ``split``'s one exact statement instead
-(``exact``; as ``rollup_bounds`` does, ``cube.strategies.base.REFINED_SHARE``)."""
+(``exact``; as ``rollup_bounds`` does, ``cube.strategies.base.REFINED_SHARE``) — or, where the
+part was small, ``holding``'s (``every``): one branch, less for DuckDB to plan than the
+singles and multis apart, the same statistics bit for bit."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from cube.strategies.base import (
     part_rows,
     refine_only,
     refined_rows,
+    small_part,
     use_exact,
 )
 
@@ -50,6 +53,7 @@ class BoundsSql:
     one_pass: Statement  # counts, keys and the bounds
     holding: Statement  # with a ``where`` placeholder: the uncleared cells' rows
     exact: Statement  # ``split``'s statement: exact for every cell
+    every: Statement  # ``holding``'s: every row per holding, exact too (for a small part)
 
 
 def applies(s: Situation) -> bool:
@@ -66,6 +70,7 @@ def compile(t: Target) -> BoundsSql:
         one_pass(proj, t.part, n, sets, True),
         holding,
         together(singles, holding.bind(where=rows_of_holding(">"))),
+        holding.bind(where=None),
     )
 
 
@@ -73,6 +78,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     assert isinstance(sql, BoundsSql)
     cols = sql.columns
     if use_exact(sql.exact):
+        if small_part(sql.exact):  # one statement of one branch: less to plan
+            return all_stats(cells.result(backend, sql.every), cols, holding=True)
         singles, multis = cells.results(backend, sql.exact)
         return split.merge(singles, multis, cols)
     res = cells.result(backend, sql.one_pass)
