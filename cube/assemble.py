@@ -43,12 +43,12 @@ def _values(o: Output, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     code = (vcode.reshape(-1) * 256 + status.astype(np.int64)) * 256 + reason.astype(np.int64)
     unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     made = np.empty(len(unique), dtype=object)
-    for u, i in enumerate(first.tolist()):
-        made[u] = Value(
-            _published(float(value[i]), o.decimals),
-            STATUS_NAMES[int(status[i])],
-            REASON_NAMES[int(reason[i])],
-        )
+    decimals = o.decimals
+    triples = zip(
+        value[first].astype(np.float64).tolist(), status[first].tolist(), reason[first].tolist()
+    )
+    for u, (v, st, r) in enumerate(triples):  # Python scalars: no numpy scalar per field
+        made[u] = Value(_published(v, decimals), STATUS_NAMES[st], REASON_NAMES[r])
     return made, inverse.reshape(-1)
 
 
@@ -74,8 +74,9 @@ def _value_tuples(outputs: list[Output], at: np.ndarray) -> list[tuple[Value, ..
         code = np.unique(code * len(made) + inverse, return_inverse=True)[1].reshape(-1)
     first = np.unique(code, return_index=True)[1]
     shared = np.empty(len(first), dtype=object)
-    for k, i in enumerate(first.tolist()):  # one by one: numpy would unpack tuples
-        shared[k] = tuple(made[inverse[i]] for made, inverse in parts)
+    columns = [made[inverse[first]].tolist() for made, inverse in parts]
+    for k, values in enumerate(zip(*columns)):  # one by one: numpy would unpack tuples
+        shared[k] = values
     out: list[tuple[Value, ...]] = shared[code].tolist()
     return out
 
