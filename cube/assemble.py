@@ -45,7 +45,10 @@ def _values(o: Output, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     made = np.empty(len(unique), dtype=object)
     decimals = o.decimals
     triples = zip(
-        value[first].astype(np.float64).tolist(), status[first].tolist(), reason[first].tolist()
+        value[first].astype(np.float64).tolist(),
+        status[first].tolist(),
+        reason[first].tolist(),
+        strict=True,
     )
     for u, (v, st, r) in enumerate(triples):  # Python scalars: no numpy scalar per field
         made[u] = Value(_published(v, decimals), STATUS_NAMES[st], REASON_NAMES[r])
@@ -75,7 +78,7 @@ def _value_tuples(outputs: list[Output], at: np.ndarray) -> list[tuple[Value, ..
     first = np.unique(code, return_index=True)[1]
     shared = np.empty(len(first), dtype=object)
     columns = [made[inverse[first]].tolist() for made, inverse in parts]
-    for k, values in enumerate(zip(*columns)):  # one by one: numpy would unpack tuples
+    for k, values in enumerate(zip(*columns, strict=True)):  # one by one: numpy would unpack tuples
         shared[k] = values
     out: list[tuple[Value, ...]] = shared[code].tolist()
     return out
