@@ -60,8 +60,8 @@ COVERED = [
     Query("transactions", ("transactions", "amount", "cash_amount"), ("period@quarter",)),
     Query(
         "transactions",
-        ("transactions", "amount"),
-        ("transaction_type", "region@gemeente"),
+        ("transactions", "cash_transactions"),
+        ("region@provincie", "period@month"),
         (YEAR,),
         totals="margins",
     ),
