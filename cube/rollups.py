@@ -38,12 +38,13 @@ import duckdb
 from cube.model import Catalog, Cube, Rollup
 from cube.sql import SUM_SCALE
 from layout.durable import replace_synced
+from layout.facts import ROLLUP_FORMAT
 
 log = logging.getLogger("zicht.cube")
 
 FILE = "rollups.duckdb"
 SCHEMA = "zicht_rollups"  # the name the engine attaches the file under
-FORMAT = 2  # the layout of the tables; a file of another layout is ignored (rebuild it)
+FORMAT = ROLLUP_FORMAT  # the layout of the tables; a file of another layout is ignored
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,9 @@ LAYOUT_VERSION = 2
 # Where a Parquet export keeps the rollup tables, beside the fact tables: written by the
 # loaders' export, read by engines other than DuckDB.
 EXPORT_ROLLUP_DIR = "rollups"
+# The layout of the rollup tables (which columns each holds), recorded beside them in the
+# rollup file and in an export: tables of another layout are not read (rebuild, re-export).
+ROLLUP_FORMAT = 2
 
 # Region levels a fact table carries per region role, as columns ``<role>_<level>`` (region ids).
 REGION_LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veiligheidsregio")

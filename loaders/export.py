@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import urllib.parse
 from dataclasses import dataclass
@@ -40,9 +41,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from layout.facts import EXPORT_ROLLUP_DIR as ROLLUP_DIR
+from layout.facts import ROLLUP_FORMAT
 from loaders.export_crypto import SECRET_COLUMNS, ExportKeys, encryption_config, file_encryption
 from loaders.files import PRIVATE, FileModes, restricted, secure, secure_tree
 from loaders.releases import Release, ReleaseError
+
+log = logging.getLogger("zicht.loaders")
 
 MANIFEST_KEY = "parquet"
 DEFAULT_DIR = "parquet"
@@ -311,6 +315,8 @@ def _record(
             d.fact: {"rows": d.rows, "files": d.files, "sorted_by": list(d.sorted_by)} for d in done
         },
         "rollups": {d.fact: {"rows": d.rows, "files": d.files} for d in rolled},
+        # the rollup file's tables are of this code's layout (the engine reads no other)
+        "rollup_format": ROLLUP_FORMAT,
     }
     tmp = release.path / f".manifest.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -339,6 +345,15 @@ def export_entry(release_path: Path, manifest: dict[str, Any]) -> ExportEntry | 
         path = str(release_path / path)  # an absolute path stays absolute
     facts = entry.get("facts") if isinstance(entry.get("facts"), dict) else {}
     rollups = entry.get("rollups") if isinstance(entry.get("rollups"), dict) else {}
+    if rollups and entry.get("rollup_format") != ROLLUP_FORMAT:
+        # exported before the rollup tables changed layout: their columns are not the ones
+        # the engine reads, so the other engine answers from the exported facts instead
+        log.warning(
+            "the export of %s carries rollups of another layout: not read "
+            "(run zicht export again for them)",
+            release_path.name,
+        )
+        rollups = {}
     return ExportEntry(
         path,
         tuple(sorted(facts or {})),

@@ -14,6 +14,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
+from layout.facts import ROLLUP_FORMAT
 from loaders.export import (
     VERSION_PREFIX,
     export_entry,
@@ -255,6 +256,7 @@ def test_rollups_are_exported_beside_the_facts_empty_ones_as_one_file_with_their
     entry = export_entry(release.path, manifest)
     assert entry is not None and set(entry.rollups) == set(found[1])
     assert entry.encrypted_columns == ("holding", "record_key", "rk")
+    assert manifest["parquet"]["rollup_format"] == ROLLUP_FORMAT
     con = duckdb.connect()
     con.execute(f"ATTACH '{found[0]}' AS r (READ_ONLY)")
     decrypt = decryption_properties(parse_keys(KEYS))
@@ -268,6 +270,27 @@ def test_rollups_are_exported_beside_the_facts_empty_ones_as_one_file_with_their
         assert same_rows(con, f'r"."{table}', "exported")
         with pytest.raises(OSError, match="encrypted"):
             pq.read_table(files[0])  # footer, rk and holding: not without the keys
+
+
+@pytest.mark.parametrize("recorded", [None, ROLLUP_FORMAT - 1, ROLLUP_FORMAT])
+def test_rollups_exported_in_another_layout_are_not_offered(recorded, tmp_path, caplog):
+    """An export made before the rollup tables changed layout (no ``rollup_format``, or an
+    older one) lacks columns the engine reads: its rollups are left out of the entry, so
+    Spark and DataFusion answer from the exported facts (the same cells) instead of failing
+    on a missing column; its facts stay."""
+    entry = {
+        "path": "parquet/v1",
+        "facts": {"fact_dwellings": {"rows": 3, "files": 1}},
+        "rollups": {"ru_dwellings_gemeente_b": {"rows": 2, "files": 1}},
+        "encrypted_columns": [],
+    }
+    if recorded is not None:
+        entry["rollup_format"] = recorded
+    got = export_entry(tmp_path, {"parquet": entry})
+    assert got is not None and got.facts == ("fact_dwellings",)
+    current = recorded == ROLLUP_FORMAT
+    assert got.rollups == (("ru_dwellings_gemeente_b",) if current else ())
+    assert ("another layout" in caplog.text) is not current
 
 
 def test_a_table_without_rows_is_one_file_with_its_schema(tmp_path):
