@@ -40,10 +40,19 @@ class LevelAxis:
     expr: Callable[[Table], Value]  # fact row -> key
 
     def index_of(self, code: str) -> int | None:
-        try:
-            return self.codes.index(code)
-        except ValueError:
-            return None
+        return self.positions().get(code)
+
+    def positions(self) -> dict[Any, int]:
+        """Each member code's index (its first), built once per level: a level of buurten has
+        some 14,000 codes, and a search per code passed over them all."""
+
+        def make() -> dict[Any, int]:
+            out: dict[Any, int] = {}
+            for i, c in enumerate(self.codes):
+                out.setdefault(c, i)
+            return out
+
+        return _POSITIONS.get(self, "positions", make)  # type: ignore[no-any-return]
 
 
 class PerAxis:
@@ -68,6 +77,9 @@ class PerAxis:
         with self._lock:
             self._cache[entry] = (axis, made)
         return made
+
+
+_POSITIONS = PerAxis(1024)
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,7 +208,7 @@ class _Resolver:
         return ~mask if cut.exclude else mask
 
     def codes_to_index(self, codes: tuple[str, ...], lax: LevelAxis, where: str) -> set[int] | None:
-        index = {c: i for i, c in enumerate(lax.codes)}
+        index = lax.positions()
         unknown = [c for c in codes if c not in index]
         if unknown:
             shown = ", ".join(repr(c[:40]) for c in unknown[:5])
