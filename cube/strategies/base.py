@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from cube.plan import Item, Part
 from cube.rollups import RollupTable
 from cube.sql import Columns, counted_rows
 from cube.statement import Statement
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,15 +168,25 @@ def refine_only(cells: Cells, cols: Columns, todo: list[np.ndarray]) -> tuple[in
     return refined
 
 
-def refined_rows(
-    per: list[Stats], only: tuple[int, ...], todo_cells: np.ndarray, counted: object
-) -> int | None:
-    """The rows the measures ``only`` count in the refined cells (an upper bound on what a
-    holding pass restricted to them reads), when it is so restricted (``counted`` is not
-    ``None``)."""
-    if counted is None:
-        return None
-    return int(sum(int(per[j]["n"][todo_cells].sum()) for j in only))
+def refinement(
+    exact: Statement,
+    cells: Cells,
+    cols: Columns,
+    per: list[Stats],
+    todo: list[np.ndarray],
+    todo_cells: np.ndarray,
+) -> tuple[tuple[int, ...], exp.Expr]:
+    """What the bounds' holding pass refines, ``todo_cells`` of the cells (``todo[j]``:
+    measure j's unsettled cells; ``per``: every measure's bounds): the measures it refines
+    (``refine_only``) and the rows it reads. Notes in ``exact``'s memo whether the shape's
+    next run should read one exact statement instead (``note_refined``)."""
+    rows = part_rows(cells, [p["n"] for p in per])
+    only = refine_only(cells, cols, todo)
+    restrict = counted_rows(cols, only)
+    # rows the restricted pass may read: those the refined measures count in its cells
+    counted = None if restrict is None else sum(int(per[j]["n"][todo_cells].sum()) for j in only)
+    note_refined(exact, len(todo_cells), cells, rows, counted)
+    return only, cells.refine_where(todo_cells, restrict)
 
 
 def part_rows(cells: Cells, rows_per_cell: list[np.ndarray]) -> int:

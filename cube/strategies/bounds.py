@@ -20,7 +20,6 @@ from cube.execute import Cells, Stats, all_stats, bounded_top2, row_count, stats
 from cube.sql import (
     Columns,
     columns_of,
-    counted_rows,
     facts_tree,
     holding_pass,
     local_sets,
@@ -34,10 +33,7 @@ from cube.strategies.base import (
     Situation,
     Strategy,
     Target,
-    note_refined,
-    part_rows,
-    refine_only,
-    refined_rows,
+    refinement,
     small_part,
     use_exact,
 )
@@ -98,11 +94,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
             bounded_top2(s, res.col(f"mr{a}"))
     if len(cells_todo) == 0:
         return per
-    rows = part_rows(cells, [s["n"] for s in per])
-    only = refine_only(cells, cols, todo)  # filtered measures: only the rows they count
-    counted = refined_rows(per, only, cells_todo, counted_rows(cols, only))
-    note_refined(sql.exact, len(cells_todo), cells, rows, counted)  # next run: one statement?
-    where = cells.refine_where(cells_todo, counted_rows(cols, only))
+    # filtered measures: only the rows they count; the next run: one statement?
+    only, where = refinement(sql.exact, cells, cols, per, todo, cells_todo)
     exact = cells.result(backend, sql.holding.bind(where=where))
     for j in only:
         s = per[j]

@@ -40,7 +40,6 @@ from cube.sql import (
     KEY_MOD,
     Columns,
     columns_of,
-    counted_rows,
     facts_tree,
     holding_pass,
     local_sets,
@@ -53,10 +52,7 @@ from cube.strategies.base import (
     Situation,
     Strategy,
     Target,
-    note_refined,
-    part_rows,
-    refine_only,
-    refined_rows,
+    refinement,
     use_exact,
 )
 from cube.strategies.rollup import covering, sources
@@ -143,11 +139,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     todo_cells = np.nonzero(np.any(todo, axis=0))[0] if todo else np.zeros(0, dtype=np.int64)
     if len(todo_cells) == 0:
         return per
-    rows = part_rows(cells, [p["n"] for p in per])
-    only = refine_only(cells, cols, todo)  # filtered measures: only the rows they count
-    counted = refined_rows(per, only, todo_cells, counted_rows(cols, only))
-    note_refined(sql.exact, len(todo_cells), cells, rows, counted)  # next run: one statement?
-    where = cells.refine_where(todo_cells, counted_rows(cols, only))
+    # filtered measures: only the rows they count; the next run: one statement?
+    only, where = refinement(sql.exact, cells, cols, per, todo, todo_cells)
     exact = cells.result(backend, sql.holding.bind(where=where))
     for j in only:
         s = per[j]
