@@ -31,7 +31,7 @@ def test_load_publishes_the_rollups_with_the_release(delivery, tmp_path, capsys)
     assert (release.path / FILE).is_file()
     engine = Engine.open(release)
     try:
-        assert set(engine.rollups) == {"population", "dwellings", "companies", "transactions"}
+        assert set(engine.rollups) == {"population", "dwellings", "companies"}
     finally:
         engine.close()
 
