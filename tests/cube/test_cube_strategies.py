@@ -76,6 +76,15 @@ CASES = {
 }
 
 
+def _compiled(eng, query):
+    """The query's one part compiled as the engine compiles it, with its axes and grid."""
+    plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
+    (part,) = plan.parts
+    sql = run.compiled(eng.context, eng.caches, plan, part)
+    axes = eng.axes_for(plan.cube)
+    return plan, part, sql, axes, cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+
+
 def test_every_strategy_has_a_case():
     assert set(CASES) == set(BY_NAME) and len(BY_NAME) == len(STRATEGIES)
 
@@ -189,12 +198,8 @@ def test_bounds_that_leave_many_cells_give_way_to_one_exact_statement(
     got = {}
     for year in ("2023", "2022", "2023"):
         q = Query(query.cube, query.measures, query.drilldown, (Cut("period", "year", (year,)),))
-        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
-        (part,) = plan.parts
-        sql = run.compiled(eng.context, eng.caches, plan, part)
+        plan, part, sql, axes, grid = _compiled(eng, q)
         assert sql.strategy == name
-        axes = eng.axes_for(plan.cube)
-        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
         seen.clear()
         stats = run_part(eng.backend(), sql, part, plan.items, grid, axes)
         got.setdefault(year, []).append((len(seen), stats))
@@ -228,11 +233,7 @@ def test_bounds_that_settle_every_cell_stay_one_statement(engine, monkeypatch):
     for year in ("2023", "2022"):
         year_cut = Cut("period", "year", (year,))
         q = Query("dwellings", ("foundation_dwellings",), ("region@gemeente",), (year_cut,))
-        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
-        (part,) = plan.parts
-        sql = run.compiled(eng.context, eng.caches, plan, part)
-        axes = eng.axes_for(plan.cube)
-        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
+        plan, part, sql, axes, grid = _compiled(eng, q)
         seen.clear()
         stats = run_part(eng.backend(), sql, part, plan.items, grid, axes)
         check_against_oracle(eng, plan, grid, stats)
@@ -267,12 +268,8 @@ def test_split_gives_way_to_the_holding_pass_where_singles_are_rare(
             Cut("period", "year", (year,)) if c.role == "period" else c for c in query.cuts
         )
         q = Query(query.cube, query.measures, query.drilldown, cuts, totals=query.totals)
-        plan = make_plan(q, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
-        (part,) = plan.parts
-        sql = run.compiled(eng.context, eng.caches, plan, part)
+        plan, part, sql, axes, grid = _compiled(eng, q)
         assert sql.strategy == "split"
-        axes = eng.axes_for(plan.cube)
-        grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
         seen.clear()
         got = run_part(eng.backend(), sql, part, plan.items, grid, axes)
         assert len(seen) == 1
@@ -328,12 +325,8 @@ def test_a_holding_with_many_rows_elsewhere_does_not_keep_a_cell_from_its_bounds
     eng.sql_cache.clear()
     eng.template_cache.clear()
     query = Query("dwellings", ("dwellings",), ("region@gemeente",), (YEAR,))
-    plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
-    (part,) = plan.parts
-    sql = run.compiled(eng.context, eng.caches, plan, part)
+    plan, part, sql, axes, grid = _compiled(eng, query)
     assert sql.strategy == "rollup_bounds"
-    axes = eng.axes_for(plan.cube)
-    grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
     _, bound = Cells.of(part, plan.items, grid, axes).results(eng.backend(), sql.statement)
     policy = plan.cube.policy.for_measure("dwellings")
     n = bound.col("n0", np.int64)
@@ -412,12 +405,8 @@ def test_a_holding_pass_for_filtered_measures_reads_only_their_rows(
     eng.sql_cache.clear()
     eng.template_cache.clear()
     seen = _statements(eng, monkeypatch)
-    plan = make_plan(query, eng.catalog, eng.axes_for, eng.store, eng.max_cells)
-    (part,) = plan.parts
-    sql = run.compiled(eng.context, eng.caches, plan, part)
+    plan, part, sql, axes, grid = _compiled(eng, query)
     assert sql.strategy == name
-    axes = eng.axes_for(plan.cube)
-    grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
     got = run_part(eng.backend(), sql, part, plan.items, grid, axes)
     assert len(seen) == 2, "the bounds leave some cells to the holding pass"
     per_holding = seen[1].replace('"', "").split("GROUP BY")[0]  # the rows summed per holding
