@@ -43,34 +43,66 @@ def prove(
     asked: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bool per cell: suppressed cells (of ``asked``, default all) that a rectangle proves."""
-    a, b = _axes(coords)
+    return settled(t.eps, *moves(coords, values, suppressed, t, asked))
+
+
+def moves(
+    coords: np.ndarray,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    t: Targets,
+    asked: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bool per cell and direction: suppressed cells (of ``asked``) that a rectangle moves up
+    by their required movement, and down by it (see ``need``)."""
+    a, b = axes(coords)
     if b.max(initial=0) > a.max(initial=0):  # the products are (columns x columns): fewer
         a, b = b, a
     shape = (int(a.max(initial=0)) + 1, int(b.max(initial=0)) + 1)
-    sign = np.where(coords[:, 0] < 0, -1.0, 1.0) * np.where(coords[:, 1] < 0, -1.0, 1.0)
-    room = values - t.lower_bound  # how far each cell may go down (inf if unbounded)
-    inf = np.full(len(values), np.inf)
-    # Room of y (not the value) to go up or down: y up is the value up for sign +1.
-    y_up = np.where(sign > 0, inf, room)
-    y_down = np.where(sign > 0, room, inf)
+    sign = signs(coords)
+    y_up, y_down = rooms(sign, values, t.lower_bound)
     # Required movements of the value: up to hi, down to lo; secondaries either way by eps.
-    v = values
-    secondary = ~np.isnan(t.eps)
-    need_up = np.where(secondary, t.eps, np.nan_to_num(t.hi - v, nan=0.0))
-    need_down = np.where(secondary, t.eps, np.nan_to_num(v - t.lo, nan=0.0))
+    need_up, need_down = need(values, t)
     cells = np.flatnonzero(suppressed if asked is None else suppressed & asked)
     if shape[0] * shape[1] ** 2 <= EXACT_PRODUCT:
-        rooms = _Rooms(a, b, shape, suppressed, y_up, y_down)
-        up_ok = rooms.movable(cells, need_up[cells], sign[cells])
-        down_ok = rooms.movable(cells, need_down[cells], -sign[cells])
+        widest = _Rooms(a, b, shape, suppressed, y_up, y_down)
+        up_ok = widest.movable(cells, need_up[cells], sign[cells])
+        down_ok = widest.movable(cells, need_down[cells], -sign[cells])
     else:
         grids = _Levels(a, b, shape, suppressed, y_up, y_down)
         up_ok = _movable(grids, cells, need_up[cells], sign[cells])
         down_ok = _movable(grids, cells, need_down[cells], -sign[cells])
-    out = np.zeros(len(values), dtype=bool)
-    ok = np.where(secondary[cells], up_ok | down_ok, up_ok & down_ok)
-    out[cells[ok]] = True
-    return out
+    up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    up[cells], down[cells] = up_ok, down_ok
+    return up, down
+
+
+def settled(eps: np.ndarray, up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Cells whose requirement the proven movements meet: a primary (``eps`` NaN) both ways,
+    to its ``hi`` and its ``lo``; a secondary either way, by ``eps``."""
+    return np.where(np.isnan(eps), up & down, up | down)
+
+
+def need(values: np.ndarray, t: Targets) -> tuple[np.ndarray, np.ndarray]:
+    """Required movement of each value up and down (0: none required)."""
+    secondary = ~np.isnan(t.eps)
+    up = np.where(secondary, t.eps, np.nan_to_num(t.hi - values, nan=0.0))
+    down = np.where(secondary, t.eps, np.nan_to_num(values - t.lo, nan=0.0))
+    return up, down
+
+
+def signs(coords: np.ndarray) -> np.ndarray:
+    """+1 for an inner cell and the grand total, -1 for a row or column total: y = value * sign
+    has every line summing to 0."""
+    return np.where(coords[:, 0] < 0, -1.0, 1.0) * np.where(coords[:, 1] < 0, -1.0, 1.0)
+
+
+def rooms(sign: np.ndarray, values: np.ndarray, lower_bound: np.ndarray):
+    """Room of each cell's y (not its value) to go up and down (inf: unbounded): y up is the
+    value up for sign +1; a value goes down to its lower bound."""
+    room = values - lower_bound
+    inf = np.full(len(values), np.inf)
+    return np.where(sign > 0, inf, room), np.where(sign > 0, room, inf)
 
 
 def dense(coords: np.ndarray) -> bool:
@@ -83,7 +115,7 @@ def dense(coords: np.ndarray) -> bool:
     return rows * cols <= 2 * len(coords)
 
 
-def _axes(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def axes(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Matrix row and column of each cell, numbered densely; a total (-1) is row / column 0."""
     a = np.unique(coords[:, 0], return_inverse=True)[1].ravel()
     b = np.unique(coords[:, 1], return_inverse=True)[1].ravel()

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sdc import flows
 from sdc.audit import AuditError, Targets, audit_component, components
 from sdc.fallback import Direction, proven_by, scaling, totals_hypercube
-from sdc.rectangles import prove, sub_table
+from sdc.rectangles import moves, settled, sub_table
 from sdc.relations import Relations
 from sdc.repair import cells_to_release
 
@@ -108,9 +109,10 @@ def suppress(
     """Complete the primary pattern ``primary`` (+ ``already`` suppressed cells) and audit it.
 
     ``grid``: the coordinates of a two-way table with margins and no hierarchy; with it, cells
-    are first proven by rectangles (``sdc.rectangles``), the rest on a sub-table, and only
-    what remains by LPs over whole components. These steps only prove, they never suppress:
-    a cell they settle is one the LPs over the whole component would have settled too.
+    are first proven by rectangles (``sdc.rectangles``), then by flows (``sdc.flows``), the
+    rest on a sub-table, and only what remains by LPs over whole components. These steps only
+    prove, they never suppress: a cell they settle is one the LPs over the whole component
+    would have settled too.
     """
     start = primary | (already if already is not None else False)
     state = _State(
@@ -137,9 +139,11 @@ def suppress(
     for rounds in range(1, MAX_ROUNDS + 1):
         _resolve_capacity(state)
         targets = requirements(values, primary, state.suppressed, level, lower_bound)
+        moved = None
         if grid is not None:
-            proven |= prove(grid, values, state.suppressed, targets, asked=~proven)
-        failing, lps = _audit_changed(state, targets, proven, exact)
+            moved = moves(grid, values, state.suppressed, targets, asked=~proven)
+            proven |= state.suppressed & settled(targets.eps, *moved)
+        failing, lps = _audit_changed(state, targets, proven, exact, moved)
         n_lps += lps
         if not failing:
             return Suppression(
@@ -244,10 +248,16 @@ def _release(s: _State, cell: int, target: float, weight: np.ndarray, exact: boo
 
 
 def _audit_changed(
-    state: _State, targets: Targets, proven: np.ndarray, exact: bool
+    state: _State,
+    targets: Targets,
+    proven: np.ndarray,
+    exact: bool,
+    moved: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[tuple[int, bool]], int]:
     """Audit the components with unproven cells; cells found safe are marked in ``proven``.
 
+    ``moved``: the movements (up, down per cell) rectangles proved on a two-way table; flows
+    over a component with few unproven cells may prove the rest (``sdc.flows``).
     Sound across rounds because rounds only ever add suppression: a cell proven under an
     earlier pattern stays proven (its feasibility interval can only widen).
     """
@@ -256,10 +266,12 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
+        if _flows_prove(state, targets, proven, cells, moved):
+            continue
         ladder = state.grid is not None and len(cells) > SUB_TABLE_FROM
         if ladder and not state.beyond_sub_tables[cells[~proven[cells]]].all():
-            n_lps += _audit_sub_table(state, targets, proven, cells)
-            if proven[cells].all():
+            n_lps += _audit_sub_table(state, targets, proven, cells, moved is not None)
+            if proven[cells].all() or _flows_prove(state, targets, proven, cells, moved):
                 continue
             state.beyond_sub_tables[cells[~proven[cells]]] = True
         up, down, lps = audit_component(
@@ -279,8 +291,22 @@ def _audit_changed(
     return failing, n_lps
 
 
-def _audit_sub_table(state: _State, targets: Targets, proven: np.ndarray, cells) -> int:
-    """Prove what sub-tables around the unproven cells prove, growing them step by step."""
+def _flows_prove(state: _State, targets: Targets, proven, cells, moved) -> bool:
+    """Whether flows (two-way tables: ``sdc.flows``) prove every unproven cell of ``cells``;
+    what they prove is marked in ``proven`` either way."""
+    if state.grid is None or moved is None:
+        return False
+    up, down = moved
+    if flows.moves(state.grid, state.rel, state.values, cells, targets, up, down, ~proven):
+        proven[cells] |= settled(targets.eps[cells], up[cells], down[cells])
+    return bool(proven[cells].all())
+
+
+def _audit_sub_table(
+    state: _State, targets: Targets, proven: np.ndarray, cells, flowing: bool
+) -> int:
+    """Prove what sub-tables around the unproven cells prove, growing them step by step
+    (with ``flowing``, until no more cells are open than flows try)."""
     assert state.grid is not None
     suppressed = np.zeros(len(state.values), dtype=bool)
     suppressed[cells] = True  # the component's cells, all suppressed
@@ -303,8 +329,8 @@ def _audit_sub_table(state: _State, targets: Targets, proven: np.ndarray, cells)
         ok = np.ones(len(sub), dtype=bool)
         ok[np.isin(sub, up + down)] = False
         proven[sub[ok]] = True
-        if proven[cells].all():
-            break
+        if (~proven[cells]).sum() <= (flows.MAX_OPEN if flowing else 0):
+            break  # the flows that follow prove the few cells left, or show they fail
     return n_lps
 
 

@@ -1,0 +1,199 @@
+"""Flow proofs on two-way tables: what they prove is what the exact LP proves, never more."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sdc_cases import assert_pattern_protects, random_table
+
+from sdc import flows, status
+from sdc import secondary as secondary_module
+from sdc.audit import Targets, feasibility_intervals
+from sdc.policy import Policy
+from sdc.protect import protect
+from sdc.rectangles import prove
+from sdc.relations import build_relations
+from sdc.table import CellTable, Hierarchy
+
+EXACT = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+two_way = st.builds(
+    random_table,
+    seed=st.integers(0, 10_000),
+    shape=st.tuples(st.integers(2, 7), st.integers(2, 5)),
+    records=st.integers(20, 300),
+    hierarchy=st.just(False),
+)
+
+
+def requirement(values, primary, level, suppressed, eps=1.0):
+    secondary = suppressed & ~primary
+    return Targets(
+        np.where(primary, values + level, np.nan),
+        np.where(primary, np.maximum(values - level, 0.0), np.nan),
+        np.where(secondary, eps, np.nan),
+        np.zeros(len(values)),
+    )
+
+
+def flow_moves(table, values, suppressed, t):
+    """(up, down) per cell as flows alone prove them, every component and open cell tried."""
+    from sdc.audit import components
+
+    rel = build_relations(table)
+    up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    limit = flows.MAX_OPEN, flows.FEW_OPEN
+    flows.MAX_OPEN = flows.FEW_OPEN = 10**6
+    try:
+        for cells in components(rel, suppressed):
+            flows.moves(table.coords, rel, values, cells, t, up, down, suppressed)
+    finally:
+        flows.MAX_OPEN, flows.FEW_OPEN = limit
+    return up, down
+
+
+@EXACT
+@given(table=two_way, seed=st.integers(0, 2**31))
+def test_flows_prove_exactly_what_the_feasibility_intervals_allow(table, seed):
+    # Both ways: a movement flows prove lies within the exact interval (soundness), and a
+    # target the interval passes by a clear margin is proven (a two-way table's LP is a
+    # flow problem). A broken direction, sign or capacity fails one side or the other.
+    rng = np.random.default_rng(seed)
+    values = table.measures["amount"].value
+    suppressed = (table.measures["amount"].contributors > 0) & (rng.random(table.n_cells) < 0.6)
+    primary = suppressed & (rng.random(table.n_cells) < 0.5)
+    level = values * rng.uniform(0.05, 0.9, table.n_cells)
+    t = requirement(values, primary, level, suppressed)
+    up, down = flow_moves(table, values, suppressed, t)
+    assert not (up | down)[~suppressed].any()
+    intervals = feasibility_intervals(build_relations(table), values, suppressed)
+    tol = 1e-6 * max(1.0, values.max())
+    for c in map(int, np.flatnonzero(suppressed & primary)):
+        lo, hi = intervals[c]
+        if up[c]:
+            assert hi >= t.hi[c] - tol
+        elif hi > t.hi[c] + tol:
+            pytest.fail(f"cell {c} can reach {hi} > {t.hi[c]}: not proven up")
+        if down[c]:
+            assert lo <= t.lo[c] + tol
+        elif up[c] and lo < t.lo[c] - tol:  # (down is tried only once up is proven)
+            pytest.fail(f"cell {c} can reach {lo} < {t.lo[c]}: not proven down")
+    for c in map(int, np.flatnonzero(suppressed & ~primary)):  # must move 1 either way
+        lo, hi = intervals[c]
+        if up[c] or down[c]:
+            assert (up[c] and hi >= values[c] + 1.0 - tol) or (
+                down[c] and lo <= values[c] - 1.0 + tol
+            )
+        elif hi > values[c] + 1.0 + tol or lo < values[c] - 1.0 - tol:
+            pytest.fail(f"secondary cell {c} moves within [{lo}, {hi}]: not proven")
+
+
+def _table(inner: dict[tuple[int, int], float]) -> tuple[np.ndarray, np.ndarray]:
+    rows = sorted({i for i, _ in inner})
+    cols = sorted({j for _, j in inner})
+    coords = np.array([(i, j) for i in [-1, *rows] for j in [-1, *cols]], dtype=np.int32)
+    values = np.array(
+        [sum(v for (i, j), v in inner.items() if r in (i, -1) and c in (j, -1)) for r, c in coords]
+    )
+    return coords, values
+
+
+def _cell_table(coords, values) -> CellTable:
+    from sdc_cases import count
+
+    return CellTable(coords, {"n": count(values)}, ())
+
+
+def test_two_rectangles_together_prove_what_neither_proves_alone():
+    # 2 x 3 with margins, the six inner cells suppressed. (0, 0) must go up by 10: each
+    # rectangle through it takes 6 from (0, 1) or from (0, 2), neither enough alone; the two
+    # together move it 12 ((1, 0) gives up 12 of its 30).
+    coords, values = _table(
+        {(0, 0): 20.0, (0, 1): 6.0, (0, 2): 6.0, (1, 0): 30.0, (1, 1): 20.0, (1, 2): 20.0}
+    )
+    at = {tuple(c): k for k, c in enumerate(coords)}
+    inner = (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
+    primary = np.zeros(len(values), dtype=bool)
+    primary[at[(0, 0)]] = True
+    t = requirement(values, primary, np.full(len(values), 10.0), inner)
+    assert not prove(coords, values, inner, t)[at[(0, 0)]]
+    up, down = flow_moves(_cell_table(coords, values), values, inner, t)
+    assert up[at[(0, 0)]] and down[at[(0, 0)]]
+    # 13 is beyond both together: not proven (the exact maximum is 12).
+    t13 = requirement(values, primary, np.full(len(values), 13.0), inner)
+    up, _ = flow_moves(_cell_table(coords, values), values, inner, t13)
+    assert not up[at[(0, 0)]]
+    _, hi = feasibility_intervals(build_relations(_cell_table(coords, values)), values, inner)[
+        at[(0, 0)]
+    ]
+    assert hi == pytest.approx(32.0)
+
+
+def test_a_movement_of_amounts_in_fractions_is_proven_and_one_a_hair_too_far_is_not():
+    # Amounts with cents: the capacities are whole units of a power of two, rounded down, so
+    # the proof never rests on room a cell does not have.
+    coords, values = _table({(0, 0): 20.25, (0, 1): 5.5, (1, 0): 5.5, (1, 1): 20.75})
+    at = {tuple(c): k for k, c in enumerate(coords)}
+    inner = (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
+    primary = np.zeros(len(values), dtype=bool)
+    primary[at[(0, 0)]] = True
+    table = _cell_table(coords, values)
+    for level, proven in ((5.5, True), (5.5 + 2.0**-30, False)):
+        t = requirement(values, primary, np.full(len(values), level), inner)
+        up, _ = flow_moves(table, values, inner, t)
+        assert up[at[(0, 0)]] == proven, level
+
+
+def test_flows_prove_the_few_cells_left_open_without_an_lp(monkeypatch):
+    # Protecting small two-way tables: flows settle what rectangles leave, so no LP audit
+    # runs; the patterns are the ones the LP audit gives (pass it, and equal to the
+    # patterns without flows).
+    calls = []
+    real = secondary_module.audit_component
+
+    def audit(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(secondary_module, "audit_component", audit)
+    policy = Policy()
+    for seed in (1, 2, 15, 17, 18, 23):
+        table = random_table(seed, (12, 6), 600, hierarchy=False)
+        with_flows = protect(table, policy)
+        monkeypatch.setattr(flows, "MAX_OPEN", 0)
+        before = len(calls)
+        without = protect(table, policy)
+        assert len(calls) > before  # without flows the LP audit runs
+        monkeypatch.setattr(flows, "MAX_OPEN", 48)
+        for name, pm in with_flows.measures.items():
+            suppressed = pm.status == status.SUPPRESSED
+            assert_pattern_protects(table, name, suppressed, policy)
+            assert (suppressed == (without.measures[name].status == status.SUPPRESSED)).all()
+    calls.clear()
+    protect(random_table(17, (12, 6), 600, hierarchy=False), policy)
+    assert not calls
+
+
+def test_no_flows_on_tables_with_a_hierarchy():
+    # Relations of a hierarchy are no line sums of one grid: such tables never reach flows.
+    table = random_table(3, (6, 4), 400, hierarchy=True)
+    assert isinstance(table.hierarchies[0], Hierarchy)
+    seen = []
+    real = flows.moves
+
+    def spy(*args):
+        seen.append(1)
+        return real(*args)
+
+    flows_moves, flows.moves = flows.moves, spy
+    try:
+        protect(table, Policy())
+    finally:
+        flows.moves = flows_moves
+    assert not seen
+
+
+def test_open_limit_grows_with_the_component_up_to_its_cap():
+    assert flows.open_limit(10) == flows.FEW_OPEN
+    assert flows.open_limit(64 * 20) == 20
+    assert flows.open_limit(10**6) == flows.MAX_OPEN
