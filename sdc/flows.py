@@ -23,6 +23,7 @@ SciPy's ``maximum_flow`` solves each flow: about 0.15 ms on a dashboard table, 1
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 
@@ -49,37 +50,70 @@ def moves(
     up: np.ndarray,
     down: np.ndarray,
     asked: np.ndarray,
-) -> int:
+    judge: bool = False,
+) -> tuple[int, list[tuple[int, bool]] | None]:
     """Flows over ``component`` (suppressed cells linked by relations, ids) for its cells of
     ``asked`` that ``up`` and ``down`` (bool per cell: movement proven, updated in place)
-    leave unsettled: a primary needs both ways, a secondary either way. How many flows ran
-    (none when more cells are open than ``open_limit`` allows)."""
+    leave unsettled: a primary needs both ways, a secondary either way.
+
+    Returns how many flows ran (none when more cells are open than ``open_limit`` allows)
+    and, with ``judge``, the cells shown to fail as the LP audit lists them ((cell, True)
+    for up and for a secondary, (cell, False) for down) when every open cell was either
+    proven or shown to fail; else None. Only for tables whose every line has its total
+    (``complete``): a flow over rooms rounded *up* that falls short bounds the LP's
+    optimum from above, which holds when the relations are exactly the line sums.
+    """
     open_cells = asked[component] & ~settled(t.eps[component], up[component], down[component])
     cells = component[open_cells]
     if len(cells) == 0 or len(cells) > open_limit(len(component)):
-        return 0
+        return 0, None
     net = _Network(coords, values, component, t.lower_bound)
     need_up, need_down = need(values, t)
-    primary = np.isnan(t.eps)
     flows = 0
+    failing: list[tuple[int, bool]] | None = [] if judge else None
     for c in map(int, cells):
+        primary = bool(np.isnan(t.eps[c]))
+        lost = []
         for going_up in (True, False):
             done = up if going_up else down
             if done[c]:
                 continue
-            if flows == MAX_FLOWS:
-                return flows
+            if flows >= MAX_FLOWS:
+                return flows, None
             flows += 1
             amount = float(need_up[c] if going_up else need_down[c])
+            direction = 1.0 if going_up else -1.0
             done[c] = amount <= 0  # no movement required
-            move = net.movement(rel, values, c, amount, 1.0 if going_up else -1.0)
+            move = net.movement(rel, values, c, amount, direction)
             if move is not None:
                 # A witness: it moves other open cells too, maybe as far as they need.
                 up[cells] |= move[cells] >= need_up[cells]
                 down[cells] |= -move[cells] >= need_down[cells]
-            if done[c] != primary[c]:
-                break  # a primary that cannot move one way; a secondary that can
-    return flows
+            elif judge and not done[c]:
+                flows += 1
+                if net.falls_short(c, amount, direction):
+                    lost.append(going_up)
+            if done[c] and not primary:
+                break  # a secondary needs one way
+            if not done[c] and primary and going_up not in lost:
+                break  # neither proven nor shown to fail: the LP judges this cell
+        if failing is None:
+            continue
+        if primary and (up[c] or True in lost) and (down[c] or False in lost):
+            failing += [(c, way) for way in lost]
+        elif not primary and (up[c] or down[c] or len(lost) == 2):
+            failing += [(c, True)] if len(lost) == 2 else []
+        else:
+            failing = None  # a cell neither proven nor shown to fail: the LP judges
+    return flows, failing
+
+
+def complete(coords: np.ndarray) -> bool:
+    """Whether a two-way table holds the grand total and every row's and column's total:
+    then its relations are exactly the line sums."""
+    rows, cols = set(coords[:, 0].tolist()), set(coords[:, 1].tolist())
+    totals = {(int(r), int(c)) for r, c in coords if r < 0 or c < 0}
+    return all((r, -1) in totals for r in rows) and all((-1, c) in totals for c in cols)
 
 
 def open_limit(component: int) -> int:
@@ -134,15 +168,44 @@ class _Network:
         """A verified movement of the values (0 outside the component) that takes cell
         ``c``'s value ``amount`` up (direction +1) or down (-1) while keeping every relation
         and bound, or None when the flow finds none."""
+        found = self.flow(c, amount, direction)
+        if found is None or found[1] < found[2]:
+            return None
+        y, _, goal, unit = found
+        y[self.index[c]] = goal * direction * self.sign[c]
+        move = np.zeros(len(values))
+        move[self.cells] = y * self.sign[self.cells]  # whole units: exact in float arithmetic
+        if np.any(rel.matrix @ move):
+            return None
+        move *= unit  # a power of two: still exact
+        finite = np.isfinite(self.lower_bound)
+        if np.any(values[finite] + move[finite] < self.lower_bound[finite]):
+            return None
+        return move if direction * move[c] >= amount else None
+
+    def falls_short(self, c: int, amount: float, direction: float) -> bool:
+        """Whether no movement takes ``c``'s value ``amount`` up or down: its own room is
+        short, or a flow with every room rounded *up* stays below the goal (an upper bound
+        of the LP's optimum where the relations are exactly the line sums)."""
+        found = self.flow(c, amount, direction, np.ceil)
+        return found is None or found[1] < found[2]
+
+    def flow(
+        self, c: int, amount: float, direction: float, rounding=np.floor
+    ) -> tuple[np.ndarray, int, int, float] | None:
+        """The largest flow (up to the goal) moving ``c``'s value ``amount`` up or down: the
+        y-movement of every cell in whole units (``c``'s own entry 0), the units it moves
+        ``c``, the goal (``amount`` in units rounded up) and the unit. None when there is
+        nothing to move or ``c`` itself has no room to move that far."""
         from scipy import sparse
         from scipy.sparse.csgraph import maximum_flow
 
         y_dir = direction * self.sign[c]
         if amount <= 0 or (self.y_up[c] if y_dir > 0 else self.y_down[c]) < amount:
-            return None  # nothing to move, or the cell itself has no room to move that far
+            return None
         unit = 2.0 ** (math.frexp(amount)[1] - UNIT_BITS)
         goal = math.ceil(amount / unit)
-        cap = np.minimum(np.floor(self.room / unit), goal)
+        cap = np.minimum(rounding(self.room / unit), goal)
         i = self.index[c]
         cap[[i, self.n_cells + i]] = 0  # the cell's own arcs: its move closes the cycle
         # y up: from its column back to its row; y down: from its row to its column.
@@ -151,31 +214,113 @@ class _Network:
         data = np.empty(self.n_arcs, dtype=np.int32)
         data[self.at] = cap
         g = self.graph
-        network = sparse.csr_matrix((data, g.indices, g.indptr), shape=g.shape)
-        result = maximum_flow(network, self.source, int(end))
-        if result.flow_value < goal:
-            return None
-        return self._verified(rel, values, result.flow, c, goal * y_dir, unit, amount, direction)
-
-    def _verified(self, rel, values, flow, c, y_c, unit, amount, direction) -> np.ndarray | None:
-        """The flow as a movement of the values, checked in whole units: every relation
-        holds exactly, no value passes its lower bound, and ``c`` moves ``amount``."""
-        k = self.cells
-        n = flow.shape[0]
+        result = maximum_flow(
+            sparse.csr_matrix((data, g.indices, g.indptr), shape=g.shape), self.source, int(end)
+        )
+        flow, n = result.flow, g.shape[0]
         if not flow.has_sorted_indices:
             flow = flow.sorted_indices()
         # Entries in CSR order with sorted columns: their keys row * n + column ascend.
         keys = np.repeat(np.arange(n, dtype=np.int64) * n, np.diff(flow.indptr)) + flow.indices
-        want = self.row[k].astype(np.int64) * n + self.col[k]
+        want = self.row[self.cells].astype(np.int64) * n + self.col[self.cells]
         pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
         y = np.where(keys[pos] == want, flow.data[pos], 0).astype(np.float64)
-        y[self.index[c]] = y_c
-        move = np.zeros(len(values))
-        move[k] = y * self.sign[k]  # whole units: exact in float arithmetic
-        if np.any(rel.matrix @ move):
+        return y, int(result.flow_value), goal, unit
+
+
+# Augmenting paths a repair may take before it leaves the cell to the repair LP.
+MAX_PATHS = 200
+
+
+def release(
+    coords: np.ndarray,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    candidate: np.ndarray,
+    weight: np.ndarray,
+    lower_bound: np.ndarray,
+    cell: int,
+    target: float,
+) -> np.ndarray | Literal[False] | None:
+    """The repair LP of ``sdc.repair`` on a two-way table, as a minimum-cost flow.
+
+    "Move ``cell`` to ``target``; suppressed cells move freely; a candidate moves at
+    ``weight`` per unit": in y (see the module docstring) a flow of the cell's movement from
+    one end of its edge to the other through the other cells' edges, at no cost through
+    suppressed cells and at their weight through candidates. The cheapest flow (successive
+    shortest paths, Dijkstra on reduced costs as SciPy's ``dijkstra`` runs it) is the
+    LP's optimum; the candidates it moves are returned (empty: the target is reachable
+    without any), None when no flow reaches the target, False when it took more than
+    ``MAX_PATHS`` paths (the caller runs the LP). What it returns is only a choice of cells
+    to suppress: the audit proves the pattern afterwards, as after the LP.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
+
+    a, b = axes(coords)
+    n_rows = int(a.max(initial=0)) + 1
+    n_nodes = n_rows + int(b.max(initial=0)) + 1
+    sign = signs(coords)
+    y_up, y_down = rooms(sign, values, lower_bound)
+    free = suppressed | candidate
+    free[cell] = False
+    k = np.flatnonzero(free)
+    cost = np.where(suppressed[k], 0.0, weight[k])
+    up_room, down_room = y_up[k], y_down[k]
+    tail, head = a[k], n_rows + b[k]  # each cell's edge: row -> column raises its y
+    at = np.full((n_rows, n_nodes - n_rows), -1)
+    at[a[k], b[k]] = np.arange(len(k))
+    goal = max(target, lower_bound[cell]) - values[cell]
+    y_dir = np.sign(goal) * sign[cell]
+    remaining = abs(goal)
+    if remaining == 0:
+        return np.zeros(0, dtype=np.int64)
+    if (y_up[cell] if y_dir > 0 else y_down[cell]) < remaining:
+        return None
+    row, col = a[cell], n_rows + b[cell]
+    start, end = (col, row) if y_dir > 0 else (row, col)
+    tol = 1e-9 * max(1.0, remaining)
+    y = np.zeros(len(k))
+    # First the free part: the largest flow through suppressed cells alone (one maximum
+    # flow, where the shortest paths would take one small step per path); no residual
+    # cycle of negative cost can follow from flows of cost 0.
+    network = _Network(coords, values, np.flatnonzero(suppressed), lower_bound)
+    found = network.flow(cell, remaining, float(np.sign(goal)))
+    if found is not None:
+        y_free, units, whole, unit = found
+        if units >= whole:
+            return np.zeros(0, dtype=np.int64)
+        others = network.cells != cell
+        y[np.searchsorted(k, network.cells[others])] = y_free[others] * unit
+        remaining -= units * unit
+    potential = np.zeros(n_nodes)
+    tails, heads = np.concatenate([tail, head]), np.concatenate([head, tail])
+    for _ in range(MAX_PATHS):
+        # Residual edges of each cell: raising y (undoing a lowering first, at -cost) and
+        # lowering it. Zero reduced costs stay stored: SciPy takes stored zeros as edges.
+        cap = np.concatenate([np.where(y < 0, -y, up_room - y), np.where(y > 0, y, down_room + y)])
+        price = np.concatenate([np.where(y < 0, -cost, cost), np.where(y > 0, -cost, cost)])
+        live = cap > tol
+        reduced = np.maximum(price + potential[tails] - potential[heads], 0.0)[live]
+        graph = sparse.csr_matrix((reduced, (tails[live], heads[live])), shape=(n_nodes, n_nodes))
+        dist, pred = dijkstra(graph, indices=start, return_predecessors=True)
+        if not np.isfinite(dist[end]):
             return None
-        move *= unit  # a power of two: still exact
-        finite = np.isfinite(self.lower_bound)
-        if np.any(values[finite] + move[finite] < self.lower_bound[finite]):
-            return None
-        return move if direction * move[c] >= amount else None
+        path, v = [], end
+        while v != start:
+            u = pred[v]
+            path.append((u, v))
+            v = u
+        edges = [
+            (at[u, v - n_rows], 1.0) if u < n_rows else (at[v, u - n_rows], -1.0) for u, v in path
+        ]
+        room = [cap[i] if s > 0 else cap[len(k) + i] for i, s in edges]
+        step = min(remaining, *room)
+        for i, s in edges:
+            y[i] += s * step
+        remaining -= step
+        potential += np.minimum(dist, dist[end])
+        if remaining <= tol:
+            moved = k[(np.abs(y) > tol) & ~suppressed[k]]
+            return moved
+    return False

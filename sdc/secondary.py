@@ -22,6 +22,7 @@ Empty cells (no contributors) are never chosen: their zero is structural and kno
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -84,6 +85,7 @@ class _State:
     # open there (a sub-table only proves, so skipping one changes no pattern, only where
     # the proof comes from: a 100k-cell table's second ladder cost 0.5 s and failed again).
     beyond_sub_tables: np.ndarray  # bool
+    complete: bool = False  # a two-way table with every line's total (``sdc.flows.complete``)
 
 
 def cell_rank(coords: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -127,6 +129,7 @@ def suppress(
         candidate | start,
         grid,
         np.zeros(len(values), dtype=bool),
+        grid is not None and flows.complete(grid),
     )
     targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -232,9 +235,21 @@ def _release(s: _State, cell: int, target: float, weight: np.ndarray, exact: boo
     already (the quick audit could not prove it), or there is nothing left to release.
     """
     for depth in (2, 4):
-        cells = cells_to_release(
-            s.rel, s.values, s.suppressed, s.candidate, weight, s.lower_bound, cell, target, depth
-        )
+        found = _flow_release(s, cell, target, weight) if depth == 2 else False
+        if found is not False:
+            cells = found
+        else:  # not a two-way table, or the flow gave up: the repair LP
+            cells = cells_to_release(
+                s.rel,
+                s.values,
+                s.suppressed,
+                s.candidate,
+                weight,
+                s.lower_bound,
+                cell,
+                target,
+                depth,
+            )
         if cells is not None and len(cells):
             for c in cells:
                 s.suppressed[c] = True
@@ -245,6 +260,18 @@ def _release(s: _State, cell: int, target: float, weight: np.ndarray, exact: boo
             return False  # reachable without release: let the exact audit confirm it
     # The repair LP found no release in the neighbourhood: widen step by step.
     return _add_partner(s, cell, need=s.level[cell])
+
+
+def _flow_release(
+    s: _State, cell: int, target: float, weight: np.ndarray
+) -> np.ndarray | Literal[False] | None:
+    """The repair as a minimum-cost flow on a two-way table (``sdc.flows.release``), where
+    two relations around a cell reach the whole table; False elsewhere."""
+    if s.grid is None:
+        return False
+    return flows.release(
+        s.grid, s.values, s.suppressed, s.candidate, weight, s.lower_bound, cell, target
+    )
 
 
 def _audit_changed(
@@ -266,14 +293,18 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
-        if _flows_prove(state, targets, proven, cells, moved):
-            continue
+        judged = _flows_prove(state, targets, proven, cells, moved, exact)
         ladder = state.grid is not None and len(cells) > SUB_TABLE_FROM
-        if ladder and not state.beyond_sub_tables[cells[~proven[cells]]].all():
+        if judged is None and ladder and not state.beyond_sub_tables[cells[~proven[cells]]].all():
             n_lps += _audit_sub_table(state, targets, proven, cells, moved is not None)
-            if proven[cells].all() or _flows_prove(state, targets, proven, cells, moved):
+            if proven[cells].all():
                 continue
-            state.beyond_sub_tables[cells[~proven[cells]]] = True
+            judged = _flows_prove(state, targets, proven, cells, moved, exact)
+            if judged is None:
+                state.beyond_sub_tables[cells[~proven[cells]]] = True
+        if judged is not None:  # every open cell proven by flows or shown to fail
+            failing += judged
+            continue
         up, down, lps = audit_component(
             state.rel,
             state.values,
@@ -291,15 +322,25 @@ def _audit_changed(
     return failing, n_lps
 
 
-def _flows_prove(state: _State, targets: Targets, proven, cells, moved) -> bool:
-    """Whether flows (two-way tables: ``sdc.flows``) prove every unproven cell of ``cells``;
-    what they prove is marked in ``proven`` either way."""
+def _flows_prove(
+    state: _State, targets: Targets, proven, cells, moved, exact: bool
+) -> list[tuple[int, bool]] | None:
+    """Flows on a two-way table (``sdc.flows``): what they prove is marked in ``proven``.
+    The failing cells (maybe none) when every open cell of ``cells`` was proven or shown to
+    fail, else None. Only the quick audit takes a failure from flows; the exact one (after
+    a repair found nothing to release) asks the LPs."""
     if state.grid is None or moved is None:
-        return False
+        return None
     up, down = moved
-    if flows.moves(state.grid, state.rel, state.values, cells, targets, up, down, ~proven):
+    judge = state.complete and not exact
+    n, failing = flows.moves(
+        state.grid, state.rel, state.values, cells, targets, up, down, ~proven, judge
+    )
+    if n:
         proven[cells] |= settled(targets.eps[cells], up[cells], down[cells])
-    return bool(proven[cells].all())
+    if proven[cells].all():
+        return []
+    return failing
 
 
 def _audit_sub_table(
@@ -329,7 +370,7 @@ def _audit_sub_table(
         ok = np.ones(len(sub), dtype=bool)
         ok[np.isin(sub, up + down)] = False
         proven[sub[ok]] = True
-        if (~proven[cells]).sum() <= (flows.MAX_OPEN if flowing else 0):
+        if (~proven[cells]).sum() <= (flows.open_limit(len(cells)) if flowing else 0):
             break  # the flows that follow prove the few cells left, or show they fail
     return n_lps
 
