@@ -111,9 +111,11 @@ def moves(
 def complete(coords: np.ndarray) -> bool:
     """Whether a two-way table holds the grand total and every row's and column's total:
     then its relations are exactly the line sums."""
-    rows, cols = set(coords[:, 0].tolist()), set(coords[:, 1].tolist())
-    totals = {(int(r), int(c)) for r, c in coords if r < 0 or c < 0}
-    return all((r, -1) in totals for r in rows) and all((-1, c) in totals for c in cols)
+    row, col = coords[:, 0], coords[:, 1]
+    with_total = np.unique(row[col < 0]), np.unique(col[row < 0])  # the grand total: -1 in both
+    return np.array_equal(np.unique(row), with_total[0]) and np.array_equal(
+        np.unique(col), with_total[1]
+    )
 
 
 def open_limit(component: int) -> int:
