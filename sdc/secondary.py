@@ -284,7 +284,8 @@ def _audit_changed(
     """Audit the components with unproven cells; cells found safe are marked in ``proven``.
 
     ``moved``: the movements (up, down per cell) rectangles proved on a two-way table; flows
-    over a component with few unproven cells may prove the rest (``sdc.flows``).
+    over a component with few unproven cells may prove the rest or, in the quick audit,
+    show them to fail (``sdc.flows``), and the component needs no LP.
     Sound across rounds because rounds only ever add suppression: a cell proven under an
     earlier pattern stays proven (its feasibility interval can only widen).
     """
