@@ -294,15 +294,18 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
-        judged = _flows_prove(state, targets, proven, cells, moved, exact)
+        # Large components: first the sub-tables (each of their LPs spans a few lines; a
+        # flow spans the component), then flows for the few cells they leave.
         ladder = state.grid is not None and len(cells) > SUB_TABLE_FROM
-        if judged is None and ladder and not state.beyond_sub_tables[cells[~proven[cells]]].all():
+        if ladder and not state.beyond_sub_tables[cells[~proven[cells]]].all():
             n_lps += _audit_sub_table(state, targets, proven, cells, moved is not None)
             if proven[cells].all():
                 continue
             judged = _flows_prove(state, targets, proven, cells, moved, exact)
             if judged is None:
                 state.beyond_sub_tables[cells[~proven[cells]]] = True
+        else:
+            judged = _flows_prove(state, targets, proven, cells, moved, exact)
         if judged is not None:  # every open cell proven by flows or shown to fail
             failing += judged
             continue
