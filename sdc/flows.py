@@ -1,4 +1,4 @@
-"""LP-free proofs on two-way tables with margins: maximum flows through suppressed cells.
+"""Two-way tables with margins as flow networks: proofs, failures and repairs without LPs.
 
 In y (the values with every total row and column sign-flipped, see ``sdc.rectangles``) a
 movement of the suppressed cells keeps every relation exactly when each line sums to 0: a
@@ -14,7 +14,10 @@ A flow proves a cell only through the movement it describes: capacities are whol
 ``u`` (a power of two, the cell's need in at most 2**16 of them) rounded down, so the
 movement stays within every cell's room; it is rebuilt as a movement of the values and
 checked against the table's relations in exact arithmetic (whole units, products of
-+-1) and against the lower bounds. A cell it leaves unproven goes on to the LP audit.
++-1) and against the lower bounds. A cell it leaves unproven goes on to the LP audit,
+unless a flow over every room rounded *up* falls short too (``moves`` with ``judge``): then
+the cell fails without an LP. The repair LP of ``sdc.repair`` is a minimum-cost flow here
+(``release``).
 
 SciPy's ``maximum_flow`` solves each flow: about 0.15 ms on a dashboard table, 1.5 ms with
 50,000 suppressed cells, where one LP over the component takes half a second.
@@ -97,15 +100,20 @@ def moves(
                 break  # a secondary needs one way
             if not done[c] and primary and going_up not in lost:
                 break  # neither proven nor shown to fail: the LP judges this cell
-        if failing is None:
-            continue
-        if primary and (up[c] or True in lost) and (down[c] or False in lost):
-            failing += [(c, way) for way in lost]
-        elif not primary and (up[c] or down[c] or len(lost) == 2):
-            failing += [(c, True)] if len(lost) == 2 else []
-        else:
-            failing = None  # a cell neither proven nor shown to fail: the LP judges
+        if failing is not None:
+            verdict = _verdict(primary, bool(up[c]), bool(down[c]), lost)
+            failing = None if verdict is None else failing + [(c, way) for way in verdict]
     return flows, failing
+
+
+def _verdict(primary: bool, up: bool, down: bool, lost: list[bool]) -> list[bool] | None:
+    """The ways one cell fails (True: up, or a secondary either way; False: down), or None
+    when it was neither proven nor shown to fail (the LP judges it)."""
+    if primary:
+        return lost if (up or True in lost) and (down or False in lost) else None
+    if up or down:
+        return []
+    return [True] if len(lost) == 2 else None
 
 
 def complete(coords: np.ndarray) -> bool:
