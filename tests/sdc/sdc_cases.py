@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from sdc.audit import feasibility_intervals
+from sdc.audit import Targets, feasibility_intervals
 from sdc.policy import Policy
 from sdc.protect import primary_suppression
 from sdc.reference import cell_table_from_records
@@ -60,6 +60,28 @@ def random_table(seed: int, shape: tuple[int, ...], records: int, hierarchy: boo
     amount = rng.lognormal(3, 1.2, records)
     return cell_table_from_records(
         members, n_members, holding, keys, {"amount": amount}, hierarchies=hierarchies
+    )
+
+
+# Two-way tables with every margin (no hierarchy): what rectangles and flows work on.
+two_way_tables = st.builds(
+    random_table,
+    seed=st.integers(0, 10_000),
+    shape=st.tuples(st.integers(2, 7), st.integers(2, 5)),
+    records=st.integers(20, 300),
+    hierarchy=st.just(False),
+)
+
+
+def requirement(values, primary, level, suppressed, eps=1.0) -> Targets:
+    """Targets of a pattern: primaries ``value ± level`` (not below 0), the other suppressed
+    cells (secondaries) ``eps`` either way."""
+    secondary = suppressed & ~primary
+    return Targets(
+        np.where(primary, values + level, np.nan),
+        np.where(primary, np.maximum(values - level, 0.0), np.nan),
+        np.where(secondary, eps, np.nan),
+        np.zeros(len(values)),
     )
 
 

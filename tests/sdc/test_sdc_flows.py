@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sdc_cases import assert_pattern_protects, random_table
+from sdc_cases import assert_pattern_protects, random_table, requirement, two_way_tables
 
 from sdc import flows, status
 from sdc import secondary as secondary_module
@@ -17,23 +17,19 @@ from sdc.table import CellTable, Hierarchy
 
 EXACT = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-two_way = st.builds(
-    random_table,
-    seed=st.integers(0, 10_000),
-    shape=st.tuples(st.integers(2, 7), st.integers(2, 5)),
-    records=st.integers(20, 300),
-    hierarchy=st.just(False),
-)
 
-
-def requirement(values, primary, level, suppressed, eps=1.0):
-    secondary = suppressed & ~primary
-    return Targets(
-        np.where(primary, values + level, np.nan),
-        np.where(primary, np.maximum(values - level, 0.0), np.nan),
-        np.where(secondary, eps, np.nan),
-        np.zeros(len(values)),
+def random_pattern(table, seed: int, p_suppressed: float, p_primary: float, level: float):
+    """(values, suppressed, primary, targets) of the amounts: non-empty cells suppressed with
+    probability ``p_suppressed``, of those primaries with ``p_primary``, each primary's level
+    5 % to ``level`` times its value."""
+    rng = np.random.default_rng(seed)
+    values = table.measures["amount"].value
+    suppressed = (table.measures["amount"].contributors > 0) & (
+        rng.random(table.n_cells) < p_suppressed
     )
+    primary = suppressed & (rng.random(table.n_cells) < p_primary)
+    levels = values * rng.uniform(0.05, level, table.n_cells)
+    return values, suppressed, primary, requirement(values, primary, levels, suppressed)
 
 
 def flow_moves(table, values, suppressed, t):
@@ -53,17 +49,12 @@ def flow_moves(table, values, suppressed, t):
 
 
 @EXACT
-@given(table=two_way, seed=st.integers(0, 2**31))
+@given(table=two_way_tables, seed=st.integers(0, 2**31))
 def test_flows_prove_exactly_what_the_feasibility_intervals_allow(table, seed):
     # Both ways: a movement flows prove lies within the exact interval (soundness), and a
     # target the interval passes by a clear margin is proven (a two-way table's LP is a
     # flow problem). A broken direction, sign or capacity fails one side or the other.
-    rng = np.random.default_rng(seed)
-    values = table.measures["amount"].value
-    suppressed = (table.measures["amount"].contributors > 0) & (rng.random(table.n_cells) < 0.6)
-    primary = suppressed & (rng.random(table.n_cells) < 0.5)
-    level = values * rng.uniform(0.05, 0.9, table.n_cells)
-    t = requirement(values, primary, level, suppressed)
+    values, suppressed, primary, t = random_pattern(table, seed, 0.6, 0.5, 0.9)
     up, down = flow_moves(table, values, suppressed, t)
     assert not (up | down)[~suppressed].any()
     intervals = feasibility_intervals(build_relations(table), values, suppressed)
@@ -200,29 +191,22 @@ def test_open_limit_grows_with_the_component_up_to_its_cap():
 
 
 @EXACT
-@given(table=two_way, seed=st.integers(0, 2**31))
+@given(table=two_way_tables, seed=st.integers(0, 2**31))
 def test_a_cell_flows_show_to_fail_falls_short_of_its_target_exactly(table, seed):
     # The judgement flows give the quick audit: every (cell, way) they list fails by the
     # exact intervals, and a cell they leave unlisted while judging everything is proven.
     from sdc.audit import components
 
-    rng = np.random.default_rng(seed)
-    values = table.measures["amount"].value
-    suppressed = (table.measures["amount"].contributors > 0) & (rng.random(table.n_cells) < 0.5)
-    primary = suppressed & (rng.random(table.n_cells) < 0.6)
-    level = values * rng.uniform(0.05, 1.5, table.n_cells)
-    t = requirement(values, primary, level, suppressed)
+    values, suppressed, primary, t = random_pattern(table, seed, 0.5, 0.6, 1.5)
     rel = build_relations(table)
     assert flows.complete(table.coords)
     intervals = feasibility_intervals(rel, values, suppressed)
     tol = 1e-6 * max(1.0, values.max())
     up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
-    judged = 0
     for cells in components(rel, suppressed):
         _, failing = flows.moves(table.coords, rel, values, cells, t, up, down, suppressed, True)
         if failing is None:
             continue
-        judged += 1
         for c, way in failing:
             lo, hi = intervals[c]
             if not primary[c]:

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sdc_cases import assert_pattern_protects, random_table
+from sdc_cases import assert_pattern_protects, random_table, requirement, two_way_tables
 
 from sdc import flows, status
 from sdc import secondary as secondary_module
-from sdc.audit import Targets, feasibility_intervals
+from sdc.audit import feasibility_intervals
 from sdc.policy import Policy
 from sdc.protect import primary_suppression, protect
 from sdc.rectangles import dense, prove, sub_table
@@ -22,24 +22,6 @@ EXACT = settings(
     # The fixtures only choose a module setting, the same for every example.
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-two_way = st.builds(
-    random_table,
-    seed=st.integers(0, 10_000),
-    shape=st.tuples(st.integers(2, 7), st.integers(2, 5)),
-    records=st.integers(20, 300),
-    hierarchy=st.just(False),
-)
-
-
-def requirement(values, primary, level, suppressed, eps=1.0):
-    secondary = suppressed & ~primary
-    return Targets(
-        np.where(primary, values + level, np.nan),
-        np.where(primary, np.maximum(values - level, 0.0), np.nan),
-        np.where(secondary, eps, np.nan),
-        np.zeros(len(values)),
-    )
 
 
 @pytest.fixture(params=["widest", "levels"])
@@ -53,7 +35,7 @@ def method(request, monkeypatch):
 
 
 @EXACT
-@given(table=two_way, seed=st.integers(0, 2**31))
+@given(table=two_way_tables, seed=st.integers(0, 2**31))
 def test_a_rectangle_proof_never_contradicts_the_exact_intervals(method, table, seed):
     rng = np.random.default_rng(seed)
     values = table.measures["amount"].value
@@ -217,7 +199,7 @@ def test_each_cells_widest_rectangle_equals_enumerating_every_rectangle(pair, bl
 
 
 @EXACT
-@given(table=two_way, seed=st.integers(0, 2**31))
+@given(table=two_way_tables, seed=st.integers(0, 2**31))
 def test_the_widest_rectangles_prove_all_that_the_levels_prove(monkeypatch, table, seed):
     from sdc import rectangles
 
