@@ -146,7 +146,7 @@ class _Network:
         a, b = axes(coords)
         n_rows = int(a.max(initial=0)) + 1
         n_nodes = n_rows + int(b.max(initial=0)) + 2
-        self.source = n_nodes - 1
+        self.n_rows, self.source = n_rows, n_nodes - 1
         self.sign = signs(coords)
         y_up, y_down = rooms(self.sign, values, lower_bound)
         self.cells = cells
@@ -267,19 +267,19 @@ def release(
     from scipy import sparse
     from scipy.sparse.csgraph import dijkstra
 
-    a, b = axes(coords)
-    n_rows = int(a.max(initial=0)) + 1
-    n_nodes = n_rows + int(b.max(initial=0)) + 1
-    sign = signs(coords)
-    y_up, y_down = rooms(sign, values, lower_bound)
+    # The suppressed cells' network (for the free part below) numbers the nodes and holds
+    # every cell's sign and rooms.
+    network = _Network(coords, values, np.flatnonzero(suppressed), lower_bound)
+    n_rows, n_nodes = network.n_rows, network.source  # nodes without the flow's source
+    sign, y_up, y_down = network.sign, network.y_up, network.y_down
     free = suppressed | candidate
     free[cell] = False
     k = np.flatnonzero(free)
     cost = np.where(suppressed[k], 0.0, weight[k])
     up_room, down_room = y_up[k], y_down[k]
-    tail, head = a[k], n_rows + b[k]  # each cell's edge: row -> column raises its y
+    tail, head = network.row[k], network.col[k]  # each cell's edge: row -> column raises y
     at = np.full((n_rows, n_nodes - n_rows), -1)
-    at[a[k], b[k]] = np.arange(len(k))
+    at[tail, head - n_rows] = np.arange(len(k))
     goal = max(target, lower_bound[cell]) - values[cell]
     y_dir = np.sign(goal) * sign[cell]
     remaining = abs(goal)
@@ -287,14 +287,13 @@ def release(
         return np.zeros(0, dtype=np.int64)
     if (y_up[cell] if y_dir > 0 else y_down[cell]) < remaining:
         return None
-    row, col = a[cell], n_rows + b[cell]
+    row, col = network.row[cell], network.col[cell]
     start, end = (col, row) if y_dir > 0 else (row, col)
     tol = 1e-9 * max(1.0, remaining)
     y = np.zeros(len(k))
     # First the free part: the largest flow through suppressed cells alone (one maximum
     # flow, where the shortest paths would take one small step per path); no residual
     # cycle of negative cost can follow from flows of cost 0.
-    network = _Network(coords, values, np.flatnonzero(suppressed), lower_bound)
     found = network.flow(cell, remaining, float(np.sign(goal)))
     if found is not None:
         y_free, units, whole, unit = found

@@ -79,14 +79,23 @@ def test_flows_prove_exactly_what_the_feasibility_intervals_allow(table, seed):
             pytest.fail(f"secondary cell {c} moves within [{lo}, {hi}]: not proven")
 
 
-def _table(inner: dict[tuple[int, int], float]) -> tuple[np.ndarray, np.ndarray]:
+def _table(inner: dict[tuple[int, int], float]):
+    """A two-way table with margins from its inner cells: (coords, values, the cell id of each
+    coordinate pair, the inner cells as a mask)."""
     rows = sorted({i for i, _ in inner})
     cols = sorted({j for _, j in inner})
     coords = np.array([(i, j) for i in [-1, *rows] for j in [-1, *cols]], dtype=np.int32)
     values = np.array(
         [sum(v for (i, j), v in inner.items() if r in (i, -1) and c in (j, -1)) for r, c in coords]
     )
-    return coords, values
+    at = {(int(r), int(c)): k for k, (r, c) in enumerate(coords)}
+    return coords, values, at, (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
+
+
+def _only(n: int, *cells: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[list(cells)] = True
+    return mask
 
 
 def _cell_table(coords, values) -> CellTable:
@@ -99,13 +108,10 @@ def test_two_rectangles_together_prove_what_neither_proves_alone():
     # 2 x 3 with margins, the six inner cells suppressed. (0, 0) must go up by 10: each
     # rectangle through it takes 6 from (0, 1) or from (0, 2), neither enough alone; the two
     # together move it 12 ((1, 0) gives up 12 of its 30).
-    coords, values = _table(
+    coords, values, at, inner = _table(
         {(0, 0): 20.0, (0, 1): 6.0, (0, 2): 6.0, (1, 0): 30.0, (1, 1): 20.0, (1, 2): 20.0}
     )
-    at = {tuple(c): k for k, c in enumerate(coords)}
-    inner = (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
-    primary = np.zeros(len(values), dtype=bool)
-    primary[at[(0, 0)]] = True
+    primary = _only(len(values), at[(0, 0)])
     t = requirement(values, primary, np.full(len(values), 10.0), inner)
     assert not prove(coords, values, inner, t)[at[(0, 0)]]
     up, down = flow_moves(_cell_table(coords, values), values, inner, t)
@@ -123,11 +129,8 @@ def test_two_rectangles_together_prove_what_neither_proves_alone():
 def test_a_movement_of_amounts_in_fractions_is_proven_and_one_a_hair_too_far_is_not():
     # Amounts with cents: the capacities are whole units of a power of two, rounded down, so
     # the proof never rests on room a cell does not have.
-    coords, values = _table({(0, 0): 20.25, (0, 1): 5.5, (1, 0): 5.5, (1, 1): 20.75})
-    at = {tuple(c): k for k, c in enumerate(coords)}
-    inner = (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
-    primary = np.zeros(len(values), dtype=bool)
-    primary[at[(0, 0)]] = True
+    coords, values, at, inner = _table({(0, 0): 20.25, (0, 1): 5.5, (1, 0): 5.5, (1, 1): 20.75})
+    primary = _only(len(values), at[(0, 0)])
     table = _cell_table(coords, values)
     for level, proven in ((5.5, True), (5.5 + 2.0**-30, False)):
         t = requirement(values, primary, np.full(len(values), level), inner)
@@ -223,7 +226,7 @@ def test_a_cell_flows_show_to_fail_falls_short_of_its_target_exactly(table, seed
 
 
 def test_only_tables_with_every_total_are_complete():
-    coords, _ = _table({(0, 0): 1.0, (0, 1): 1.0, (1, 0): 1.0, (1, 1): 1.0})
+    coords = _table({(0, 0): 1.0, (0, 1): 1.0, (1, 0): 1.0, (1, 1): 1.0})[0]
     assert flows.complete(coords)
     no_row_total = coords[~((coords[:, 0] == 1) & (coords[:, 1] == -1))]
     assert not flows.complete(no_row_total)
@@ -269,13 +272,11 @@ def test_the_repair_flow_moves_the_cell_through_free_cells_first():
     # 2 x 3, (0, 0) must reach 32 (+12); the suppressed square (0,0),(0,1),(1,0),(1,1) gives
     # 6 for free, the other 6 must come through column 2: its two cells are the cheapest
     # release (one path through them), whatever their weight.
-    coords, values = _table(
+    coords, values, at, inner = _table(
         {(0, 0): 20.0, (0, 1): 6.0, (0, 2): 6.0, (1, 0): 30.0, (1, 1): 20.0, (1, 2): 20.0}
     )
-    at = {tuple(c): k for k, c in enumerate(coords)}
-    square = np.zeros(len(values), dtype=bool)
-    square[[at[(0, 0)], at[(0, 1)], at[(1, 0)], at[(1, 1)]]] = True
-    candidate = ~square & (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
+    square = _only(len(values), at[(0, 0)], at[(0, 1)], at[(1, 0)], at[(1, 1)])
+    candidate = ~square & inner
     weight = np.ones(len(values))
     lb = np.zeros(len(values))
     got = flows.release(coords, values, square, candidate, weight, lb, at[(0, 0)], 32.0)
@@ -292,11 +293,8 @@ def test_a_cell_reaching_its_target_only_by_a_rounded_down_room_is_left_to_the_l
     # (0, 0) must go up by exactly 0.1, which (0, 1) and (1, 0) hold exactly: no unit of a
     # power of two divides 0.1, so rooms rounded down fall a unit short. Rounded up they
     # reach it: not shown to fail, so the LP judges (and finds the target reachable).
-    coords, values = _table({(0, 0): 0.0, (0, 1): 0.1, (1, 0): 0.1, (1, 1): 20.0})
-    at = {tuple(c): k for k, c in enumerate(coords)}
-    inner = (coords[:, 0] >= 0) & (coords[:, 1] >= 0)
-    primary = np.zeros(len(values), dtype=bool)
-    primary[at[(0, 0)]] = True
+    coords, values, at, inner = _table({(0, 0): 0.0, (0, 1): 0.1, (1, 0): 0.1, (1, 1): 20.0})
+    primary = _only(len(values), at[(0, 0)])
     t = requirement(values, primary, np.full(len(values), 0.1), inner)
     t = Targets(t.hi, np.where(primary, values, np.nan), t.eps, t.lower_bound)  # up only
     table = _cell_table(coords, values)
