@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from itertools import repeat
+from typing import Any, NamedTuple, overload
 
 from cube.query import Query
 
@@ -39,6 +40,77 @@ class Row(NamedTuple):
     @property
     def is_total(self) -> bool:
         return any(m is None for m in self.members)
+
+
+class Rows(Sequence[Row]):
+    """An answer's rows, held as columns and made into ``Row`` objects as they are read.
+
+    An answer of a buurt table has tens of thousands of rows; held as one tuple per row (and
+    one per row's codes and labels) they were 125,000 objects that the garbage collector
+    walked again and again for as long as the answer stayed cached. Held here: one list of
+    codes and one of labels per drill-down item (their strings shared with the member
+    tables) and one list of value tuples (equal rows share one); each ``Row`` is built when
+    it is read and freed when its reader is done. Equal to any sequence of the same rows."""
+
+    __slots__ = ("_labels", "_members", "_values")
+
+    def __init__(
+        self,
+        members: Sequence[list[str | None]],
+        labels: Sequence[list[str | None]],
+        values: list[tuple[Value, ...]],
+    ) -> None:
+        self._members, self._labels, self._values = tuple(members), tuple(labels), values
+
+    @property
+    def columns(
+        self,
+    ) -> tuple[tuple[list[str | None], ...], tuple[list[str | None], ...], list[tuple[Value, ...]]]:
+        """What the rows hold: codes and labels per drill-down item, value tuples per row."""
+        return self._members, self._labels, self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Row]:
+        n = len(self._values)
+        members = zip(*self._members, strict=True) if self._members else repeat((), n)
+        labels = zip(*self._labels, strict=True) if self._labels else repeat((), n)
+        # ``tuple.__new__`` builds each row in C (``Row._make`` is a Python call per row)
+        return map(tuple.__new__, repeat(Row), zip(members, labels, self._values, strict=True))
+
+    @overload
+    def __getitem__(self, i: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Rows: ...
+
+    def __getitem__(self, i: int | slice) -> Row | Rows:
+        if isinstance(i, slice):
+            return Rows(
+                [m[i] for m in self._members], [lb[i] for lb in self._labels], self._values[i]
+            )
+        values = self._values[i]  # raises IndexError as a tuple would
+        return Row(tuple(m[i] for m in self._members), tuple(lb[i] for lb in self._labels), values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows):
+            return (self._members, self._labels, self._values) == (
+                other._members,
+                other._labels,
+                other._values,
+            )
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rows({list(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Rows, (self._members, self._labels, self._values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +168,7 @@ class Answer:
     release: str
     drilldown: tuple[str, ...]
     measures: tuple[MeasureInfo, ...]
-    rows: tuple[Row, ...]
+    rows: Sequence[Row]  # ``Rows`` from the engine; any sequence of rows built by hand
     total_rows: int
     truncated: bool
     summary: Summary

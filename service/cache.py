@@ -27,7 +27,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from cube.result import Answer
+from cube.result import Answer, Rows
 from service.formats import cell_summary, render
 from service.monitor import answer_population
 
@@ -103,10 +103,23 @@ def answer_bytes(answer: Answer) -> int:
     if not rows:
         return _deep_size(answer.summary, set())
     step = max(1, len(rows) // SAMPLED_ROWS)
-    sample = rows[::step][:SAMPLED_ROWS]
-    seen: set[int] = set()  # shared codes and labels are counted once, as they are held once
-    per_row = sum(_deep_size(r, seen) for r in sample) / len(sample)
-    return int(per_row * len(rows)) + sys.getsizeof(rows) + _deep_size(answer.summary, set())
+    seen: set[int] = set()  # shared codes, labels and values are counted once, as held once
+    if isinstance(rows, Rows):  # columns: one list per column, rows built only when read
+        members, labels, values = rows.columns
+        texts = [*members, *labels]
+        at = range(0, len(rows), step)[:SAMPLED_ROWS]
+        per_row = sum(_deep_size(col[i], seen) for col in texts for i in at) / len(at)
+        # equal rows share one value tuple: counted per distinct tuple, sampled the same way
+        distinct = list({id(v): v for v in values}.values())
+        shared = distinct[:: max(1, len(distinct) // SAMPLED_ROWS)][:SAMPLED_ROWS]
+        held = sum(_deep_size(v, seen) for v in shared) / len(shared) * len(distinct)
+        per_row += held / len(rows)
+        lists = sum(sys.getsizeof(col) for col in (*texts, values))
+    else:
+        sample = rows[::step][:SAMPLED_ROWS]
+        per_row = sum(_deep_size(r, seen) for r in sample) / len(sample)
+        lists = sys.getsizeof(rows)
+    return int(per_row * len(rows)) + lists + _deep_size(answer.summary, set())
 
 
 def etag(release: str, canonical_query: str, fmt: str) -> str:

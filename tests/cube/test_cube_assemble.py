@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import pickle
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from cube.assemble import _members, _value_tuples
 from cube.axes import LevelAxis
 from cube.derive import Output
-from cube.result import MeasureInfo
+from cube.query import Query
+from cube.result import MeasureInfo, Row, Rows, Value
 from dimensions.model import Label
 from sdc.status import REASON_NAMES, STATUS_NAMES
 
@@ -98,3 +102,58 @@ def test_one_output_rows_are_its_values_each_shared():
     assert rows[2] is rows[4]  # equal values, status and reason: one tuple
     assert rows[0] != rows[3]  # both suppressed, for different reasons
     assert _value_tuples([a], np.zeros(0, np.int64)) == []
+
+
+def _rows() -> tuple[Rows, tuple[Row, ...]]:
+    """Three rows held as columns, and the same rows as a tuple."""
+    ok, low = (Value(12.0, "safe"),), (Value(None, "suppressed", "threshold"),)
+    codes, labels = [["A", "B", None], ["2023", "2023", "2023"]], [["a", "b", "Totaal"], ["j"] * 3]
+    rows = Rows(codes, labels, [ok, low, ok])
+    plain = (
+        Row(("A", "2023"), ("a", "j"), ok),
+        Row(("B", "2023"), ("b", "j"), low),
+        Row((None, "2023"), ("Totaal", "j"), ok),
+    )
+    return rows, plain
+
+
+def test_rows_held_as_columns_read_as_a_tuple_of_rows():
+    rows, plain = _rows()
+    assert len(rows) == 3 and list(rows) == list(plain) and rows == plain and plain == rows
+    assert all(type(r) is Row for r in rows) and rows[1] == plain[1] and rows[-1] == plain[-1]
+    assert rows[1:] == plain[1:] and type(rows[1:]) is Rows and rows[::2] == plain[::2]
+    assert rows[5:] == () and not rows[5:] and rows.index(plain[2]) == 2 and plain[0] in rows
+    with pytest.raises(IndexError):
+        rows[3]
+    assert pickle.loads(pickle.dumps(rows)) == rows
+    assert (
+        Rows([], [], [(), ()]) == (Row((), (), ()),) * 2
+    )  # no drill-down: one member-less row each
+
+
+def test_rows_differ_where_one_code_label_or_value_does():
+    rows, plain = _rows()
+    other = Value(13.0, "safe")
+    assert rows != plain[:2] and rows != [*plain[:2], plain[2]._replace(values=(other,))]
+    assert rows != (*plain[:2], plain[2]._replace(labels=(None, "j")))
+    assert rows != Rows([["A", "B", "C"], ["2023"] * 3], rows.columns[1], rows.columns[2])
+    assert rows != "ABC" and rows != 3
+
+
+def test_an_answer_holds_its_rows_as_columns_not_objects_per_row(engine):
+    """The garbage collector walks what an answer holds as long as it stays cached: columns
+    and the distinct value tuples, not three tuples per row."""
+    a = engine.answer(
+        Query("population", ("inhabitants",), ("region@buurt", "age@band5", "period@year"))
+    )
+    assert len(a.rows) > 200
+    tracked, todo, seen = 0, [a.rows], set()
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or not gc.is_tracked(obj) or isinstance(obj, type):
+            continue
+        seen.add(id(obj))
+        tracked += 1
+        todo.extend(gc.get_referents(obj))
+    distinct = len({id(r.values) for r in a.rows})
+    assert tracked <= 2 * distinct + 10 < len(a.rows), (tracked, distinct)

@@ -4,33 +4,44 @@ bodies included; an answer too large for it is served and not kept."""
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Sequence
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cube.query import Query
-from cube.result import Answer, MeasureInfo, Row, Summary, Value
+from cube.result import Answer, MeasureInfo, Row, Rows, Summary, Value
 from service.cache import AnswerCache, answer_bytes
 
 COUNT = (MeasureInfo("suspects", "Verdachten", "persons", "count"),)
 
 
-def answer(rows: int, tag: str = "") -> Answer:
+def answer(rows: int, tag: str = "", *, columns: bool = False) -> Answer:
+    """``columns``: rows held as the engine holds them (``Rows``), values shared by equal
+    rows; else a tuple of ``Row``, as built by hand."""
     query = Query("drug_suspects", ("suspects",), drilldown=("residence@buurt",))
-    body = tuple(
-        Row((f"BU{tag}{i:08d}",), (f"Buurt {tag} {i}",), (Value(float(i % 97) + 0.5, "perturbed"),))
-        for i in range(rows)
-    )
+    codes = [f"BU{tag}{i:08d}" for i in range(rows)]
+    labels = [f"Buurt {tag} {i}" for i in range(rows)]
+    if columns:
+        shared = [(Value(float(v) + 0.5, "perturbed"),) for v in range(97)]
+        body: Sequence[Row] = Rows([codes], [labels], [shared[i % 97] for i in range(rows)])
+    else:
+        body = tuple(
+            Row((c,), (lb,), (Value(float(i % 97) + 0.5, "perturbed"),))
+            for i, (c, lb) in enumerate(zip(codes, labels, strict=True))
+        )
     summary = Summary.count(body, "default")
     return Answer(query, "r", ("residence@buurt",), COUNT, body, rows, False, summary)
 
 
-def test_the_estimate_follows_what_the_rows_really_take() -> None:
+@pytest.mark.parametrize("columns", [False, True], ids=["row tuples", "columns"])
+def test_the_estimate_follows_what_the_rows_really_take(columns: bool) -> None:
     # Thousands of rows: small answers can reuse freed objects, which tracemalloc does not see.
     for rows in (2000, 6000):
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        built = answer(rows, "m")
+        built = answer(rows, "m", columns=columns)
         taken = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
         assert 0.7 * taken <= answer_bytes(built) <= 1.5 * taken, (rows, taken)
