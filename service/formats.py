@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from functools import partial
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from cube.query import Query
-from cube.result import Answer, Row, Value
+from cube.result import Answer, Row, Rows, Value
 from service import sdmx, tidy
 from service.errors import NotAcceptable
 from service.querybody import query_to_dict
@@ -172,6 +175,73 @@ def to_json(answer: Answer) -> dict[str, Any]:
     }
 
 
+def json_bytes(answer: Answer) -> bytes:
+    """``to_json`` encoded (compact, ASCII), byte for byte as ``json.dumps`` writes it, without
+    a dictionary per row and cell: the rows are written column by column from encoded pieces,
+    every code, label and tuple of cells encoded once per answer (rows share them; the 41,700
+    rows of buurt x age x year took 300 ms through dictionaries)."""
+    whole = to_json(replace(answer, rows=()))
+    head = {k: whole[k] for k in whole if k in _BEFORE_ROWS}
+    tail = {k: whole[k] for k in whole if k not in _BEFORE_ROWS and k != "rows"}
+    rows = ",".join(map("".join, zip(*_row_pieces(answer), strict=True)))
+    return f'{_dumps(head)[:-1]},"rows":[{rows}],{_dumps(tail)[1:]}'.encode()
+
+
+class _Encoded(dict[Any, str]):
+    """Each key's JSON text, made on first use by ``encode``."""
+
+    def __init__(self, encode: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, key: Any) -> str:
+        text = self[key] = self.encode(key)
+        return text
+
+
+def _row_pieces(answer: Answer) -> list[Iterable[str]]:
+    """The pieces of every row's JSON text as columns (a constant piece repeated): joined
+    row by row they are the rows of ``to_json``."""
+    items, ids = answer.drilldown, [m.id for m in answer.measures]
+    members: Sequence[list[str | None]]
+    labels: Sequence[list[str | None]]
+    if isinstance(answer.rows, Rows):
+        members, labels, values = answer.rows.columns
+    else:
+        members = [[r.members[i] for r in answer.rows] for i in range(len(items))]
+        labels = [[r.labels[i] for r in answer.rows] for i in range(len(items))]
+        values = [r.values for r in answer.rows]
+    n = len(values)
+    pieces: list[Iterable[str]] = [repeat('{"members":{', n)]
+    for part, columns in (("members", members), ("labels", labels)):
+        if part == "labels":
+            pieces.append(repeat('},"labels":{', n))
+        for i, (item, column) in enumerate(zip(items, columns, strict=True)):
+            texts = _Encoded(partial(_member_text, ("," if i else "") + _dumps(item) + ":"))
+            pieces.append(list(map(texts.__getitem__, column)))
+    # rows share their tuples of cells (the engine's equal rows share one): by identity
+    tuples = {id(v): v for v in values}
+
+    def cell_text(key: int) -> str:
+        return _dumps({m: _cell(v) for m, v in zip(ids, tuples[key], strict=True)})
+
+    cells = _Encoded(cell_text)
+    pieces += [repeat('},"cells":', n), list(map(cells.__getitem__, map(id, values)))]
+    pieces.append(repeat("}", n))
+    return pieces
+
+
+def _member_text(key: str, text: str | None) -> str:
+    return key + ("null" if text is None else _dumps(text))
+
+
+_BEFORE_ROWS = ("cube", "release", "query", "drilldown", "measures")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
 def _statline_rows(answer: Answer, row: Row, start: int) -> list[dict[str, Any]]:
     dims: dict[str, Any] = {}
     for item, code in zip(answer.drilldown, row.members, strict=True):
@@ -206,7 +276,7 @@ def _json(fn: Callable[[Answer], dict[str, Any]]) -> Callable[[Answer], bytes]:
 
 Serialiser = Callable[[Answer, Sequence[str]], bytes]
 SERIALISERS: dict[str, Serialiser] = {
-    "json": lambda a, _: _json(to_json)(a),
+    "json": lambda a, _: json_bytes(a),
     "csv": lambda a, _: _text(tidy.to_csv)(a),
     "csv-nl": lambda a, _: _text(tidy.to_csv_nl)(a),
     "arrow": lambda a, _: tidy.to_arrow_ipc(a),
