@@ -15,6 +15,7 @@ from cube.result import Rows, Summary, Value
 from sdc.status import REASON_NAMES, STATUS_NAMES
 
 TOTAL_LABEL = {"nl": "Totaal", "en": "Total"}
+_STATUSES, _REASONS = len(STATUS_NAMES), len(REASON_NAMES)
 
 
 def _sort_keys(plan: Plan, grid: np.ndarray, outputs: list[Output]) -> list[np.ndarray]:
@@ -39,9 +40,16 @@ def _values(o: Output, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     value, status, reason = o.value[at], o.status[at], o.reason[at]
     # NaN never equals itself: unique on the bit pattern groups all NaNs as one value
     _, vcode = np.unique(value.astype(np.float64).view(np.int64), return_inverse=True)
-    code = (vcode.reshape(-1) * 256 + status.astype(np.int64)) * 256 + reason.astype(np.int64)
-    unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    made = np.empty(len(unique), dtype=object)
+    # (value, status, reason) numbered densely without a second sort: statuses and reasons
+    # are few, so every combination has a slot in one small table
+    code = (vcode.reshape(-1) * _STATUSES + status) * _REASONS + reason
+    used = np.zeros((int(vcode.max(initial=0)) + 1) * _STATUSES * _REASONS, dtype=np.int64)
+    used[code] = 1
+    slot = np.cumsum(used) - 1
+    inverse = slot[code]
+    first = np.empty(int(slot[-1]) + 1 if len(code) else 0, dtype=np.int64)
+    first[inverse] = np.arange(len(code))  # any cell of a triple stands for it
+    made = np.empty(len(first), dtype=object)
     decimals = o.decimals
     triples = zip(
         value[first].astype(np.float64).tolist(),
@@ -51,7 +59,7 @@ def _values(o: Output, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     for u, (v, st, r) in enumerate(triples):  # Python scalars: no numpy scalar per field
         made[u] = Value(_published(v, decimals), STATUS_NAMES[st], REASON_NAMES[r])
-    return made, inverse.reshape(-1)
+    return made, inverse
 
 
 def _value_tuples(outputs: list[Output], at: np.ndarray) -> list[tuple[Value, ...]]:
@@ -139,9 +147,9 @@ def assemble(
     stop = n if q.limit is None else min(n, start + q.limit)
     levels = [axes[it.role].levels[it.level] for it in plan.items]
     total = TOTAL_LABEL[q.lang]
-    page = order[start:stop].tolist()
+    page = order[start:stop]
     codes, labels = _members(levels, grid[page], q.lang, total)
-    values = _value_tuples(outputs, np.asarray(page, dtype=np.int64))
+    values = _value_tuples(outputs, page)
     rows = Rows(codes, labels, values if outputs else [()] * len(page))
     return {
         "query": q,

@@ -113,6 +113,21 @@ class Rows(Sequence[Row]):
         return (Rows, (self._members, self._labels, self._values))
 
 
+Columns = tuple[
+    Sequence[Sequence[str | None]], Sequence[Sequence[str | None]], Sequence[tuple[Value, ...]]
+]
+
+
+def columns_of(rows: Sequence[Row], items: int) -> Columns:
+    """``rows`` as columns (codes and labels per drill-down item of ``items``, value tuples
+    per row): what ``Rows`` holds, or taken from rows built by hand."""
+    if isinstance(rows, Rows):
+        return rows.columns
+    members = [[r.members[i] for r in rows] for i in range(items)]
+    labels = [[r.labels[i] for r in rows] for i in range(items)]
+    return members, labels, [r.values for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What an answer's rows publish, counted once: their values by status and by suppression

@@ -20,7 +20,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from cube.query import Query
-from cube.result import Answer, Row, Rows, Value
+from cube.result import Answer, Row, Value, columns_of
 from service import sdmx, tidy
 from service.errors import NotAcceptable
 from service.querybody import query_to_dict
@@ -187,37 +187,18 @@ def json_bytes(answer: Answer) -> bytes:
     return f'{_dumps(head)[:-1]},"rows":[{rows}],{_dumps(tail)[1:]}'.encode()
 
 
-class _Encoded(dict[Any, str]):
-    """Each key's JSON text, made on first use by ``encode``."""
-
-    def __init__(self, encode: Callable[[Any], str]) -> None:
-        super().__init__()
-        self.encode = encode
-
-    def __missing__(self, key: Any) -> str:
-        text = self[key] = self.encode(key)
-        return text
-
-
 def _row_pieces(answer: Answer) -> list[Iterable[str]]:
     """The pieces of every row's JSON text as columns (a constant piece repeated): joined
     row by row they are the rows of ``to_json``."""
     items, ids = answer.drilldown, [m.id for m in answer.measures]
-    members: Sequence[list[str | None]]
-    labels: Sequence[list[str | None]]
-    if isinstance(answer.rows, Rows):
-        members, labels, values = answer.rows.columns
-    else:
-        members = [[r.members[i] for r in answer.rows] for i in range(len(items))]
-        labels = [[r.labels[i] for r in answer.rows] for i in range(len(items))]
-        values = [r.values for r in answer.rows]
+    members, labels, values = columns_of(answer.rows, len(items))
     n = len(values)
     pieces: list[Iterable[str]] = [repeat('{"members":{', n)]
     for part, columns in (("members", members), ("labels", labels)):
         if part == "labels":
             pieces.append(repeat('},"labels":{', n))
         for i, (item, column) in enumerate(zip(items, columns, strict=True)):
-            texts = _Encoded(partial(_member_text, ("," if i else "") + _dumps(item) + ":"))
+            texts = tidy.Memo(partial(_member_text, ("," if i else "") + _dumps(item) + ":"))
             pieces.append(list(map(texts.__getitem__, column)))
     # rows share their tuples of cells (the engine's equal rows share one): by identity
     tuples = {id(v): v for v in values}
@@ -225,7 +206,7 @@ def _row_pieces(answer: Answer) -> list[Iterable[str]]:
     def cell_text(key: int) -> str:
         return _dumps({m: _cell(v) for m, v in zip(ids, tuples[key], strict=True)})
 
-    cells = _Encoded(cell_text)
+    cells = tidy.Memo(cell_text)
     pieces += [repeat('},"cells":', n), list(map(cells.__getitem__, map(id, values)))]
     pieces.append(repeat("}", n))
     return pieces

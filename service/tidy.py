@@ -21,9 +21,12 @@ import io
 import json
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from itertools import repeat
+from operator import add
+from typing import TYPE_CHECKING, TypeVar
 
-from cube.result import Answer, MeasureInfo
+from cube.result import Answer, MeasureInfo, columns_of
 from service.querybody import query_to_dict
 
 if TYPE_CHECKING:
@@ -56,6 +59,23 @@ def columns(answer: Answer) -> list[str]:
     return out
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(dict[K, V]):
+    """Each key's value made by ``make`` on first use: for what rows share (codes, labels,
+    tuples of values), made once per answer however many rows hold it."""
+
+    def __init__(self, make: Callable[[K], V]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: K) -> V:
+        made = self[key] = self.make(key)
+        return made
+
+
 def _total_label(answer: Answer) -> str:
     return "Total" if answer.query.lang == "en" else "Totaal"
 
@@ -83,13 +103,23 @@ def to_csv(answer: Answer, *, dutch: bool = False) -> str:
     writer = csv.writer(out, delimiter=";" if dutch else ",", lineterminator="\r\n")
     writer.writerow(columns(answer))
     total = _total_label(answer)
-    for row in answer.rows:
-        line: list[str] = []
-        for code, label in zip(row.members, row.labels, strict=True):
-            line += [code or "", total if code is None else label or ""]
-        for v in row.values:
-            line += [_text(_shown(v.value, v.status), decimal), v.status, v.reason or ""]
-        writer.writerow(line)
+    members, labels, values = columns_of(answer.rows, len(answer.drilldown))
+    texts: list[list[str]] = []
+    for codes, names in zip(members, labels, strict=True):
+        texts.append(["" if c is None else c for c in codes])
+        texts.append([total if c is None else lb or "" for c, lb in zip(codes, names, strict=True)])
+    # rows share their tuples of values (the engine's equal rows share one): written once each
+    tuples = {id(v): v for v in values}
+
+    def cell_fields(key: int) -> tuple[str, ...]:
+        made: tuple[str, ...] = ()
+        for v in tuples[key]:
+            made += (_text(_shown(v.value, v.status), decimal), v.status, v.reason or "")
+        return made
+
+    fields = Memo(cell_fields)
+    front = zip(*texts, strict=True) if texts else repeat((), len(values))
+    writer.writerows(map(add, front, map(fields.__getitem__, map(id, values))))
     return out.getvalue()
 
 
@@ -111,17 +141,18 @@ def to_arrow(answer: Answer) -> pa.Table:
     total = _total_label(answer)
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
+    members, labels, values = columns_of(answer.rows, len(answer.drilldown))
     for i, item in enumerate(answer.drilldown):
-        codes = [row.members[i] for row in answer.rows]
-        labels = [total if row.members[i] is None else row.labels[i] for row in answer.rows]
-        arrays += [pa.array(codes, pa.string()), pa.array(labels, pa.string())]
+        codes = members[i]
+        names = [total if c is None else lb for c, lb in zip(codes, labels[i], strict=True)]
+        arrays += [pa.array(codes, pa.string()), pa.array(names, pa.string())]
         meta = {"drilldown": item}
         fields += [
             pa.field(column_name(item), pa.string(), metadata=meta),
             pa.field(f"{column_name(item)}_label", pa.string(), metadata=meta),
         ]
     for j, m in enumerate(answer.measures):
-        cells = [row.values[j] for row in answer.rows]
+        cells = [vs[j] for vs in values]
         shown = [_shown(v.value, v.status) for v in cells]
         kind = _value_type(m)
         if kind == pa.int64():

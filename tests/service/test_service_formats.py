@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -268,3 +269,26 @@ def test_json_is_written_byte_for_byte_as_its_dictionaries_dump(answer):
 
 def test_json_of_the_fixed_answer_is_its_dictionaries():
     assert json.loads(render(ANSWER, "json")) == to_json(ANSWER)
+
+
+def _number_text(v: Value, decimal: str) -> str:
+    if v.status == "suppressed" or v.value is None or math.isnan(v.value):
+        return ""
+    text = str(int(v.value)) if v.value.is_integer() else repr(v.value)
+    return text.replace(".", decimal)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_answers(), st.booleans())
+def test_csv_has_per_row_a_code_label_and_value_status_reason_per_measure(answer, dutch):
+    text = render(answer, "csv-nl" if dutch else "csv").decode("utf-8-sig")
+    got = list(csv.reader(io.StringIO(text, newline=""), delimiter=";" if dutch else ","))
+    want = []
+    for row in answer.rows:
+        line = []
+        for code, label in zip(row.members, row.labels, strict=True):
+            line += [code or "", "Totaal" if code is None else label or ""]
+        for v in row.values:
+            line += [_number_text(v, "," if dutch else "."), v.status, v.reason or ""]
+        want.append(line)
+    assert got[1:] == want and len(got[0]) == 2 * len(answer.drilldown) + 3 * len(answer.measures)
