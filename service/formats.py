@@ -193,22 +193,17 @@ def _row_pieces(answer: Answer) -> list[Iterable[str]]:
     items, ids = answer.drilldown, [m.id for m in answer.measures]
     members, labels, values = columns_of(answer.rows, len(items))
     n = len(values)
-    pieces: list[Iterable[str]] = [repeat('{"members":{', n)]
-    for part, columns in (("members", members), ("labels", labels)):
-        if part == "labels":
-            pieces.append(repeat('},"labels":{', n))
+    pieces: list[Iterable[str]] = []
+    for opening, columns in (('{"members":{', members), ('},"labels":{', labels)):
+        pieces.append(repeat(opening, n))
         for i, (item, column) in enumerate(zip(items, columns, strict=True)):
             texts = tidy.Memo(partial(_member_text, ("," if i else "") + _dumps(item) + ":"))
             pieces.append(list(map(texts.__getitem__, column)))
-    # rows share their tuples of cells (the engine's equal rows share one): by identity
-    tuples = {id(v): v for v in values}
 
-    def cell_text(key: int) -> str:
-        return _dumps({m: _cell(v) for m, v in zip(ids, tuples[key], strict=True)})
+    def cell_text(cells: tuple[Value, ...]) -> str:
+        return _dumps({m: _cell(v) for m, v in zip(ids, cells, strict=True)})
 
-    cells = tidy.Memo(cell_text)
-    pieces += [repeat('},"cells":', n), list(map(cells.__getitem__, map(id, values)))]
-    pieces.append(repeat("}", n))
+    pieces += [repeat('},"cells":', n), tidy.per_distinct(values, cell_text), repeat("}", n)]
     return pieces
 
 

@@ -21,12 +21,12 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import add
 from typing import TYPE_CHECKING, TypeVar
 
-from cube.result import Answer, MeasureInfo, columns_of
+from cube.result import Answer, MeasureInfo, Value, columns_of
 from service.querybody import query_to_dict
 
 if TYPE_CHECKING:
@@ -76,6 +76,14 @@ class Memo(dict[K, V]):
         return made
 
 
+def per_distinct(values: Sequence[K], make: Callable[[K], V]) -> list[V]:
+    """``make`` of every value, called once per distinct object: rows share their tuples of
+    values (the engine's equal rows share one), so they are told apart by identity."""
+    objects = {id(v): v for v in values}
+    made: Memo[int, V] = Memo(lambda key: make(objects[key]))
+    return list(map(made.__getitem__, map(id, values)))
+
+
 def _total_label(answer: Answer) -> str:
     return "Total" if answer.query.lang == "en" else "Totaal"
 
@@ -108,18 +116,15 @@ def to_csv(answer: Answer, *, dutch: bool = False) -> str:
     for codes, names in zip(members, labels, strict=True):
         texts.append(["" if c is None else c for c in codes])
         texts.append([total if c is None else lb or "" for c, lb in zip(codes, names, strict=True)])
-    # rows share their tuples of values (the engine's equal rows share one): written once each
-    tuples = {id(v): v for v in values}
 
-    def cell_fields(key: int) -> tuple[str, ...]:
+    def cell_fields(cells: tuple[Value, ...]) -> tuple[str, ...]:
         made: tuple[str, ...] = ()
-        for v in tuples[key]:
+        for v in cells:
             made += (_text(_shown(v.value, v.status), decimal), v.status, v.reason or "")
         return made
 
-    fields = Memo(cell_fields)
     front = zip(*texts, strict=True) if texts else repeat((), len(values))
-    writer.writerows(map(add, front, map(fields.__getitem__, map(id, values))))
+    writer.writerows(map(add, front, per_distinct(values, cell_fields)))
     return out.getvalue()
 
 
