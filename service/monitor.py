@@ -19,35 +19,46 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
+
 from cube.query import Query
-from cube.result import Answer, Value
+from cube.result import Answer, Value, columns_of
 from service.store.base import Flag, Observation, Store
 from service.store.memory import MemoryStore
+from service.tidy import per_distinct
 
 KINDS = ("differencing", "near_identical", "small_cell_sweep")
 
 
 def answer_population(answer: Answer) -> float | None:
     """Units covered by an answer: the grand total row of the first count measure, else the
-    sum of its published count cells."""
+    sum of its published count cells. Read from the answer's columns: the answer of a buurt
+    table has tens of thousands of rows, and this runs on every answer the service gives."""
     idx = next((i for i, m in enumerate(answer.measures) if m.kind == "count"), None)
     if idx is None:
         return None
+    members, _, values = columns_of(answer.rows, len(answer.drilldown))
+    if not values:
+        return None
 
-    def published(v: Value) -> float | None:
-        return None if v.status == "suppressed" else v.value
+    def published(cells: tuple[Value, ...]) -> float:
+        v = cells[idx]
+        return math.nan if v.status == "suppressed" or v.value is None else v.value
 
-    for row in answer.rows:
-        if all(m is None for m in row.members):
-            return published(row.values[idx])
-    values = (published(r.values[idx]) for r in answer.rows if not r.is_total)
-    published_values = [v for v in values if v is not None]
-    return float(sum(published_values)) if published_values else None
+    shown = np.array(per_distinct(values, published), dtype=np.float64)
+    total = [np.array(codes, dtype=object) == None for codes in members]  # noqa: E711
+    grand = np.logical_and.reduce(total) if total else np.ones(len(values), dtype=bool)
+    if grand.any():
+        first = shown[int(np.argmax(grand))]
+        return None if math.isnan(first) else float(first)
+    cells = shown[~np.logical_or.reduce(total) & ~np.isnan(shown)]
+    return float(cells.sum()) if len(cells) else None
 
 
 def query_id(canonical: str) -> str:

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cube.query import Query
-from cube.result import Answer, MeasureInfo, Row, Rows, Summary, Value
+from cube.result import Answer, MeasureInfo, Row, Summary, Value
 from service.formats import (
     cbs_period,
     content_disposition,
@@ -25,6 +24,7 @@ from service.formats import (
 )
 from service.sdmx import to_csv1, to_csv2, to_json1
 from service.tidy import column_name, to_csv, to_csv_nl
+from tests.service.answer_cases import answers
 
 Q = Query(
     "drug_suspects",
@@ -231,37 +231,8 @@ def test_suppressed_value_is_never_written_even_if_present(fmt):
     assert "4242" not in str(to_json(leaky)) and "4242" not in str(to_statline(leaky))
 
 
-_TEXT = st.one_of(st.none(), st.text(max_size=6))  # None: a total's code or a missing label
-_VALUE = st.builds(
-    Value,
-    st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-(10**6), 10**6).map(float)),
-    st.sampled_from(["safe", "perturbed", "suppressed"]),
-    st.sampled_from([None, "threshold", "secondary"]),
-)
-
-
-@st.composite
-def _answers(draw: st.DrawFn) -> Answer:
-    """Random rows (codes and labels with quotes, escapes and any unicode) for drill-downs of
-    0-2 items and 0-2 measures, as row tuples or, as the engine holds them, as columns with
-    equal rows sharing one tuple of values."""
-    k, m = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    items = ('résidence@"g"', "period@year")[:k]
-    measures = tuple(MeasureInfo(f"m\\{j}", "M", "x", "count") for j in range(m))
-    shared = draw(st.lists(st.tuples(*[_VALUE] * m), min_size=1, max_size=3))
-    n = draw(st.integers(0, 8))
-    codes = [draw(st.lists(_TEXT, min_size=n, max_size=n)) for _ in items]
-    labels = [draw(st.lists(_TEXT, min_size=n, max_size=n)) for _ in items]
-    values = [shared[draw(st.integers(0, len(shared) - 1))] for _ in range(n)]
-    rows: Sequence[Row] = Rows(codes, labels, values)
-    if draw(st.booleans()):
-        rows = tuple(rows)
-    q = Query("drug_suspects", tuple(mi.id for mi in measures), items)
-    return Answer(q, "r1", items, measures, rows, n, False, Summary("default", n * m, {}, {}))
-
-
 @settings(max_examples=300, deadline=None)
-@given(_answers())
+@given(answers())
 def test_json_is_written_byte_for_byte_as_its_dictionaries_dump(answer):
     want = json.dumps(to_json(answer), separators=(",", ":")).encode()
     assert render(answer, "json") == want
@@ -279,7 +250,7 @@ def _number_text(v: Value, decimal: str) -> str:
 
 
 @settings(max_examples=200, deadline=None)
-@given(_answers(), st.booleans())
+@given(answers(), st.booleans())
 def test_csv_has_per_row_a_code_label_and_value_status_reason_per_measure(answer, dutch):
     text = render(answer, "csv-nl" if dutch else "csv").decode("utf-8-sig")
     got = list(csv.reader(io.StringIO(text, newline=""), delimiter=";" if dutch else ","))

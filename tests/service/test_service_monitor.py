@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+
 from cube.query import Cut, Query
 from cube.result import Answer, MeasureInfo, Row, Summary, Value
 from service.monitor import RiskMonitor, answer_population, query_id
 from service.schemas import canonical
+from tests.service.answer_cases import COUNTS, answers
 
 COUNT = (MeasureInfo("suspects", "Verdachten", "persons", "count"),)
 
@@ -74,3 +77,22 @@ def test_population_from_grand_total_or_published_cells():
     assert answer_population(a) == 30.0
     b = Answer(query, "r", query.drilldown, COUNT, rows[:2], 2, False, Summary.count(rows[:2], "p"))
     assert answer_population(b) == 5.0  # the suppressed cell's value is not used
+
+
+def _population_row_by_row(answer: Answer) -> float | None:
+    """The rule read row by row: the first grand total row's published count, else the sum of
+    the published counts of the rows that are not totals."""
+    if not answer.measures:
+        return None
+    shown = [None if r.values[0].status == "suppressed" else r.values[0].value for r in answer.rows]
+    for row, v in zip(answer.rows, shown, strict=True):
+        if all(m is None for m in row.members):
+            return v
+    kept = [v for r, v in zip(answer.rows, shown, strict=True) if not r.is_total and v is not None]
+    return float(sum(kept)) if kept else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers(COUNTS))
+def test_population_read_from_columns_follows_the_rows(answer):
+    assert answer_population(answer) == _population_row_by_row(answer)
