@@ -62,19 +62,20 @@ def _values(o: Output, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return made, inverse
 
 
-def _value_tuples(outputs: list[Output], at: np.ndarray) -> list[tuple[Value, ...]]:
-    """Each row's tuple of values (one per output). Rows with equal values share one tuple:
-    fewer objects to build and for the garbage collector to walk afterwards (41,700 rows of
-    one measure: a few hundred tuples instead of one per row)."""
+def _value_tuples(
+    outputs: list[Output], at: np.ndarray
+) -> tuple[list[tuple[Value, ...]], np.ndarray]:
+    """The distinct tuples of values (one value per output) of the cells ``at`` and, per
+    cell, the index of its own: rows with equal values share one tuple, fewer
+    objects to build and for the garbage collector to walk afterwards (41,700 rows of one
+    measure: a few hundred tuples instead of one per row)."""
     if len(at) == 0:
-        return []
+        return [], np.zeros(0, dtype=np.int64)
+    if not outputs:
+        return [()], np.zeros(len(at), dtype=np.int64)
     if len(outputs) == 1:  # the value's own index is the tuple's: no combined code to find
         made, inverse = _values(outputs[0], at)
-        single = np.empty(len(made), dtype=object)
-        for k, v in enumerate(made.tolist()):
-            single[k] = (v,)
-        out1: list[tuple[Value, ...]] = single[inverse].tolist()
-        return out1
+        return [(v,) for v in made.tolist()], inverse
     code = np.zeros(len(at), dtype=np.int64)
     parts = []
     for o in outputs:
@@ -83,12 +84,8 @@ def _value_tuples(outputs: list[Output], at: np.ndarray) -> list[tuple[Value, ..
         # Renumbered after each output, so the combined code stays below the row count.
         code = np.unique(code * len(made) + inverse, return_inverse=True)[1].reshape(-1)
     first = np.unique(code, return_index=True)[1]
-    shared = np.empty(len(first), dtype=object)
     columns = [made[inverse[first]].tolist() for made, inverse in parts]
-    for k, values in enumerate(zip(*columns, strict=True)):  # one by one: numpy would unpack tuples
-        shared[k] = values
-    out: list[tuple[Value, ...]] = shared[code].tolist()
-    return out
+    return list(zip(*columns, strict=True)), code
 
 
 def _published(v: float, decimals: int | None) -> float | None:
@@ -149,8 +146,7 @@ def assemble(
     total = TOTAL_LABEL[q.lang]
     page = order[start:stop]
     codes, labels = _members(levels, grid[page], q.lang, total)
-    values = _value_tuples(outputs, page)
-    rows = Rows(codes, labels, values if outputs else [()] * len(page))
+    rows = Rows(codes, labels, *_value_tuples(outputs, page))
     return {
         "query": q,
         "release": release_id,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple, TypeVar, overload
+
+import numpy as np
 
 from cube.query import Query
 
@@ -42,6 +44,32 @@ class Row(NamedTuple):
         return any(m is None for m in self.members)
 
 
+class RowColumns(NamedTuple):
+    """Rows as columns: codes and labels per drill-down item, and each row's tuple of values
+    as an index (``which``) into the distinct tuples (equal rows share one)."""
+
+    members: tuple[Sequence[str | None], ...]
+    labels: tuple[Sequence[str | None], ...]
+    distinct: np.ndarray  # object array of tuples of ``Value``
+    which: np.ndarray  # int64, one per row
+
+    def per_row(self, make: Callable[[tuple[Value, ...]], T]) -> list[T]:
+        """``make`` of every row's values, called once per distinct tuple."""
+        return _objects([make(d) for d in self.distinct.tolist()])[self.which].tolist()
+
+
+T = TypeVar("T")
+
+
+def _objects(items: Sequence[Any]) -> np.ndarray:
+    """A one-dimensional object array of ``items`` (numpy would unpack tuples into a second
+    dimension if given them at once)."""
+    out = np.empty(len(items), dtype=object)
+    for k, item in enumerate(items):
+        out[k] = item
+    return out
+
+
 class Rows(Sequence[Row]):
     """An answer's rows, held as columns and made into ``Row`` objects as they are read.
 
@@ -49,35 +77,51 @@ class Rows(Sequence[Row]):
     one per row's codes and labels) they were 125,000 objects that the garbage collector
     walked again and again for as long as the answer stayed cached. Held here: one list of
     codes and one of labels per drill-down item (their strings shared with the member
-    tables) and one list of value tuples (equal rows share one); each ``Row`` is built when
-    it is read and freed when its reader is done. Equal to any sequence of the same rows."""
+    tables), the distinct tuples of values and, per row, the index of its own (an integer
+    array); each ``Row`` is built when it is read and freed when its reader is done. Equal
+    to any sequence of the same rows."""
 
-    __slots__ = ("_labels", "_members", "_values")
+    __slots__ = ("columns",)
 
     def __init__(
         self,
-        members: Sequence[list[str | None]],
-        labels: Sequence[list[str | None]],
-        values: list[tuple[Value, ...]],
+        members: Sequence[Sequence[str | None]],
+        labels: Sequence[Sequence[str | None]],
+        distinct: Sequence[tuple[Value, ...]] | np.ndarray,
+        which: Sequence[int] | np.ndarray,
     ) -> None:
-        self._members, self._labels, self._values = tuple(members), tuple(labels), values
+        self.columns = RowColumns(
+            tuple(members),
+            tuple(labels),
+            distinct if isinstance(distinct, np.ndarray) else _objects(distinct),
+            np.asarray(which, dtype=np.int64),
+        )
 
-    @property
-    def columns(
-        self,
-    ) -> tuple[tuple[list[str | None], ...], tuple[list[str | None], ...], list[tuple[Value, ...]]]:
-        """What the rows hold: codes and labels per drill-down item, value tuples per row."""
-        return self._members, self._labels, self._values
+    @classmethod
+    def of(cls, rows: Sequence[Row], items: int) -> Rows:
+        """``rows`` as columns (``items``: how many drill-down items each has); equal tuples
+        of values are held once."""
+        if isinstance(rows, Rows):
+            return rows
+        index: dict[tuple[Value, ...], int] = {}
+        which = [index.setdefault(r.values, len(index)) for r in rows]
+        members = [[r.members[i] for r in rows] for i in range(items)]
+        labels = [[r.labels[i] for r in rows] for i in range(items)]
+        return cls(members, labels, list(index), which)
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self.columns.which)
+
+    def _values(self) -> list[tuple[Value, ...]]:
+        c = self.columns
+        return c.distinct[c.which].tolist()  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Row]:
-        n = len(self._values)
-        members = zip(*self._members, strict=True) if self._members else repeat((), n)
-        labels = zip(*self._labels, strict=True) if self._labels else repeat((), n)
+        c, n = self.columns, len(self)
+        members = zip(*c.members, strict=True) if c.members else repeat((), n)
+        labels = zip(*c.labels, strict=True) if c.labels else repeat((), n)
         # ``tuple.__new__`` builds each row in C (``Row._make`` is a Python call per row)
-        return map(tuple.__new__, repeat(Row), zip(members, labels, self._values, strict=True))
+        return map(tuple.__new__, repeat(Row), zip(members, labels, self._values(), strict=True))
 
     @overload
     def __getitem__(self, i: int) -> Row: ...
@@ -86,19 +130,21 @@ class Rows(Sequence[Row]):
     def __getitem__(self, i: slice) -> Rows: ...
 
     def __getitem__(self, i: int | slice) -> Row | Rows:
+        c = self.columns
         if isinstance(i, slice):
             return Rows(
-                [m[i] for m in self._members], [lb[i] for lb in self._labels], self._values[i]
+                [m[i] for m in c.members], [lb[i] for lb in c.labels], c.distinct, c.which[i]
             )
-        values = self._values[i]  # raises IndexError as a tuple would
-        return Row(tuple(m[i] for m in self._members), tuple(lb[i] for lb in self._labels), values)
+        values = c.distinct[c.which[i]]  # raises IndexError as a tuple would
+        return Row(tuple(m[i] for m in c.members), tuple(lb[i] for lb in c.labels), values)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Rows):
-            return (self._members, self._labels, self._values) == (
-                other._members,
-                other._labels,
-                other._values,
+            mine, theirs = self.columns, other.columns
+            return (mine.members, mine.labels, self._values()) == (
+                theirs.members,
+                theirs.labels,
+                other._values(),
             )
         if not isinstance(other, Sequence) or isinstance(other, str):
             return NotImplemented
@@ -110,22 +156,14 @@ class Rows(Sequence[Row]):
         return f"Rows({list(self)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Rows, (self._members, self._labels, self._values))
+        c = self.columns
+        return (Rows, (c.members, c.labels, c.distinct.tolist(), c.which))
 
 
-Columns = tuple[
-    Sequence[Sequence[str | None]], Sequence[Sequence[str | None]], Sequence[tuple[Value, ...]]
-]
-
-
-def columns_of(rows: Sequence[Row], items: int) -> Columns:
-    """``rows`` as columns (codes and labels per drill-down item of ``items``, value tuples
-    per row): what ``Rows`` holds, or taken from rows built by hand."""
-    if isinstance(rows, Rows):
-        return rows.columns
-    members = [[r.members[i] for r in rows] for i in range(items)]
-    labels = [[r.labels[i] for r in rows] for i in range(items)]
-    return members, labels, [r.values for r in rows]
+def row_columns(rows: Sequence[Row], items: int) -> RowColumns:
+    """``rows`` as columns (``items``: how many drill-down items each has): what ``Rows``
+    holds, or taken from rows built by hand."""
+    return Rows.of(rows, items).columns
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,16 +105,16 @@ def answer_bytes(answer: Answer) -> int:
     step = max(1, len(rows) // SAMPLED_ROWS)
     seen: set[int] = set()  # shared codes, labels and values are counted once, as held once
     if isinstance(rows, Rows):  # columns: one list per column, rows built only when read
-        members, labels, values = rows.columns
-        texts = [*members, *labels]
+        cols = rows.columns
+        texts = [*cols.members, *cols.labels]
         at = range(0, len(rows), step)[:SAMPLED_ROWS]
         per_row = sum(_deep_size(col[i], seen) for col in texts for i in at) / len(at)
-        # equal rows share one value tuple: counted per distinct tuple, sampled the same way
-        distinct = list({id(v): v for v in values}.values())
+        # the distinct tuples of values, sampled the same way
+        distinct = cols.distinct.tolist()
         shared = distinct[:: max(1, len(distinct) // SAMPLED_ROWS)][:SAMPLED_ROWS]
-        held = sum(_deep_size(v, seen) for v in shared) / len(shared) * len(distinct)
+        held = sum(_deep_size(v, seen) for v in shared) / max(1, len(shared)) * len(distinct)
         per_row += held / len(rows)
-        lists = sum(sys.getsizeof(col) for col in (*texts, values))
+        lists = sum(map(sys.getsizeof, texts)) + cols.distinct.nbytes + cols.which.nbytes
     else:
         sample = rows[::step][:SAMPLED_ROWS]
         per_row = sum(_deep_size(r, seen) for r in sample) / len(sample)

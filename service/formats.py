@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cube.query import Query
-from cube.result import Answer, Row, Value, columns_of
+from cube.result import Answer, Row, Value, row_columns
 from service import sdmx, tidy
 from service.errors import NotAcceptable
 from service.querybody import query_to_dict
@@ -191,20 +191,37 @@ def _row_pieces(answer: Answer) -> list[Iterable[str]]:
     """The pieces of every row's JSON text as columns (a constant piece repeated): joined
     row by row they are the rows of ``to_json``."""
     items, ids = answer.drilldown, [m.id for m in answer.measures]
-    members, labels, values = columns_of(answer.rows, len(items))
-    n = len(values)
+    cols = row_columns(answer.rows, len(items))
+    n = len(cols.which)
     pieces: list[Iterable[str]] = []
-    for opening, columns in (('{"members":{', members), ('},"labels":{', labels)):
+    for opening, columns in (('{"members":{', cols.members), ('},"labels":{', cols.labels)):
         pieces.append(repeat(opening, n))
         for i, (item, column) in enumerate(zip(items, columns, strict=True)):
-            texts = tidy.Memo(partial(_member_text, ("," if i else "") + _dumps(item) + ":"))
+            texts = _Memo(partial(_member_text, ("," if i else "") + _dumps(item) + ":"))
             pieces.append(list(map(texts.__getitem__, column)))
 
     def cell_text(cells: tuple[Value, ...]) -> str:
         return _dumps({m: _cell(v) for m, v in zip(ids, cells, strict=True)})
 
-    pieces += [repeat('},"cells":', n), tidy.per_distinct(values, cell_text), repeat("}", n)]
+    pieces += [repeat('},"cells":', n), cols.per_row(cell_text), repeat("}", n)]
     return pieces
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Memo(dict[K, V]):
+    """Each key's value made by ``make`` on first use: a code or label's JSON text made once
+    per answer however many rows hold it."""
+
+    def __init__(self, make: Callable[[K], V]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: K) -> V:
+        made = self[key] = self.make(key)
+        return made
 
 
 def _member_text(key: str, text: str | None) -> str:

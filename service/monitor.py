@@ -28,10 +28,9 @@ from typing import Any
 import numpy as np
 
 from cube.query import Query
-from cube.result import Answer, Value, columns_of
+from cube.result import Answer, Value, row_columns
 from service.store.base import Flag, Observation, Store
 from service.store.memory import MemoryStore
-from service.tidy import per_distinct
 
 KINDS = ("differencing", "near_identical", "small_cell_sweep")
 
@@ -43,17 +42,17 @@ def answer_population(answer: Answer) -> float | None:
     idx = next((i for i, m in enumerate(answer.measures) if m.kind == "count"), None)
     if idx is None:
         return None
-    members, _, values = columns_of(answer.rows, len(answer.drilldown))
-    if not values:
+    cols = row_columns(answer.rows, len(answer.drilldown))
+    if not len(cols.which):
         return None
 
     def published(cells: tuple[Value, ...]) -> float:
         v = cells[idx]
         return math.nan if v.status == "suppressed" or v.value is None else v.value
 
-    shown = np.array(per_distinct(values, published), dtype=np.float64)
-    total = [np.array(codes, dtype=object) == None for codes in members]  # noqa: E711
-    grand = np.logical_and.reduce(total) if total else np.ones(len(values), dtype=bool)
+    shown = np.array([published(d) for d in cols.distinct.tolist()], dtype=np.float64)[cols.which]
+    total = [np.array(codes, dtype=object) == None for codes in cols.members]  # noqa: E711
+    grand = np.logical_and.reduce(total) if total else np.ones(len(shown), dtype=bool)
     if grand.any():
         first = shown[int(np.argmax(grand))]
         return None if math.isnan(first) else float(first)

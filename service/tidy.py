@@ -21,12 +21,11 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import add
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from cube.result import Answer, MeasureInfo, Value, columns_of
+from cube.result import Answer, MeasureInfo, Value, row_columns
 from service.querybody import query_to_dict
 
 if TYPE_CHECKING:
@@ -59,31 +58,6 @@ def columns(answer: Answer) -> list[str]:
     return out
 
 
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Memo(dict[K, V]):
-    """Each key's value made by ``make`` on first use: for what rows share (codes, labels,
-    tuples of values), made once per answer however many rows hold it."""
-
-    def __init__(self, make: Callable[[K], V]) -> None:
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key: K) -> V:
-        made = self[key] = self.make(key)
-        return made
-
-
-def per_distinct(values: Sequence[K], make: Callable[[K], V]) -> list[V]:
-    """``make`` of every value, called once per distinct object: rows share their tuples of
-    values (the engine's equal rows share one), so they are told apart by identity."""
-    objects = {id(v): v for v in values}
-    made: Memo[int, V] = Memo(lambda key: make(objects[key]))
-    return list(map(made.__getitem__, map(id, values)))
-
-
 def _total_label(answer: Answer) -> str:
     return "Total" if answer.query.lang == "en" else "Totaal"
 
@@ -111,9 +85,9 @@ def to_csv(answer: Answer, *, dutch: bool = False) -> str:
     writer = csv.writer(out, delimiter=";" if dutch else ",", lineterminator="\r\n")
     writer.writerow(columns(answer))
     total = _total_label(answer)
-    members, labels, values = columns_of(answer.rows, len(answer.drilldown))
+    cols = row_columns(answer.rows, len(answer.drilldown))
     texts: list[list[str]] = []
-    for codes, names in zip(members, labels, strict=True):
+    for codes, names in zip(cols.members, cols.labels, strict=True):
         texts.append(["" if c is None else c for c in codes])
         texts.append([total if c is None else lb or "" for c, lb in zip(codes, names, strict=True)])
 
@@ -123,8 +97,8 @@ def to_csv(answer: Answer, *, dutch: bool = False) -> str:
             made += (_text(_shown(v.value, v.status), decimal), v.status, v.reason or "")
         return made
 
-    front = zip(*texts, strict=True) if texts else repeat((), len(values))
-    writer.writerows(map(add, front, per_distinct(values, cell_fields)))
+    front = zip(*texts, strict=True) if texts else repeat((), len(cols.which))
+    writer.writerows(map(add, front, cols.per_row(cell_fields)))
     return out.getvalue()
 
 
@@ -146,10 +120,11 @@ def to_arrow(answer: Answer) -> pa.Table:
     total = _total_label(answer)
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
-    members, labels, values = columns_of(answer.rows, len(answer.drilldown))
+    cols = row_columns(answer.rows, len(answer.drilldown))
+    values = cols.per_row(lambda cells: cells)
     for i, item in enumerate(answer.drilldown):
-        codes = members[i]
-        names = [total if c is None else lb for c, lb in zip(codes, labels[i], strict=True)]
+        codes = cols.members[i]
+        names = [total if c is None else lb for c, lb in zip(codes, cols.labels[i], strict=True)]
         arrays += [pa.array(codes, pa.string()), pa.array(names, pa.string())]
         meta = {"drilldown": item}
         fields += [

@@ -36,8 +36,8 @@ def answers(draw: st.DrawFn, numbers: st.SearchStrategy[float | None] = NUMBERS)
     n = draw(st.integers(0, 8))
     codes = [draw(st.lists(_TEXT, min_size=n, max_size=n)) for _ in items]
     labels = [draw(st.lists(_TEXT, min_size=n, max_size=n)) for _ in items]
-    values = [shared[draw(st.integers(0, len(shared) - 1))] for _ in range(n)]
-    rows: Sequence[Row] = Rows(codes, labels, values)
+    which = [draw(st.integers(0, len(shared) - 1)) for _ in range(n)]
+    rows: Sequence[Row] = Rows(codes, labels, shared, which)
     if draw(st.booleans()):
         rows = tuple(rows)
     q = Query("drug_suspects", tuple(mi.id for mi in measures), items)

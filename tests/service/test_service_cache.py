@@ -25,7 +25,7 @@ def answer(rows: int, tag: str = "", *, columns: bool = False) -> Answer:
     labels = [f"Buurt {tag} {i}" for i in range(rows)]
     if columns:
         shared = [(Value(float(v) + 0.5, "perturbed"),) for v in range(97)]
-        body: Sequence[Row] = Rows([codes], [labels], [shared[i % 97] for i in range(rows)])
+        body: Sequence[Row] = Rows([codes], [labels], shared, [i % 97 for i in range(rows)])
     else:
         body = tuple(
             Row((c,), (lb,), (Value(float(i % 97) + 0.5, "perturbed"),))
