@@ -25,13 +25,14 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from itertools import repeat
+from typing import Any, TypeVar
 
 from cube.errors import Problem
 from cube.query import Query
-from cube.result import Answer, Value
+from cube.result import Answer, Value, row_columns
 from service.errors import NotAcceptable
 
 AGENCY = "ZICHT"
@@ -50,6 +51,7 @@ CONF_STATUS = {
 }
 
 
+T = TypeVar("T")
 DATA_FORMATS = ("sdmx-csv", "sdmx-csv-1", "sdmx-json")
 
 
@@ -129,17 +131,40 @@ def dimensions(roles: Sequence[str]) -> list[str]:
     return [*others, MEASURE, *([TIME] if PERIOD_ROLE in roles else [])]
 
 
-def observations(answer: Answer, roles: Sequence[str]) -> Iterator[tuple[dict[str, str], Value]]:
-    """(key by dimension id, value) for every cell of the answer."""
+def observations(
+    answer: Answer, roles: Sequence[str], make: Callable[[Value], T]
+) -> Iterator[tuple[tuple[str, ...], T]]:
+    """(key: a code per dimension, in the order of ``dimensions``; ``make`` of the value) for
+    every cell of the answer, row by row. Built from the answer's columns: each code turned
+    into its SDMX identifier once, ``make`` called once per distinct value (rows share
+    them)."""
     dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
-    items = [(dimension_id(i.partition("@")[0]), i.partition("@")[2]) for i in answer.drilldown]
-    for row in answer.rows:
-        key = dict.fromkeys(dims, TOTAL)
-        for (dim, level), code in zip(items, row.members, strict=True):
-            if code is not None:
-                key[dim] = sdmx_code(level, code)
-        for m, v in zip(answer.measures, row.values, strict=True):
-            yield {**key, MEASURE: measure_code(m.id)}, v
+    at = {d: k for k, d in enumerate(dims)}
+    cols = row_columns(answer.rows, len(answer.drilldown))
+    n = len(cols.which)
+    filled: dict[int, list[str]] = {}
+    for item, codes in zip(answer.drilldown, cols.members, strict=True):
+        role, _, level = item.partition("@")
+        k = at.get(dimension_id(role))
+        if k is None:
+            continue
+        ids = {c: sdmx_code(level, c) for c in set(codes) if c is not None}
+        before = filled.get(k, [TOTAL] * n)  # two items of one role: the later one's code
+        filled[k] = [b if c is None else ids[c] for c, b in zip(codes, before, strict=True)]
+    per_measure = []
+    for j, m in enumerate(answer.measures):
+        columns: list[Iterable[str]] = [filled.get(k) or repeat(TOTAL, n) for k in range(len(dims))]
+        columns[at[MEASURE]] = repeat(measure_code(m.id), n)
+        made = cols.per_row(lambda cells, j=j: make(cells[j]))  # type: ignore[misc]
+        per_measure.append(zip(zip(*columns, strict=True), made, strict=True))
+    for row in zip(*per_measure, strict=True):
+        yield from row
+
+
+def _obs_fields(v: Value) -> tuple[Any, str, str]:
+    """``OBS_VALUE`` and the attributes of ``v``."""
+    value = _number(v)
+    return "NaN" if value is None else value, OBS_STATUS[v.status], conf_status(v)
 
 
 def to_csv2(answer: Answer, roles: Sequence[str] = ()) -> str:
@@ -150,20 +175,10 @@ def to_csv2(answer: Answer, roles: Sequence[str] = ()) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["STRUCTURE", "STRUCTURE_ID", "ACTION", *dims, "OBS_VALUE", *ATTRIBUTES])
-    ref = flow_ref(answer.query.cube)
-    for key, v in observations(answer, roles):
-        value = _number(v)
-        writer.writerow(
-            [
-                "dataflow",
-                ref,
-                "I",
-                *(key[d] for d in dims),
-                "NaN" if value is None else value,
-                OBS_STATUS[v.status],
-                conf_status(v),
-            ]
-        )
+    head = ("dataflow", flow_ref(answer.query.cube), "I")
+    writer.writerows(
+        (*head, *key, *fields) for key, fields in observations(answer, roles, _obs_fields)
+    )
     return out.getvalue()
 
 
@@ -175,17 +190,9 @@ def to_csv1(answer: Answer, roles: Sequence[str] = ()) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["DATAFLOW", *dims, "OBS_VALUE", *ATTRIBUTES])
     ref = flow_ref(answer.query.cube)
-    for key, v in observations(answer, roles):
-        value = _number(v)
-        writer.writerow(
-            [
-                ref,
-                *(key[d] for d in dims),
-                "NaN" if value is None else value,
-                OBS_STATUS[v.status],
-                conf_status(v),
-            ]
-        )
+    writer.writerows(
+        (ref, *key, *fields) for key, fields in observations(answer, roles, _obs_fields)
+    )
     return out.getvalue()
 
 
@@ -193,18 +200,22 @@ ATTRIBUTES = ["OBS_STATUS", "CONF_STATUS"]
 ATTRIBUTE_NAMES = {"OBS_STATUS": "Observation status", "CONF_STATUS": "Confidentiality status"}
 
 
+def _obs_attributes(v: Value) -> tuple[float | int | None, tuple[str, str]]:
+    return _number(v), (OBS_STATUS[v.status], conf_status(v))
+
+
 def to_json1(answer: Answer, roles: Sequence[str] = ()) -> dict[str, Any]:
     """SDMX-JSON 1.0 data message, every dimension at the observation level."""
     dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
     values: dict[str, dict[str, int]] = {d: {} for d in [*dims, *ATTRIBUTES]}
     observations_out: dict[str, list[Any]] = {}
-    for key, v in observations(answer, roles):
-        index = ":".join(str(values[d].setdefault(key[d], len(values[d]))) for d in dims)
-        attrs = [OBS_STATUS[v.status], conf_status(v)]
+    columns = [values[d] for d in dims]
+    for key, (number, attrs) in observations(answer, roles, _obs_attributes):
+        index = ":".join([str(c.setdefault(x, len(c))) for c, x in zip(columns, key, strict=True)])
         at = [
-            values[a].setdefault(x, len(values[a])) for a, x in zip(ATTRIBUTES, attrs, strict=False)
+            values[a].setdefault(x, len(values[a])) for a, x in zip(ATTRIBUTES, attrs, strict=True)
         ]
-        observations_out[index] = [_number(v), *at]
+        observations_out[index] = [number, *at]
     cube = answer.query.cube
     return {
         "header": {

@@ -24,13 +24,17 @@ def cell_values(numbers: st.SearchStrategy[float | None] = NUMBERS) -> st.Search
     )
 
 
+# two of one role (gemeente and wijk), a level whose digits SDMX prefixes, odd characters
+ITEMS = ('résidence@"g"', "period@year", "region@gemeente", "region@wijk", "income@decile")
+
+
 @st.composite
 def answers(draw: st.DrawFn, numbers: st.SearchStrategy[float | None] = NUMBERS) -> Answer:
     """Random rows (codes and labels with quotes, escapes and any unicode) for drill-downs of
-    0-2 items and 0-2 measures, as row tuples or, as the engine holds them, as columns with
-    equal rows sharing one tuple of values."""
-    k, m = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    items = ('résidence@"g"', "period@year")[:k]
+    0-2 items of ``ITEMS`` and 0-2 measures, as row tuples or, as the engine holds them, as
+    columns with equal rows sharing one tuple of values."""
+    items = tuple(draw(st.lists(st.sampled_from(ITEMS), unique=True, max_size=2)))
+    m = draw(st.integers(0, 2))
     measures = tuple(MeasureInfo(f"m\\{j}", "M", "x", "count") for j in range(m))
     shared = draw(st.lists(st.tuples(*[cell_values(numbers)] * m), min_size=1, max_size=3))
     n = draw(st.integers(0, 8))

@@ -22,7 +22,18 @@ from service.formats import (
     to_json,
     to_statline,
 )
-from service.sdmx import to_csv1, to_csv2, to_json1
+from service.sdmx import (
+    MEASURE,
+    TOTAL,
+    dimension_id,
+    dimensions,
+    measure_code,
+    observations,
+    sdmx_code,
+    to_csv1,
+    to_csv2,
+    to_json1,
+)
 from service.tidy import column_name, to_csv, to_csv_nl
 from tests.service.answer_cases import answers
 
@@ -263,3 +274,24 @@ def test_csv_has_per_row_a_code_label_and_value_status_reason_per_measure(answer
             line += [_number_text(v, "," if dutch else "."), v.status, v.reason or ""]
         want.append(line)
     assert got[1:] == want and len(got[0]) == 2 * len(answer.drilldown) + 3 * len(answer.measures)
+
+
+def _observations_row_by_row(answer, roles):
+    """The rule read row by row: every dimension ``_T`` unless an item of its role has a
+    code in the row (a later item's over an earlier one's), the measure's code, the value."""
+    dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
+    for row in answer.rows:
+        key = dict.fromkeys(dims, TOTAL)
+        for item, code in zip(answer.drilldown, row.members, strict=True):
+            role, _, level = item.partition("@")
+            if code is not None and dimension_id(role) in key:
+                key[dimension_id(role)] = sdmx_code(level, code)
+        for m, v in zip(answer.measures, row.values, strict=True):
+            yield tuple({**key, MEASURE: measure_code(m.id)}[d] for d in dims), v
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers(), st.sampled_from([(), ("region", "period", "sex")]))
+def test_observations_from_columns_follow_the_rows(answer, roles):
+    got = list(observations(answer, roles, lambda v: v))
+    assert got == list(_observations_row_by_row(answer, roles))
