@@ -25,7 +25,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any, TypeVar
@@ -139,22 +139,23 @@ def observations(
     into its SDMX identifier once, ``make`` called once per distinct value (rows share
     them)."""
     dims = dimensions(roles or [item.partition("@")[0] for item in answer.drilldown])
-    at = {d: k for k, d in enumerate(dims)}
     cols = row_columns(answer.rows, len(answer.drilldown))
     n = len(cols.which)
-    filled: dict[int, list[str]] = {}
+    filled: dict[str, list[str]] = {}  # by dimension id
     for item, codes in zip(answer.drilldown, cols.members, strict=True):
         role, _, level = item.partition("@")
-        k = at.get(dimension_id(role))
-        if k is None:
+        dim = dimension_id(role)
+        if dim not in dims:
             continue
         ids = {c: sdmx_code(level, c) for c in set(codes) if c is not None}
-        before = filled.get(k, [TOTAL] * n)  # two items of one role: the later one's code
-        filled[k] = [b if c is None else ids[c] for c, b in zip(codes, before, strict=True)]
+        before = filled.get(dim, [TOTAL] * n)  # two items of one role: the later one's code
+        filled[dim] = [b if c is None else ids[c] for c, b in zip(codes, before, strict=True)]
     per_measure = []
     for j, m in enumerate(answer.measures):
-        columns: list[Iterable[str]] = [filled.get(k) or repeat(TOTAL, n) for k in range(len(dims))]
-        columns[at[MEASURE]] = repeat(measure_code(m.id), n)
+        code = measure_code(m.id)
+        columns = [
+            repeat(code, n) if d == MEASURE else filled.get(d) or repeat(TOTAL, n) for d in dims
+        ]
         made = cols.per_row(lambda cells, j=j: make(cells[j]))  # type: ignore[misc]
         per_measure.append(zip(zip(*columns, strict=True), made, strict=True))
     for row in zip(*per_measure, strict=True):
