@@ -74,13 +74,15 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit("zicht serve exited")
+            c = self.connect()
             try:
-                c = self.connect()
                 c.request("GET", "/ready")
                 if c.getresponse().status == 200:
                     return
             except OSError:
                 pass
+            finally:
+                c.close()
             time.sleep(0.2)
         raise SystemExit("zicht serve did not become ready")
 
