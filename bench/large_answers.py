@@ -7,15 +7,18 @@ before), timed in the engine, in every format's writer and over HTTP.
                                   [--years 2022-2024] [--skip-http] [--out F]
 
 In the process: ``answer()`` and then each format rendered from that answer (the writers of
-``service.formats``). Over HTTP: ``zicht serve`` on the same release, every gemeente asked once
-per format with a page large enough for every row (``limit``), so each request runs the engine,
-the writer and the service's bookkeeping (answer cache, risk monitor, audit). Reported per
-gemeente and as the median over the others; Amsterdam (41,700 rows at every scale) apart.
+``service.formats``), each step after a full garbage collection (so that one the step before
+left due does not land in it). Over HTTP: ``zicht serve`` on the same release, every gemeente
+asked once per format with a page large enough for every row (``limit``), so each request runs
+the engine, the writer and the service's bookkeeping (answer cache, risk monitor, audit).
+Reported per gemeente and as the median over the others; Amsterdam (41,700 rows at every
+scale) apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -64,6 +67,7 @@ def in_process(engine: Engine, codes: list[str], years: tuple[str, str]) -> list
     for code in codes:
         engine.answer_cache.clear()
         engine.sql_cache.clear()
+        gc.collect()
         start = time.perf_counter()
         answer = engine.answer(of_gemeente(code, years))
         row: dict[str, Any] = {
@@ -72,6 +76,7 @@ def in_process(engine: Engine, codes: list[str], years: tuple[str, str]) -> list
             "answer_ms": round((time.perf_counter() - start) * 1000, 2),
         }
         for fmt in SERIALISERS:
+            gc.collect()
             start = time.perf_counter()
             body = render(answer, fmt)
             row[f"{fmt}_ms"] = round((time.perf_counter() - start) * 1000, 2)

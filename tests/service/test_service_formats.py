@@ -249,6 +249,13 @@ def test_json_is_written_byte_for_byte_as_its_dictionaries_dump(answer):
     assert render(answer, "json") == want
 
 
+@settings(max_examples=300, deadline=None)
+@given(answers())
+def test_statline_is_written_byte_for_byte_as_its_dictionaries_dump(answer):
+    want = json.dumps(to_statline(answer), separators=(",", ":")).encode()
+    assert render(answer, "statline") == want
+
+
 def test_json_of_the_fixed_answer_is_its_dictionaries():
     assert json.loads(render(ANSWER, "json")) == to_json(ANSWER)
 
