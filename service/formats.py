@@ -20,7 +20,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cube.query import Query
-from cube.result import Answer, Row, Value, row_columns
+from cube.result import Answer, Value, row_columns
 from service import sdmx, tidy
 from service.errors import NotAcceptable
 from service.querybody import query_to_dict
@@ -235,34 +235,13 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
-def _statline_rows(answer: Answer, row: Row, start: int) -> list[dict[str, Any]]:
-    dims: dict[str, Any] = {}
-    for item, code in zip(answer.drilldown, row.members, strict=True):
-        is_period = _role(item) == PERIOD_DIMENSION
-        dims[_role(item)] = cbs_period(code) if is_period and code else code
-    out = []
-    for i, (m, v) in enumerate(zip(answer.measures, row.values, strict=True)):
-        shown = None if v.status == "suppressed" else _number(v.value)
-        attribute = "Confidential" if shown is None else "None"
-        out.append(
-            {"Id": start + i, "Measure": m.id, "ValueAttribute": attribute, "Value": shown, **dims}
-        )
-    return out
-
-
-def to_statline(answer: Answer) -> dict[str, Any]:
-    """CBS-StatLine-like long JSON (OData ``Observations``): one cell per item of ``value``."""
-    per_row = len(answer.measures)
-    value = [
-        obs for n, row in enumerate(answer.rows) for obs in _statline_rows(answer, row, n * per_row)
-    ]
-    return {"release": answer.release, "cube": answer.query.cube, "value": value}
-
-
 def statline_bytes(answer: Answer) -> bytes:
-    """``to_statline`` encoded, byte for byte as ``json.dumps`` writes it, written from the
-    answer's columns: each row's member codes encoded once per distinct code, each
-    observation's value and attribute once per distinct tuple of values."""
+    """CBS-StatLine-like long JSON (OData ``Observations``), compact: ``release``, ``cube`` and
+    ``value``, one object per cell (row by row, measure by measure) with its ``Id`` (0, 1, ...),
+    ``Measure``, ``ValueAttribute`` (``Confidential`` where suppressed, else ``None``),
+    ``Value`` (null where suppressed) and the row's code per drill-down role (period codes as
+    CBS writes them; of two items of one role the later one's). Written from the answer's
+    columns: each code encoded once, each distinct tuple of values once."""
     cols = row_columns(answer.rows, len(answer.drilldown))
     n = len(cols.which)
     last = {_role(item): i for i, item in enumerate(answer.drilldown)}  # a role's last item
@@ -298,10 +277,6 @@ def _dim_text(key: str, period: bool, code: str | None) -> str:
 
 def _text(fn: Callable[[Answer], str]) -> Callable[[Answer], bytes]:
     return lambda answer: fn(answer).encode("utf-8")
-
-
-def _json(fn: Callable[[Answer], dict[str, Any]]) -> Callable[[Answer], bytes]:
-    return lambda answer: json.dumps(fn(answer), separators=(",", ":")).encode("utf-8")
 
 
 Serialiser = Callable[[Answer, Sequence[str]], bytes]
