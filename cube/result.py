@@ -44,6 +44,9 @@ class Row(NamedTuple):
         return any(m is None for m in self.members)
 
 
+T = TypeVar("T")
+
+
 class RowColumns(NamedTuple):
     """Rows as columns: codes and labels per drill-down item, and each row's tuple of values
     as an index (``which``) into the distinct tuples (equal rows share one)."""
@@ -56,9 +59,6 @@ class RowColumns(NamedTuple):
     def per_row(self, make: Callable[[tuple[Value, ...]], T]) -> list[T]:
         """``make`` of every row's values, called once per distinct tuple."""
         return _objects([make(d) for d in self.distinct.tolist()])[self.which].tolist()
-
-
-T = TypeVar("T")
 
 
 def _objects(items: Sequence[Any]) -> np.ndarray:
@@ -139,13 +139,6 @@ class Rows(Sequence[Row]):
         return Row(tuple(m[i] for m in c.members), tuple(lb[i] for lb in c.labels), values)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Rows):
-            mine, theirs = self.columns, other.columns
-            return (mine.members, mine.labels, self._values()) == (
-                theirs.members,
-                theirs.labels,
-                other._values(),
-            )
         if not isinstance(other, Sequence) or isinstance(other, str):
             return NotImplemented
         return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
