@@ -111,9 +111,9 @@ def over_http(home: Path, codes: list[str], years: tuple[str, str]) -> list[dict
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Amsterdam's figures and the median of the others' for every timed field."""
+    """Amsterdam's figures and the median of the others' for every measured field."""
     first, others = rows[0], rows[1:]
-    fields = [k for k in first if k.endswith("_ms") or k == "rows"]
+    fields = [k for k in first if k != "gemeente"]
     return {
         "amsterdam": {k: first[k] for k in fields},
         "others_median": {k: statistics.median(r[k] for r in others) for k in fields}

@@ -51,7 +51,6 @@ CONF_STATUS = {
 }
 
 
-T = TypeVar("T")
 DATA_FORMATS = ("sdmx-csv", "sdmx-csv-1", "sdmx-json")
 
 
@@ -129,6 +128,9 @@ def dimensions(roles: Sequence[str]) -> list[str]:
     ``MEASURE`` before it."""
     others = [dimension_id(r) for r in roles if r != PERIOD_ROLE]
     return [*others, MEASURE, *([TIME] if PERIOD_ROLE in roles else [])]
+
+
+T = TypeVar("T")
 
 
 def observations(
