@@ -365,6 +365,8 @@ def one_pass(
 
     from cube.statement import Statement
 
+    if staged(part, n, sets, bounds or distinct):
+        return _staged_pass(proj, part, n, sets, where, pre)
     alias, sum_alias = aliases(part.measures)
     aggs: list[exp.Expr] = []
     for j, m in enumerate(part.measures):
@@ -409,6 +411,60 @@ def one_pass(
     keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
     select = _select([*keys, _as(_grouping(n, sets), "g"), *aggs], "f", _sets(sets, n), where)
     return Statement(_with(select, [("f", proj)]))
+
+
+def staged(part: Part, n: int, sets: tuple[tuple[int, ...], ...], special: bool) -> bool:
+    """Whether ``one_pass`` first sums its rows per cell of the finest grouping set: where
+    there are several sets (totals) and every statistic is a count or a key sum, which add up
+    exactly. DuckDB runs each grouping set over every row; summed first, the sets run over
+    the finest cells instead (the population's profile rollup, 39 M rows, by sex x tenure x
+    politie-eenheid x year with margins: 1.6 s in one pass, 0.5 s staged). Not for
+    sums (their two largest values), bounds (Σ 1/rows is a sum of doubles, whose last bits
+    depend on the order of adding) or distinct counts (holdings are not additive)."""
+    return (
+        not special
+        and len(sets) > 1
+        and not _plain(sets, n)
+        and all(m.kind != "sum" for m in part.measures)
+    )
+
+
+def _staged_pass(
+    proj: exp.Expr,
+    part: Part,
+    n: int,
+    sets: tuple[tuple[int, ...], ...],
+    where: exp.Expr | None,
+    pre: bool,
+) -> Statement:
+    """``one_pass`` for counts with totals, in two steps: rows summed per cell of every item
+    (``p``), then those sums per grouping set. The same columns and values as one pass."""
+    from sqlglot import exp
+
+    from cube.statement import Statement
+
+    alias, _ = aliases(part.measures)
+    inner: list[exp.Expr] = []
+    outer: list[exp.Expr] = []
+    for j, m in enumerate(part.measures):
+        if alias[j] != j:
+            continue
+        cond = _col(f"f{j}")
+        count = _sum(_col("n")) if pre else _count_star()
+        key = _col("rk") if pre else _col("record_key")
+        inner += [
+            _as(_filtered(count, m, cond.copy()), f"n{j}"),
+            _as(_filtered(_sum(key), m, cond.copy()), f"r{j}"),
+        ]
+        # a sum of counts is a wider integer in DuckDB: back to the one pass's BIGINT
+        total = _sum(_col(f"n{j}")) if pre else exp.cast(_sum(_col(f"n{j}")), "BIGINT")
+        outer += [_as(total, f"n{j}"), _as(_key(_coalesce0(_sum(_col(f"r{j}")))), f"key{j}")]
+    keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
+    finest = _select([*keys, *inner], "f", exp.Group(expressions=[k.copy() for k in keys]), where)
+    select = _select(
+        [*(k.copy() for k in keys), _as(_grouping(n, sets), "g"), *outer], "p", _sets(sets, n)
+    )
+    return Statement(_with(select, [("f", proj), ("p", finest)]))
 
 
 def holding_pass(
