@@ -124,10 +124,10 @@ def test_counts_with_totals_are_summed_per_finest_cell_first_with_the_same_stati
 
     year = (Cut("period", "year", ("2023",)),)
     cases = [
-        ("population", ("inhabitants", "inhabitants_social_rent"), ("region@gemeente", "sex"), True),
-        ("drug_suspects", ("suspects", "registrations"), ("residence@gemeente", "sex"), True),
-        ("plantations", ("plantations",), ("region@provincie",), True),
-        ("dwellings", ("dwellings", "woz_total"), ("region@gemeente",), False),
+        ("population", ("inhabitants", "inhabitants_social_rent"), ("region@gemeente", "sex"), 1),
+        ("drug_suspects", ("suspects", "registrations"), ("residence@gemeente", "sex"), 1),
+        ("plantations", ("plantations",), ("region@provincie",), 1),
+        ("dwellings", ("dwellings", "woz_total"), ("region@gemeente",), 0),
     ]
     one_pass_only = sql.staged
 
@@ -151,7 +151,7 @@ def test_counts_with_totals_are_summed_per_finest_cell_first_with_the_same_stati
             for totals in ("grand", "margins"):
                 query = Query(cube, measures, drilldown, year, totals=totals)
                 plan, grid, two_steps, was_staged = statistics(eng, query, staged=True)
-                assert was_staged is counts_only, (cube, totals)
+                assert was_staged is bool(counts_only), (cube, totals)
                 check_against_oracle(eng, plan, grid, two_steps)
                 _, _, one_step, _ = statistics(eng, query, staged=False)
                 for mid, got in two_steps.items():
