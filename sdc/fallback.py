@@ -8,6 +8,8 @@ every ``t`` that keeps the cells within their bounds. Two directions always exis
    turn, up to the grand total, all moving by the same amount (each relation sees its total and
    exactly one part move together). Cheap: a few cells per cell. Upwards unbounded; downwards
    as far as the smallest corner allows.
+   A total's own hypercube breaks the relation it totals: it moves with the hypercube of a
+   cell below it instead (its largest part, level after level: ``part_hypercube``).
 2. *Scaling* of a whole connected table: every non-empty cell moves in proportion to its value
    (``A @ values == 0`` holds for the true values). Costly (everything is suppressed) and only
    used when the first does not hold, on tables without full margins.
@@ -56,6 +58,31 @@ def totals_hypercube(rel: Relations, cell: int) -> Direction | None:
     return Direction(cells, delta)
 
 
+def part_hypercube(
+    rel: Relations, values: np.ndarray, movable: np.ndarray, cell: int
+) -> Direction | None:
+    """For a total (whose own hypercube breaks the relation it totals): the totals hypercube
+    of a cell below it, reached by taking the largest movable part, level after level, until
+    a cell that totals nothing. It holds ``cell`` and moves down as far as that cell's value
+    allows; None when there is no such part or the direction does not hold ``cell``."""
+    current = cell
+    for _ in range(rel.n + 1):
+        parts = [
+            _parts(rel, int(r)) for r in rel.of_cell(current) if _sign(rel, int(r), current) > 0
+        ]
+        if not parts:
+            break
+        below = np.unique(np.concatenate(parts))
+        below = below[movable[below]]
+        if len(below) == 0:
+            return None
+        current = int(below[np.argmax(np.abs(values[below]))])
+    d = totals_hypercube(rel, current)
+    if d is None or cell not in d.cells:
+        return None
+    return d
+
+
 def scaling(rel: Relations, values: np.ndarray, movable: np.ndarray, cell: int) -> Direction | None:
     """Every movable cell connected to ``cell`` through relations, scaled with its value."""
     reached = np.zeros(len(values), dtype=bool)
@@ -97,6 +124,12 @@ def _sign(rel: Relations, r: int, c: int) -> float:
     m = rel.matrix
     lo, hi = m.indptr[r], m.indptr[r + 1]
     return float(m.data[lo:hi][m.indices[lo:hi] == c][0])
+
+
+def _parts(rel: Relations, r: int) -> np.ndarray:
+    m = rel.matrix
+    lo, hi = m.indptr[r], m.indptr[r + 1]
+    return m.indices[lo:hi][m.data[lo:hi] < 0]
 
 
 def _total_of(rel: Relations, r: int) -> int:

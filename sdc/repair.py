@@ -9,6 +9,9 @@ solution is the witness. (The LP relaxation of the classic Fischetti–Salazar a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
 import numpy as np
 
 from sdc.relations import Relations
@@ -45,8 +48,10 @@ def cells_to_release(
     cell: int,
     target: float,
     depth: int,
-) -> np.ndarray | None:
-    """Unsuppressed cells to suppress so that ``cell`` can reach ``target`` (None: cannot)."""
+    fits: Callable[[int], bool] | None = None,
+) -> np.ndarray | Literal[False] | None:
+    """Unsuppressed cells to suppress so that ``cell`` can reach ``target`` (None: cannot).
+    ``fits`` is asked for the LP's columns first: False from it, False without an LP."""
     from scipy import sparse
     from scipy.optimize import linprog
 
@@ -61,6 +66,8 @@ def cells_to_release(
     # x_sup free; candidates x = v + up - down with up, down >= 0 at a cost per unit.
     a_s, a_c = a[:, sup], a[:, cand]
     a_eq = sparse.hstack([a_s, a_c, -a_c], format="csr")
+    if fits is not None and not fits(a_eq.shape[1]):
+        return False
     # Everything not free stays on the right-hand side, candidates at their true values.
     b_eq = -(a @ fixed) / scale
     cost = np.concatenate([np.zeros(len(sup)), weight[cand], weight[cand]])

@@ -28,7 +28,7 @@ import numpy as np
 
 from sdc import flows
 from sdc.audit import AuditError, Targets, audit_component, components
-from sdc.fallback import Direction, proven_by, scaling, totals_hypercube
+from sdc.fallback import Direction, part_hypercube, proven_by, scaling, totals_hypercube
 from sdc.rectangles import moves, settled, sub_table
 from sdc.relations import Relations
 from sdc.repair import cells_to_release
@@ -49,6 +49,14 @@ SUB_TABLE_FROM = 2_000
 # about the same size (a 100k-cell table: 16,230, 15,949, 16,882 and 18,360 cells, each failing
 # for the same cell in 0.4-0.6 s), and the same sub-table fails the same way.
 SUB_TABLE_GROWTH = 1.5
+# Tables that are not two-way (three items with margins, hierarchies) have no flows: their
+# LPs grow with the table, and one repair LP over a 50,000-cell table ran for minutes. So
+# their LPs get a budget of work, counted in columns solved (deterministic, unlike a clock:
+# the same table gets the same pattern on any machine and under any load, so two answers
+# never show two patterns of one table). An LP wider than the budget left, or any LP once
+# it is spent: the unproven cells get the directions of ``sdc.fallback`` instead, which need
+# no LP.
+LP_BUDGET = 200_000
 SUB_TABLE_LINES: tuple[tuple[int, bool], ...] = (
     (8, False),
     (32, True),
@@ -86,6 +94,24 @@ class _State:
     # the proof comes from: a 100k-cell table's second ladder cost 0.5 s and failed again).
     beyond_sub_tables: np.ndarray  # bool
     complete: bool = False  # a two-way table with every line's total (``sdc.flows.complete``)
+    # LP columns left to solve (``LP_BUDGET``; None: no budget, a two-way table)
+    budget: int | None = None
+    primary: np.ndarray | None = None  # bool: the primary cells
+    fallbacks: int = 0  # directions suppressed so far (``sdc.fallback``)
+
+    def spend(self, columns: int) -> bool:
+        """Whether LPs of ``columns`` columns fit in the budget (and spend it if so)."""
+        if self.budget is None:
+            return True
+        if columns > self.budget:
+            self.budget = 0
+            return False
+        self.budget -= columns
+        return True
+
+    @property
+    def spent(self) -> bool:
+        return self.budget == 0
 
 
 def cell_rank(coords: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -130,6 +156,8 @@ def suppress(
         grid,
         np.zeros(len(values), dtype=bool),
         grid is not None and flows.complete(grid),
+        None if grid is not None else LP_BUDGET,
+        primary,
     )
     targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -150,15 +178,27 @@ def suppress(
         n_lps += lps
         if not failing:
             return Suppression(
-                state.suppressed, state.suppressed & ~start, n_lps, rounds, fallbacks
+                state.suppressed,
+                state.suppressed & ~start,
+                n_lps,
+                rounds,
+                fallbacks + state.fallbacks,
             )
+        if state.spent:  # no LP left: directions prove what the LPs did not (below)
+            break
         released = False
         for cell, up in sorted(failing, key=lambda f: (rank[f[0]], f[1])):
             target = targets.hi[cell] if up else targets.lo[cell]
             if np.isnan(target):  # a secondary cell that must move by eps at all
                 target = values[cell] + targets.eps[cell]
             n_lps += 1
-            released |= _release(state, cell, float(target), weight, exact)
+            got = _release(state, cell, float(target), weight, exact)
+            released |= got
+            if not got and state.budget is not None:
+                # Under a budget: a repair that releases nothing (the quick audit could
+                # not prove a cell the repair LP reaches) hands the round to the audit, not
+                # to one wide repair LP for every cell the quick audit listed.
+                break
         if not released:
             if exact:  # no partner helps, or the LPs cannot settle it: prove without LPs
                 fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
@@ -167,12 +207,18 @@ def suppress(
             exact = not exact
         else:
             exact = False
-    # Out of rounds: whatever is still unproven gets the fallback, which proves it.
-    _resolve_capacity(state)
-    targets = requirements(values, primary, state.suppressed, level, lower_bound)
-    failing, lps = _audit_changed(state, targets, proven, exact=False)
-    n_lps += lps
-    fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
+    # Out of rounds or of LPs: whatever is still unproven gets the fallback, which proves it.
+    if not state.spent:
+        _resolve_capacity(state)
+        targets = requirements(values, primary, state.suppressed, level, lower_bound)
+        failing, lps = _audit_changed(state, targets, proven, exact=False)
+        n_lps += lps
+        fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
+    # (cells the LPs never judged, once they are spent: proven by directions)
+    fallbacks += _fall_back(
+        state, list(np.flatnonzero(state.suppressed & ~proven)), primary, proven
+    )
+    fallbacks += state.fallbacks
     return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds, fallbacks)
 
 
@@ -188,6 +234,7 @@ def _fall_back(s: _State, cells: list[int], primary: np.ndarray, proven: np.ndar
             continue
         for make in (
             lambda c: totals_hypercube(s.rel, c),
+            lambda c: part_hypercube(s.rel, s.values, s.movable, c),
             lambda c: scaling(s.rel, s.values, s.movable, c),
         ):
             d = make(cell)
@@ -208,9 +255,11 @@ def _prove_along(s: _State, d: Direction, primary, proven, cell: int) -> bool:
     s.candidate[new] = False
     for c in new:
         s.count[s.rel.of_cell(c)] += 1
-    targets = requirements(s.values, primary, s.suppressed, s.level, s.lower_bound)
-    ok = proven_by(d, s.values, targets)
-    proven[d.cells[ok]] = True
+    # the requirements of the direction's cells only (cell by cell: the same as the table's)
+    k = d.cells
+    targets = requirements(s.values[k], primary[k], s.suppressed[k], s.level[k], s.lower_bound[k])
+    ok = proven_by(Direction(np.arange(len(k)), d.delta), s.values[k], targets)
+    proven[k[ok]] = True
     return bool(proven[cell])
 
 
@@ -236,9 +285,8 @@ def _release(s: _State, cell: int, target: float, weight: np.ndarray, exact: boo
     """
     for depth in (2, 4):
         found = _flow_release(s, cell, target, weight) if depth == 2 else False
-        if found is not False:
-            cells = found
-        else:  # not a two-way table, or the flow gave up: the repair LP
+        cells: np.ndarray | Literal[False] | None = found
+        if found is False:  # not a two-way table, or the flow gave up: the repair LP
             cells = cells_to_release(
                 s.rel,
                 s.values,
@@ -249,7 +297,10 @@ def _release(s: _State, cell: int, target: float, weight: np.ndarray, exact: boo
                 cell,
                 target,
                 depth,
+                s.spend,
             )
+        if cells is False:  # wider than the LP budget left: the directions take over
+            return False
         if cells is not None and len(cells):
             for c in cells:
                 s.suppressed[c] = True
@@ -294,6 +345,13 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
+        if state.budget is not None and len(cells) > state.budget:
+            state.budget = 0  # not even one LP over the component fits
+        if state.spent:
+            assert state.primary is not None
+            open_cells = [int(c) for c in cells[~proven[cells]]]
+            state.fallbacks += _fall_back(state, open_cells, state.primary, proven)
+            continue
         # Large components: first the sub-tables (each of their LPs spans a few lines; a
         # flow spans the component), then flows for the few cells they leave.
         ladder = state.grid is not None and len(cells) > SUB_TABLE_FROM
@@ -315,15 +373,23 @@ def _audit_changed(
             state.suppressed,
             targets,
             cells,
-            max_single=2 * len(cells) if exact else MAX_SINGLE_LPS,
+            max_single=_single_lps(state, len(cells), exact),
             known=proven,
         )
         n_lps += lps
+        state.spend(lps * len(cells))
         failing += [(c, True) for c in up] + [(c, False) for c in down]
         ok = np.ones(len(cells), dtype=bool)
         ok[np.isin(cells, up + down)] = False
         proven[cells[ok]] = True
     return failing, n_lps
+
+
+def _single_lps(state: _State, cells: int, exact: bool) -> int:
+    """Per-cell LPs the audit of a component may run: every cell both ways when ``exact``;
+    under a budget, no more than it has left."""
+    most = 2 * cells if exact else MAX_SINGLE_LPS
+    return most if state.budget is None else min(most, state.budget // max(1, cells))
 
 
 def _flows_prove(
