@@ -87,6 +87,7 @@ class _State:
     count: np.ndarray  # suppressed members per relation
     lower_bound: np.ndarray
     movable: np.ndarray  # bool: non-empty (may be suppressed at all)
+    primary: np.ndarray  # bool: the primary cells
     grid: np.ndarray | None  # coordinates of a two-way table with margins (else None)
     # Cells every sub-table left unproven in an earlier round: their proof (or failure)
     # needed the whole component. A later round goes straight to it when no other cell is
@@ -96,8 +97,7 @@ class _State:
     complete: bool = False  # a two-way table with every line's total (``sdc.flows.complete``)
     # LP columns left to solve (``LP_BUDGET``; None: no budget, a two-way table)
     budget: int | None = None
-    primary: np.ndarray | None = None  # bool: the primary cells
-    fallbacks: int = 0  # directions suppressed so far (``sdc.fallback``)
+    fallbacks: int = 0  # directions suppressed (``sdc.fallback``)
 
     def spend(self, columns: int) -> bool:
         """Whether LPs of ``columns`` columns fit in the budget (and spend it if so)."""
@@ -153,11 +153,11 @@ def suppress(
         abs(rel.matrix) @ start.astype(np.float64),
         lower_bound,
         candidate | start,
+        primary,
         grid,
         np.zeros(len(values), dtype=bool),
         grid is not None and flows.complete(grid),
         None if grid is not None else LP_BUDGET,
-        primary,
     )
     targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -165,7 +165,6 @@ def suppress(
     proven = np.zeros(len(values), dtype=bool)
     n_lps = 0
     exact = False  # per-cell LPs for every unproven cell (slow, but no false failures)
-    fallbacks = 0
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         _resolve_capacity(state)
@@ -178,11 +177,7 @@ def suppress(
         n_lps += lps
         if not failing:
             return Suppression(
-                state.suppressed,
-                state.suppressed & ~start,
-                n_lps,
-                rounds,
-                fallbacks + state.fallbacks,
+                state.suppressed, state.suppressed & ~start, n_lps, rounds, state.fallbacks
             )
         if state.spent:  # no LP left: directions prove what the LPs did not (below)
             break
@@ -201,7 +196,7 @@ def suppress(
                 break
         if not released:
             if exact:  # no partner helps, or the LPs cannot settle it: prove without LPs
-                fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
+                _fall_back(state, [c for c, _ in failing], proven)
             # The quick audit may report cells it merely could not prove in few LPs:
             # settle them exactly before concluding anything.
             exact = not exact
@@ -213,22 +208,19 @@ def suppress(
         targets = requirements(values, primary, state.suppressed, level, lower_bound)
         failing, lps = _audit_changed(state, targets, proven, exact=False)
         n_lps += lps
-        fallbacks += _fall_back(state, [c for c, _ in failing], primary, proven)
+        _fall_back(state, [c for c, _ in failing], proven)
     # (cells the LPs never judged, once they are spent: proven by directions)
-    fallbacks += _fall_back(
-        state, list(np.flatnonzero(state.suppressed & ~proven)), primary, proven
-    )
-    fallbacks += state.fallbacks
-    return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds, fallbacks)
+    _fall_back(state, list(np.flatnonzero(state.suppressed & ~proven)), proven)
+    return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds, state.fallbacks)
 
 
-def _fall_back(s: _State, cells: list[int], primary: np.ndarray, proven: np.ndarray) -> int:
-    """Suppress a direction proving each of ``cells`` (``sdc.fallback``); how many were used.
+def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
+    """Suppress a direction proving each of ``cells`` (``sdc.fallback``), counted in
+    ``s.fallbacks``.
 
     Everything the direction proves is marked in ``proven``: cells it newly suppresses are
     secondaries whose requirement (movement by eps) it meets as well.
     """
-    used = 0
     for cell in sorted(set(cells), key=lambda c: s.rank[c]):
         if proven[cell]:
             continue
@@ -240,15 +232,14 @@ def _fall_back(s: _State, cells: list[int], primary: np.ndarray, proven: np.ndar
             d = make(cell)
             if d is None or not s.movable[d.cells].all():
                 continue
-            if _prove_along(s, d, primary, proven, cell):
-                used += 1
+            if _prove_along(s, d, proven, cell):
+                s.fallbacks += 1
                 break
         else:
             raise AuditError("no direction of movement protects a suppressed cell")
-    return used
 
 
-def _prove_along(s: _State, d: Direction, primary, proven, cell: int) -> bool:
+def _prove_along(s: _State, d: Direction, proven, cell: int) -> bool:
     """Suppress the cells of ``d``; mark what it proves; True when ``cell`` is among them."""
     new = d.cells[~s.suppressed[d.cells]]
     s.suppressed[new] = True
@@ -257,7 +248,7 @@ def _prove_along(s: _State, d: Direction, primary, proven, cell: int) -> bool:
         s.count[s.rel.of_cell(c)] += 1
     # the requirements of the direction's cells only (cell by cell: the same as the table's)
     k = d.cells
-    targets = requirements(s.values[k], primary[k], s.suppressed[k], s.level[k], s.lower_bound[k])
+    targets = requirements(s.values[k], s.primary[k], s.suppressed[k], s.level[k], s.lower_bound[k])
     ok = proven_by(Direction(np.arange(len(k)), d.delta), s.values[k], targets)
     proven[k[ok]] = True
     return bool(proven[cell])
@@ -348,9 +339,7 @@ def _audit_changed(
         if state.budget is not None and len(cells) > state.budget:
             state.budget = 0  # not even one LP over the component fits
         if state.spent:
-            assert state.primary is not None
-            open_cells = [int(c) for c in cells[~proven[cells]]]
-            state.fallbacks += _fall_back(state, open_cells, state.primary, proven)
+            _fall_back(state, [int(c) for c in cells[~proven[cells]]], proven)
             continue
         # Large components: first the sub-tables (each of their LPs spans a few lines; a
         # flow spans the component), then flows for the few cells they leave.
