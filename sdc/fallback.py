@@ -44,18 +44,16 @@ def totals_hypercube(rel: Relations, cell: int) -> Direction | None:
     while frontier:
         nxt = []
         for c in frontier:
-            for r in rel.of_cell(c):
-                if _sign(rel, int(r), c) < 0:  # c is a part of r: r's total moves with it
-                    t = _total_of(rel, int(r))
-                    if t >= 0 and t not in members:
-                        members.add(t)
-                        nxt.append(t)
+            # the relations c is a part of: their totals move with it
+            for t in rel.total[rel.of_cell_as(c, total=False)].tolist():
+                if t >= 0 and t not in members:
+                    members.add(t)
+                    nxt.append(t)
         frontier = nxt
     cells = np.array(sorted(members), dtype=np.int64)
-    delta = np.ones(len(cells))
-    if np.any(rel.matrix[:, cells] @ delta != 0):  # exact: sums of +1/-1 entries
+    if not _balanced(rel, cells):
         return None
-    return Direction(cells, delta)
+    return Direction(cells, np.ones(len(cells)))
 
 
 def part_hypercube(
@@ -67,9 +65,7 @@ def part_hypercube(
     allows; None when there is no such part or the direction does not hold ``cell``."""
     current = cell
     for _ in range(rel.n + 1):
-        parts = [
-            _parts(rel, int(r)) for r in rel.of_cell(current) if _sign(rel, int(r), current) > 0
-        ]
+        parts = [_parts(rel, int(r)) for r in rel.of_cell_as(current, total=True)]
         if not parts:
             break
         below = np.unique(np.concatenate(parts))
@@ -96,7 +92,7 @@ def scaling(rel: Relations, values: np.ndarray, movable: np.ndarray, cell: int) 
     cells = np.flatnonzero(reached & movable)
     delta = values[cells]
     scale = max(1.0, float(np.abs(delta).max(initial=0.0)))
-    if np.abs(rel.matrix[:, cells] @ delta).max(initial=0.0) > SCALING_TOL * scale:
+    if np.abs(rel.by_cell[:, cells] @ delta).max(initial=0.0) > SCALING_TOL * scale:
         return None
     return Direction(cells, delta)
 
@@ -120,20 +116,20 @@ def proven_by(d: Direction, values: np.ndarray, t: Targets) -> np.ndarray:
     return np.where(secondary, moved, up & down)
 
 
-def _sign(rel: Relations, r: int, c: int) -> float:
-    m = rel.matrix
-    lo, hi = m.indptr[r], m.indptr[r + 1]
-    return float(m.data[lo:hi][m.indices[lo:hi] == c][0])
+def _balanced(rel: Relations, cells: np.ndarray) -> bool:
+    """Whether ``cells`` all moving by +1 keeps every relation (``A[:, cells] @ 1 == 0``),
+    exactly: the +1/-1 entries of their columns summed per relation. (A few cells' columns
+    read straight from the column form: SciPy's column slicing costs more than the sum.)"""
+    m = rel.by_cell
+    starts, ends = m.indptr[cells], m.indptr[cells + 1]
+    sizes = ends - starts
+    at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    rows, signs = m.indices[at], m.data[at]
+    _, which = np.unique(rows, return_inverse=True)
+    return not np.any(np.bincount(which, weights=signs))
 
 
 def _parts(rel: Relations, r: int) -> np.ndarray:
     m = rel.matrix
     lo, hi = m.indptr[r], m.indptr[r + 1]
     return m.indices[lo:hi][m.data[lo:hi] < 0]
-
-
-def _total_of(rel: Relations, r: int) -> int:
-    m = rel.matrix
-    lo, hi = m.indptr[r], m.indptr[r + 1]
-    totals = m.indices[lo:hi][m.data[lo:hi] > 0]
-    return int(totals[0]) if len(totals) else -1

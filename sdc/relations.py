@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # SciPy is imported where relations are built, not at start-u
 class Relations:
     matrix: sparse.csr_matrix  # (n_relations, n_cells), entries +1 (total) / -1 (parts)
     by_cell: sparse.csc_matrix  # the same matrix in column form: relations of each cell
+    total: np.ndarray  # per relation, its total cell (-1: none)
 
     @property
     def n(self) -> int:
@@ -36,6 +37,12 @@ class Relations:
     def of_cell(self, c: int) -> np.ndarray:
         m = self.by_cell
         return m.indices[m.indptr[c] : m.indptr[c + 1]]
+
+    def of_cell_as(self, c: int, total: bool) -> np.ndarray:
+        """The relations ``c`` is the total of (``total``), or a part of."""
+        m = self.by_cell
+        lo, hi = m.indptr[c], m.indptr[c + 1]
+        return m.indices[lo:hi][(m.data[lo:hi] > 0) == total]
 
 
 def build_relations(table: CellTable) -> Relations:
@@ -62,7 +69,11 @@ def build_relations(table: CellTable) -> Relations:
         shape=(offset, n_cells),
     )
     matrix.sum_duplicates()
-    return Relations(matrix, matrix.tocsc())
+    coo = matrix.tocoo()
+    total = np.full(offset, -1, dtype=np.int64)
+    is_total = coo.data > 0
+    total[coo.row[is_total]] = coo.col[is_total]
+    return Relations(matrix, matrix.tocsc(), total)
 
 
 def _margin_relations(coords: np.ndarray, d: int):
