@@ -16,6 +16,7 @@ from cube.backend import Backend
 from cube.compose import compose, fold, node_grid
 from cube.context import ReleaseContext, SqlCaches
 from cube.derive import derive
+from cube.errors import QueryTimeout
 from cube.periods import is_over_years, summed, yearly
 from cube.plan import Plan, cell_grid, make_plan
 from cube.protect import ProtectedParts, protect_parts
@@ -51,7 +52,7 @@ def _gc_paused() -> Iterator[None]:
 def _answer(
     ctx: ReleaseContext, caches: SqlCaches, backend: Backend, timeout_s: float, query: Query
 ) -> Answer:
-    clock = _Clock()
+    clock = _Clock(timeout_s)
     plan = clock("plan", make_plan, query, ctx.catalog, ctx.axes_for, ctx.store, ctx.max_cells)
     axes = ctx.axes_for(plan.cube)
     grid = clock("grid", cell_grid, list(plan.items), plan.grouping_sets, axes, plan.masks)
@@ -100,14 +101,23 @@ def _with_reports(parts: dict, reports: dict) -> ProtectedParts:
 
 
 class _Clock:
-    def __init__(self) -> None:
+    """Times each stage, and holds the answer to its time limit: the SQL is interrupted when
+    it runs past it (``cube.run``), and a stage that ends past it (protection of a large
+    table, which nothing interrupts) ends the answer too, refused as the limit says."""
+
+    def __init__(self, limit_s: float) -> None:
         self.timings: dict[str, float] = {}
+        self.limit_s = limit_s
+        self.deadline = time.monotonic() + limit_s
 
     def __call__(self, stage, fn, *args):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
         try:
-            return fn(*args)
+            out = fn(*args)
         finally:
             self.timings[stage] = round(
                 self.timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000, 3
             )
+        if time.monotonic() > self.deadline:
+            raise QueryTimeout.after(self.limit_s)
+        return out

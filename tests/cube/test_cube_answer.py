@@ -253,6 +253,34 @@ def test_a_query_over_its_time_limit_is_stopped_with_a_clear_error(engine):
     assert err.value.error_type == "query_timeout" and "SELECT" not in err.value.message
 
 
+def test_an_answer_whose_protection_runs_past_the_limit_is_refused_too(engine, monkeypatch):
+    """The SQL is interrupted at the limit; protection, which nothing interrupts, ends the
+    answer when it finishes past it: the limit is the query's, not only its SQL's."""
+    import time
+
+    from cube import answer as answer_module
+    from cube.engine import Engine
+    from cube.errors import QueryTimeout
+
+    limited = Engine(
+        engine.release, engine.catalog, engine._con, max_cells=100_000, query_timeout_s=0.3
+    )
+    year = (Cut("period", "year", ("2023",)),)
+    query = Query("population", ("inhabitants",), ("region@gemeente",), year, totals="margins")
+    assert limited.answer(query).rows  # well within the limit
+    protect = answer_module.protect_parts
+
+    def slow_protect(*args):
+        time.sleep(0.4)
+        return protect(*args)
+
+    monkeypatch.setattr(answer_module, "protect_parts", slow_protect)
+    limited.answer_cache.clear()
+    with pytest.raises(QueryTimeout) as err:
+        limited.answer(query)
+    assert err.value.error_type == "query_timeout" and "0.3 s" in err.value.message
+
+
 def test_duckdb_statements_are_really_interrupted(engine):
     import threading
 
