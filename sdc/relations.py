@@ -38,11 +38,15 @@ class Relations:
         m = self.by_cell
         return m.indices[m.indptr[c] : m.indptr[c + 1]]
 
-    def of_cell_as(self, c: int, total: bool) -> np.ndarray:
-        """The relations ``c`` is the total of (``total``), or a part of."""
-        m = self.by_cell
-        lo, hi = m.indptr[c], m.indptr[c + 1]
-        return m.indices[lo:hi][(m.data[lo:hi] > 0) == total]
+
+def entries(m, major: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored entries of rows (CSR) or columns (CSC) ``major`` of ``m``: for each, the
+    position in ``major`` it belongs to, its minor index and its value. (Read straight from
+    the compressed form: SciPy's slicing costs more than the work for a few cells.)"""
+    starts, ends = m.indptr[major], m.indptr[major + 1]
+    sizes = ends - starts
+    at = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    return np.repeat(np.arange(len(major)), sizes), m.indices[at], m.data[at]
 
 
 def build_relations(table: CellTable) -> Relations:

@@ -28,9 +28,16 @@ import numpy as np
 
 from sdc import flows
 from sdc.audit import AuditError, Targets, audit_component, components
-from sdc.fallback import Direction, part_hypercube, proven_by, scaling, totals_hypercube
+from sdc.fallback import (
+    Direction,
+    part_hypercubes,
+    proven_along,
+    proven_by,
+    scaling,
+    totals_hypercubes,
+)
 from sdc.rectangles import moves, settled, sub_table
-from sdc.relations import Relations
+from sdc.relations import Relations, entries
 from sdc.repair import cells_to_release
 
 MAX_ROUNDS = 200
@@ -218,34 +225,70 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
     """Suppress a direction proving each of ``cells`` (``sdc.fallback``), counted in
     ``s.fallbacks``.
 
-    Everything the direction proves is marked in ``proven``: cells it newly suppresses are
-    secondaries whose requirement (movement by eps) it meets as well.
+    Cell by cell in rank order, skipping cells an earlier direction proved: the cell's
+    totals hypercube, else the part hypercube, else the scaling, whichever is movable and
+    proves it (one that does not is suppressed all the same). Everything a direction proves
+    is marked in ``proven``: cells it newly suppresses are secondaries whose requirement
+    (movement by eps) it meets as well. What a direction proves depends on nothing the loop
+    changes (its cells are all suppressed once it is), so the hypercubes of all cells and
+    what they prove are found at once, and the loop only chooses.
     """
-    for cell in sorted(set(cells), key=lambda c: s.rank[c]):
+    order = np.unique(np.asarray(cells, dtype=np.int64))
+    order = order[~proven[order]]
+    order = order[np.argsort(s.rank[order])]
+    if not len(order):
+        return
+    was = s.suppressed.copy()
+    tried = [
+        _along(s, *totals_hypercubes(s.rel, order)),
+        _along(s, *part_hypercubes(s.rel, s.values, s.movable, order)),
+    ]
+    for i, cell in enumerate(order.tolist()):
         if proven[cell]:
             continue
-        for make in (
-            lambda c: totals_hypercube(s.rel, c),
-            lambda c: part_hypercube(s.rel, s.values, s.movable, c),
-            lambda c: scaling(s.rel, s.values, s.movable, c),
-        ):
-            d = make(cell)
-            if d is None or not s.movable[d.cells].all():
+        done = False
+        for members, ok in (t[i] for t in tried):
+            if members is None:
                 continue
-            if _prove_along(s, d, proven, cell):
-                s.fallbacks += 1
+            s.suppressed[members] = True
+            proven[members[ok]] = True
+            if proven[cell]:
+                done = True
                 break
-        else:
+        if not done:
+            d = scaling(s.rel, s.values, s.movable, cell)
+            if d is not None and s.movable[d.cells].all():
+                done = _prove_along(s, d, proven, cell)
+        if not done:
             raise AuditError("no direction of movement protects a suppressed cell")
+        s.fallbacks += 1
+    new = s.suppressed & ~was
+    s.candidate[new] = False
+    s.count += abs(s.rel.matrix) @ new.astype(np.float64)
+
+
+def _along(
+    s: _State, owner: np.ndarray, members: np.ndarray, ok: np.ndarray
+) -> list[tuple[np.ndarray | None, np.ndarray]]:
+    """Per direction of ``sdc.fallback``'s many-at-once form: its cells (None when it does
+    not hold or moves an empty cell) and which of them it proves once they are suppressed."""
+    k = members
+    every = np.ones(len(k), dtype=bool)  # all suppressed once the direction is
+    targets = requirements(s.values[k], s.primary[k], every, s.level[k], s.lower_bound[k])
+    proves = proven_along(owner, np.ones(len(k)), s.values[k], targets)
+    bounds = np.searchsorted(owner, np.arange(len(ok) + 1))
+    movable = np.ones(len(ok), dtype=bool)
+    movable[owner[~s.movable[k]]] = False
+    out: list[tuple[np.ndarray | None, np.ndarray]] = []
+    for i, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+        good = ok[i] and movable[i]
+        out.append((k[a:b] if good else None, proves[a:b]))
+    return out
 
 
 def _prove_along(s: _State, d: Direction, proven, cell: int) -> bool:
     """Suppress the cells of ``d``; mark what it proves; True when ``cell`` is among them."""
-    new = d.cells[~s.suppressed[d.cells]]
-    s.suppressed[new] = True
-    s.candidate[new] = False
-    for c in new:
-        s.count[s.rel.of_cell(c)] += 1
+    s.suppressed[d.cells] = True
     # the requirements of the direction's cells only (cell by cell: the same as the table's)
     k = d.cells
     targets = requirements(s.values[k], s.primary[k], s.suppressed[k], s.level[k], s.lower_bound[k])
@@ -447,15 +490,26 @@ def _resolve_capacity(s: _State) -> None:
         rows, cols, deficit = _shortfalls(s, coo.row, coo.col, coo.data < 0)
         if len(rows) == 0:
             return
-        touched: set[int] = set()
-        added = False
-        for i in sorted(range(len(rows)), key=lambda i: (s.rank[cols[i]], rows[i])):
-            r = int(rows[i])
-            if r not in touched:  # one fix per relation, then re-measure
-                touched.add(r)
-                added |= _add_partner(s, int(cols[i]), float(deficit[i]), relations=[r])
+        # One fix per relation (its first shortfall by the cell's rank), then re-measure.
+        order = np.lexsort((rows, s.rank[cols]))
+        order = order[np.sort(np.unique(rows[order], return_index=True)[1])]
+        # Each relation's best partner as the pass starts; one taken by an earlier fix is
+        # chosen again (a partner still free stays the best: the pool only shrinks).
+        best = _best_in_relations(s, rows[order], deficit[order])
+        added = []
+        for i, p in zip(order.tolist(), best.tolist(), strict=True):
+            if p >= 0 and not s.candidate[p]:
+                p = _best_in_relation(s, int(rows[i]), float(deficit[i]))
+            if p < 0:
+                continue
+            s.suppressed[p] = True
+            s.candidate[p] = False
+            # The partner moves with the cell it protects, so it carries its level onwards.
+            s.level[p] = max(s.level[p], s.level[cols[i]])
+            added.append(p)
         if not added:  # nothing left to add: the audit will judge what remains
             return
+        s.count += abs(s.rel.matrix) @ np.bincount(added, minlength=len(s.values))
 
 
 def _shortfalls(s: _State, rows, cols, is_part):
@@ -509,6 +563,21 @@ def _best_among(s: _State, relations, need: float) -> int:
         p = _best_in_relation(s, int(r), need)
         if p >= 0 and (best < 0 or _better(s, p, best, need)):
             best = p
+    return best
+
+
+def _best_in_relations(s: _State, rels: np.ndarray, needs: np.ndarray) -> np.ndarray:
+    """``_best_in_relation`` of many relations at once (-1 where none has a candidate)."""
+    which, members, signs = entries(s.rel.matrix, rels)
+    ok = s.candidate[members]
+    which, members, signs = which[ok], members[ok], signs[ok]
+    able = (signs > 0) | (np.abs(s.values[members]) >= needs[which])
+    # per relation: the able candidates first, then by rank
+    order = np.lexsort((s.rank[members], ~able, which))
+    which, members = which[order], members[order]
+    first = np.r_[True, which[1:] != which[:-1]] if len(which) else np.zeros(0, dtype=bool)
+    best = np.full(len(rels), -1, dtype=np.int64)
+    best[which[first]] = members[first]
     return best
 
 
