@@ -181,8 +181,10 @@ def audit_component(
     cells,
     max_single: int = 1_000_000,
     known: np.ndarray | None = None,
+    max_lps: int | None = None,
 ) -> tuple[list, list, int]:
-    """Failing cells (up, down) of one component; ``max_single`` caps the per-cell LPs.
+    """Failing cells (up, down) of one component; ``max_single`` caps the per-cell LPs,
+    ``max_lps`` all of them (solver runs): what they leave unproven is reported failing.
 
     ``known`` marks cells already proven under a pattern that this one contains: suppressing
     more cells only frees more variables, so a proven interval can only widen.
@@ -251,9 +253,14 @@ def audit_component(
     cap = up_t + 1.0
     floor_t = np.maximum(down_t - 1.0, lp.floor)
     free_hi = np.full(len(cells), np.inf)
-    settled_up = _push_rounds(lp, witness, need_up_cells, cap, lp.floor, free_hi, sign=-1.0)
-    settled_down = _push_rounds(lp, witness, need_down_cells, floor_t, lp.floor, free_hi, sign=1.0)
-    if need_up_cells().sum() + need_down_cells().sum() > max_single:
+    settled_up = _push_rounds(
+        lp, witness, need_up_cells, cap, lp.floor, free_hi, sign=-1.0, max_lps=max_lps
+    )
+    settled_down = _push_rounds(
+        lp, witness, need_down_cells, floor_t, lp.floor, free_hi, sign=1.0, max_lps=max_lps
+    )
+    singles = int(need_up_cells().sum() + need_down_cells().sum())
+    if singles > max_single or (max_lps is not None and lp.n_lps + singles > max_lps):
         # Too many unproven cells to settle one LP each: report them all as failing. The
         # caller protects them further, so this only trades a little suppression for time.
         return _failures(cells, primary, secondary, up_ok, down_ok, moved, lp.n_lps)
@@ -573,7 +580,7 @@ def _failures(cells, primary, secondary, up_ok, down_ok, moved, n_lps):
 
 
 def _push_rounds(
-    lp, witness, need, target, lb, free_hi, sign: float, max_rounds: int = 8
+    lp, witness, need, target, lb, free_hi, sign: float, max_rounds: int = 8, max_lps=None
 ) -> int | None:
     """Push all still-unproven cells towards their targets at once until no progress.
 
@@ -584,7 +591,7 @@ def _push_rounds(
     """
     for _ in range(max_rounds):
         todo = need()
-        if not todo.any():
+        if not todo.any() or (max_lps is not None and lp.n_lps >= max_lps):
             return None
         lo, hi = lb.copy(), free_hi.copy()
         if sign < 0:  # maximise, capped at the target so the LP is bounded

@@ -2,20 +2,32 @@
 
 A *direction* ``delta`` over suppressed cells with ``A @ delta == 0`` moves them along every
 additive relation at once, so ``values + t * delta`` is a point the attacker cannot exclude for
-every ``t`` that keeps the cells within their bounds. Two directions always exist:
+every ``t`` that keeps the cells within their bounds. Tried in this order:
 
-1. *Totals hypercube* of a cell: the cell plus every total it is a part of, their totals in
+1. *Box* (tables with every margin and no hierarchy, ``BoxTable``): on each item the cell's
+   own member and one partner on its line (another member or the line's total); its
+   2^items corners move by +1/-1, alternating, a total's sign flipped, so every line keeps
+   its sum (a rectangle, in two dimensions). Of the boxes over the few cheapest partners of
+   each line, the cheapest that takes the cell to its targets: corners already suppressed
+   cost nothing. This is tau-Argus' hypercube method, totals included as ordinary members.
+2. *Totals hypercube* of a cell: the cell plus every total it is a part of, their totals in
    turn, up to the grand total, all moving by the same amount (each relation sees its total and
-   exactly one part move together). Cheap: a few cells per cell. Upwards unbounded; downwards
-   as far as the smallest corner allows.
+   exactly one part move together): the box whose partners are all totals, and the only one
+   a table with a hierarchy has. Upwards unbounded; downwards as far as the smallest
+   corner allows.
    A total's own hypercube breaks the relation it totals: it moves with the hypercube of a
    cell below it instead (its largest part, level after level: ``part_hypercube``).
-2. *Scaling* of a whole connected table: every non-empty cell moves in proportion to its value
+3. *Scaling below* a cell (no hierarchy, ``scaling_below``): every cell on its side of each
+   item moves by the value where the two meet, so a total can go down to 0 when no single
+   part holds its protection, at the cost of the cells below it only.
+4. *Scaling* of a whole connected table: every non-empty cell moves in proportion to its value
    (``A @ values == 0`` holds for the true values). Costly (everything is suppressed) and only
-   used when the first does not hold, on tables without full margins.
+   used when nothing else holds (tables without full margins).
 
-Both are checked against the relation matrix before anything is claimed; the proof is exact
-(sums of +1/-1 entries) for the hypercube and within rounding for the scaling.
+Each is checked against the relation matrix before anything is claimed; the proof is exact
+(sums of +1/-1 entries) for boxes and hypercubes and within rounding for the scalings.
+The directions of many cells are found at once (``totals_hypercubes``, ``part_hypercubes``,
+``BoxTable.cheapest``): the fallback of a table may prove tens of thousands of cells.
 """
 
 from __future__ import annotations
@@ -62,7 +74,7 @@ def totals_hypercubes(rel: Relations, cells: np.ndarray) -> tuple[np.ndarray, ..
         steps.append(frontier)
     seen = np.unique(np.concatenate(steps))
     owner, members = seen // n, seen % n
-    return owner, members, _balanced(rel, owner, members, len(cells))
+    return owner, members, balanced(rel, owner, members, len(cells))
 
 
 def part_hypercube(
@@ -143,6 +155,33 @@ def scaling(rel: Relations, values: np.ndarray, movable: np.ndarray, cell: int) 
     return Direction(cells, delta)
 
 
+def scaling_below(
+    rel: Relations, table: BoxTable, values: np.ndarray, cell: int
+) -> Direction | None:
+    """The scaling of the part of the table below ``cell`` (a table with every margin and no
+    hierarchy): every cell ``x`` on ``cell``'s side of each item (its member, or a total
+    where ``cell`` has one, anything where ``cell`` is a total) moves by the value of the
+    cell where the two meet. That is the hypercubes of every inner cell below ``cell``,
+    each weighted by its value, added up, so ``cell`` can go down to 0 (where a single
+    hypercube takes it down by one part only), and it costs the cells below it, not the
+    table. None when a meeting cell is missing or the direction does not hold."""
+    shifted = table.shifted
+    c = shifted[cell]
+    x = np.flatnonzero(np.all((shifted == c) | (shifted == 0) | (c == 0), axis=1))
+    ids = table.lookup(np.where(c == 0, shifted[x], c))
+    if np.any(ids < 0):
+        return None
+    keep = values[ids] != 0
+    cells, delta = x[keep], values[ids][keep]
+    scale = max(1.0, float(np.abs(delta).max(initial=0.0)))
+    if (
+        cell not in cells
+        or np.abs(rel.by_cell[:, cells] @ delta).max(initial=0.0) > SCALING_TOL * scale
+    ):
+        return None
+    return Direction(cells, delta)
+
+
 def proven_by(d: Direction, values: np.ndarray, t: Targets) -> np.ndarray:
     """Cells of ``d`` whose requirement the family ``values + t * delta`` meets (bool per cell)."""
     c = d.cells
@@ -174,14 +213,208 @@ def proven_along(owner: np.ndarray, delta: np.ndarray, v: np.ndarray, t: Targets
     return np.where(secondary, moved, up_ok & down_ok)
 
 
-def _balanced(rel: Relations, owner: np.ndarray, members: np.ndarray, n: int) -> np.ndarray:
-    """Per direction ``0..n-1`` (its cells: ``members`` where ``owner`` is it): whether all
-    of them moving by +1 keeps every relation (``A[:, cells] @ 1 == 0``), exactly: the
-    +1/-1 entries of their columns summed per relation."""
+def balanced(
+    rel: Relations, owner: np.ndarray, members: np.ndarray, n: int, delta=None
+) -> np.ndarray:
+    """Per direction ``0..n-1`` (its cells: ``members`` where ``owner`` is it): whether its
+    cells moving by ``delta`` (default +1) keep every relation (``A[:, cells] @ delta ==
+    0``), exactly: the +1/-1 entries of their columns times +1/-1 summed per relation."""
     at, rows, signs = entries(rel.by_cell, members)
+    if delta is not None:
+        signs = signs * delta[at]
     key = owner[at] * max(1, rel.n) + rows
     keys, which = np.unique(key, return_inverse=True)
     broken = keys[np.bincount(which, weights=signs) != 0] // max(1, rel.n)
     ok = np.ones(n, dtype=bool)
     ok[broken] = False
     return ok
+
+
+# Per item, the partners a box may take for a cell: up to this many of the cheapest on its
+# line (suppressed cells first, they cost nothing; the cell itself may be among them), and
+# the line's total; fewer on tables of many items, so that the combinations stay about
+# ``BOX_CHOICES`` (3 items: 5 x 5 x 5; 4 items: 3 x 3 x 3 x 3).
+BOX_PARTNERS = 4
+BOX_CHOICES = 125
+# Corner coordinates weighed at once (cells x boxes x 2^items x items): memory, not result.
+BOX_CHUNK = 4_000_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Boxes:
+    """Per asked cell, its cheapest box: ``corners[i]`` (cell ids, -1 where it has none)
+    moving by ``delta[i]`` (+1/-1 per corner)."""
+
+    corners: np.ndarray  # (cells, 2^items) int64
+    delta: np.ndarray  # (cells, 2^items) float64
+
+
+class BoxTable:
+    """The boxes of a table with every margin and no hierarchy (what stays fixed while
+    suppression grows: cell coordinates, their lookup and lines).
+
+    A *box* through a cell takes, on each item, the cell's own member and one partner on
+    its line (another member or the line's total), and moves its 2^items corners with
+    alternating signs, a total's sign flipped: every line then keeps its sum, as in a
+    rectangle of a two-way table (``sdc.rectangles``), and the totals hypercube is the box
+    whose partners are all totals."""
+
+    def __init__(self, coords: np.ndarray):
+        self.shifted = coords.astype(np.int64) + 1  # the total (-1) becomes 0
+        self.span = self.shifted.max(axis=0) + 1
+        self.lookup = _Lookup(self.shifted, self.span)
+        self.lines = [_Lines(self.shifted, self.span, d) for d in range(coords.shape[1])]
+        # partners per item: the combinations (boxes per cell) stay near ``BOX_CHOICES``
+        n_items = coords.shape[1]
+        self.k = max(1, min(BOX_PARTNERS, round(BOX_CHOICES ** (1 / max(1, n_items))) - 1))
+
+    def cheapest(
+        self,
+        values: np.ndarray,
+        movable: np.ndarray,
+        cost: np.ndarray,
+        targets: Targets,
+        cells: np.ndarray,
+    ) -> Boxes:
+        """The cheapest box through each of ``cells`` that proves it (corners -1: none).
+        ``cost``: what suppressing each cell costs (0 for a cell already suppressed);
+        ``targets``: each cell's requirement once suppressed. Partners are the cheapest
+        movable cells of each line (``BOX_PARTNERS``, fewer on many items) plus its
+        total."""
+        cells = np.asarray(cells, dtype=np.int64)
+        n_items = self.shifted.shape[1]
+        partners = [line.partners(movable, cost, cells, self.k) for line in self.lines]
+        n_corners = 2**n_items
+        corners = np.full((len(cells), n_corners), -1, dtype=np.int64)
+        delta = np.zeros((len(cells), n_corners))
+        per_cell = int(np.prod([p.shape[1] for p in partners])) * n_corners * n_items
+        step = max(1, BOX_CHUNK // per_cell)
+        for lo in range(0, len(cells), step):
+            part = slice(lo, lo + step)
+            got = _cheapest_boxes(
+                self.lookup, [p[part] for p in partners], values, movable, cost, targets,
+                self.shifted[cells[part]], cells[part],
+            )  # fmt: skip
+            corners[part], delta[part] = got
+        return Boxes(corners, delta)
+
+
+class _Lookup:
+    """Cell id of a coordinate row (shifted: totals are 0), -1 where the table has none.
+    A row's key is ``row @ weight`` (mixed radix over the items' spans)."""
+
+    def __init__(self, shifted: np.ndarray, span: np.ndarray):
+        self.weight = np.cumprod(np.r_[span[1:], 1][::-1])[::-1].astype(np.int64)
+        keys = shifted @ self.weight
+        size = float(np.prod(span.astype(np.float64)))
+        self.dense: np.ndarray | None = None
+        if size <= 8 * len(keys) + 65_536:  # a table with margins nearly fills its grid
+            self.dense = np.full(int(size), -1, dtype=np.int64)
+            self.dense[keys] = np.arange(len(keys))
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def __call__(self, shifted: np.ndarray) -> np.ndarray:
+        return self.ids(shifted @ self.weight)
+
+    def ids(self, k: np.ndarray) -> np.ndarray:
+        if self.dense is not None:
+            return self.dense[k]
+        if not len(self.keys):
+            return np.full(k.shape, -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(self.keys, k), 0, len(self.keys) - 1)
+        return np.where(self.keys[at] == k, self.order[at], -1)
+
+
+class _Lines:
+    """The lines of a table along one item (cells agreeing on every other item), as lists
+    of cells (sorted by line, then member): the partners of a cell are read from its own
+    line only, however large the table."""
+
+    def __init__(self, shifted: np.ndarray, span: np.ndarray, d: int):
+        line = np.zeros(len(shifted), dtype=np.int64)
+        for k, s in zip(np.delete(shifted, d, axis=1).T, np.delete(span, d), strict=True):
+            line = line * s + k
+        self.line = np.unique(line, return_inverse=True)[1].ravel()
+        self.member = shifted[:, d]
+        self.cells = np.lexsort((self.member, self.line))
+        self.start = np.searchsorted(
+            self.line[self.cells], np.arange(self.line.max(initial=-1) + 2)
+        )
+
+    def partners(self, movable: np.ndarray, cost: np.ndarray, cells: np.ndarray, k: int):
+        """Per asked cell, the members (shifted) of its partners on this item: the ``k``
+        cheapest movable cells of its line (ties: the lower member; the cell itself is
+        dropped later) and the line's total (0). -1 where a line has fewer."""
+        lines = np.unique(self.line[cells])
+        at, members, _ = entries(_Compressed(self.start, self.cells), lines)
+        keep = movable[members]
+        at, members = at[keep], members[keep]
+        order = np.lexsort((self.member[members], cost[members], at))
+        at, members = at[order], members[order]
+        first = np.searchsorted(at, np.arange(len(lines) + 1))
+        own = np.searchsorted(lines, self.line[cells])
+        out = np.full((len(cells), k + 1), -1, dtype=np.int64)
+        for j in range(k):
+            pos = first[own] + j
+            ok = pos < first[own + 1]
+            out[ok, j] = self.member[members[pos[ok]]]
+        out[:, k] = 0  # the line's total
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Compressed:
+    """Rows of cells in compressed form (what ``entries`` reads)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.indices
+
+
+def _cheapest_boxes(lookup, partners, values, movable, cost, targets, own, cells):
+    """``BoxTable.cheapest`` of a few cells (``own``: their shifted coordinates)."""
+    n_items = own.shape[1]
+    # every combination of one partner per item: (cells, boxes, items)
+    choice = np.stack(
+        np.meshgrid(*[np.arange(p.shape[1]) for p in partners], indexing="ij"), axis=-1
+    ).reshape(-1, n_items)
+    other = np.stack([partners[d][:, choice[:, d]] for d in range(n_items)], axis=-1)
+    valid = np.all((other >= 0) & (other != own[:, None, :]), axis=-1)  # (cells, boxes)
+    other = np.where(other >= 0, other, own[:, None, :])  # (no box: any cell will do)
+    # corner k takes the partner on the items of the bits of k, the own member elsewhere
+    pattern = (np.arange(2**n_items)[:, None] >> np.arange(n_items)[None, :]) & 1  # (2^n, n)
+    # how a partner moves the key (in floats for a fast product: exact below 2^53)
+    step = ((other - own[:, None, :]) * lookup.weight).astype(np.float64)
+    keys = (own @ lookup.weight)[:, None, None] + (step @ pattern.T).astype(np.int64)
+    corner = lookup.ids(keys)
+    # value movement: alternating in the flipped space (-1 per partner), flipped back
+    # (-1 per total coordinate): the own corner moves by +1
+    flips = ((own[:, None, :] == 0) != (other == 0)).astype(np.float64) @ pattern.T
+    sign = np.where(pattern.sum(axis=1) % 2 == 1, -1.0, 1.0)  # (2^n,)
+    delta = sign * (1.0 - 2.0 * (flips % 2))  # (cells, boxes, 2^n)
+    found = corner >= 0
+    safe = np.where(found, corner, 0)
+    valid &= np.all(found & movable[safe], axis=-1)
+    # how far the box moves the cell: up until a corner moving down is at its bound
+    room = values[safe] - targets.lower_bound[safe]
+    falls = delta < 0
+    up = np.min(np.where(falls, room, np.inf), axis=-1)
+    down = np.min(np.where(falls, np.inf, room), axis=-1)
+    v = values[cells][:, None]
+    hi, lo, eps = (x[cells][:, None] for x in (targets.hi, targets.lo, targets.eps))
+    tol = 1e-9 * np.maximum(1.0, np.abs(v))
+    secondary = ~np.isnan(eps)
+    ok_up = np.isnan(hi) | (v + up >= hi - tol)
+    ok_down = np.isnan(lo) | (v - down <= lo + tol)
+    moved = np.maximum(up, down) >= np.nan_to_num(eps) - tol
+    valid &= np.where(secondary, moved, ok_up & ok_down)
+    price = np.where(valid, cost[safe].sum(axis=-1), np.inf)
+    best = np.argmin(price, axis=1)
+    rows = np.arange(len(cells))
+    found = np.isfinite(price[rows, best])
+    corners = np.where(found[:, None], corner[rows, best], -1)
+    return corners, np.where(found[:, None], delta[rows, best], 0.0)

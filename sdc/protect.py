@@ -151,7 +151,10 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
     lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
     coords = np.asarray(table.coords)
     grid = coords if dense(coords) and not table.hierarchies else None
-    return suppress(rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid)
+    plain = None if table.hierarchies else coords
+    return suppress(
+        rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid, coords=plain
+    )
 
 
 def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:

@@ -8,11 +8,13 @@ Heuristic with a proof at the end:
 2. *LP audit* (``sdc.audit``) of each component. For every cell whose feasibility interval
    is too narrow add the cheapest partner in one of its relations, redo 1, re-audit the
    components that changed. Stop when the audit passes.
-3. *Fallback* (``sdc.fallback``) for a cell no partner can protect, or that the LPs cannot
-   settle (numerical trouble): suppress a direction of movement that needs no LP to prove
-   (the cell with its totals; in the last resort the whole connected table) and mark what it
-   proves. So a valid table always gets a proven pattern; ``AuditError`` remains only for a
-   table where not even that holds (a non-empty zero cell in a table without full margins).
+3. *Fallback* (``sdc.fallback``) for a cell no partner can protect, that the LPs cannot
+   settle (numerical trouble) or that a table's LP budget leaves unproven: suppress a
+   direction of movement that needs no LP to prove (the cheapest box through the cell; the
+   cell with its totals; what lies below it scaled; in the last resort the whole connected
+   table) and mark what it proves. So a valid table always gets a proven pattern;
+   ``AuditError`` remains only for a table where not even that holds (a non-empty zero
+   cell in a table without full margins).
 
 Every choice is ranked by (cost, coordinates), never by row order, so permuting the cells of
 an answer changes nothing; feeding a final pattern back in adds nothing (idempotent).
@@ -29,11 +31,14 @@ import numpy as np
 from sdc import flows
 from sdc.audit import AuditError, Targets, audit_component, components
 from sdc.fallback import (
+    BoxTable,
     Direction,
+    balanced,
     part_hypercubes,
     proven_along,
     proven_by,
     scaling,
+    scaling_below,
     totals_hypercubes,
 )
 from sdc.rectangles import moves, settled, sub_table
@@ -58,12 +63,17 @@ SUB_TABLE_FROM = 2_000
 SUB_TABLE_GROWTH = 1.5
 # Tables that are not two-way (three items with margins, hierarchies) have no flows: their
 # LPs grow with the table, and one repair LP over a 50,000-cell table ran for minutes. So
-# their LPs get a budget of work, counted in columns solved (deterministic, unlike a clock:
-# the same table gets the same pattern on any machine and under any load, so two answers
-# never show two patterns of one table). An LP wider than the budget left, or any LP once
-# it is spent: the unproven cells get the directions of ``sdc.fallback`` instead, which need
-# no LP.
-LP_BUDGET = 200_000
+# their LPs get a budget of work (deterministic, unlike a clock: the same table gets the
+# same pattern on any machine and under any load, so two answers never show two patterns
+# of one table), counted as columns squared per LP: on three-way tables an LP over 2,000
+# suppressed cells took 0.01 s, 4,900 0.14 s, 8,000 0.44 s and 11,600 1.45 s. The budget
+# holds one LP over 10,000 cells, or 25 over 2,000. An LP larger than the budget left, or
+# any LP once it is spent: the unproven cells get the directions of ``sdc.fallback``
+# instead, which need no LP (boxes first, on tables without a hierarchy).
+LP_BUDGET = 100_000_000
+# Cells whose fallback directions are found at once: the smaller, the more a box's cost
+# knows of what the cells before it suppressed; the larger, the fewer array steps.
+FALL_BACK_CHUNK = 512
 SUB_TABLE_LINES: tuple[tuple[int, bool], ...] = (
     (8, False),
     (32, True),
@@ -102,19 +112,28 @@ class _State:
     # the proof comes from: a 100k-cell table's second ladder cost 0.5 s and failed again).
     beyond_sub_tables: np.ndarray  # bool
     complete: bool = False  # a two-way table with every line's total (``sdc.flows.complete``)
-    # LP columns left to solve (``LP_BUDGET``; None: no budget, a two-way table)
+    # LP work left (``LP_BUDGET``, columns squared; None: no budget, a two-way table)
     budget: int | None = None
     fallbacks: int = 0  # directions suppressed (``sdc.fallback``)
+    # coordinates of a table with no hierarchy: boxes (``sdc.fallback.boxes``) before the
+    # hypercubes (None: hypercubes only)
+    coords: np.ndarray | None = None
+    box_table: BoxTable | None = None  # built at the first box
 
-    def spend(self, columns: int) -> bool:
-        """Whether LPs of ``columns`` columns fit in the budget (and spend it if so)."""
+    def spend(self, columns: int, lps: int = 1) -> bool:
+        """Whether ``lps`` LPs of ``columns`` columns fit in the budget (and spend it if so)."""
         if self.budget is None:
             return True
-        if columns > self.budget:
+        work = lps * columns**2
+        if work > self.budget:
             self.budget = 0
             return False
-        self.budget -= columns
+        self.budget -= work
         return True
+
+    def lps_left(self, columns: int) -> int | None:
+        """How many LPs of ``columns`` columns the budget still holds (None: no limit)."""
+        return None if self.budget is None else self.budget // max(1, columns**2)
 
     @property
     def spent(self) -> bool:
@@ -140,6 +159,7 @@ def suppress(
     lower_bound: np.ndarray,
     already: np.ndarray | None = None,
     grid: np.ndarray | None = None,
+    coords: np.ndarray | None = None,
 ) -> Suppression:
     """Complete the primary pattern ``primary`` (+ ``already`` suppressed cells) and audit it.
 
@@ -165,6 +185,7 @@ def suppress(
         np.zeros(len(values), dtype=bool),
         grid is not None and flows.complete(grid),
         None if grid is not None else LP_BUDGET,
+        coords=coords,
     )
     targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -226,20 +247,35 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
     ``s.fallbacks``.
 
     Cell by cell in rank order, skipping cells an earlier direction proved: the cell's
-    totals hypercube, else the part hypercube, else the scaling, whichever is movable and
-    proves it (one that does not is suppressed all the same). Everything a direction proves
-    is marked in ``proven``: cells it newly suppresses are secondaries whose requirement
-    (movement by eps) it meets as well. What a direction proves depends on nothing the loop
-    changes (its cells are all suppressed once it is), so the hypercubes of all cells and
-    what they prove are found at once, and the loop only chooses.
+    cheapest box (a table with no hierarchy), else its totals hypercube, else the part
+    hypercube, else the scaling of what lies below it (no hierarchy), else of the whole
+    table: the first that is movable and proves it (one that does not is suppressed all
+    the same). Everything a direction proves is marked in ``proven``: cells it newly
+    suppresses are secondaries whose requirement (movement by eps) it meets as well. What
+    a direction proves depends on nothing the loop changes (its cells are all suppressed
+    once it is), so the directions of ``FALL_BACK_CHUNK`` cells are found at once, and the
+    loop only chooses; a box's cost is that of the cells it adds, as the chunk starts.
     """
     order = np.unique(np.asarray(cells, dtype=np.int64))
     order = order[~proven[order]]
     order = order[np.argsort(s.rank[order])]
-    if not len(order):
-        return
     was = s.suppressed.copy()
-    tried = [
+    # each cell's requirement once suppressed (what a box must meet)
+    everything = np.ones(len(s.values), dtype=bool)
+    targets = requirements(s.values, s.primary, everything, s.level, s.lower_bound)
+    for start in range(0, len(order), FALL_BACK_CHUNK):
+        chunk = order[start : start + FALL_BACK_CHUNK]
+        chunk = chunk[~proven[chunk]]
+        if len(chunk):
+            _fall_back_chunk(s, chunk, proven, targets)
+    new = s.suppressed & ~was
+    s.candidate[new] = False
+    s.count += abs(s.rel.matrix) @ new.astype(np.float64)
+
+
+def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: Targets) -> None:
+    tried = [] if s.coords is None else [_boxes(s, order, targets)]
+    tried += [
         _along(s, *totals_hypercubes(s.rel, order)),
         _along(s, *part_hypercubes(s.rel, s.values, s.movable, order)),
     ]
@@ -255,27 +291,52 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
             if proven[cell]:
                 done = True
                 break
-        if not done:
-            d = scaling(s.rel, s.values, s.movable, cell)
+        for make in (
+            lambda c: (
+                None if s.coords is None else scaling_below(s.rel, _box_table(s), s.values, c)
+            ),
+            lambda c: scaling(s.rel, s.values, s.movable, c),
+        ):
+            d = None if done else make(cell)
             if d is not None and s.movable[d.cells].all():
                 done = _prove_along(s, d, proven, cell)
         if not done:
             raise AuditError("no direction of movement protects a suppressed cell")
         s.fallbacks += 1
-    new = s.suppressed & ~was
-    s.candidate[new] = False
-    s.count += abs(s.rel.matrix) @ new.astype(np.float64)
+
+
+def _boxes(
+    s: _State, order: np.ndarray, targets: Targets
+) -> list[tuple[np.ndarray | None, np.ndarray]]:
+    """The cheapest box of each cell (``sdc.fallback.boxes``): a cell already suppressed
+    costs nothing, the others their rank (cheap cells first)."""
+    cost = np.where(s.suppressed, 0.0, (1.0 + s.rank) / max(1, len(s.rank)))
+    found = _box_table(s).cheapest(s.values, s.movable, cost, targets, order)
+    has = found.corners >= 0
+    owner = np.repeat(np.arange(len(order)), has.sum(axis=1))
+    members, delta = found.corners[has], found.delta[has]
+    ok = has.any(axis=1) & balanced(s.rel, owner, members, len(order), delta)
+    return _along(s, owner, members, ok, delta)
+
+
+def _box_table(s: _State) -> BoxTable:
+    assert s.coords is not None
+    if s.box_table is None:
+        s.box_table = BoxTable(s.coords)
+    return s.box_table
 
 
 def _along(
-    s: _State, owner: np.ndarray, members: np.ndarray, ok: np.ndarray
+    s: _State, owner: np.ndarray, members: np.ndarray, ok: np.ndarray, delta=None
 ) -> list[tuple[np.ndarray | None, np.ndarray]]:
     """Per direction of ``sdc.fallback``'s many-at-once form: its cells (None when it does
-    not hold or moves an empty cell) and which of them it proves once they are suppressed."""
+    not hold or moves an empty cell) and which of them it proves once they are suppressed.
+    ``delta``: their movement (default +1)."""
     k = members
     every = np.ones(len(k), dtype=bool)  # all suppressed once the direction is
     targets = requirements(s.values[k], s.primary[k], every, s.level[k], s.lower_bound[k])
-    proves = proven_along(owner, np.ones(len(k)), s.values[k], targets)
+    move = np.ones(len(k)) if delta is None else delta
+    proves = proven_along(owner, move, s.values[k], targets)
     bounds = np.searchsorted(owner, np.arange(len(ok) + 1))
     movable = np.ones(len(ok), dtype=bool)
     movable[owner[~s.movable[k]]] = False
@@ -379,7 +440,7 @@ def _audit_changed(
     for cells in components(state.rel, state.suppressed):
         if proven[cells].all():
             continue
-        if state.budget is not None and len(cells) > state.budget:
+        if state.lps_left(len(cells)) == 0:
             state.budget = 0  # not even one LP over the component fits
         if state.spent:
             _fall_back(state, [int(c) for c in cells[~proven[cells]]], proven)
@@ -407,9 +468,10 @@ def _audit_changed(
             cells,
             max_single=_single_lps(state, len(cells), exact),
             known=proven,
+            max_lps=state.lps_left(len(cells)),
         )
         n_lps += lps
-        state.spend(lps * len(cells))
+        state.spend(len(cells), lps)
         failing += [(c, True) for c in up] + [(c, False) for c in down]
         ok = np.ones(len(cells), dtype=bool)
         ok[np.isin(cells, up + down)] = False
@@ -421,7 +483,8 @@ def _single_lps(state: _State, cells: int, exact: bool) -> int:
     """Per-cell LPs the audit of a component may run: every cell both ways when ``exact``;
     under a budget, no more than it has left."""
     most = 2 * cells if exact else MAX_SINGLE_LPS
-    return most if state.budget is None else min(most, state.budget // max(1, cells))
+    left = state.lps_left(cells)
+    return most if left is None else min(most, left)
 
 
 def _flows_prove(

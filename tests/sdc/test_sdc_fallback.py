@@ -9,12 +9,14 @@ from sdc import audit as audit_module
 from sdc import flows, secondary, status
 from sdc.audit import Targets, audit, components
 from sdc.fallback import (
+    BoxTable,
     Direction,
     part_hypercube,
     part_hypercubes,
     proven_along,
     proven_by,
     scaling,
+    scaling_below,
     totals_hypercube,
     totals_hypercubes,
 )
@@ -148,9 +150,10 @@ def test_a_total_moves_with_the_hypercube_of_its_largest_part_level_after_level(
 
 
 def test_three_way_tables_get_a_proven_pattern_within_their_lp_budget(monkeypatch):
-    """Three items with margins have no flows: LPs are counted in columns, and once the
-    budget is spent the directions prove what is left, with no further LP. The pattern is
-    the same on every run (a budget of work, not of time) and survives the exact audit."""
+    """Three items with margins have no flows: LPs are counted in work (columns squared),
+    and once the budget is spent the directions prove what is left, with no further LP.
+    The pattern is the same on every run (a budget of work, not of time) and survives the
+    exact audit. Boxes suppress less than hypercubes alone would."""
     table = random_table(4, (6, 5, 3), 400, hierarchy=False)
     policy = Policy()
     stats = table.measures["amount"]
@@ -159,15 +162,20 @@ def test_three_way_tables_get_a_proven_pattern_within_their_lp_budget(monkeypatc
     rank = cell_rank(table.coords, np.abs(stats.value))
     lb = np.zeros(table.n_cells)
     args = (rel, stats.value, primary, level, rank, stats.contributors > 0, lb)
-    free = suppress(*args)
+    plain = {"coords": np.asarray(table.coords)}
+    free = suppress(*args, **plain)
     assert free.fallbacks == 0 and free.n_lps > 0
-    for budget in (0, 1, 500):
+    for budget in (0, 1, 100_000):
         monkeypatch.setattr(secondary, "LP_BUDGET", budget)
-        first, again = suppress(*args), suppress(*args)
+        first, again = suppress(*args, **plain), suppress(*args, **plain)
         assert np.array_equal(first.suppressed, again.suppressed)
         assert first.suppressed[primary].all()
         if budget < 2:  # not one LP fits: directions only
             assert first.n_lps == 0 and first.fallbacks > 0
+            cubes_only = suppress(*args)  # (no coordinates: no boxes)
+            assert first.suppressed.sum() < cubes_only.suppressed.sum()
+        else:
+            assert first.n_lps > 0
         m = protect_measure(table, rel, stats, policy)
         assert np.array_equal(m.status == status.SUPPRESSED, first.suppressed)
         assert_pattern_protects(table, "amount", first.suppressed, policy)
@@ -321,6 +329,71 @@ def test_the_fallback_chooses_cell_by_cell_in_rank_order(hierarchy):
     assert np.array_equal(s.candidate, movable & ~suppressed)
     assert np.array_equal(s.count, abs(rel.matrix) @ suppressed.astype(float))
     assert_pattern_protects(table, "amount", s.suppressed, Policy())
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (5, 4, 3), (4, 3, 3, 2)])
+def test_the_cheapest_box_keeps_every_relation_proves_its_cell_and_beats_the_hypercube(shape):
+    """A box through a cell (its member or a partner on each item, corners moving with
+    alternating signs, a total's flipped) keeps every line's sum and takes the cell to its
+    targets; it is never dearer than the totals hypercube, which is one of the boxes."""
+    table = small_amounts(7, shape, 6 * int(np.prod(shape)), hierarchy=False)
+    stats = table.measures["amount"]
+    primary, _, level = primary_suppression(stats, Policy())
+    rel = build_relations(table)
+    values = np.asarray(stats.value, dtype=np.float64)
+    movable = stats.contributors > 0
+    lb = np.zeros(table.n_cells)
+    every = np.ones(table.n_cells, dtype=bool)
+    targets = requirements(values, primary, every, level, lb)
+    rank = cell_rank(table.coords, np.abs(values))
+    cost = np.where(primary, 0.0, (1.0 + rank) / table.n_cells)
+    cells = np.flatnonzero(primary)
+    assert len(cells) > 5
+    found = BoxTable(np.asarray(table.coords)).cheapest(values, movable, cost, targets, cells)
+    assert found.corners.shape == (len(cells), 2 ** len(shape))
+    boxed = 0
+    for i, c in enumerate(cells.tolist()):
+        corners, delta = found.corners[i], found.delta[i]
+        cube = totals_hypercube(rel, c)
+        hypercube_proves = (
+            cube is not None
+            and movable[cube.cells].all()
+            and proven_by(cube, values, targets)[list(cube.cells).index(c)]
+        )
+        if (corners < 0).all():
+            assert not hypercube_proves
+            continue
+        boxed += 1
+        assert len(set(corners.tolist())) == len(corners) and c in corners
+        assert movable[corners].all()
+        assert not np.any(rel.matrix[:, corners] @ delta)  # every relation holds, exactly
+        d = Direction(corners, delta)
+        assert proven_by(d, values, targets)[list(corners).index(c)]
+        if hypercube_proves:
+            assert cost[corners].sum() <= cost[cube.cells].sum()
+    assert boxed >= len(cells) // 2
+
+
+def test_the_scaling_below_a_total_takes_it_to_zero_and_moves_only_cells_below_it():
+    table = small_amounts(8, (4, 3, 3), 300, hierarchy=False)
+    rel = build_relations(table)
+    values = np.asarray(table.measures["amount"].value, dtype=np.float64)
+    coords = np.asarray(table.coords)
+    boxes_of = BoxTable(coords)
+    for c in range(table.n_cells):
+        d = scaling_below(rel, boxes_of, values, c)
+        if values[c] == 0:
+            assert d is None
+            continue
+        assert d is not None and c in d.cells
+        assert np.abs(rel.matrix[:, d.cells] @ d.delta).max() <= 1e-9 * values.max()
+        assert d.delta[list(d.cells).index(c)] == values[c]  # t = -1 takes it to 0
+        assert np.all(d.delta <= values[d.cells] + 1e-9)  # and no cell below 0
+        own = coords[c]
+        side = (coords[d.cells] == own) | (coords[d.cells] == -1) | (own == -1)
+        assert side.all()
+    whole = scaling_below(rel, boxes_of, values, int(np.flatnonzero((coords == -1).all(1))[0]))
+    assert whole is not None and len(whole.cells) == int((values != 0).sum())
 
 
 def test_scaling_moves_every_cell_of_the_table_with_its_value():
