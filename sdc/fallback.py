@@ -230,10 +230,10 @@ def balanced(
     return ok
 
 
-# Per item, the partners a box may take for a cell: up to this many of the cheapest on its
-# line (suppressed cells first, they cost nothing; the cell itself may be among them), and
-# the line's total; fewer on tables of many items, so that the combinations stay about
-# ``BOX_CHOICES`` (3 items: 5 x 5 x 5; 4 items: 3 x 3 x 3 x 3).
+# Per item, the partners a box may take for a cell: up to this many of the cheapest other
+# members of its line (suppressed cells first, they cost nothing), and the line's total;
+# fewer on tables of many items, so that the combinations stay about ``BOX_CHOICES``
+# (2 items: 5 x 5; 3 items: 5 x 5 x 5; 4 items: 3 x 3 x 3 x 3).
 BOX_PARTNERS = 4
 BOX_CHOICES = 125
 # Corner coordinates weighed at once (cells x boxes x 2^items x items): memory, not result.
@@ -344,23 +344,28 @@ class _Lines:
 
     def partners(self, movable: np.ndarray, cost: np.ndarray, cells: np.ndarray, k: int):
         """Per asked cell, the members (shifted) of its partners on this item: the ``k``
-        cheapest movable cells of its line (ties: the lower member; the cell itself is
-        dropped later) and the line's total (0). -1 where a line has fewer."""
+        cheapest movable members of its line other than its own (ties: the lower member),
+        then the line's total (0; -1 for a cell that is the total). -1 where a line has
+        fewer."""
         lines = np.unique(self.line[cells])
         at, members, _ = entries(_Compressed(self.start, self.cells), lines)
-        keep = movable[members]
+        keep = movable[members] & (self.member[members] != 0)  # the total has its own slot
         at, members = at[keep], members[keep]
         order = np.lexsort((self.member[members], cost[members], at))
         at, members = at[order], members[order]
         first = np.searchsorted(at, np.arange(len(lines) + 1))
-        own = np.searchsorted(lines, self.line[cells])
-        out = np.full((len(cells), k + 1), -1, dtype=np.int64)
-        for j in range(k):
-            pos = first[own] + j
-            ok = pos < first[own + 1]
-            out[ok, j] = self.member[members[pos[ok]]]
-        out[:, k] = 0  # the line's total
-        return out
+        line = np.searchsorted(lines, self.line[cells])
+        mine = self.member[cells]
+        # the k + 1 cheapest, the cell's own member among them dropped: k left
+        near = np.full((len(cells), k + 1), -1, dtype=np.int64)
+        for j in range(k + 1):
+            pos = first[line] + j
+            ok = pos < first[line + 1]
+            near[ok, j] = self.member[members[pos[ok]]]
+        near[near == mine[:, None]] = -1
+        near = np.take_along_axis(near, np.argsort(near < 0, axis=1, kind="stable"), axis=1)
+        total = np.where(mine == 0, -1, 0)
+        return np.column_stack([near[:, :k], total])
 
 
 @dataclass(frozen=True, slots=True)

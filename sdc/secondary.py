@@ -273,12 +273,26 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
     s.count += abs(s.rel.matrix) @ new.astype(np.float64)
 
 
+_NONE = np.zeros(0, dtype=bool)
+
+
 def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: Targets) -> None:
     tried = [] if s.coords is None else [_boxes(s, order, targets)]
-    tried += [
-        _along(s, *totals_hypercubes(s.rel, order)),
-        _along(s, *part_hypercubes(s.rel, s.values, s.movable, order)),
-    ]
+    # the hypercubes of the cells no box proves (with no box, of all)
+    rest = np.arange(len(order))
+    if tried:
+        rest = np.array(
+            [i for i, (m, ok) in enumerate(tried[0]) if m is None or not ok[m == order[i]].all()],
+            dtype=np.int64,
+        )
+    for found in (
+        _along(s, *totals_hypercubes(s.rel, order[rest])),
+        _along(s, *part_hypercubes(s.rel, s.values, s.movable, order[rest])),
+    ):
+        spread: list[tuple[np.ndarray | None, np.ndarray]] = [(None, _NONE)] * len(order)
+        for i, f in zip(rest.tolist(), found, strict=True):
+            spread[i] = f
+        tried.append(spread)
     for i, cell in enumerate(order.tolist()):
         if proven[cell]:
             continue
