@@ -115,7 +115,7 @@ class _State:
     # LP work left (``LP_BUDGET``, columns squared; None: no budget, a two-way table)
     budget: int | None = None
     fallbacks: int = 0  # directions suppressed (``sdc.fallback``)
-    # coordinates of a table with no hierarchy: boxes (``sdc.fallback.boxes``) before the
+    # coordinates of a table with no hierarchy: boxes (``sdc.fallback.BoxTable``) before the
     # hypercubes (None: hypercubes only)
     coords: np.ndarray | None = None
     box_table: BoxTable | None = None  # built at the first box
@@ -322,7 +322,7 @@ def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: 
 def _boxes(
     s: _State, order: np.ndarray, targets: Targets
 ) -> list[tuple[np.ndarray | None, np.ndarray]]:
-    """The cheapest box of each cell (``sdc.fallback.boxes``): a cell already suppressed
+    """The cheapest box of each cell (``sdc.fallback.BoxTable``): a cell already suppressed
     costs nothing, the others their rank (cheap cells first)."""
     cost = np.where(s.suppressed, 0.0, (1.0 + s.rank) / max(1, len(s.rank)))
     found = _box_table(s).cheapest(s.values, s.movable, cost, targets, order)

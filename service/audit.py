@@ -25,19 +25,30 @@ from loaders.files import PRIVATE, FileModes, private_dir
 
 
 def load_salt(audit_dir: Path, configured: str) -> str:
-    """The configured salt, else a random one created once and kept in ``.salt`` (mode 0600)."""
+    """The configured salt, else a random one created once and kept in ``.salt`` (mode 0600).
+
+    Worker processes start together: the salt is written whole to a file of this process's
+    own and linked into place, so another process finds no ``.salt`` or a complete one,
+    never an empty file it would read as an empty salt (and hash addresses differently:
+    rate limits and risk memory split between workers)."""
     if configured:
         return configured
     audit_dir.mkdir(parents=True, exist_ok=True)
     path = audit_dir / ".salt"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(secrets.token_hex(16))
-        fh.flush()
-        os.fsync(fh.fileno())
+    if not path.exists():
+        mine = audit_dir / f".salt.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(secrets.token_hex(16))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(mine, path)  # atomic: fails if another process's salt is there
+            except FileExistsError:
+                pass
+        finally:
+            mine.unlink(missing_ok=True)
     return path.read_text(encoding="utf-8").strip()
 
 

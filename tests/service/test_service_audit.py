@@ -45,6 +45,31 @@ def test_client_ids_hash_addresses_with_a_persistent_salt(tmp_path):
     assert client_id("10.1.2.3", salt, "riec") == "key:riec"
 
 
+def test_a_salt_another_worker_linked_first_is_the_one_used(tmp_path, monkeypatch):
+    """Two workers starting together: the one whose link comes second reads the first one's
+    salt, whole (it never sees an empty ``.salt``), and leaves no file of its own behind."""
+    import os
+
+    real_link = os.link
+
+    def other_worker_first(src, dst):
+        (tmp_path / ".salt").write_text("a" * 32)  # the other worker's, complete
+        return real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", other_worker_first)
+    assert load_salt(tmp_path, "") == "a" * 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".salt"]
+
+
+def test_workers_starting_at_once_agree_on_the_salt(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        salts = pool.starmap(load_salt, [(tmp_path, "")] * 64)
+    assert len(set(salts)) == 1 and len(salts[0]) == 32
+
+
 WRITER = textwrap.dedent(
     """
     import sys
