@@ -10,6 +10,7 @@ as a raw address.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -43,10 +44,8 @@ def load_salt(audit_dir: Path, configured: str) -> str:
                 fh.write(secrets.token_hex(16))
                 fh.flush()
                 os.fsync(fh.fileno())
-            try:
-                os.link(mine, path)  # atomic: fails if another process's salt is there
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):  # another process's salt is there
+                os.link(mine, path)  # atomic
         finally:
             mine.unlink(missing_ok=True)
     return path.read_text(encoding="utf-8").strip()
