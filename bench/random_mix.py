@@ -159,10 +159,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     for r in result["slow"][:15]:
         print(f"  {r['ms']:10.1f} ms  {r['status']}  {r['query']}")
+    return finish(result, records, args.out)
+
+
+def finish(
+    result: dict[str, Any], records: list[dict[str, Any]], out: str | None
+) -> dict[str, Any]:
+    """Print every error of a run, write the run as JSON to ``out`` (if given); the result."""
     for r in result["errors"]:
         print(f"  ERROR {r['status']}  {r['query']}")
-    if args.out:
-        Path(args.out).write_text(json.dumps({**result, "records": records}, indent=1))
+    if out:
+        Path(out).write_text(json.dumps({**result, "records": records}, indent=1))
     return result
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.random_mix import finish
 from cube.engine import Engine
 from cube.errors import TooManyCells
 from cube.query import Cut, Query
@@ -128,11 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{result['suppressed']} of {result['values']} values suppressed, "
         f"{result['secondary']} of them secondary"
     )
-    for r in result["errors"]:
-        print(f"  ERROR {r['status']}  {r['query']}")
-    if args.out:
-        Path(args.out).write_text(json.dumps({**result, "records": records}, indent=1))
-    return result
+    return finish(result, records, args.out)
 
 
 if __name__ == "__main__":

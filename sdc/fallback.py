@@ -262,6 +262,9 @@ class BoxTable:
     def __init__(self, coords: np.ndarray):
         self.shifted = coords.astype(np.int64) + 1  # the total (-1) becomes 0
         self.span = self.shifted.max(axis=0) + 1
+        # Cells are found by a key over all items, summed in floats: exact below 2^52.
+        if float(np.prod(self.span.astype(np.float64))) >= 2.0**52:
+            raise ValueError("too many members over all items for box keys")
         self.lookup = _Lookup(self.shifted, self.span)
         self.lines = [_Lines(self.shifted, self.span, d) for d in range(coords.shape[1])]
         # partners per item: the combinations (boxes per cell) stay near ``BOX_CHOICES``

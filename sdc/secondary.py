@@ -277,7 +277,7 @@ _NONE = np.zeros(0, dtype=bool)
 
 
 def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: Targets) -> None:
-    tried = [] if s.coords is None else [_boxes(s, order, targets)]
+    tried = [] if _box_table(s) is None else [_boxes(s, order, targets)]
     # the hypercubes of the cells no box proves (with no box, of all)
     rest = np.arange(len(order))
     if tried:
@@ -307,7 +307,7 @@ def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: 
                 break
         for make in (
             lambda c: (
-                None if s.coords is None else scaling_below(s.rel, _box_table(s), s.values, c)
+                None if s.box_table is None else scaling_below(s.rel, s.box_table, s.values, c)
             ),
             lambda c: scaling(s.rel, s.values, s.movable, c),
         ):
@@ -325,7 +325,9 @@ def _boxes(
     """The cheapest box of each cell (``sdc.fallback.BoxTable``): a cell already suppressed
     costs nothing, the others their rank (cheap cells first)."""
     cost = np.where(s.suppressed, 0.0, (1.0 + s.rank) / max(1, len(s.rank)))
-    found = _box_table(s).cheapest(s.values, s.movable, cost, targets, order)
+    table = _box_table(s)
+    assert table is not None
+    found = table.cheapest(s.values, s.movable, cost, targets, order)
     has = found.corners >= 0
     owner = np.repeat(np.arange(len(order)), has.sum(axis=1))
     members, delta = found.corners[has], found.delta[has]
@@ -333,10 +335,13 @@ def _boxes(
     return _along(s, owner, members, ok, delta)
 
 
-def _box_table(s: _State) -> BoxTable:
-    assert s.coords is not None
-    if s.box_table is None:
-        s.box_table = BoxTable(s.coords)
+def _box_table(s: _State) -> BoxTable | None:
+    """The table's boxes (None: it has a hierarchy, or too many members for box keys)."""
+    if s.box_table is None and s.coords is not None:
+        try:
+            s.box_table = BoxTable(s.coords)
+        except ValueError:
+            s.coords = None
     return s.box_table
 
 

@@ -374,6 +374,11 @@ def test_the_cheapest_box_keeps_every_relation_proves_its_cell_and_beats_the_hyp
     assert boxed >= len(cells) // 2
 
 
+def test_a_table_too_wide_for_box_keys_has_no_boxes():
+    with pytest.raises(ValueError, match="box keys"):
+        BoxTable(np.array([[2**20, 2**20, 2**20]]))
+
+
 def test_the_scaling_below_a_total_takes_it_to_zero_and_moves_only_cells_below_it():
     table = small_amounts(8, (4, 3, 3), 300, hierarchy=False)
     rel = build_relations(table)
