@@ -584,10 +584,7 @@ def _resolve_capacity(s: _State) -> None:
                 p = _best_in_relation(s, int(rows[i]), float(deficit[i]))
             if p < 0:
                 continue
-            s.suppressed[p] = True
-            s.candidate[p] = False
-            # The partner moves with the cell it protects, so it carries its level onwards.
-            s.level[p] = max(s.level[p], s.level[cols[i]])
+            _take_partner(s, p, int(cols[i]))
             added.append(p)
         if not added:  # nothing left to add: the audit will judge what remains
             return
@@ -613,30 +610,30 @@ def _shortfalls(s: _State, rows, cols, is_part):
     return rows[bad], cols[bad], np.maximum(deficit[bad], 0.0)
 
 
-def _add_partner(s: _State, cell: int, need: float, relations=None) -> bool:
-    """Suppress the cheapest good partner of ``cell`` in ``relations``.
-
-    Without ``relations``: the cell's own relations first; if they hold no candidate (all
-    suppressed or empty), the relations of the suppressed cells linked to it, ring by ring.
-    """
-    if relations is not None:
-        best = _best_among(s, relations, need)
-    else:
-        best, seen, ring = -1, {cell}, [cell]
-        while best < 0 and ring:
-            rels = np.unique(np.concatenate([s.rel.of_cell(c) for c in ring]))
-            best = _best_among(s, rels, need)
-            linked = np.concatenate([s.rel.members(r) for r in rels] or [np.zeros(0, int)])
-            ring = [int(c) for c in np.unique(linked) if s.suppressed[c] and int(c) not in seen]
-            seen.update(ring)
+def _add_partner(s: _State, cell: int, need: float) -> bool:
+    """Suppress the cheapest good partner of ``cell``: in its own relations first; if they
+    hold no candidate (all suppressed or empty), in the relations of the suppressed cells
+    linked to it, ring by ring."""
+    best, seen, ring = -1, {cell}, [cell]
+    while best < 0 and ring:
+        rels = np.unique(np.concatenate([s.rel.of_cell(c) for c in ring]))
+        best = _best_among(s, rels, need)
+        linked = np.concatenate([s.rel.members(r) for r in rels] or [np.zeros(0, int)])
+        ring = [int(c) for c in np.unique(linked) if s.suppressed[c] and int(c) not in seen]
+        seen.update(ring)
     if best < 0:
         return False
-    s.suppressed[best] = True
-    s.candidate[best] = False
-    # The partner moves with the cell it protects, so it carries the cell's level onwards.
-    s.level[best] = max(s.level[best], s.level[cell])
+    _take_partner(s, best, cell)
     s.count[s.rel.of_cell(best)] += 1
     return True
+
+
+def _take_partner(s: _State, partner: int, cell: int) -> None:
+    """Suppress ``partner`` for ``cell`` (the caller counts it in ``s.count``)."""
+    s.suppressed[partner] = True
+    s.candidate[partner] = False
+    # The partner moves with the cell it protects, so it carries the cell's level onwards.
+    s.level[partner] = max(s.level[partner], s.level[cell])
 
 
 def _best_among(s: _State, relations, need: float) -> int:
