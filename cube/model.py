@@ -9,6 +9,7 @@ columns), as in Cubes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,24 @@ class Rollup:
     name: str
     columns: tuple[str, ...]
     sums: tuple[str, ...]
+    # per distinct measure filter, a column of whether the row passes it (``flag_column``)
+    flags: tuple[tuple[str, tuple[Filter, ...]], ...] = ()
+
+    @property
+    def grouped(self) -> tuple[str, ...]:
+        """Every column the rollup groups by: its fact columns, then its flags."""
+        return self.columns + tuple(name for name, _ in self.flags)
+
+
+FLAG_PREFIX = "flag_"
+
+
+def flag_column(filters: tuple[Filter, ...]) -> str:
+    """The rollup column holding whether a fact row passes ``filters`` (all of them; NULL
+    passes none): named after the filters themselves, so a rollup built for filters since
+    changed has no column of that name and no longer covers the measure."""
+    digest = hashlib.sha256(repr(tuple(filters)).encode()).hexdigest()[:12]
+    return f"{FLAG_PREFIX}{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,10 +299,12 @@ def _role(
 def _rollups(
     raw: Any, roles: list[Role], measures: list[Measure], where: str, problems: list[str]
 ) -> tuple[Rollup, ...]:
-    """``rollups: {name: {roles: [...], drop: {role: [levels]}, filters: bool, columns: [...]}}``:
-    the columns of the listed roles (default: all) without the dropped levels, plus every
-    measure filter column with ``filters: true``, plus ``columns``; sums are every summed
-    column of the cube (sums add no groups)."""
+    """``rollups: {name: {roles: [...], drop: {role: [levels]}, filters: bool, flags: bool,
+    columns: [...]}}``: the columns of the listed roles (default: all) without the dropped
+    levels, plus every measure filter column with ``filters: true``, plus ``columns``; with
+    ``flags: true``, per measure filter one column of whether the row passes it (groups
+    by the filters' outcomes, not by the values of the columns they read); sums are every
+    summed column of the cube (sums add no groups)."""
     if raw is None:
         return ()
     if not isinstance(raw, Mapping):
@@ -298,7 +319,7 @@ def _rollups(
         if not isinstance(spec, Mapping) or not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
             problems.append(f"{at}: needs a lower-case name and a mapping")
             continue
-        unknown = set(spec) - {"roles", "drop", "filters", "columns"}
+        unknown = set(spec) - {"roles", "drop", "filters", "flags", "columns"}
         if unknown:
             problems.append(f"{at}: unknown keys {sorted(unknown)}")
         wanted = spec.get("roles") or list(by_id)
@@ -323,7 +344,10 @@ def _rollups(
         cols += [c for c in dict.fromkeys(extra) if c not in cols]
         if "year" not in cols:
             problems.append(f"{at}: must keep the period role's year (cells lie within a year)")
-        out.append(Rollup(str(name), tuple(cols), sums))
+        flags: dict[str, tuple[Filter, ...]] = {}
+        if spec.get("flags"):
+            flags = {flag_column(m.filters): m.filters for m in measures if m.filters}
+        out.append(Rollup(str(name), tuple(cols), sums, tuple(flags.items())))
     return tuple(out)
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from cube.model import Catalog, Cube, load_catalog
+from cube.model import Catalog, Cube, flag_column, load_catalog
 
 
 def _cube(cube: Cube) -> list[str]:
@@ -55,7 +55,10 @@ def _cube(cube: Cube) -> list[str]:
         out += ["", "Rollups (pre-aggregations, `docs/cube-engine.md`):", ""]
         for ru in cube.rollups:
             sums = f"; sums of {', '.join(f'`{c}`' for c in ru.sums)}" if ru.sums else ""
-            out.append(f"- `{ru.name}`: by {', '.join(f'`{c}`' for c in ru.columns)}{sums}")
+            flagged = dict(ru.flags)
+            passed = [f"`{m.id}`" for m in cube.measures if flag_column(m.filters) in flagged]
+            flags = f"; whether each row counts in {', '.join(passed)}" if passed else ""
+            out.append(f"- `{ru.name}`: by {', '.join(f'`{c}`' for c in ru.columns)}{flags}{sums}")
     return [*out, ""]
 
 

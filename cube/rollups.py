@@ -39,6 +39,7 @@ from cube.model import Catalog, Cube, Rollup
 from cube.sql import SUM_SCALE
 from layout.durable import replace_synced
 from layout.facts import ROLLUP_FORMAT
+from measures.model import Filter
 
 log = logging.getLogger("zicht.cube")
 
@@ -78,6 +79,30 @@ def _units(col: str) -> str:
 _LOWER_BOUND = "sum(CAST(1.0 / holding_rows_year AS DECIMAL(18, 17)))::DOUBLE"
 
 
+def _passes(filters: tuple[Filter, ...]) -> str:
+    """Whether a fact row passes every one of ``filters`` (NULL: it does not), as SQL: what
+    ``cube.sql.projection`` tests on the facts."""
+    from sqlglot import exp
+
+    compare = {
+        "eq": exp.EQ,
+        "ne": exp.NEQ,
+        "lt": exp.LT,
+        "le": exp.LTE,
+        "gt": exp.GT,
+        "ge": exp.GTE,
+    }
+    tests: list[exp.Expr] = []
+    for f in filters:
+        col = exp.column(f.column, quoted=True)
+        if f.op == "in":
+            assert isinstance(f.value, tuple)
+            tests.append(col.isin(*(exp.convert(v) for v in f.value)))
+        else:
+            tests.append(compare[f.op](this=col, expression=exp.convert(f.value)))
+    return f"coalesce({exp.and_(*tests).sql('duckdb')}, FALSE)"
+
+
 def _finer(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Rollup | None:
     """A rollup of the cube built already in ``con`` with every column and sum of ``rollup``
     (the smallest such): its singles and multis regrouped give exactly ``rollup``'s."""
@@ -86,24 +111,29 @@ def _finer(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Rollup
         r
         for r in cube.rollups
         if r.name != rollup.name
-        and set(rollup.columns) <= set(r.columns)
+        and set(rollup.grouped) <= set(r.grouped)
         and set(rollup.sums) <= set(r.sums)
         and set(table_names(cube, r)) <= built
     ]
-    return min(found, key=lambda r: len(r.columns)) if found else None
+    return min(found, key=lambda r: len(r.grouped)) if found else None
 
 
 def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> RollupTable:
     singles, multis, bounds = table_names(cube, rollup)
-    cols = ", ".join(f'"{c}"' for c in rollup.columns)
-    order = ", ".join(['"year"'] + [f'"{c}"' for c in rollup.columns if c != "year"])
-    keep = ", ".join([*(f'"{c}"' for c in rollup.columns), "n", "rk"])
+    cols = ", ".join(f'"{c}"' for c in rollup.grouped)
+    order = ", ".join(['"year"'] + [f'"{c}"' for c in rollup.grouped if c != "year"])
+    keep = ", ".join([*(f'"{c}"' for c in rollup.grouped), "n", "rk"])
+    # the fact columns and flags of each fact row
+    row = ", ".join(
+        [f'"{c}"' for c in rollup.columns]
+        + [f'{_passes(filters)} AS "{name}"' for name, filters in rollup.flags]
+    )
     keep += "".join(f', "sx_{c}"' for c in rollup.sums)
     tops = "".join(f', "tl_{c}"[1] AS "t1_{c}", "tl_{c}"[2] AS "t2_{c}"' for c in rollup.sums)
     finer = _finer(con, cube, rollup)
     if finer is None:
         units = "".join(f', {_units(c)} AS "u_{c}"' for c in rollup.sums)
-        src = f'SELECT {cols}, holding, record_key{units} FROM src."{cube.fact}"'
+        src = f'SELECT {row}, holding, record_key{units} FROM src."{cube.fact}"'
         s_src = f"{src} WHERE holding_rows_year = 1"
         m_src = f"{src} WHERE holding_rows_year > 1"
         counts = "count(*)::BIGINT AS n, sum(record_key)::BIGINT AS rk"
@@ -143,8 +173,9 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
     con.execute(
         f'CREATE TABLE "{bounds}" AS SELECT b.*, h.mh, h.hc FROM (SELECT {cols}, '
         f"count(*)::BIGINT AS n, sum(record_key)::BIGINT AS rk, {_LOWER_BOUND} AS lb, "
-        f'max(holding_rows_year)::BIGINT AS mr FROM src."{cube.fact}" '
-        f"WHERE holding_rows_year > 1 GROUP BY ALL) AS b JOIN (SELECT {cols}, "
+        f"max(holding_rows_year)::BIGINT AS mr FROM (SELECT {row}, record_key, "
+        f'holding_rows_year FROM src."{cube.fact}" WHERE holding_rows_year > 1) '
+        f"GROUP BY ALL) AS b JOIN (SELECT {cols}, "
         f'max(n)::BIGINT AS mh, count(*)::BIGINT AS hc FROM "{multis}" GROUP BY ALL) AS h '
         f"ON {same} ORDER BY {', '.join('b.' + c for c in order.split(', '))}"
     )
@@ -156,7 +187,7 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
         singles,
         multis,
         bounds,
-        rollup.columns,
+        rollup.grouped,
         rollup.sums,
         n_s + n_m,
         n_m,
@@ -207,7 +238,7 @@ def build(
             if cube.fact not in present:
                 continue
             # the finer first: a coarser one is then regrouped from it (``_finer``)
-            for rollup in sorted(cube.rollups, key=lambda r: -len(r.columns)):
+            for rollup in sorted(cube.rollups, key=lambda r: -len(r.grouped)):
                 tables.append(_build_one(con, cube, rollup))
         con.execute(
             "CREATE TABLE rollup_catalog (format INTEGER, release VARCHAR, sum_scale BIGINT, "

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cube.axes import RoleAxis
+from cube.model import FLAG_PREFIX, flag_column
 from cube.plan import Item, Part
 from measures.model import Filter, Measure
 
@@ -122,10 +123,14 @@ def projection(
     alias, sum_alias = aliases(part.measures)
     for j, m in enumerate(part.measures):
         if m.filters and alias[j] == j:  # no column for an unfiltered measure: no FILTER
-            cond: BooleanValue = ibis.literal(True)
-            for f in m.filters:
-                cond = cond & _filter_expr(t, f)
-            cols[f"f{j}"] = cond.fill_null(False)
+            flag = flag_column(m.filters)
+            if source is not None and flag in source.columns:  # the rollup's outcome of them
+                cols[f"f{j}"] = t[flag]
+            else:
+                cond: BooleanValue = ibis.literal(True)
+                for f in m.filters:
+                    cond = cond & _filter_expr(t, f)
+                cols[f"f{j}"] = cond.fill_null(False)
         if m.kind == "sum" and sum_alias[j] == j:
             if source is not None:
                 cols[f"x{j}"] = t[f"sx_{m.column}"]
@@ -154,7 +159,7 @@ class Source:
     bounds: bool = False  # the bounds table: multis without holdings, with Σ 1/rows and max rows
 
     def schema(self, fact_schema: Mapping[str, str]) -> dict[str, str]:
-        out = {c: fact_schema[c] for c in self.columns}
+        out = {c: "boolean" if c.startswith(FLAG_PREFIX) else fact_schema[c] for c in self.columns}
         if self.bounds:
             bounds = {"lb": "float64", "mr": "int64", "mh": "int64", "hc": "int64"}
             return out | {"n": "int64", "rk": "int64"} | bounds

@@ -58,6 +58,31 @@ COVERED = [
         totals="margins",
     ),
 ]
+# Measure filters by wijk and buurt, from the rollups' flags (whether each row passes each
+# filter), not from the columns the filters read: shares, and over-representation against
+# the population (a reference part of another cube, by sex and earlier suspicion too).
+FLAGGED = [
+    Query(
+        "population",
+        ("share_low_income", "share_social_rent", "inhabitants_young_men"),
+        ("region@wijk", "period@year"),
+        totals="margins",
+    ),
+    Query(
+        "drug_suspects",
+        ("repeat_suspects", "index_suspect_before"),
+        ("sex", "first_registration", "residence@wijk"),
+        (YEAR,),
+        totals="margins",
+    ),
+    Query(
+        "plantations",
+        ("index_low_income", "index_social_rent", "index_young_men"),
+        ("region@buurt",),
+        (Cut("region", "gemeente", ("GM0363",)), YEAR),
+    ),
+]
+COVERED += FLAGGED
 # ... and not: a column no rollup keeps, cubes without rollups.
 UNCOVERED = [
     Query("drug_suspects", ("suspects",), ("residence@gemeente", "period@year")),
@@ -139,17 +164,59 @@ def test_bounds_hold_each_groups_holdings_and_most_rows_of_one(engine):
     cur = engine.cursor()
     for tables in engine.rollups.values():
         for t in tables:
-            fact = engine.catalog.cubes[t.cube].fact
+            cube = engine.catalog.cubes[t.cube]
+            flags = dict(next(r for r in cube.rollups if r.name == t.name).flags)
+            row = ", ".join(
+                f'{_flag(flags[c])} AS "{c}"' if c in flags else f'"{c}"' for c in t.columns
+            )
             cols = ", ".join(f'"{c}"' for c in t.columns)
             want = cur.execute(
-                f"SELECT {cols}, sum(k), max(k), count(*), max(hr) FROM (SELECT {cols}, holding, "
-                f'count(*) AS k, max(holding_rows_year) AS hr FROM "{fact}" '
+                f"SELECT {cols}, sum(k), max(k), count(*), max(hr) FROM (SELECT {row}, holding, "
+                f'count(*) AS k, max(holding_rows_year) AS hr FROM "{cube.fact}" '
                 f"WHERE holding_rows_year > 1 GROUP BY ALL) GROUP BY ALL ORDER BY ALL"
             ).fetchall()
             got = cur.execute(
                 f'SELECT {cols}, n, mh, hc, mr FROM {rollups.SCHEMA}."{t.bounds}" ORDER BY ALL'
             ).fetchall()
             assert got == want, t.name
+
+
+def test_flags_count_the_rows_each_filter_passes(engine):
+    """Per flag of a rollup, its rows counted per year: the fact rows that pass the filter."""
+    cur = engine.cursor()
+    checked = 0
+    for tables in engine.rollups.values():
+        for t in tables:
+            cube = engine.catalog.cubes[t.cube]
+            for name, filters in next(r for r in cube.rollups if r.name == t.name).flags:
+                want = cur.execute(
+                    f'SELECT year, count(*) FROM "{cube.fact}" WHERE {_flag(filters)} '
+                    f"GROUP BY year ORDER BY 1"
+                ).fetchall()
+                got = cur.execute(
+                    f'SELECT year, sum(n) FROM (SELECT year, n, "{name}" AS f FROM '
+                    f'{rollups.SCHEMA}."{t.singles}" UNION ALL SELECT year, n, "{name}" FROM '
+                    f'{rollups.SCHEMA}."{t.multis}") WHERE f GROUP BY year ORDER BY 1'
+                ).fetchall()
+                assert got == want and want, (t.name, filters)
+                checked += 1
+    assert checked >= 10  # two population rollups with five filters each
+
+
+def _flag(filters) -> str:
+    """A filter as SQL, written out here (the build renders it with sqlglot)."""
+    ops = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+    def literal(v) -> str:
+        return str(v).upper() if isinstance(v, bool) else repr(v)
+
+    tests = [
+        f'"{f.column}" IN ({", ".join(map(literal, f.value))})'
+        if f.op == "in"
+        else f'"{f.column}" {ops[f.op]} {literal(f.value)}'
+        for f in filters
+    ]
+    return f"coalesce({' AND '.join(tests)}, FALSE)"
 
 
 @dataclass(frozen=True)
