@@ -5,7 +5,10 @@ Derived measures come after, from the protected components (``sdc.derived``).
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -57,17 +60,46 @@ class Protected:
         }
 
 
+# A table of at least this many cells has its measures protected at once, on up to one
+# thread per core: each measure's pattern depends on nothing the others do, and the LP
+# solver (HiGHS) and NumPy's large steps run outside the interpreter lock. Smaller tables
+# are protected in turn (a thread costs more than they take).
+PARALLEL_CELLS = 4_000
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # with the process it was made in
+_pool_lock = threading.Lock()
+
+
 def protect(table: CellTable, policy: Policy) -> Protected:
     """Protect every measure of one answer (each measure gets its own pattern)."""
     table.validate()
     relations: Relations | Callable[[], Relations] | None = None
     if (np.asarray(table.coords) < 0).any():  # no total, no relation: nothing to build
-        relations = cache(lambda: build_relations(table))  # only where a cell must be protected
-    out = {
-        name: protect_measure(table, relations, stats, policy.for_measure(name))
-        for name, stats in table.measures.items()
-    }
-    return Protected(policy.id, out)
+        build = cache(lambda: build_relations(table))  # only where a cell must be protected
+        built = threading.Lock()
+
+        def once() -> Relations:  # one build, however many measures ask at once
+            with built:
+                return build()
+
+        relations = once
+    names = list(table.measures)
+
+    def one(name: str) -> ProtectedMeasure:
+        return protect_measure(table, relations, table.measures[name], policy.for_measure(name))
+
+    if len(names) > 1 and len(table.coords) >= PARALLEL_CELLS and (os.cpu_count() or 1) > 1:
+        return Protected(policy.id, dict(zip(names, _threads().map(one, names), strict=True)))
+    return Protected(policy.id, {name: one(name) for name in names})
+
+
+def _threads() -> ThreadPoolExecutor:
+    """One pool per process, a thread per core: answers asked at once share it. A process
+    forked from one that had a pool makes its own (the threads stay behind in the parent)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(os.cpu_count(), "zicht-protect"))
+        return _pool[1]
 
 
 def protect_measure(

@@ -1,6 +1,7 @@
 """protect(): invariants on random hierarchical tables, checked by an independent exact audit."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sdc_cases import assert_pattern_protects, random_table, tables
@@ -215,3 +216,74 @@ def test_a_table_without_totals_builds_no_relations(monkeypatch):
     for name, m in got.measures.items():
         np.testing.assert_array_equal(m.status, want[name].status)
         np.testing.assert_array_equal(m.published, want[name].published)
+
+
+def _large_table() -> CellTable:
+    """Two measures (a count and a sum) over 81 x 61 cells with margins, some unsafe."""
+    return random_table(seed=3, shape=(80, 60), records=80_000, hierarchy=False)
+
+
+def test_measures_of_a_large_table_are_protected_at_once_exactly_as_in_turn(monkeypatch):
+    """From ``PARALLEL_CELLS`` cells on, each measure is protected on a thread of its own,
+    with the very patterns and values of one measure after the other."""
+    import importlib
+    import os
+    import threading
+
+    module = importlib.import_module("sdc.protect")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    table = _large_table()
+    assert len(table.coords) >= module.PARALLEL_CELLS and len(table.measures) > 1
+    threads: list[str] = []
+    original = module.protect_measure
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "protect_measure", recorded)
+    together = protect(table, Policy())
+    assert all(name.startswith("zicht-protect") for name in threads)
+    threads.clear()
+    monkeypatch.setattr(module, "PARALLEL_CELLS", 10**9)
+    in_turn = protect(table, Policy())
+    assert threads == [threading.current_thread().name] * len(table.measures)
+    for name, want in in_turn.measures.items():
+        got = together.measures[name]
+        assert (want.reason == status.SECONDARY).any()  # secondary suppression took place
+        np.testing.assert_array_equal(got.published, want.published)
+        np.testing.assert_array_equal(got.status, want.status)
+        np.testing.assert_array_equal(got.reason, want.reason)
+        assert got.facts == want.facts
+
+
+def test_a_measure_that_fails_on_its_thread_fails_the_answer(monkeypatch):
+    import importlib
+    import os
+
+    from sdc.audit import AuditError
+
+    module = importlib.import_module("sdc.protect")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    original = module.protect_measure
+
+    def failing(table, relations, stats, policy):
+        if stats is list(table.measures.values())[-1]:
+            raise AuditError("no direction of movement protects a suppressed cell")
+        return original(table, relations, stats, policy)
+
+    monkeypatch.setattr(module, "protect_measure", failing)
+    with pytest.raises(AuditError):
+        protect(_large_table(), Policy())
+
+
+def test_a_forked_process_protects_on_threads_of_its_own(monkeypatch):
+    """Threads stay behind in the parent of a fork: the child must not wait on them."""
+    import importlib
+    import os
+
+    module = importlib.import_module("sdc.protect")
+    parents = module._threads()
+    assert module._threads() is parents  # one pool per process
+    monkeypatch.setattr(module, "_pool", (os.getpid() + 1, parents))  # as a child sees it
+    assert module._threads() is not parents
