@@ -67,10 +67,10 @@ SUB_TABLE_GROWTH = 1.5
 # same pattern on any machine and under any load, so two answers never show two patterns
 # of one table), counted as columns squared per LP: on three-way tables an LP over 2,000
 # suppressed cells took 0.01 s, 4,900 0.14 s, 8,000 0.44 s and 11,600 1.45 s. The budget
-# holds one LP over 10,000 cells, or 25 over 2,000. An LP larger than the budget left, or
+# holds one LP over 14,000 cells, or 50 over 2,000. An LP larger than the budget left, or
 # any LP once it is spent: the unproven cells get the directions of ``sdc.fallback``
 # instead, which need no LP (boxes first, on tables without a hierarchy).
-LP_BUDGET = 100_000_000
+LP_BUDGET = 200_000_000
 # Cells whose fallback directions are found at once: the smaller, the more a box's cost
 # knows of what the cells before it suppressed; the larger, the fewer array steps.
 FALL_BACK_CHUNK = 512
