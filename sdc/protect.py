@@ -8,10 +8,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +22,9 @@ from sdc.relations import Relations, build_relations
 from sdc.rounding import round_published
 from sdc.rules import RULES
 from sdc.table import CellTable, MeasureStats
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -95,6 +97,8 @@ def protect(table: CellTable, policy: Policy) -> Protected:
 def _threads() -> ThreadPoolExecutor:
     """One pool per process, a thread per core: answers asked at once share it. A process
     forked from one that had a pool makes its own (the threads stay behind in the parent)."""
+    from concurrent.futures import ThreadPoolExecutor  # not at start-up: few tables need it
+
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid():
