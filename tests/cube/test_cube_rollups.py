@@ -10,11 +10,13 @@ import duckdb
 import pytest
 
 from cube import rollups
+from cube import sql as cube_sql
 from cube.engine import Engine
 from cube.model import MODEL_DIR, ModelError, load_catalog
 from cube.plan import make_plan
 from cube.query import Cut, Order, Query
 from cube.run import compiled
+from measures.model import FILTER_OPS, Filter
 
 YEAR = Cut("period", "year", ("2023",))
 
@@ -201,6 +203,43 @@ def test_flags_count_the_rows_each_filter_passes(engine):
                 assert got == want and want, (t.name, filters)
                 checked += 1
     assert checked >= 10  # two population rollups with five filters each
+
+
+# every filter operator, on a string and a number column with NULLs in both
+EVERY_OP = [
+    ("eq", "s", "b"),
+    ("ne", "s", "b"),
+    ("in", "s", ("a", "c")),
+    ("lt", "n", 2),
+    ("le", "n", 2),
+    ("gt", "n", 2),
+    ("ge", "n", 2),
+    ("eq", "f", True),
+]
+
+
+def test_every_filter_operator_is_tried():
+    assert {op for op, _, _ in EVERY_OP} == FILTER_OPS
+
+
+@pytest.mark.parametrize(("op", "column", "value"), EVERY_OP)
+def test_a_flag_passes_the_rows_the_engine_filter_passes(op, column, value):
+    """A rollup's flag (rendered by the build) against the test the engine runs on the facts
+    (``cube.sql``'s filter, compiled by Ibis), row by row, NULLs included."""
+    import ibis
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE f AS SELECT * FROM (VALUES (1, 1, 'a', TRUE), (2, 2, 'b', FALSE), "
+        "(3, 3, NULL, NULL), (4, NULL, 'c', TRUE)) AS v(id, n, s, f)"
+    )
+    filters = (Filter(column, op, value),)
+    got = con.execute(f"SELECT id, {rollups._passes(filters)} FROM f ORDER BY id").fetchall()
+    t = ibis.table({"id": "int64", "n": "int64", "s": "string", "f": "boolean"}, name="f")
+    test = (ibis.literal(True) & cube_sql._filter_expr(t, filters[0])).fill_null(False)
+    engine_sql = ibis.to_sql(t.select(t.id, passes=test).order_by("id"), dialect="duckdb")
+    assert got == con.execute(str(engine_sql)).fetchall()
+    assert {p for _, p in got} == {True, False}
 
 
 def _flag(filters) -> str:
