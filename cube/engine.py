@@ -31,6 +31,7 @@ from cube.rollups import RollupTable
 from cube.rollups import attach as attach_rollups
 from cube.sqlcache import DiskTemplates
 from cube.suggest import did_you_mean
+from sdc.protect import limit_threads
 
 
 class Release(Protocol):
@@ -106,13 +107,15 @@ class Engine:
         are kept for the next process (``cube.sqlcache``; none: compiled in every process).
         ``open_cache``: a directory where what opening reads is kept for the next process
         (``cube.opened``; only with the model's own catalog). ``threads``: DuckDB's threads
-        per statement (0: its default, one per core)."""
+        per statement, and the threads of this process that protect the measures of a large
+        table at once (``sdc.protect.limit_threads``; 0: their defaults, one per core)."""
         if not release.db_path.is_file():
             raise NoRelease(f"release {release.id} has no data file")
         con = duckdb.connect(str(release.db_path), read_only=True)
         try:
             if threads > 0:
                 con.execute(f"SET threads = {int(threads)}")
+                limit_threads(threads)
             found = attach_rollups(con, release.db_path, release.id) if rollups else []
             if backend != "duckdb":  # another engine reads the rollups its export carries
                 exported = set((backend_options or {}).get("exported_rollups", "").split(","))

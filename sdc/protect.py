@@ -63,12 +63,22 @@ class Protected:
 
 
 # A table of at least this many cells has its measures protected at once, on up to one
-# thread per core: each measure's pattern depends on nothing the others do, and the LP
-# solver (HiGHS) and NumPy's large steps run outside the interpreter lock. Smaller tables
-# are protected in turn (a thread costs more than they take).
+# thread per core (or the process's share, ``limit_threads``): each measure's pattern
+# depends on nothing the others do, and the LP solver (HiGHS) and NumPy's large steps run
+# outside the interpreter lock. Smaller tables are protected in turn (a thread costs more
+# than they take).
 PARALLEL_CELLS = 4_000
-_pool: tuple[int, ThreadPoolExecutor] | None = None  # with the process it was made in
+_limit = 0  # threads of this process that protect at once (0: one per core)
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # process, threads, pool
 _pool_lock = threading.Lock()
+
+
+def limit_threads(n: int) -> None:
+    """At most ``n`` threads of this process protect measures at once (0: one per core;
+    1: in turn). A server with several worker processes on few cores gives each its share,
+    as it does DuckDB's threads, so that they do not outnumber the cores."""
+    global _limit
+    _limit = max(0, int(n))
 
 
 def protect(table: CellTable, policy: Policy) -> Protected:
@@ -89,21 +99,25 @@ def protect(table: CellTable, policy: Policy) -> Protected:
     def one(name: str) -> ProtectedMeasure:
         return protect_measure(table, relations, table.measures[name], policy.for_measure(name))
 
-    if len(names) > 1 and len(table.coords) >= PARALLEL_CELLS and (os.cpu_count() or 1) > 1:
-        return Protected(policy.id, dict(zip(names, _threads().map(one, names), strict=True)))
+    threads = _limit or os.cpu_count() or 1
+    if len(names) > 1 and len(table.coords) >= PARALLEL_CELLS and threads > 1:
+        pool = _threads(threads)
+        return Protected(policy.id, dict(zip(names, pool.map(one, names), strict=True)))
     return Protected(policy.id, {name: one(name) for name in names})
 
 
-def _threads() -> ThreadPoolExecutor:
-    """One pool per process, a thread per core: answers asked at once share it. A process
+def _threads(n: int) -> ThreadPoolExecutor:
+    """One pool of ``n`` threads per process: answers asked at once share it. A process
     forked from one that had a pool makes its own (the threads stay behind in the parent)."""
     from concurrent.futures import ThreadPoolExecutor  # not at start-up: few tables need it
 
     global _pool
     with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(os.cpu_count(), "zicht-protect"))
-        return _pool[1]
+        if _pool is None or _pool[:2] != (os.getpid(), n):
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)  # its running work finishes
+            _pool = (os.getpid(), n, ThreadPoolExecutor(n, "zicht-protect"))
+        return _pool[2]
 
 
 def protect_measure(

@@ -53,8 +53,10 @@ class Settings:
     )
     duckdb_threads: int = _s(
         0,
-        "Threads each worker process's DuckDB runs a statement on (0: the cores divided among "
-        "the worker processes, at least 1, so that several workers do not oversubscribe them).",
+        "Threads each worker process's DuckDB runs a statement on, and on which it protects "
+        "the measures of a table of 4,000 cells or more at once (1: in turn) (0: the cores "
+        "divided among the worker processes, at least 1, so that several workers do not "
+        "oversubscribe them; `zicht query`: one per core).",
     )
     store: str = _s(
         "embedded",

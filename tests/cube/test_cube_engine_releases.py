@@ -146,10 +146,17 @@ def test_a_column_missing_from_the_current_layout_is_a_model_error(
     assert exc.value.problems == ["cubes.dwellings: column 'doorsluis' is not in fact_dwellings"]
 
 
-def test_an_engine_opened_with_threads_runs_every_statement_on_that_many(release: Release) -> None:
+def test_an_engine_opened_with_threads_runs_every_statement_on_that_many(
+    release: Release, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    protect = importlib.import_module("sdc.protect")  # the module (``sdc`` exports the function)
+    monkeypatch.setattr(protect, "_limit", 0)  # restored after the test
     engine = Engine.open(release, threads=1)
     try:
         cursor = engine._con.cursor()  # statements run on cursors of the one database
         assert cursor.execute("SELECT current_setting('threads')").fetchone() == (1,)
+        assert protect._limit == 1  # and protects a large table's measures in turn
     finally:
         engine.close()

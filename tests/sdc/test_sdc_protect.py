@@ -232,6 +232,7 @@ def test_measures_of_a_large_table_are_protected_at_once_exactly_as_in_turn(monk
 
     module = importlib.import_module("sdc.protect")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(module, "_limit", 0)  # one per core, whatever an engine set before
     table = _large_table()
     assert len(table.coords) >= module.PARALLEL_CELLS and len(table.measures) > 1
     threads: list[str] = []
@@ -265,6 +266,7 @@ def test_a_measure_that_fails_on_its_thread_fails_the_answer(monkeypatch):
 
     module = importlib.import_module("sdc.protect")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(module, "_limit", 0)
     original = module.protect_measure
 
     def failing(table, relations, stats, policy):
@@ -283,7 +285,34 @@ def test_a_forked_process_protects_on_threads_of_its_own(monkeypatch):
     import os
 
     module = importlib.import_module("sdc.protect")
-    parents = module._threads()
-    assert module._threads() is parents  # one pool per process
-    monkeypatch.setattr(module, "_pool", (os.getpid() + 1, parents))  # as a child sees it
-    assert module._threads() is not parents
+    parents = module._threads(2)
+    assert module._threads(2) is parents  # one pool per process
+    monkeypatch.setattr(module, "_pool", (os.getpid() + 1, 2, parents))  # as a child sees it
+    assert module._threads(2) is not parents
+
+
+def test_a_process_limited_to_one_thread_protects_in_turn(monkeypatch):
+    """A server's worker process gets its share of the cores (``limit_threads``): one
+    thread each on as many cores as workers, so the measures go in turn on the caller's."""
+    import importlib
+    import os
+    import threading
+
+    module = importlib.import_module("sdc.protect")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(module, "_limit", module._limit)  # restored after the test
+    threads: list[str] = []
+    original = module.protect_measure
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "protect_measure", recorded)
+    module.limit_threads(1)
+    protect(_large_table(), Policy())
+    assert threads == [threading.current_thread().name] * 2
+    threads.clear()
+    module.limit_threads(0)  # one per core again
+    protect(_large_table(), Policy())
+    assert all(name.startswith("zicht-protect") for name in threads)
