@@ -149,6 +149,7 @@ class ZichtServer(TcpWSGIServer):  # type: ignore[misc]
 # main thread before any request thread runs. tests/service/test_service_server_preload.py
 # keeps this list complete.
 PRELOAD = (
+    "concurrent.futures",
     "ibis",
     "ibis.backends.sql.compilers",
     "ibis.common.exceptions",
