@@ -1,5 +1,10 @@
 """protect(): invariants on random hierarchical tables, checked by an independent exact audit."""
 
+import importlib
+import os
+import threading
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -7,6 +12,7 @@ from hypothesis import strategies as st
 from sdc_cases import assert_pattern_protects, random_table, tables
 
 from sdc import status
+from sdc.audit import AuditError
 from sdc.policy import Policy
 from sdc.protect import primary_suppression, protect
 from sdc.reference import cell_table_from_records
@@ -223,18 +229,12 @@ def _large_table() -> CellTable:
     return random_table(seed=3, shape=(80, 60), records=80_000, hierarchy=False)
 
 
-def test_measures_of_a_large_table_are_protected_at_once_exactly_as_in_turn(monkeypatch):
-    """From ``PARALLEL_CELLS`` cells on, each measure is protected on a thread of its own,
-    with the very patterns and values of one measure after the other."""
-    import importlib
-    import os
-    import threading
-
-    module = importlib.import_module("sdc.protect")
+def _on_two_cores(monkeypatch) -> tuple[Any, list[str]]:
+    """``sdc.protect`` on two cores with no limit of threads (whatever an engine opened
+    earlier set), and the names of the threads each measure is protected on, in order."""
+    module = importlib.import_module("sdc.protect")  # the module (``sdc`` exports the function)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(module, "_limit", 0)  # one per core, whatever an engine set before
-    table = _large_table()
-    assert len(table.coords) >= module.PARALLEL_CELLS and len(table.measures) > 1
+    monkeypatch.setattr(module, "_limit", 0)
     threads: list[str] = []
     original = module.protect_measure
 
@@ -243,12 +243,25 @@ def test_measures_of_a_large_table_are_protected_at_once_exactly_as_in_turn(monk
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, "protect_measure", recorded)
+    return module, threads
+
+
+def _pooled(threads: list[str]) -> bool:
+    return len(threads) == 2 and all(name.startswith("zicht-protect") for name in threads)
+
+
+def test_measures_of_a_large_table_are_protected_at_once_exactly_as_in_turn(monkeypatch):
+    """From ``PARALLEL_CELLS`` cells on, each measure is protected on a thread of its own,
+    with the very patterns and values of one measure after the other."""
+    module, threads = _on_two_cores(monkeypatch)
+    table = _large_table()
+    assert len(table.coords) >= module.PARALLEL_CELLS and len(table.measures) == 2
     together = protect(table, Policy())
-    assert all(name.startswith("zicht-protect") for name in threads)
+    assert _pooled(threads)
     threads.clear()
     monkeypatch.setattr(module, "PARALLEL_CELLS", 10**9)
     in_turn = protect(table, Policy())
-    assert threads == [threading.current_thread().name] * len(table.measures)
+    assert threads == [threading.current_thread().name] * 2
     for name, want in in_turn.measures.items():
         got = together.measures[name]
         assert (want.reason == status.SECONDARY).any()  # secondary suppression took place
@@ -259,14 +272,7 @@ def test_measures_of_a_large_table_are_protected_at_once_exactly_as_in_turn(monk
 
 
 def test_a_measure_that_fails_on_its_thread_fails_the_answer(monkeypatch):
-    import importlib
-    import os
-
-    from sdc.audit import AuditError
-
-    module = importlib.import_module("sdc.protect")
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(module, "_limit", 0)
+    module, _ = _on_two_cores(monkeypatch)
     original = module.protect_measure
 
     def failing(table, relations, stats, policy):
@@ -281,9 +287,6 @@ def test_a_measure_that_fails_on_its_thread_fails_the_answer(monkeypatch):
 
 def test_a_forked_process_protects_on_threads_of_its_own(monkeypatch):
     """Threads stay behind in the parent of a fork: the child must not wait on them."""
-    import importlib
-    import os
-
     module = importlib.import_module("sdc.protect")
     parents = module._threads(2)
     assert module._threads(2) is parents  # one pool per process
@@ -294,25 +297,11 @@ def test_a_forked_process_protects_on_threads_of_its_own(monkeypatch):
 def test_a_process_limited_to_one_thread_protects_in_turn(monkeypatch):
     """A server's worker process gets its share of the cores (``limit_threads``): one
     thread each on as many cores as workers, so the measures go in turn on the caller's."""
-    import importlib
-    import os
-    import threading
-
-    module = importlib.import_module("sdc.protect")
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(module, "_limit", module._limit)  # restored after the test
-    threads: list[str] = []
-    original = module.protect_measure
-
-    def recorded(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, "protect_measure", recorded)
+    module, threads = _on_two_cores(monkeypatch)
     module.limit_threads(1)
     protect(_large_table(), Policy())
     assert threads == [threading.current_thread().name] * 2
     threads.clear()
     module.limit_threads(0)  # one per core again
     protect(_large_table(), Policy())
-    assert all(name.startswith("zicht-protect") for name in threads)
+    assert _pooled(threads)
