@@ -9,11 +9,6 @@ differently; ``DIALECTS`` says, per dialect, how each of them is written there:
   Spark: ``slice(sort_array(collect_list(x) [FILTER ...], false), 1, n)``;
 - ``grouping``: ``GROUPING(a, b, ...)``, bits with the first column most significant; Spark:
   ``shiftright(grouping_id(a, b, ..., rest), len(rest))`` over every grouping column;
-- ``list_slice``: ``list_slice(x, b, e)``, 1-based, end included; Spark: ``slice(x, b, e - b + 1)``;
-- ``list_reverse_sort``: a list of non-NULL values, largest first; Spark: as sqlglot writes it
-  (``sort_array(x, false)``);
-- ``list_drop_nulls``: ``list_filter(x, v -> NOT v IS NULL)``, the list without its NULLs, in
-  order; Spark: as sqlglot writes it (``filter(x, v -> ...)``);
 - ``sum``: ``SUM(x) [FILTER (WHERE c)]``, exact over integers (DuckDB sums BIGINT as HUGEINT;
   Spark in ANSI mode fails on overflow); a sum of doubles says so in the tree,
   ``SUM(CAST(x AS DOUBLE))`` or ``SUM(a / b)``. Spark: as is;
@@ -21,9 +16,8 @@ differently; ``DIALECTS`` says, per dialect, how each of them is written there:
   low bits; Spark: as is.
 
 DataFusion (``cube/backends/datafusion.py``) is written by sqlglot's PostgreSQL generator, which
-its parser reads, and has no lambdas: ``array_agg(x) FILTER (WHERE ...)`` sorted and sliced
-for ``top_n``, ``array_slice``, ``array_sort(x, 'DESC', 'NULLS LAST')``,
-``array_compact`` and ``x % 4294967296`` for ``key_mod``; its 64-bit integer sums wrap silently
+its parser reads: ``array_agg(x) FILTER (WHERE ...)`` sorted and sliced for ``top_n`` and
+``x % 4294967296`` for ``key_mod``; its 64-bit integer sums wrap silently
 on overflow, so integers are summed as ``DECIMAL(38, 0)`` (the backend reads such results back
 as 64-bit integers, failing loudly where one does not fit, as DuckDB's cast to BIGINT does).
 
@@ -107,19 +101,6 @@ def spark_grouping(node: exp.Expr) -> exp.Expr:
     return gid
 
 
-def spark_list_slice(node: exp.Expr) -> exp.Expr:
-    """``list_slice(x, begin, end)`` (end included) → ``slice(x, begin, end - begin + 1)``."""
-    items = node.expressions
-    bounds = items[1:]
-    if len(items) != 3 or not all(isinstance(b, exp.Literal) and b.is_int for b in bounds):
-        raise DialectError("list_slice with other than two constant bounds")
-    begin, end = (int(b.this) for b in bounds)
-    length = exp.Literal.number(max(end - begin + 1, 0))
-    return exp.Anonymous(
-        this="slice", expressions=[items[0].copy(), exp.Literal.number(begin), length]
-    )
-
-
 def datafusion_top_n(node: exp.Expr) -> exp.Expr:
     """``max(x, n) [FILTER (WHERE c)]`` → ``array_slice(array_sort(array_agg(x) FILTER (WHERE
     [c AND] NOT x IS NULL), 'DESC', 'NULLS LAST'), 1, n)``: the NULLs left out as DuckDB's
@@ -135,30 +116,11 @@ def datafusion_top_n(node: exp.Expr) -> exp.Expr:
     if where is not None:
         present = exp.and_(exp.paren(where.this.copy(), copy=False), present)
     collected = exp.Filter(this=exp.ArrayAgg(this=x.copy()), expression=exp.Where(this=present))
-    ordered = datafusion_reverse_sort(exp.ArraySort(this=collected, asc=exp.false()))
-    return exp.Anonymous(this="array_slice", expressions=[ordered, exp.Literal.number(1), n.copy()])
-
-
-def datafusion_list_slice(node: exp.Expr) -> exp.Expr:
-    """``list_slice(x, b, e)`` → ``array_slice(x, b, e)`` (1-based, end included on both)."""
-    return exp.Anonymous(this="array_slice", expressions=[e.copy() for e in node.expressions])
-
-
-def datafusion_reverse_sort(node: exp.Expr) -> exp.Expr:
-    """Largest first → ``array_sort(x, 'DESC', 'NULLS LAST')``."""
-    return exp.Anonymous(
+    ordered = exp.Anonymous(
         this="array_sort",
-        expressions=[
-            node.this.copy(),
-            exp.Literal.string("DESC"),
-            exp.Literal.string("NULLS LAST"),
-        ],
+        expressions=[collected, exp.Literal.string("DESC"), exp.Literal.string("NULLS LAST")],
     )
-
-
-def datafusion_drop_nulls(node: exp.Expr) -> exp.Expr:
-    """DataFusion has no lambdas: ``array_compact(x)`` drops the NULLs, order kept."""
-    return exp.Anonymous(this="array_compact", expressions=[node.this.copy()])
+    return exp.Anonymous(this="array_slice", expressions=[ordered, exp.Literal.number(1), n.copy()])
 
 
 def _sums_doubles(node: exp.Sum) -> bool:
@@ -194,9 +156,6 @@ FUNCTIONS = (
     "key_mod",
     "top_n",
     "grouping",
-    "list_slice",
-    "list_reverse_sort",
-    "list_drop_nulls",
 )  # what every dialect entry must render
 
 
@@ -218,9 +177,6 @@ DIALECTS: dict[str, Dialect] = {
         {
             "top_n": spark_top_n,
             "grouping": spark_grouping,
-            "list_slice": spark_list_slice,
-            "list_reverse_sort": keep,
-            "list_drop_nulls": keep,
             "sum": keep,
             "key_mod": keep,
         },
@@ -233,9 +189,6 @@ DIALECTS: dict[str, Dialect] = {
             "key_mod": datafusion_key_mod,
             "top_n": datafusion_top_n,
             "grouping": keep,
-            "list_slice": datafusion_list_slice,
-            "list_reverse_sort": datafusion_reverse_sort,
-            "list_drop_nulls": datafusion_drop_nulls,
         },
     ),
 }
@@ -254,22 +207,6 @@ def _is_top_n(node: exp.Expr) -> bool:
     return isinstance(node, exp.Max) and node.args.get("count") is not None
 
 
-def _drops_nulls(node: exp.ArrayFilter) -> bool:
-    """``list_filter(x, v -> NOT v IS NULL)``, exactly."""
-    fn = node.expression
-    if not isinstance(fn, exp.Lambda) or len(fn.expressions) != 1:
-        return False
-    v = fn.expressions[0].name
-    body = fn.this
-    return (
-        isinstance(body, exp.Not)
-        and isinstance(body.this, exp.Is)
-        and isinstance(body.this.expression, exp.Null)
-        and isinstance(body.this.this, exp.Column | exp.Identifier)
-        and body.this.this.name == v
-    )
-
-
 def function_of(node: exp.Expr) -> str | None:
     """Which of ``FUNCTIONS`` (or which unknown function, by name) ``node`` is."""
     if isinstance(node, exp.Filter) and _is_top_n(node.this):
@@ -284,10 +221,6 @@ def function_of(node: exp.Expr) -> str | None:
         return "grouping"
     if isinstance(node, exp.BitwiseAnd) and _is_key_mask(node.expression):
         return "key_mod"
-    if isinstance(node, exp.ArraySort) and node.args.get("asc") == exp.false():
-        return "list_reverse_sort"
-    if isinstance(node, exp.ArrayFilter) and _drops_nulls(node):
-        return "list_drop_nulls"
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     return None
@@ -305,7 +238,7 @@ def _rename_tables(tree: exp.Expr, tables: Mapping[str, str]) -> None:
 
 def _bottom_up(node: exp.Expr, rewrite: Rewrite) -> None:
     """Rewrite ``node``'s subtree children first, so a rewritten function's arguments are
-    already in the dialect (``list_slice`` around ``max(x, n)``); nodes a rewrite creates are
+    already in the dialect (the ``sum`` inside ``key_mod``); nodes a rewrite creates are
     the dialect's own and are not visited again."""
     for child in list(node.iter_expressions()):
         _bottom_up(child, rewrite)

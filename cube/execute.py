@@ -96,7 +96,11 @@ class Result:
         out[self.pos] = np.ma.filled(col, 0) if np.ma.isMaskedArray(col) else col
         return out
 
-    def top2(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+    def top2(self, name: str, second: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The two largest contributions per cell from a column of lists (the largest first;
+        NULL or short where fewer contributed; 0 fills). ``second`` names a column with one
+        more candidate for second place (a rollup's singles: the largest of their groups'
+        second values, beside the two largest firsts)."""
         x1, x2 = np.zeros(self.n), np.zeros(self.n)
         col = self.cols[name][self.hit]  # lists; NULL (masked or None) when no row counted
         tops: list[Any] = [
@@ -104,8 +108,18 @@ class Result:
             for t, m in zip(np.ma.getdata(col), np.ma.getmaskarray(col), strict=True)
         ]
         first = [t[0] if len(t) > 0 else 0.0 for t in tops]
-        second = [t[1] if len(t) > 1 else 0.0 for t in tops]
-        x1[self.pos], x2[self.pos] = first, second
+        if second is None:
+            x2[self.pos] = [t[1] if len(t) > 1 else 0.0 for t in tops]
+        else:
+            extra = self.cols[second][self.hit]
+            known = ~np.ma.getmaskarray(extra)
+            value = np.ma.getdata(extra).astype(np.float64)
+            runner = np.array([t[1] if len(t) > 1 else np.nan for t in tops], dtype=np.float64)
+            both = ~np.isnan(runner) & known
+            x2[self.pos] = np.where(
+                both, np.maximum(runner, value), np.where(known, value, np.nan_to_num(runner))
+            )
+        x1[self.pos] = first
         return x1, x2
 
 
@@ -256,7 +270,8 @@ def stats(res: Result, cols: Columns, j: int, holding: bool) -> dict[str, np.nda
     }
     if m.kind == "sum":
         out["s"] = res.col(f"s{sa}")
-        out["x1"], out["x2"] = res.top2(f"top{sa}")
+        second = f"sec{sa}" if f"sec{sa}" in res.cols else None
+        out["x1"], out["x2"] = res.top2(f"top{sa}", second)
     elif row_count(m):
         if f"rtop{a}" in res.cols:  # rows per holding, from the holding pass
             out["x1"], out["x2"] = res.top2(f"rtop{a}")

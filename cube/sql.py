@@ -296,26 +296,6 @@ def _with(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
     return select
 
 
-def _top_of_tops(firsts: exp.Expr, seconds: exp.Expr) -> exp.Expr:
-    """The two largest of the groups' first values (a list) and their largest second value:
-    ``list_slice(list_reverse_sort(list_filter(list_concat(firsts, [seconds]), v -> v IS NOT
-    NULL)), 1, 2)``."""
-    from sqlglot import exp
-
-    v = exp.to_identifier("v")
-    both = exp.ArrayConcat(
-        this=firsts, expressions=[exp.Array(expressions=[seconds])], null_propagation=False
-    )
-    kept = exp.ArrayFilter(
-        this=both,
-        expression=exp.Lambda(
-            this=exp.Not(this=exp.Is(this=v.copy(), expression=exp.Null())), expressions=[v]
-        ),
-    )
-    ordered = exp.ArraySort(this=kept, asc=exp.false(), nulls_first=exp.false())
-    return exp.Anonymous(this="list_slice", expressions=[ordered, _num(1), _num(2)])
-
-
 def rows_of_holding(op: str) -> exp.Expr:
     """``hr = 1`` (rows of holdings with one row in their year) or ``hr > 1`` (the others)."""
     from sqlglot import exp
@@ -407,10 +387,9 @@ def one_pass(
                 ]
         if m.kind == "sum" and sum_alias[j] == j:
             aggs.append(_as(_units(_coalesce0(w(_sum(_col(f"x{j}"))))), f"s{j}"))
-            if pre:
-                firsts = w(_top(_units(_col(f"t1_{j}")), 2))
-                seconds = w(exp.Max(this=_units(_col(f"t2_{j}"))))
-                aggs.append(_as(_top_of_tops(firsts, seconds), f"top{j}"))
+            if pre:  # the groups' two largest firsts and largest second (Result.top2)
+                aggs.append(_as(w(_top(_units(_col(f"t1_{j}")), 2)), f"top{j}"))
+                aggs.append(_as(w(exp.Max(this=_units(_col(f"t2_{j}")))), f"sec{j}"))
             else:
                 aggs.append(_as(w(_top(_units(_col(f"x{j}")), 2)), f"top{j}"))
     keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]

@@ -22,7 +22,6 @@ from cube.dialects import (
     keep,
     member_list,
     render,
-    spark_list_slice,
 )
 from cube.plan import make_plan
 from cube.query import Cut, Query
@@ -152,12 +151,6 @@ def _trino_top_n(node: exp.Expr) -> exp.Expr:
     return written
 
 
-def _trino_reverse_sort(node: exp.Expr) -> exp.Expr:
-    """``reverse(array_sort(x))``: the values are never NULL here (filtered before)."""
-    ordered = exp.Anonymous(this="array_sort", expressions=[node.this.copy()])
-    return exp.Anonymous(this="reverse", expressions=[ordered])
-
-
 # What a Trino backend would add: one entry (and an opener, and a conformance run).
 TRINO = Dialect(
     "trino",
@@ -165,9 +158,6 @@ TRINO = Dialect(
     {
         "top_n": _trino_top_n,
         "grouping": keep,
-        "list_slice": spark_list_slice,
-        "list_reverse_sort": _trino_reverse_sort,
-        "list_drop_nulls": keep,
         "sum": keep,
         "key_mod": keep,  # sqlglot writes Trino's bitwise_and(x, mask)
     },
@@ -191,7 +181,6 @@ def test_a_new_dialect_is_one_table_entry(engine, facts_engine, name, source):
             bound = value.bind(where=None)
             text = render(bound.bound_tree(), TRINO)
             tree = sqlglot.parse_one(text, read="trino")
-            assert "LIST_SLICE" not in text.upper()
             assert not [m for m in tree.find_all(exp.Max) if m.args.get("count") is not None]
             want = bound.render("duckdb").upper().count("MAX(")
             assert text.upper().count("MAX(") == want  # top-n as Trino's own max(x, n)

@@ -117,3 +117,39 @@ def test_top2_reads_lists_and_nulls():
 
     x1, x2 = _R().top2("top0")
     assert x1.tolist() == [0.0, 3.0, 9.0] and x2.tolist() == [0.0, 0.0, 4.0]
+
+
+GROUPS = st.lists(  # per cell: its rollup groups' (largest, second largest or None) values
+    st.lists(
+        st.tuples(st.integers(-50, 50), st.one_of(st.none(), st.integers(0, 60))).map(
+            lambda t: (t[0], None if t[1] is None else t[0] - t[1])
+        ),
+        max_size=5,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(GROUPS)
+def test_top2_with_a_second_column_is_the_two_largest_of_every_group_value(cells):
+    """A rollup's singles give the two largest firsts as a list and the largest second apart:
+    together the two largest of all the groups' values (0 where fewer), negatives included."""
+    n = len(cells)
+    firsts = np.ma.masked_array(np.empty(n, dtype=object), [not c for c in cells])
+    for i, c in enumerate(cells):
+        firsts[i] = sorted((f for f, _ in c), reverse=True)[:2] if c else None
+    seconds = np.ma.masked_array(
+        [max((s for _, s in c if s is not None), default=0) for c in cells],
+        [all(s is None for _, s in c) for c in cells],  # NULL: no group has a second value
+    )
+
+    class _R(Result):
+        def __init__(self):
+            self.cols = {"top0": firsts, "sec0": seconds}
+            self.n, self.hit, self.pos = n, np.arange(n), np.arange(n)
+
+    x1, x2 = _R().top2("top0", "sec0")
+    for i, c in enumerate(cells):
+        every = sorted([f for f, _ in c] + [s for _, s in c if s is not None], reverse=True)
+        assert (x1[i], x2[i]) == tuple([*every, 0, 0][:2])
