@@ -1,6 +1,6 @@
 """HTTP load with a real load tool: ``wrk`` against ``zicht serve`` over loopback.
 
-    python -m bench.http_load --home ~/.cache/zicht-bench/0.1 [--seconds 5] [--threads 8]
+    python -m bench.http_load --home ~/.cache/zicht-bench/0.1 [--seconds 5] [--threads 8] [--out F]
 
 (``make bench`` runs the same through ``bench/run.py`` on its largest release.)
 
@@ -9,7 +9,7 @@ answer cache serves them. Uncached: every request is a distinct query (a gemeent
 series, its neighbours, its wijken, per year...), so each one runs the engine and disclosure
 control; every run takes its own slice of the pool, so no request repeats across runs.
 wrk's Lua script cycles through a path file and prints its latency summary as JSON.
-Peak memory is the server's ``VmHWM`` (peak resident set) at the end.
+Memory is the whole server's at the end: supervisor and workers (``server_memory``).
 
 ``wrk`` is installed with ``apt-get install -y wrk`` when missing (Debian; needs root).
 """
@@ -17,6 +17,7 @@ Peak memory is the server's ``VmHWM`` (peak resident set) at the end.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -142,11 +143,43 @@ def run_wrk(
     }
 
 
-def _peak_rss_mib(pid: int) -> float:
+def _status_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages divided among the processes that share them."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def server_memory(pid: int) -> dict[str, Any]:
+    """The memory of ``zicht serve`` as a whole: the supervisor and every worker process it
+    started (one per core by default; each has its own engine and answer cache). Per process
+    its peak resident set (``VmHWM``); their sum (an upper bound: forked workers share pages
+    and the peaks need not coincide) and the sum of their proportional sets now (``Pss``,
+    shared pages counted once)."""
+    workers = _children(pid)
+    peaks = {p: _status_kib(p, "VmHWM") / 1024 for p in [pid, *workers]}
+    return {
+        "processes": 1 + len(workers),
+        "supervisor_peak_mib": round(peaks[pid], 1),
+        "worker_peaks_mib": [round(peaks[w], 1) for w in workers],
+        "sum_of_peaks_mib": round(sum(peaks.values()), 1),
+        "pss_now_mib": round(sum(_pss_kib(p) for p in peaks) / 1024, 1),
+    }
 
 
 def _gemeenten(server: Server) -> list[str]:
@@ -187,7 +220,7 @@ def http_bench(home: Path, seconds: float, threads: int = 8) -> dict[str, Any]:
             res["repeats"] = first > len(pool)
             out["uncached"].append(res)
         out["uncached_pool"] = len(pool)
-        out["server_peak_rss_mib"] = round(_peak_rss_mib(server.proc.pid), 1)
+        out["server_memory"] = server_memory(server.proc.pid)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -204,7 +237,14 @@ def _print(out: dict[str, Any]) -> None:
                 f"{kind:<9} {r['clients']:>7} {r['req_per_s']:>9.1f} {r['p50_ms']:>9.2f} "
                 f"{r['p99_ms']:>9.2f} {r['errors']:>6}"
             )
-    print(f"server peak memory (VmHWM): {out['server_peak_rss_mib']:.0f} MiB")
+    m = out["server_memory"]
+    print(
+        f"server memory, {m['processes']} processes: peaks (VmHWM) supervisor "
+        f"{m['supervisor_peak_mib']:.0f} MiB, workers "
+        f"{', '.join(f'{w:.0f}' for w in m['worker_peaks_mib'])} MiB, sum "
+        f"{m['sum_of_peaks_mib']:.0f} MiB; proportional sets at the end (Pss) "
+        f"{m['pss_now_mib']:.0f} MiB"
+    )
 
 
 def main() -> None:
@@ -214,8 +254,12 @@ def main() -> None:
     ap.add_argument("--home", required=True, help="data home with a demo release")
     ap.add_argument("--seconds", type=float, default=5.0, help="seconds per wrk run")
     ap.add_argument("--threads", type=int, default=8, help="server threads")
+    ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args()
-    http_bench(Path(args.home).expanduser(), args.seconds, args.threads)
+    out = http_bench(Path(args.home).expanduser(), args.seconds, args.threads)
+    if args.out:
+        out["load_average"] = list(os.getloadavg())
+        Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":
