@@ -201,7 +201,7 @@ def audit_component(
     movement and the point's measured error, never on the component's largest value.
     """
     v = values[cells]
-    unit = _grid_unit(v)
+    unit = grid_unit(v)
     secondary = ~np.isnan(t.eps[cells])
     primary = ~secondary
     eps = np.where(secondary, np.ceil(np.nan_to_num(t.eps[cells]) / unit), np.nan)
@@ -277,12 +277,20 @@ def audit_component(
     return _failures(cells, primary, secondary, up_ok, down_ok, moved, lp.n_lps)
 
 
-def _grid_unit(v: np.ndarray) -> float:
+def grid_unit(v: np.ndarray) -> float:
     """1 for integral cells; else a power of two fine enough to lose nothing that matters."""
-    top = float(np.max(np.abs(v), initial=0.0))
-    if np.all(v == np.rint(v)) and top < 2.0**50:
-        return 1.0
-    return 2.0 ** max(-10, int(np.ceil(np.log2(top + 1.0))) - 50)
+    return float(grid_units(v, np.zeros(1, dtype=np.int64))[0])
+
+
+def grid_units(v: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``grid_unit`` of each group of ``v`` (groups start at ``starts``, none empty)."""
+    if len(v) == 0:
+        return np.ones(len(starts))
+    top = np.maximum.reduceat(np.abs(v), starts)
+    integral = np.logical_and.reduceat(v == np.rint(v), starts) & (top < 2.0**50)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fine = 2.0 ** np.maximum(-10, np.ceil(np.log2(top + 1.0)) - 50)
+    return np.where(integral, 1.0, fine)
 
 
 def _two_diff(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

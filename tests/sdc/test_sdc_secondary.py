@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sdc_cases import assert_pattern_protects, random_table
+from sdc_cases import assert_pattern_protects, count, random_table
 
 from sdc import repair as repair_module
-from sdc import status
+from sdc import secondary, status
 from sdc.audit import feasibility_intervals
 from sdc.policy import Policy
 from sdc.protect import protect
@@ -130,3 +130,67 @@ def test_repairs_by_interior_point_give_patterns_that_pass_the_exact_audit(monke
     assert methods and set(methods) == {("highs-ipm", False)}  # a release repaired by IPM
     for name, pm in protected.measures.items():
         assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
+
+
+def sliced_table(seed: int, slices: int, shape: tuple[int, int]) -> CellTable:
+    """Three items, the first without a total (as the years of a stock): each slice is a
+    two-way table with margins of its own, so a pattern falls apart in small components."""
+    rng = np.random.default_rng(seed)
+    coords, values = [], []
+    for t in range(slices):
+        inner = rng.integers(0, 30, shape)
+        for i in range(-1, shape[0]):
+            for j in range(-1, shape[1]):
+                rows = slice(None) if i == -1 else slice(i, i + 1)
+                cols = slice(None) if j == -1 else slice(j, j + 1)
+                coords.append((t, i, j))
+                values.append(float(inner[rows, cols].sum()))
+    return CellTable(np.array(coords, dtype=np.int32), {"count": count(values)})
+
+
+def _audits(monkeypatch) -> list[int]:
+    """Sizes of the cell sets the secondary suppression audits (one entry per audit)."""
+    sizes: list[int] = []
+    real = secondary.audit_component
+
+    def counted(rel, values, suppressed, t, cells, **kw):
+        sizes.append(len(cells))
+        return real(rel, values, suppressed, t, cells, **kw)
+
+    monkeypatch.setattr(secondary, "audit_component", counted)
+    return sizes
+
+
+def test_tiny_components_of_a_table_without_flows_are_audited_together(monkeypatch):
+    """40 slices, each its own components: one LP audit over all of them (the same pattern as
+    auditing each alone, which the old way did 40 times and more)."""
+    table = sliced_table(3, 40, (3, 3))
+    policy = Policy(perturb=False)
+    sizes = _audits(monkeypatch)
+    together = protect(table, policy).measures["count"]
+    batched = list(sizes)
+    sizes.clear()
+    monkeypatch.setattr(secondary, "BATCH_COMPONENT", 0)
+    alone = protect(table, policy).measures["count"]
+    assert len(alone.status) == 40 * 16 and (alone.status == status.SUPPRESSED).sum() > 40 * 4
+    assert len(sizes) >= 40 and len(batched) < len(sizes) // 10
+    assert sum(batched) == sum(sizes)  # the same cells, audited in fewer LPs
+    assert together.status.tolist() == alone.status.tolist()
+    assert_pattern_protects(table, "count", together.status == status.SUPPRESSED, policy)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.integers(2, 12),
+    st.tuples(st.integers(2, 4), st.integers(2, 4)),
+    st.integers(1, 8),
+)
+def test_patterns_audited_in_batches_survive_the_exact_audit(seed, slices, shape, batch):
+    """Whatever the batch size, every suppressed cell keeps its protection interval."""
+    table = sliced_table(seed, slices, shape)
+    policy = Policy(perturb=False)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(secondary, "BATCH_CELLS", batch * 4)
+        suppressed = protect(table, policy).measures["count"].status == status.SUPPRESSED
+    assert_pattern_protects(table, "count", suppressed, policy)
