@@ -445,10 +445,29 @@ def _build_parts(
             )
             if role and cut.level in other.role(role).levels:
                 filters.append(KeyFilter(role, cut.level, keys, False))
+        if shift:
+            filters += _within_years(r, cube, other, filters, where)
         parts.append(
             Part(other, shift, tuple(used), tuple(roles), tuple(measures.values()), tuple(filters))
         )
     return parts
+
+
+def _within_years(
+    r: _Resolver, cube: Cube, other: Cube, filters: list[KeyFilter], where: str
+) -> list[KeyFilter]:
+    """A shifted part (a change's previous period) reads each row as of a later year, so
+    rows of the last years land past the answer's periods. Where no cut restricts its
+    periods, its rows are kept to the release's years (after the shift): a total over
+    periods then sums the periods it totals, as in every other table."""
+    period = [role for role in cube.roles if role.dimension.id == "period"]
+    if not period:
+        return []
+    mapped = period[0] if other is cube else _map_role(r, cube, other, period[0].id, where, False)
+    if mapped is None or any(f.role == mapped.id for f in filters):
+        return []
+    years = r.axes(cube)[period[0].id].levels["year"].keys
+    return [KeyFilter(mapped.id, "year", tuple(years), False)]
 
 
 def make_plan(
