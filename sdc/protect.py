@@ -184,7 +184,74 @@ def primary_suppression(stats: MeasureStats, policy: Policy):
     return unsafe, reason.astype(np.int8), level
 
 
+# A table whose items without a total leave two-way tables with margins (years of a stock,
+# each with its own wijk x income table) falls apart in those tables: no relation crosses
+# them. Each is then protected as the two-way table it is (rectangles and flows, no LP
+# budget), where together they are a three-item table for LPs and the fallback's boxes (ten
+# years of wijk x income decile, 402,360 cells: 8 s, nearly all in the fallback). Only where
+# the pieces are this large on average: each costs a call of its own.
+SLICE_MIN_CELLS = 1_000
+
+
 def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
+    slices = _two_way_slices(table)
+    if slices is None:
+        return _secondary_on(table.coords, table.hierarchies, rel, stats, policy, primary, level)
+    from sdc.secondary import Suppression
+
+    n = len(primary)
+    suppressed, secondary = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    n_lps = rounds = fallbacks = 0
+    keep = [d for d in range(table.coords.shape[1]) if (table.coords[:, d] < 0).any()]
+    for cells in slices:
+        sub = _sub_relations(rel, cells)
+        got = _secondary_on(
+            table.coords[cells][:, keep], (), sub, stats.take(cells), policy, primary[cells],
+            level[cells],
+        )  # fmt: skip
+        suppressed[cells], secondary[cells] = got.suppressed, got.secondary
+        n_lps, rounds = n_lps + got.n_lps, max(rounds, got.rounds)
+        fallbacks += got.fallbacks
+    return Suppression(suppressed, secondary, n_lps, rounds, fallbacks)
+
+
+def _two_way_slices(table: CellTable) -> list[np.ndarray] | None:
+    """The cells of each two-way table the items without a total hold apart (see
+    ``SLICE_MIN_CELLS``), or None where the table does not fall apart so."""
+    from sdc.rectangles import dense
+
+    coords = np.asarray(table.coords)
+    if table.hierarchies or coords.ndim != 2 or coords.shape[1] < 3:
+        return None
+    has_total = (coords < 0).any(axis=0)
+    if int(has_total.sum()) != 2:
+        return None
+    apart = coords[:, ~has_total]
+    _, which = np.unique(apart, axis=0, return_inverse=True)
+    which = which.ravel()
+    n_slices = int(which.max()) + 1
+    if n_slices < 2 or len(coords) < SLICE_MIN_CELLS * n_slices:
+        return None
+    order = np.argsort(which, kind="stable")
+    cells = np.split(order, np.flatnonzero(np.diff(which[order])) + 1)
+    two_way = coords[:, has_total]
+    if not all(dense(two_way[c]) for c in cells):
+        return None
+    return cells
+
+
+def _sub_relations(rel: Relations, cells: np.ndarray) -> Relations:
+    """The relations among ``cells`` (sorted), renumbered: those of a piece no relation
+    leaves."""
+    at = np.full(rel.matrix.shape[1], -1, dtype=np.int64)
+    at[cells] = np.arange(len(cells))
+    rows = np.unique(rel.by_cell[:, cells].indices)
+    matrix = rel.matrix[rows][:, cells].tocsr()
+    total = rel.total[rows]
+    return Relations(matrix, matrix.tocsc(), np.where(total >= 0, at[total], -1))
+
+
+def _secondary_on(coords, hierarchies, rel, stats: MeasureStats, policy: Policy, primary, level):
     # imported here: an answer without an unsafe cell needs none of secondary suppression
     from sdc.rectangles import dense
     from sdc.secondary import cell_rank, suppress
@@ -197,11 +264,11 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
         "contributors": contributors.astype(np.float64),
         "unit": np.ones(len(values)),
     }[policy.secondary_cost]
-    rank = cell_rank(np.asarray(table.coords), cost)
+    coords = np.asarray(coords)
+    rank = cell_rank(coords, cost)
     lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
-    coords = np.asarray(table.coords)
-    grid = coords if dense(coords) and not table.hierarchies else None
-    plain = None if table.hierarchies else coords
+    grid = coords if dense(coords) and not hierarchies else None
+    plain = None if hierarchies else coords
     return suppress(
         rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid, coords=plain
     )

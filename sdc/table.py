@@ -51,6 +51,24 @@ class MeasureStats:
             return np.zeros(self.n_cells, dtype=bool)
         return np.asarray(self.has_negative, dtype=bool)
 
+    def take(self, cells: np.ndarray) -> MeasureStats:
+        """The statistics of ``cells`` only, in that order."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else np.asarray(a)[cells]
+
+        return MeasureStats(
+            self.kind,
+            np.asarray(self.value)[cells],
+            np.asarray(self.contributors)[cells],
+            np.asarray(self.x1)[cells],
+            np.asarray(self.x2)[cells],
+            np.asarray(self.cell_key)[cells],
+            pick(self.has_negative),
+            pick(self.abs_value),
+            pick(self.additive_value),
+        )
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Hierarchy:

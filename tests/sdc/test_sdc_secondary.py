@@ -1,3 +1,5 @@
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -192,5 +194,46 @@ def test_patterns_audited_in_batches_survive_the_exact_audit(seed, slices, shape
     policy = Policy(perturb=False)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(secondary, "BATCH_CELLS", batch * 4)
+        suppressed = protect(table, policy).measures["count"].status == status.SUPPRESSED
+    assert_pattern_protects(table, "count", suppressed, policy)
+
+
+def test_a_table_that_falls_apart_in_two_way_tables_is_protected_piece_by_piece(monkeypatch):
+    """An item without a total (years of a stock) holds two-way tables apart: each is protected
+    as a two-way table (rectangles and flows: a grid), and the pattern of the whole keeps
+    every protection interval of the whole table."""
+    protect_module = importlib.import_module("sdc.protect")  # (``sdc`` exports the function)
+
+    table = sliced_table(5, 6, (4, 3))
+    policy = Policy(perturb=False)
+    grids: list[int] = []
+    real = secondary.suppress
+
+    def suppress(rel, values, *args, grid=None, **kw):
+        grids.append(-1 if grid is None else len(grid))
+        return real(rel, values, *args, grid=grid, **kw)
+
+    monkeypatch.setattr(secondary, "suppress", suppress)
+    monkeypatch.setattr(protect_module, "SLICE_MIN_CELLS", 1)
+    m = protect(table, policy).measures["count"]
+    assert grids == [20] * 6  # six two-way tables of 5 x 4 cells, margins included
+    suppressed = m.status == status.SUPPRESSED
+    assert suppressed.sum() > 6 * 4
+    assert_pattern_protects(table, "count", suppressed, policy)
+    grids.clear()
+    monkeypatch.setattr(protect_module, "SLICE_MIN_CELLS", 1_000)  # pieces too small: whole
+    protect(table, policy)
+    assert grids == [-1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 8), st.tuples(st.integers(2, 5), st.integers(2, 5)))
+def test_patterns_protected_piece_by_piece_survive_the_exact_audit(seed, slices, shape):
+    protect_module = importlib.import_module("sdc.protect")  # (``sdc`` exports the function)
+
+    table = sliced_table(seed, slices, shape)
+    policy = Policy(perturb=False)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(protect_module, "SLICE_MIN_CELLS", 1)
         suppressed = protect(table, policy).measures["count"].status == status.SUPPRESSED
     assert_pattern_protects(table, "count", suppressed, policy)
