@@ -226,14 +226,14 @@ def _two_way_slices(table: CellTable) -> list[np.ndarray] | None:
     has_total = (coords < 0).any(axis=0)
     if int(has_total.sum()) != 2:
         return None
-    apart = coords[:, ~has_total]
-    _, which = np.unique(apart, axis=0, return_inverse=True)
-    which = which.ravel()
-    n_slices = int(which.max()) + 1
-    if n_slices < 2 or len(coords) < SLICE_MIN_CELLS * n_slices:
+    key = np.zeros(len(coords), dtype=np.int64)  # the members apart, mixed radix
+    for col in coords[:, ~has_total].T.astype(np.int64):
+        key = key * (int(col.max()) + 1) + col  # members of a table: far below 2^63
+    order = np.argsort(key, kind="stable")
+    starts = np.flatnonzero(np.diff(key[order])) + 1
+    if len(starts) == 0 or len(coords) < SLICE_MIN_CELLS * (len(starts) + 1):
         return None
-    order = np.argsort(which, kind="stable")
-    cells = np.split(order, np.flatnonzero(np.diff(which[order])) + 1)
+    cells = np.split(order, starts)
     two_way = coords[:, has_total]
     if not all(dense(two_way[c]) for c in cells):
         return None

@@ -532,25 +532,25 @@ def _audited_together(state: _State, comps: list[np.ndarray]) -> list[tuple[np.n
     cells = np.concatenate(tiny) if tiny else np.zeros(0, dtype=np.int64)
     units = grid_units(state.values[cells], starts) if tiny else np.zeros(0)
     out: list[tuple[np.ndarray, int, int]] = []
-    batches: dict[float, tuple[list[np.ndarray], list[int]]] = {}  # per unit: cells, size
+    batches: dict[float, list[np.ndarray]] = {}  # per grid unit: the components gathered
+    size: dict[float, int] = {}  # and their cells
 
     def close(unit: float) -> None:
-        batch = batches.pop(unit)[0]
+        batch = batches.pop(unit)
+        del size[unit]
         width = int(np.ceil(np.sqrt(sum(len(c) ** 2 for c in batch))))
         out.append((np.sort(np.concatenate(batch)), len(batch), width))
 
-    at = 0
+    unit_of = iter(units.tolist())  # of each tiny component, in order
     for c in comps:
         if len(c) > BATCH_COMPONENT:
             out.append((c, 1, len(c)))
             continue
-        unit = float(units[at])
-        at += 1
-        if unit in batches and batches[unit][1][0] + len(c) > BATCH_CELLS:
+        unit = next(unit_of)
+        if unit in batches and size[unit] + len(c) > BATCH_CELLS:
             close(unit)
-        batch, n = batches.setdefault(unit, ([], [0]))
-        batch.append(c)
-        n[0] += len(c)
+        batches.setdefault(unit, []).append(c)
+        size[unit] = size.get(unit, 0) + len(c)
     for unit in list(batches):
         close(unit)
     return out
