@@ -9,12 +9,12 @@ import time
 from bench.http_load import server_memory
 
 # A parent that forks two children; a child holds ~64 MiB, so its peak is its own.
-FORKING = """
+FORKING = r"""
 import os, sys, time
 for _ in range(2):
     if os.fork() == 0:
         held = b"x" * (64 * 2**20)  # written, so resident
-        print("ready", flush=True)
+        os.write(1, b"ready\n")  # one write: the two children's lines never interleave
         time.sleep(30)
         os._exit(0)
 time.sleep(30)
