@@ -349,7 +349,8 @@ def fold_cells(
     published = pm.published[node]
     suppressed = pm.status[node] == SUPPRESSED
     count = np.bincount(answer_of, minlength=n)
-    value = np.bincount(answer_of, weights=np.where(suppressed, 0.0, published), minlength=n)
+    weights = np.where(suppressed, 0.0, published).astype(np.float64)
+    value = np.bincount(answer_of, weights=weights, minlength=n).astype(np.float64)
     hidden = np.bincount(answer_of, weights=suppressed.astype(np.float64), minlength=n) > 0
     inexact = np.bincount(answer_of, weights=(pm.status[node] != SAFE).astype(float), minlength=n)
     status = np.where(inexact > 0, PERTURBED, SAFE).astype(np.int8)

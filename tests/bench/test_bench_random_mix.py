@@ -56,3 +56,26 @@ def test_an_error_is_reported_and_the_mix_goes_on(home, monkeypatch):
     result = random_mix.main(["--home", str(home), "--queries", "5", "--seed", "1"])
     assert [e["status"] for e in result["errors"]] == ["error: RuntimeError"]
     assert result["errors"][0]["i"] == 1 and result["queries"] == 5
+
+
+def test_a_wide_mix_draws_every_form_of_the_contract_and_never_fails(home):
+    engine = Engine.open(current_release(home))
+    try:
+        draw = random_mix.Draw(engine, 5, wide=True)
+        queries = [draw.query() for _ in range(120)]
+        narrow = random_mix.Draw(engine, 5)
+        assert [q.cube for q in queries[:1]] == [narrow.query().cube]  # same first draw
+        records = random_mix.run(engine, 120, 5, wide=True)
+    finally:
+        engine.close()
+    assert [r["query"] for r in records] == [repr(q) for q in queries]
+    cuts = [c for q in queries for c in q.cuts]
+    assert any(c.relation in ("neighbours", "peers") for c in cuts)
+    assert any(c.exclude for c in cuts) and any(c.from_ and c.role != "period" for c in cuts)
+    assert any(c.role not in ("period", "region", "residence") for c in cuts)
+    assert any(q.derived for q in queries) and any(q.ranking for q in queries)
+    assert any(q.order for q in queries) and any(q.limit for q in queries)
+    assert any(q.options for q in queries)
+    statuses = {r["status"] for r in records}
+    assert statuses <= {"ok", "invalid_query", "too_many_cells"}, statuses
+    assert sum(r["status"] == "ok" for r in records) >= 60

@@ -252,3 +252,20 @@ def test_all_nodes_is_every_partial_cell_one_whole_member_of_one_level(case):
         all(inside[c] in members(lv) for c in partial) for lv in axis.levels
     )
     assert _all_nodes(axis, mask, kept) is expected
+
+
+@pytest.mark.parametrize("drilldown", ["region@gemeente", "region@politie_eenheid"])
+def test_a_group_of_no_cells_is_an_empty_answer(engine, drilldown):
+    """The wijken of a gemeente the release has none of, with a member set on another role
+    (a custom group there too): nothing to fold, an answer without rows, not an error."""
+    query = Query(
+        "population",
+        ("inhabitants",),
+        (drilldown,),
+        (
+            Cut("region", "wijk", relation="descendants", of="GM0109"),
+            year_cut("2023"),
+            Cut("income", "quintile", members=("1", "2", "3", "4", "unknown")),
+        ),
+    )
+    assert engine.answer(query).total_rows == 0
