@@ -11,9 +11,9 @@ changes), totals none, grand or margins, and cuts: a year, a range of up to four
 none; and half the time a region cut (up to 30 gemeenten, a provincie, or the wijken or
 buurten of a gemeente). ``--wide`` draws what else the query contract allows on top:
 cuts on the other dimensions (member sets, ranges, exclusions), neighbours and peers of a
-gemeente, an excluded provincie, a derived measure, a ranking, an order with a page, and a
-coarser rounding. The same seed (and ``--wide`` or not) draws the same queries from the
-same release.
+gemeente, an excluded provincie, a derived measure, a ranking, an order with a page, a
+coarser rounding, a measure of another cube and English labels. The same seed (and
+``--wide`` or not) draws the same queries from the same release.
 Reported: per query its time, status and cells; the median, 95th percentile and maximum of
 the answered ones; the slowest; every error other than the refusals a valid-looking query
 may get (``invalid_query``: a level the cube lacks for a cut; ``too_many_cells``), a
@@ -90,6 +90,13 @@ class Draw:
                 extra["limit"], extra["offset"] = rnd.randint(1, 50), rnd.choice((0, 0, 5))
         if rnd.random() < 0.15:
             extra["options"] = (("rounding", rnd.choice(("5", "10"))),)
+        other = [c for c in sorted(self.models) if c != query.cube]
+        if other and rnd.random() < 0.15:
+            cube = rnd.choice(other)
+            measure = rnd.choice(self.models[cube]["measures"])["id"]
+            extra["measures"] = (*query.measures, f"{cube}.{measure}")
+        if rnd.random() < 0.2:
+            extra["lang"] = "en"
         return replace(query, cuts=tuple(cuts), **extra)
 
     def other_cuts(self, query: Query, model: dict[str, Any]) -> list[Cut]:

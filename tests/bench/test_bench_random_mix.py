@@ -75,7 +75,8 @@ def test_a_wide_mix_draws_every_form_of_the_contract_and_never_fails(home):
     assert any(c.role not in ("period", "region", "residence") for c in cuts)
     assert any(q.derived for q in queries) and any(q.ranking for q in queries)
     assert any(q.order for q in queries) and any(q.limit for q in queries)
-    assert any(q.options for q in queries)
+    assert any(q.options for q in queries) and any(q.lang == "en" for q in queries)
+    assert any("." in m for q in queries for m in q.measures)
     statuses = {r["status"] for r in records}
     assert statuses <= {"ok", "invalid_query", "too_many_cells"}, statuses
     assert sum(r["status"] == "ok" for r in records) >= 60
