@@ -80,8 +80,8 @@ class Draw:
         if len(query.measures) >= 2 and rnd.random() < 0.25:
             num, den = rnd.sample(query.measures, 2)
             extra["derived"] = (Derived("ratio", num, den, rnd.choice((1.0, 100.0, 1000.0))),)
-        if query.drilldown and rnd.random() < 0.2:
-            chosen = rnd.sample(query.measures, rnd.randint(1, len(query.measures)))
+        if query.drilldown and len(query.measures) >= 2 and rnd.random() < 0.2:
+            chosen = rnd.sample(query.measures, rnd.randint(2, len(query.measures)))
             extra["ranking"] = Ranking(tuple(chosen), rnd.choice(("rank", "zscore")))
         if rnd.random() < 0.3:
             by = [*query.measures, *(it.split("@")[0] for it in query.drilldown)]

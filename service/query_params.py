@@ -28,6 +28,7 @@ from werkzeug.datastructures import MultiDict
 
 from cube.errors import Problem
 from cube.suggest import did_you_mean
+from service.querybody import CODE
 
 LIST_PARAMS = ("measures", "drilldown")
 SCALAR_PARAMS = ("totals", "limit", "offset", "lang")
@@ -39,7 +40,7 @@ _CUT = re.compile(r"^(?P<neg>!)?(?P<dim>[^@:]+)@(?P<level>[^:]+):(?P<body>.+)$")
 _RELATION = re.compile(
     r"^(?P<rel>neighbours|descendants|peers)\((?P<of>[^,()]+)(?P<self>,self)?\)$"
 )
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+_CODE = re.compile(CODE)
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _PER = re.compile(r"[0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*")
 _DERIVED = re.compile(r"^(?P<name>[^:]+):(?P<num>[^/]+)/(?P<den>[^*]+)(\*(?P<per>.+))?$")

@@ -25,7 +25,9 @@ from cube.query import Cut, Query
 NAME = r"[a-z][a-z0-9_]*"
 MEASURE_RE = rf"^{NAME}(\.{NAME})?$"
 DRILL_RE = rf"^{NAME}(@{NAME})?$"
-CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
+# member codes: letters, digits and - _ . + ("95+", the oldest age band)
+CODE = r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,39}"
+CODE_RE = rf"^{CODE}$"
 MAX_LIMIT = 100_000
 MAX_OFFSET = 10_000_000
 MAX_ITEMS = 50

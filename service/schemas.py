@@ -50,7 +50,7 @@ _drill = validate.Regexp(DRILL_RE, error="must be `role@level`")
 _order_by = validate.Regexp(
     rf"^{NAME}([.@]{NAME})?$", error="must be a measure or a drill-down item `role@level`"
 )
-_code = validate.Regexp(CODE_RE, error="must be a member code (letters, digits, - _ .)")
+_code = validate.Regexp(CODE_RE, error="must be a member code (letters, digits, - _ . +)")
 
 
 def _list(inner: fields.Field, *, required: bool = False, most: int = MAX_ITEMS) -> fields.List:
