@@ -809,3 +809,55 @@ def test_delivered_wijk_and_buurt_boundaries_are_drawn_and_others_stay_schematic
     assert page.locator("#areas-tiles path.area").count() == 0
     assert "Schematische kaart" in page.inner_text("#profile .schematic-note")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "view, item, cube, measure",
+    [
+        ("#theme=real_estate&ind=dwellings.dwellings&year=2024", "owner_type@owner_type",
+         "dwellings", "dwellings"),
+        ("#theme=sectors&ind=companies.establishments&year=2024", "legal_form@legal_form",
+         "companies", "establishments"),
+    ],
+)  # fmt: skip
+def test_real_estate_and_sectors_are_broken_down_nationally_with_readable_axes(
+    page, server, view, item, cube, measure
+):
+    """Dwellings by owner type and establishments by legal form, as the API gives them
+    (their theme's panel said "no data" before), with tick labels that stand apart."""
+    open_dashboard(page, view)
+    page.wait_for_selector("#national[data-status=ready]", timeout=30_000)
+    national = server.json(
+        f"/api/v1/cubes/{cube}/aggregate", measures=measure, drilldown=item, cut="period@year:2024"
+    )
+    rows = [r for r in national["rows"] if r["members"].get(item)]
+    bars = page.locator(f"#national .national-part[data-item='{item}'] g.bar")
+    assert bars.count() == len(rows) > 1
+    assert _ticks_apart(page, f"#national .national-part[data-item='{item}']")
+    # national figures of the full data (millions) in the same box: labels still apart
+    page.evaluate(
+        """async (sel) => {
+            const { barChart } = await import("/dashboard/js/charts.js");
+            const box = document.querySelector(sel + " .chart-box");
+            const cell = (value) => ({ value, status: "safe" });
+            barChart(box, [{ name: "a", cell: cell(5190879) }, { name: "b", cell: cell(480715) }],
+                     { lang: "nl", decimals: 0, title: "t" });
+        }""",
+        f"#national .national-part[data-item='{item}']",
+    )
+    assert _ticks_apart(page, f"#national .national-part[data-item='{item}']")
+    options = page.eval_on_selector_all("#breakdown option", "os => os.map(o => o.value)")
+    assert any(o.startswith(f"{item}:") for o in options)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _ticks_apart(page, selector: str) -> bool:
+    """Whether the x-axis tick labels of the chart in ``selector`` (at least two) stand
+    apart: 6 px or more between neighbours."""
+    boxes = page.eval_on_selector_all(
+        f"{selector} .tick text",
+        "ts => ts.map(t => { const b = t.getBBox(); const m = t.getCTM(); "
+        "return [m.e + b.x, m.e + b.x + b.width]; })",
+    )
+    boxes.sort()
+    return len(boxes) >= 2 and all(a[1] + 6 <= b[0] for a, b in zip(boxes, boxes[1:], strict=False))

@@ -121,7 +121,11 @@ export const BREAKDOWNS = [
   ["age", "broad"],
   ["drug_type", "drug_type"],
   ["cash", "value"],
+  ["transaction_type", "transaction_type"],
   ["sex", "sex"],
+  ["premises_type", "premises_type"],
+  ["owner_type", "owner_type"],
+  ["legal_form", "legal_form"],
 ];
 
 /** The map's region level: gemeente, or provincie when chosen (and the cube has it). */

@@ -84,7 +84,10 @@ export function barChart(container, bars, { lang, decimals, title, reference, lo
   const x = log ? logScale(values, w) : d3.scaleLinear().domain([Math.min(0, d3.min(values) ?? 0), d3.max(values) || 1]).nice().range([0, w]);
   const y = d3.scaleBand().domain(items.map((_, i) => i)).range([0, items.length * rowH]).padding(0.2);
   const fmt = numberFormat(lang, decimals);
-  const axis = log ? d3.axisBottom(x).tickValues(logTicks(x)) : d3.axisBottom(x).ticks(width < 420 ? 3 : 5);
+  // as many ticks as labels fit side by side (about 7 px per character and a gap)
+  const label = Math.max(...x.domain().map((v) => fmt.format(v).length)) * 7 + 16;
+  const fit = Math.max(2, Math.min(width < 420 ? 3 : 5, Math.floor(w / label)));
+  const axis = log ? d3.axisBottom(x).tickValues(logTicks(x)) : d3.axisBottom(x).ticks(fit);
   inner.append("g").attr("transform", `translate(0,${items.length * rowH})`).call(axis.tickFormat((v) => fmt.format(v)));
   const rows = inner.selectAll("g.bar").data(items).join("g").attr("class", (d) => `bar${d.highlight ? " highlight" : ""}`);
   rows.append("text").attr("class", "bar-name").attr("x", -6).attr("y", (d) => y(d.i) + y.bandwidth() / 2).text((d) => d.name);
