@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -860,4 +861,4 @@ def _ticks_apart(page, selector: str) -> bool:
         "return [m.e + b.x, m.e + b.x + b.width]; })",
     )
     boxes.sort()
-    return len(boxes) >= 2 and all(a[1] + 6 <= b[0] for a, b in zip(boxes, boxes[1:], strict=False))
+    return len(boxes) >= 2 and all(a[1] + 6 <= b[0] for a, b in pairwise(boxes))
