@@ -10,6 +10,7 @@ importing marshmallow and hands every other body to ``load_checked`` here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import (
@@ -50,7 +51,16 @@ _drill = validate.Regexp(DRILL_RE, error="must be `role@level`")
 _order_by = validate.Regexp(
     rf"^{NAME}([.@]{NAME})?$", error="must be a measure or a drill-down item `role@level`"
 )
-_code = validate.Regexp(CODE_RE, error="must be a member code (letters, digits, - _ . +)")
+_CODE_TEXT = "must be a member code (letters, digits, - _ . +)"
+_code_pattern = validate.Regexp(CODE_RE, error=_CODE_TEXT)
+
+
+def _code(value: str) -> None:
+    """A member code; one with a space where a '+' would make it one ('95 ' for '95+') came
+    through a URL, where '+' means a space: say so."""
+    if value.endswith(" ") and re.match(CODE_RE, value.replace(" ", "+")):
+        raise ValidationError(f"{_CODE_TEXT}; in a URL a '+' is a space: write it as %2B")
+    _code_pattern(value)
 
 
 def _list(inner: fields.Field, *, required: bool = False, most: int = MAX_ITEMS) -> fields.List:

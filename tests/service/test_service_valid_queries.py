@@ -146,3 +146,17 @@ def test_the_oldest_age_band_is_a_member_code_over_http(app, oldest):
     assert posted.status_code == got.status_code == 200, (posted.json, got.json)
     assert posted.json["rows"] == got.json["rows"]
     assert [r["members"] for r in posted.json["rows"]] == [{f"age@{level}": oldest}]
+
+
+def test_a_plus_written_plainly_in_a_url_is_explained(app):
+    """In a query string '+' is a space: ``cut=age@band5:95+`` arrives as '95 ', refused
+    with a hint to write %2B."""
+    client = app.test_client()
+    url = "/api/v1/cubes/population/aggregate?measures=inhabitants&cut=period@year:2023"
+    r = client.get(f"{url}&cut=age@band5:90-94,95+")
+    assert r.status_code == 400 and r.json["error_type"] == "invalid_query"
+    (problem,) = r.json["errors"]
+    assert problem["location"].endswith(".members[1]") and "%2B" in problem["message"]
+    assert client.get(f"{url}&cut=age@band5:90-94,95%2B").status_code == 200
+    r = client.get(f"{url}&cut=age@band5:90 94")  # a space, but no code with a '+' either
+    assert r.status_code == 400 and "%2B" not in r.json["errors"][0]["message"]
