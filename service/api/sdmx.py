@@ -30,7 +30,7 @@ from service.formats import MEDIA_TYPES, choose_format, content_disposition
 from service.prepared import prepare
 from service.query_params import parse_args
 from service.schemas import load_query
-from service.sdmx import AGENCY, MEASURE, PERIOD_ROLE, TIME, VERSION, dimension_id
+from service.sdmx import AGENCY, MEASURE, PERIOD_ROLE, TIME, TOTAL, VERSION, dimension_id
 from service.state import EngineLike
 
 bp = Blueprint("sdmx", __name__)
@@ -223,8 +223,8 @@ def _apply_key(
     key: str, cube: str, structures: sdmx_structure.Structures, args: MultiDict[str, str]
 ) -> list[Problem]:
     """An SDMX key (``PV27+PV20........suspects.2023``: one position per dimension, ``+`` between
-    codes) → drill-downs and cuts added to ``args``. A position left empty is not drilled
-    down (its observations are the total, ``_T``); ``all`` is every position empty.
+    codes) → drill-downs and cuts added to ``args``. A position left empty, or ``_T``, is not
+    drilled down (its observations are the total, ``_T``); ``all`` is every position empty.
     ``startPeriod``/``endPeriod`` cut the period."""
     problems: list[Problem] = []
     dims = structures.keys.get(cube, [])
@@ -234,6 +234,10 @@ def _apply_key(
         return [Problem("path.key", f"{len(dims)} positions separated by `.`: {where}")]
     for dim, text in zip(dims, positions, strict=True):
         codes = [c for c in text.split("+") if c] if text else []
+        if TOTAL in codes:  # the total of the position, as the observations name it
+            if len(codes) > 1:
+                problems.append(Problem("path.key", f"{TOTAL} (the total) stands alone: {dim}"))
+            continue
         if not codes:
             continue
         if dim == MEASURE:

@@ -5,6 +5,7 @@ observation for observation equal to the JSON answer; version negotiation; code 
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import re
@@ -197,6 +198,27 @@ def test_a_data_query_by_sdmx_key_and_period(base):
     for bad in ("GM0363", ".".join(["PV99"] + [""] * 9), ".".join(["PV27+GM0363"] + [""] * 9)):
         status, _, body = fetch(f"{base}{SDMX}/data/DRUG_SUSPECTS/{bad}")
         assert status == 400 and json.loads(body)["errors"][0]["location"] == "path.key", bad
+
+
+def test_a_key_takes_the_codes_the_observations_carry(base):
+    """``65_PLUS`` (the member ``65+``) and ``_T`` (the total) in a key, as the data name
+    them: the oldest band's observations, and the total where the position is ``_T``."""
+
+    def key(region: str = "", age: str = "") -> str:  # REGION.AGE.SEX...MEASURE.TIME_PERIOD
+        return ".".join([region, age, *[""] * 5, "inhabitants", "2023"])
+
+    oldest = fetch(f"{base}{SDMX}/data/POPULATION/{key(age='65_PLUS')}", CSV2)
+    assert oldest[0] == 200, oldest[2][:300]
+    rows = list(csv.DictReader(io.StringIO(oldest[2].decode())))
+    assert {r["AGE"] for r in rows} == {"65_PLUS"} and len(rows) == 1
+    query = "measures=inhabitants&drilldown=age@broad&cut=age@broad:65%2B&cut=period@year:2023"
+    assert [v[0] for v in expected(base, "population", query).values()] == [
+        float(rows[0]["OBS_VALUE"])
+    ]
+    total = fetch(f"{base}{SDMX}/data/POPULATION/{key('_T', '_T')}", CSV2)
+    assert total[0] == 200 and total[2] == fetch(f"{base}{SDMX}/data/POPULATION/{key()}", CSV2)[2]
+    both = fetch(f"{base}{SDMX}/data/POPULATION/{key(age='_T+65_PLUS')}")
+    assert both[0] == 400 and json.loads(both[2])["errors"][0]["location"] == "path.key"
 
 
 def test_sdmx_takes_one_level_per_role(base):
