@@ -14,6 +14,8 @@ from collections import Counter
 import pytest
 
 from bench.compare import comparable  # everything an answer publishes, floats by their bits
+from bench.random_mix import Draw
+from cube.errors import InvalidQuery, TooManyCells
 from cube.query import Cut, Derived, Order, Query, Ranking
 from tests.conformance.conftest import open_engine
 
@@ -191,6 +193,24 @@ def test_same_protected_answer(reference, backend_engine, name):
     for got_row, want_row in zip(got[1], want[1], strict=True):
         assert got_row == want_row
     assert got[2] == want[2]
+
+
+def test_wide_random_draws_are_answered_alike(reference, backend_engine, backend_options):
+    """Queries the mix does not hold, drawn over every form of the contract (the random
+    bench's ``--wide`` draws): the same answer on every backend, or the same refusal."""
+    draw = Draw(reference, 23, wide=True)
+    answered = 0
+    for _ in range(12 if backend_options[0].startswith("spark") else 40):
+        query = draw.query()
+        outcomes = []
+        for engine in (reference, backend_engine):
+            try:
+                outcomes.append(comparable(engine.answer(query)))
+            except (InvalidQuery, TooManyCells) as exc:
+                outcomes.append(exc.error_type)
+        assert outcomes[1] == outcomes[0], query
+        answered += not isinstance(outcomes[0], str)
+    assert answered >= 6
 
 
 def test_query_mix_exercises_every_rule(reference):
