@@ -103,8 +103,9 @@ def test_every_form_of_the_contract_over_http_is_the_engines_answer(app):
 
 
 def _posted_like_the_engine(client, engine, draw) -> int:
-    """Post ``draw``'s queries; each is answered over HTTP exactly when the engine answers
-    it, with its cells, and refused with the engine's error type when the engine refuses."""
+    """Post ``draw``'s queries, and ask them in the GET form; each is answered over HTTP
+    exactly when the engine answers it, with its cells (the same rows either way), and
+    refused with the engine's error type when the engine refuses."""
     answered = 0
     for _ in range(60):
         query = draw.query()
@@ -113,16 +114,45 @@ def _posted_like_the_engine(client, engine, draw) -> int:
         except (InvalidQuery, TooManyCells) as exc:
             want = exc
         body = query_to_dict(query)
-        r = client.post(f"/api/v1/cubes/{body.pop('cube')}/aggregate", json=body)
+        url = f"/api/v1/cubes/{body.pop('cube')}/aggregate"
+        r = client.post(url, json=body)
+        by_get = client.get(url, query_string=get_form(query))
         if not hasattr(want, "rows"):
             assert (r.status_code, r.json["error_type"]) == (400, want.error_type), query
+            assert (by_get.status_code, by_get.json["error_type"]) == (400, want.error_type)
             continue
         assert r.status_code == 200, (query, r.json)
         answered += 1
         assert r.json["total_rows"] == want.total_rows
         got = [[c["value"] for c in row["cells"].values()] for row in r.json["rows"]]
         assert got == [[v.value for v in row.values] for row in want.rows]
+        assert by_get.status_code == 200 and by_get.json["rows"] == r.json["rows"], query
     return answered
+
+
+def get_form(query) -> list[tuple[str, str]]:
+    """``query`` in the GET form's syntax (``service/query_params.py``)."""
+    params = [("measures", ",".join(query.measures)), ("totals", query.totals)]
+    params += [("drilldown", ",".join(query.drilldown))] if query.drilldown else []
+    for c in query.cuts:
+        if c.relation:
+            body = f"{c.relation}({c.of}{',self' if c.include_self else ''})"
+        elif c.members:
+            body = ",".join(c.members)
+        else:
+            body = f"{c.from_ or ''}..{c.to or ''}"
+        params.append(("cut", f"{'!' if c.exclude else ''}{c.role}@{c.level}:{body}"))
+    params += [("order", ",".join(("-" if o.desc else "") + o.by for o in query.order))]
+    params += [("limit", str(query.limit))] if query.limit is not None else []
+    params += [("offset", str(query.offset)), ("lang", query.lang)]
+    for d in query.derived:
+        params.append(("derived", f"{d.name}:{d.numerator}/{d.denominator}*{d.per:g}"))
+    if query.ranking:
+        params += [("ranking", ",".join(query.ranking.measures))]
+        params += [("ranking_method", query.ranking.method)]
+        params += [("ranking_name", query.ranking.name)]
+    params += [("option", f"{k}:{v}") for k, v in query.options]
+    return [(k, v) for k, v in params if v != ""]
 
 
 @pytest.mark.parametrize("oldest", ["95+", "65+"])
