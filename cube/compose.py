@@ -349,7 +349,8 @@ def fold_cells(
     published = pm.published[node]
     suppressed = pm.status[node] == SUPPRESSED
     count = np.bincount(answer_of, minlength=n)
-    weights = np.where(suppressed, 0.0, published).astype(np.float64)
+    weights = np.where(suppressed, 0.0, published)
+    # float even when no node makes up a cell: NumPy's bincount of nothing is int64
     value = np.bincount(answer_of, weights=weights, minlength=n).astype(np.float64)
     hidden = np.bincount(answer_of, weights=suppressed.astype(np.float64), minlength=n) > 0
     inexact = np.bincount(answer_of, weights=(pm.status[node] != SAFE).astype(float), minlength=n)
