@@ -150,8 +150,9 @@ def test_a_total_moves_with_the_hypercube_of_its_largest_part_level_after_level(
 
 
 def test_three_way_tables_get_a_proven_pattern_within_their_lp_budget(monkeypatch):
-    """Three items with margins have no flows: LPs are counted in work (columns squared),
-    and once the budget is spent the directions prove what is left, with no further LP.
+    """Three items with margins have no flows: LPs are counted in work (columns squared, at
+    least ``LP_FLOOR_COLUMNS`` squared each), and once the budget is spent the directions
+    prove what is left, with no further LP.
     The pattern is the same on every run (a budget of work, not of time) and survives the
     exact audit. Boxes suppress less than hypercubes alone would."""
     table = random_table(4, (6, 5, 3), 400, hierarchy=False)
@@ -165,12 +166,14 @@ def test_three_way_tables_get_a_proven_pattern_within_their_lp_budget(monkeypatc
     plain = {"coords": np.asarray(table.coords)}
     free = suppress(*args, **plain)
     assert free.fallbacks == 0 and free.n_lps > 0
-    for budget in (0, 1, 100_000):
+    floor = secondary.LP_FLOOR_COLUMNS**2  # the least work an LP counts
+    for budget in (0, floor - 1, 3 * floor):
         monkeypatch.setattr(secondary, "LP_BUDGET", budget)
         first, again = suppress(*args, **plain), suppress(*args, **plain)
         assert np.array_equal(first.suppressed, again.suppressed)
         assert first.suppressed[primary].all()
-        if budget < 2:  # not one LP fits: directions only
+        assert first.n_lps <= budget // floor  # however small the LPs (a few cells here)
+        if budget < floor:  # not one LP fits: directions only
             assert first.n_lps == 0 and first.fallbacks > 0
             cubes_only = suppress(*args)  # (no coordinates: no boxes)
             assert first.suppressed.sum() < cubes_only.suppressed.sum()
