@@ -91,8 +91,9 @@ def test_valid_queries(app, models):
 
 def test_every_form_of_the_contract_over_http_is_the_engines_answer(app):
     """The random mix's wide draws (cuts on every dimension, relations, exclusions, derived
-    measures, rankings, orders and pages, rounding, English) posted as JSON: never a 5xx,
-    and every answer's cells are the engine's own for the same query."""
+    measures, rankings, orders and pages, rounding, English) posted as JSON and asked in the
+    GET form: never a 5xx, every answer's cells the engine's own for the same query, every
+    refusal the engine's."""
     client = app.test_client()
     engine = Engine.open(current_release(app.extensions["zicht"].home))
     try:
