@@ -167,7 +167,7 @@ def scaling_below(
     table. None when a meeting cell is missing or the direction does not hold."""
     shifted = table.shifted
     c = shifted[cell]
-    x = np.flatnonzero(np.all((shifted == c) | (shifted == 0) | (c == 0), axis=1))
+    x = table.below(c)
     ids = table.lookup(np.where(c == 0, shifted[x], c))
     if np.any(ids < 0):
         return None
@@ -241,6 +241,19 @@ BOX_CHUNK = 4_000_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Cost:
+    """What suppressing each cell costs a box: 0 for a cell already suppressed, else its
+    ``rank_cost``; read for the cells asked only (a box's work grows with its cells, not the
+    table's)."""
+
+    suppressed: np.ndarray  # bool per cell
+    rank_cost: np.ndarray  # float per cell
+
+    def __getitem__(self, cells: np.ndarray) -> np.ndarray:
+        return np.where(self.suppressed[cells], 0.0, self.rank_cost[cells])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Boxes:
     """Per asked cell, its cheapest box: ``corners[i]`` (cell ids, -1 where it has none)
     moving by ``delta[i]`` (+1/-1 per corner)."""
@@ -271,11 +284,29 @@ class BoxTable:
         n_items = coords.shape[1]
         self.k = max(1, min(BOX_PARTNERS, round(BOX_CHOICES ** (1 / max(1, n_items))) - 1))
 
+    def below(self, c: np.ndarray) -> np.ndarray:
+        """The cells (sorted) on the side of ``c`` (shifted coordinates) of each item: its
+        member or the total where ``c`` has a member, anything where it has the total. Read
+        from the lookup where they are fewer than the table's cells (a cell inside the
+        table: 2^items of them), else found among all cells."""
+        free = c == 0
+        size = 2.0 ** int((~free).sum()) * float(np.prod(self.span[free].astype(np.float64)))
+        if size > len(self.shifted):
+            shifted = self.shifted
+            return np.flatnonzero(np.all((shifted == c) | (shifted == 0) | free, axis=1))
+        axes = [
+            np.arange(s) if f else np.array([0, m])
+            for m, s, f in zip(c, self.span, free, strict=True)
+        ]
+        rows = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(c))
+        ids = self.lookup(rows)
+        return np.sort(ids[ids >= 0])
+
     def cheapest(
         self,
         values: np.ndarray,
         movable: np.ndarray,
-        cost: np.ndarray,
+        cost: np.ndarray | Cost,
         targets: Targets,
         cells: np.ndarray,
     ) -> Boxes:
@@ -345,7 +376,7 @@ class _Lines:
             self.line[self.cells], np.arange(self.line.max(initial=-1) + 2)
         )
 
-    def partners(self, movable: np.ndarray, cost: np.ndarray, cells: np.ndarray, k: int):
+    def partners(self, movable: np.ndarray, cost: np.ndarray | Cost, cells: np.ndarray, k: int):
         """Per asked cell, the members (shifted) of its partners on this item: the ``k``
         cheapest movable members of its line other than its own (ties: the lower member),
         then the line's total (0; -1 for a cell that is the total). -1 where a line has
@@ -406,13 +437,12 @@ def _cheapest_boxes(lookup, partners, values, movable, cost, targets, own, cells
         step.append(spread((q - mine) * lookup.weight[d], d))
         # a partner moves its corner against the cell, unless one of the two is the total
         factor.append(np.where((mine == 0) != (q == 0), 1, -1).astype(np.int8))
-    good = np.append(movable, False)  # a last entry for "no such cell" (-1)
     base = (own @ lookup.weight).reshape((n_cells,) + (1,) * n_items)
     corner_at = []
     for k in range(2**n_items):
         key = base + sum((step[d] for d in range(n_items) if k >> d & 1), np.int64(0))
         corner_at.append(lookup.ids(key))
-        usable &= good[corner_at[-1]]
+        usable &= (corner_at[-1] >= 0) & movable[corner_at[-1]]  # -1: no such cell
     # the boxes left, one row each: their corners and how each moves
     at, box = np.nonzero(usable.reshape(n_cells, -1))
     choice = np.unravel_index(box, sizes)
@@ -424,7 +454,7 @@ def _cheapest_boxes(lookup, partners, values, movable, cost, targets, own, cells
         for d in (d for d, t in enumerate(taken) if t):
             delta[:, k] *= factor[d][at, choice[d]]
     # how far a box moves its cell: up until a corner moving down is at its bound
-    room = (values - targets.lower_bound)[corner]
+    room = values[corner] - targets.lower_bound[corner]
     falls = delta < 0
     up = np.min(np.where(falls, room, np.inf), axis=-1, initial=np.inf)
     down = np.min(np.where(falls, np.inf, room), axis=-1, initial=np.inf)

@@ -32,6 +32,7 @@ from sdc import flows
 from sdc.audit import AuditError, Targets, audit_component, components, grid_units
 from sdc.fallback import (
     BoxTable,
+    Cost,
     Direction,
     balanced,
     part_hypercubes,
@@ -135,6 +136,7 @@ class _State:
     # hypercubes (None: hypercubes only)
     coords: np.ndarray | None = None
     box_table: BoxTable | None = None  # built at the first box
+    rank_cost: np.ndarray | None = None  # a box's cost per cell not yet suppressed
 
     def spend(self, columns: int, lps: int = 1) -> bool:
         """Whether ``lps`` LPs of ``columns`` columns fit in the budget (and spend it if so)."""
@@ -271,10 +273,14 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
     a direction proves depends on nothing the loop changes (its cells are all suppressed
     once it is), so the directions of ``FALL_BACK_CHUNK`` cells are found at once, and the
     loop only chooses; a box's cost is that of the cells it adds, as the chunk starts.
+    Its work past the chunks' grows with the cells it is given, not with the table (a box
+    reads the cost of its own cells only, ``sdc.fallback.Cost``).
     """
     order = np.unique(np.asarray(cells, dtype=np.int64))
     order = order[~proven[order]]
     order = order[np.argsort(s.rank[order])]
+    if not len(order):
+        return
     was = s.suppressed.copy()
     # each cell's requirement once suppressed (what a box must meet)
     everything = np.ones(len(s.values), dtype=bool)
@@ -284,9 +290,10 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
         chunk = chunk[~proven[chunk]]
         if len(chunk):
             _fall_back_chunk(s, chunk, proven, targets)
-    new = s.suppressed & ~was
+    new = np.flatnonzero(s.suppressed & ~was)
     s.candidate[new] = False
-    s.count += abs(s.rel.matrix) @ new.astype(np.float64)
+    _, rows, _ = entries(s.rel.by_cell, new)  # the relations of the new cells (entries +-1)
+    np.add.at(s.count, rows, 1.0)
 
 
 _NONE = np.zeros(0, dtype=bool)
@@ -340,9 +347,11 @@ def _boxes(
 ) -> list[tuple[np.ndarray | None, np.ndarray]]:
     """The cheapest box of each cell (``sdc.fallback.BoxTable``): a cell already suppressed
     costs nothing, the others their rank (cheap cells first)."""
-    cost = np.where(s.suppressed, 0.0, (1.0 + s.rank) / max(1, len(s.rank)))
     table = _box_table(s)
     assert table is not None
+    if s.rank_cost is None:
+        s.rank_cost = (1.0 + s.rank) / max(1, len(s.rank))
+    cost = Cost(s.suppressed, s.rank_cost)
     found = table.cheapest(s.values, s.movable, cost, targets, order)
     has = found.corners >= 0
     owner = np.repeat(np.arange(len(order)), has.sum(axis=1))
@@ -469,15 +478,20 @@ def _audit_changed(
     show them to fail (``sdc.flows``), and the component needs no LP.
     Sound across rounds because rounds only ever add suppression: a cell proven under an
     earlier pattern stays proven (its feasibility interval can only widen).
+    Once the LP budget is spent, the open cells of every component left get the fallback
+    together, cheap cells first (``_fall_back``), not component by component: a 480,480-cell
+    table of four items left 2,351 components (13 s at scale 0.1 one by one, 7 s together,
+    and 1 % fewer cells suppressed: a cheap cell's box serves the cells after it).
     """
     failing: list[tuple[int, bool]] = []
     n_lps = 0
     comps = [c for c in components(state.rel, state.suppressed) if not proven[c].all()]
+    deferred: list[np.ndarray] = []
     for cells, parts, width in _audited_together(state, comps):
         if state.lps_left(width) == 0:
             state.budget = 0  # not even one LP over the component fits
         if state.spent:
-            _fall_back(state, [int(c) for c in cells[~proven[cells]]], proven)
+            deferred.append(cells[~proven[cells]])
             continue
         # Large components: first the sub-tables (each of their LPs spans a few lines; a
         # flow spans the component), then flows for the few cells they leave.
@@ -510,6 +524,8 @@ def _audit_changed(
         ok = np.ones(len(cells), dtype=bool)
         ok[np.isin(cells, up + down)] = False
         proven[cells[ok]] = True
+    if deferred:
+        _fall_back(state, np.concatenate(deferred).tolist(), proven)
     return failing, n_lps
 
 

@@ -25,6 +25,7 @@ from sdc.protect import primary_suppression, protect, protect_measure
 from sdc.reference import cell_table_from_records
 from sdc.relations import build_relations
 from sdc.secondary import cell_rank, requirements, suppress
+from sdc.table import CellTable
 
 NO_LP = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -402,6 +403,53 @@ def test_the_scaling_below_a_total_takes_it_to_zero_and_moves_only_cells_below_i
         assert side.all()
     whole = scaling_below(rel, boxes_of, values, int(np.flatnonzero((coords == -1).all(1))[0]))
     assert whole is not None and len(whole.cells) == int((values != 0).sum())
+
+
+@pytest.mark.parametrize("drop", [0, 40])
+def test_the_cells_below_a_cell_are_those_on_its_side_of_every_item(drop):
+    """``BoxTable.below`` reads a cell's side of the table from the lookup (a few cells
+    inside the table); it must find the cells the definition finds among all of them, on a
+    full table and on one with cells missing (where it reads all cells instead)."""
+    coords = np.asarray(random_table(6, (5, 4, 3), 400, hierarchy=False).coords)
+    coords = np.random.default_rng(drop).permutation(coords)[drop:]
+    boxes_of = BoxTable(coords)
+    for c in range(len(coords)):
+        own = coords[c]
+        side = np.all((coords == own) | (coords == -1) | (own == -1), axis=1)
+        assert np.array_equal(boxes_of.below(boxes_of.shifted[c]), np.flatnonzero(side))
+
+
+def test_once_the_lp_budget_is_spent_the_components_left_fall_back_together(monkeypatch):
+    """With no LP left, the open cells of every component go through the fallback in one
+    pass, cheap cells first: not one pass (and its steps over the whole table) per
+    component, which made a 480,480-cell table take 13 s. The pattern still protects.
+    The table: six years (no total over them) of a three-way table with margins, so that
+    its components stay apart."""
+    full = random_table(7, (6, 6, 5, 4), 9_000, hierarchy=False)
+    keep = np.flatnonzero(np.asarray(full.coords)[:, 0] >= 0)
+    parts = {name: m.take(keep) for name, m in full.measures.items()}
+    table = CellTable(np.asarray(full.coords)[keep], parts)
+    policy = Policy()
+    stats = table.measures["amount"]
+    primary, _, level = primary_suppression(stats, policy)
+    rel = build_relations(table)
+    assert len(components(rel, primary)) >= 6
+    rank = cell_rank(table.coords, np.abs(stats.value))
+    lb = np.zeros(table.n_cells)
+    args = (rel, stats.value, primary, level, rank, stats.contributors > 0, lb)
+    monkeypatch.setattr(secondary, "LP_BUDGET", 0)
+    passes: list[int] = []
+    fall_back = secondary._fall_back
+
+    def counted(s, cells, proven):
+        passes.append(len(cells))
+        fall_back(s, cells, proven)
+
+    monkeypatch.setattr(secondary, "_fall_back", counted)
+    got = suppress(*args, coords=np.asarray(table.coords))
+    assert got.n_lps == 0 and got.fallbacks > 0
+    assert len([n for n in passes if n]) <= 2  # the audit's, then the cells never judged
+    assert_pattern_protects(table, "amount", got.suppressed, policy)
 
 
 def test_scaling_moves_every_cell_of_the_table_with_its_value():
