@@ -217,13 +217,41 @@ def _translate(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -> 
 def _part_grid(
     ctx: ReleaseContext, plan: Plan, grid: np.ndarray, part: Part
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The part's cells (the answer's cells on its items, plus its hidden members) and, per
+    answer cell, the part cell behind it."""
     if part.cube is plan.cube and part.shift == 0:
         return grid, np.arange(len(grid))
     sub = _translate(ctx, plan, part, grid[:, list(part.items)])
     if sub.shape[1] == 0:
         return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)
-    unique, inverse = np.unique(sub, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)
+    every = _with_hidden(ctx, plan, part, sub)
+    unique, inverse = np.unique(every, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)[: len(sub)]
+
+
+def _with_hidden(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:
+    """``sub`` (part cells, translated) and the cells of the members the part's level has
+    and the answer's lacks (plantations' residents of unknown sex beside drug suspects, who
+    have none), with every other coordinate of a cell on that item: the part's total over
+    an item counts their rows, so only with them is it the sum of its parts, as secondary
+    suppression takes it to be (without them it may find no pattern at all). They are
+    protected with the rest and never published."""
+    main, own = ctx.axes_for(plan.cube), ctx.axes_for(part.cube)
+    out = sub
+    for col, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
+        item = plan.items[item_idx]
+        src, dst = main[item.role].levels[item.level], own[role].levels[item.level]
+        if src.codes == dst.codes:
+            continue
+        known = set(src.codes)
+        hidden = [i for i, c in enumerate(dst.codes) if c not in known]
+        if not hidden:
+            continue
+        on = np.unique(out[out[:, col] >= 0], axis=0)  # cells with a member on the item
+        extra = np.repeat(on, len(hidden), axis=0)
+        extra[:, col] = np.tile(np.asarray(hidden, dtype=out.dtype), len(on))
+        out = np.concatenate([out, extra])
+    return out
 
 
 def execute_parts(
