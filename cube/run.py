@@ -235,7 +235,8 @@ def _with_hidden(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -
     have none), with every other coordinate of a cell on that item: the part's total over
     an item counts their rows, so only with them is it the sum of its parts, as secondary
     suppression takes it to be (without them it may find no pattern at all). They are
-    protected with the rest and never published."""
+    protected with the rest and never published. Members a cut on the item's level leaves
+    out are not added: the part reads none of their rows."""
     main, own = ctx.axes_for(plan.cube), ctx.axes_for(part.cube)
     out = sub
     for col, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
@@ -245,6 +246,10 @@ def _with_hidden(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -
             continue
         known = set(src.codes)
         hidden = [i for i, c in enumerate(dst.codes) if c not in known]
+        for f in part.filters:  # a cut's rows only: members it leaves out hold none
+            if f.role == role and f.level == item.level:
+                keys = set(f.keys)
+                hidden = [i for i in hidden if (dst.keys[i] in keys) != f.exclude]
         if not hidden:
             continue
         on = np.unique(out[out[:, col] >= 0], axis=0)  # cells with a member on the item

@@ -464,3 +464,34 @@ def test_every_table_protected_adds_up_where_another_cube_has_members_the_answer
             value = stats.value if stats.additive_value is None else stats.additive_value
             off = rel.matrix @ np.asarray(value, dtype=np.float64)
             assert np.abs(off).max(initial=0.0) < 1e-6, name
+
+
+def test_a_cut_leaves_out_the_hidden_members_of_another_cubes_part(engine, monkeypatch):
+    """Drug suspects who are men, with plantations per 100k inhabitants: the plantations part
+    reads the rows of men only, so it holds no cell of unknown sex (which would be empty)."""
+    import cube.run as cube_run
+
+    grids = []
+    part_grid = cube_run._part_grid
+
+    def kept(ctx, plan, grid, part):
+        got = part_grid(ctx, plan, grid, part)
+        grids.append((part.cube.id, got[0]))
+        return got
+
+    monkeypatch.setattr(cube_run, "_part_grid", kept)
+    year = Cut("period", "year", ("2023",))
+    query = Query(
+        "drug_suspects",
+        ("suspects", "plantations.plantations_per_100k_inhabitants"),
+        ("sex@sex",),
+        (year, Cut("sex", "sex", ("M",))),
+        totals="grand",
+    )
+    engine.answer(query)
+    (plantations,) = [g for cube, g in grids if cube == "plantations"]
+    assert sorted(map(tuple, plantations.tolist())) == [(-1,), (0,)]
+    first = len(grids)
+    engine.answer(replace(query, cuts=(year,)))
+    (plantations,) = [g for cube, g in grids[first:] if cube == "plantations"]
+    assert len(plantations) == 4  # men, women, unknown (hidden) and the total
