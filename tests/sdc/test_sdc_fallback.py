@@ -10,6 +10,7 @@ from sdc import flows, secondary, status
 from sdc.audit import Targets, audit, components
 from sdc.fallback import (
     BoxTable,
+    Cost,
     Direction,
     part_hypercube,
     part_hypercubes,
@@ -355,6 +356,11 @@ def test_the_cheapest_box_keeps_every_relation_proves_its_cell_and_beats_the_hyp
     assert len(cells) > 5
     found = BoxTable(np.asarray(table.coords)).cheapest(values, movable, cost, targets, cells)
     assert found.corners.shape == (len(cells), 2 ** len(shape))
+    # the cost read for the cells asked only (what the fallback passes): the same boxes
+    lazy = Cost(primary, (1.0 + rank) / table.n_cells)
+    again = BoxTable(np.asarray(table.coords)).cheapest(values, movable, lazy, targets, cells)
+    assert np.array_equal(again.corners, found.corners)
+    assert np.array_equal(again.delta, found.delta)
     boxed = 0
     for i, c in enumerate(cells.tolist()):
         corners, delta = found.corners[i], found.delta[i]
