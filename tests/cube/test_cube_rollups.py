@@ -83,6 +83,13 @@ FLAGGED = [
         ("region@buurt",),
         (Cut("region", "gemeente", ("GM0363",)), YEAR),
     ),
+    Query(  # the reference by earlier suspicion, wijk and age (the age pyramid's rollup)
+        "drug_suspects",
+        ("registrations", "index_young_men"),
+        ("first_registration", "residence@wijk"),
+        (Cut("age", "broad", ("25-44", "65+")), YEAR),
+        totals="margins",
+    ),
 ]
 COVERED += FLAGGED
 # ... and not: a column no rollup keeps, cubes without rollups.
