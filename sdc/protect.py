@@ -21,7 +21,7 @@ from sdc.policy import Policy
 from sdc.relations import Relations, build_relations
 from sdc.rounding import round_published
 from sdc.rules import RULES
-from sdc.table import CellTable, MeasureStats
+from sdc.table import CellTable, MeasureStats, TableError
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -258,6 +258,7 @@ def _secondary_on(coords, hierarchies, rel, stats: MeasureStats, policy: Policy,
 
     source = stats.value if stats.additive_value is None else stats.additive_value
     values = np.asarray(source, dtype=np.float64)
+    _check_adds_up(rel, values)
     contributors = np.asarray(stats.contributors)
     cost = {
         "value": np.abs(values),
@@ -272,6 +273,18 @@ def _secondary_on(coords, hierarchies, rel, stats: MeasureStats, policy: Policy,
     return suppress(
         rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid, coords=plain
     )
+
+
+def _check_adds_up(rel: Relations, values: np.ndarray) -> None:
+    """Secondary suppression takes every relation as total = sum of parts: where one does not
+    hold (a total counting rows its parts lack), how far a hidden cell can move would be
+    judged on a false premise, so the table is refused instead (a programming error, never
+    published; the values are exact sums, so the tolerance only absorbs float rounding)."""
+    off = np.abs(rel.matrix @ values)
+    tol = 1e-9 * max(1.0, float(np.abs(values).max(initial=0.0)))
+    bad = int(np.count_nonzero(off > tol))
+    if bad:
+        raise TableError(f"{bad} total(s) of the table are not the sum of their parts")
 
 
 def _publish(stats: MeasureStats, policy: Policy) -> np.ndarray:

@@ -67,6 +67,22 @@ def test_malformed_tables_are_refused_with_every_problem():
     assert "x2 must have one entry per cell" in text and "x1 must" not in text
 
 
+def test_a_table_whose_total_is_not_the_sum_of_its_parts_is_refused():
+    """A total counting rows its parts lack (another cube's residents of unknown sex beside
+    men and women) would have its pattern judged on false relations: refused, not protected.
+    The same table adding up is protected."""
+    table = table_3x3()
+    stats = table.measures["count"]
+    value = stats.value.copy()
+    value[0] += 2  # the grand total, two more than its parts
+    off = CellTable(table.coords, {"count": MeasureStats(
+        "count", value, stats.contributors, stats.x1, stats.x2, stats.cell_key
+    )})  # fmt: skip
+    with pytest.raises(TableError, match="not the sum of their parts"):
+        protect(off, Policy(perturb=False))
+    assert protect(table, Policy(perturb=False)).measures["count"].status.any()
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(0, 40).flatmap(
