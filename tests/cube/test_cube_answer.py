@@ -433,17 +433,9 @@ def test_every_table_protected_adds_up_where_another_cube_has_members_the_answer
     residents of unknown sex, drug suspects do not. The plantations part's total over sex
     counts those rows, so its table must hold them as (hidden) cells: every table handed to
     protection adds up, total = sum of parts, or secondary suppression reasons about sums
-    that are not (and found no pattern at all: ``AuditError``)."""
-    import cube.protect as cube_protect
-
-    seen = []
-    protect = cube_protect.protect
-
-    def kept(table, policy):
-        seen.append(table)
-        return protect(table, policy)
-
-    monkeypatch.setattr(cube_protect, "protect", kept)
+    that are not (it found no pattern at all: ``AuditError``; protection now refuses such a
+    table where a cell must be protected)."""
+    seen = _tables_protected(monkeypatch)
     year = Cut("period", "year", ("2023",))
     query = Query(
         "drug_suspects",
@@ -458,6 +450,21 @@ def test_every_table_protected_adds_up_where_another_cube_has_members_the_answer
     assert len(seen) >= 2 and answer.rows
     for table in seen:
         _assert_adds_up(table, repr(query))
+
+
+def _tables_protected(monkeypatch) -> list:
+    """Every cell table handed to protection from now on (filled as answers run)."""
+    import cube.protect as cube_protect
+
+    seen = []
+    protect = cube_protect.protect
+
+    def kept(table, policy):
+        seen.append(table)
+        return protect(table, policy)
+
+    monkeypatch.setattr(cube_protect, "protect", kept)
+    return seen
 
 
 def _assert_adds_up(table, where: str) -> None:
@@ -477,18 +484,10 @@ def test_every_table_protected_adds_up_over_wide_random_draws(engine, monkeypatc
     """Every form of the query contract (``bench.random_mix --wide``): custom groups,
     measures of other cubes, changes, stocks over years; every table handed to protection
     adds up."""
-    import cube.protect as cube_protect
     from bench.random_mix import Draw
     from cube.errors import UserError
 
-    seen = []
-    protect = cube_protect.protect
-
-    def kept(table, policy):
-        seen.append(table)
-        return protect(table, policy)
-
-    monkeypatch.setattr(cube_protect, "protect", kept)
+    seen = _tables_protected(monkeypatch)
     draw, checked = Draw(engine, 8, wide=True), 0
     for _ in range(150):
         query = draw.query()
