@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -61,10 +62,13 @@ def _answer(
     if comp is None:
         protected, _ = _protected(clock, run, plan, grid)
     else:  # custom groups: protect their node cells, then sum them (cube/compose.py)
-        nodes = clock("grid", node_grid, comp, axes)
-        protected, cells = _protected(clock, run, comp.plan, nodes)
-        folded = clock("compose", fold, comp, grid, nodes, protected, cells)
-        protected = _with_reports(folded, protected.reports)
+        runs, reports = [], dict[str, Any]()
+        for tile in comp.tiles:
+            nodes = clock("grid", node_grid, tile, axes)
+            protected, cells = _protected(clock, run, tile.plan, nodes)
+            runs.append((nodes, protected, cells))
+            reports = _merged(reports, protected.reports)
+        protected = _with_reports(clock("compose", fold, comp, grid, runs), reports)
     outputs = clock("derive", derive, plan, grid, protected)
     result = clock("assemble", assemble, ctx.release_id, axes, plan, grid, outputs, protected)
     return Answer(**result, timings=clock.timings)
@@ -92,6 +96,21 @@ def _protected(
         protected.reports.update(year_protected.reports)
         cells[part.key] = ys.inverse
     return protected, cells
+
+
+def _merged(a: dict, b: dict) -> dict:
+    """Two tiles' protection reports as one: counts added, the smallest of smallest figures."""
+    out = dict(a)
+    for key, value in b.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = _merged(out[key], value)
+        elif isinstance(value, int | float) and isinstance(out[key], int | float):
+            out[key] = min(out[key], value) if key.startswith("smallest") else out[key] + value
+        elif value is not None and out[key] is None:
+            out[key] = value
+    return out
 
 
 def _with_reports(parts: dict, reports: dict) -> ProtectedParts:

@@ -19,6 +19,12 @@ group — each protected as it is everywhere else, and then summed:
 - a part that does not break down by that role (a denominator cube without the role) is
   counted once, not once per node.
 
+Periods are tiled at one level. A group of regions is tiled by the whole members of several
+levels, coarsest first (``tiling``): the country but one wijk is the other provincies, the
+rest of its provincie by politie-eenheid, veiligheidsregio or gemeente, and the other wijken
+of its gemeente. Each level's nodes run as a *tile*: an ordinary plan whose mask keeps only
+those members, protected as a table of its own; the answer sums over every tile.
+
 A count of units over a custom group is therefore the sum of the nodes' counts: a person in two
 months of a range counts in both (person-months), like a stock over a range of years counts
 person-years. The last 3 and the last 5 years of the release are fixed pooled periods, each a
@@ -30,35 +36,51 @@ the query and the hierarchy, never on the data.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import product
 
 import numpy as np
 
 from cube.axes import PerAxis, RoleAxis
 from cube.errors import Problem, TooManyCells
 from cube.model import Cube, Role
-from cube.plan import Item, Part, Plan, cell_grid
+from cube.plan import Item, KeyFilter, Part, Plan, cell_grid
 from sdc.protect import ProtectedMeasure
 from sdc.status import DERIVED, PERTURBED, SAFE, SUPPRESSED
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Composition:
-    """How the answer's cells are made of node cells: ``plan`` is what runs (its extra items
-    break custom groups into nodes); ``source`` gives, per answer grouping set, the set of
-    ``plan`` whose cells are summed."""
+class Tile:
+    """One node plan: ``plan`` is what runs (its extra items break custom groups into nodes,
+    its masks keep only those nodes' base items); ``source`` gives, per answer grouping set,
+    the set of ``plan`` whose cells are summed into it."""
 
     plan: Plan
     source: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # (answer set, node set)
+    # per region tiled at several levels: (role, level, node member indexes) of this tile
+    nodes: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Composition:
+    """How the answer's cells are made of node cells: one tile per set of masks (a custom
+    region tiled at several levels runs one tile per level: each is an ordinary table of whole
+    members, protected as such)."""
+
+    tiles: tuple[Tile, ...]
+
+
+# one level of a custom region's tiling in a tile: (role, level, node member indexes)
+_Override = tuple[str, str, tuple[int, ...]]
 
 
 def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Composition | None:
-    """The node plan of ``plan``, or ``None`` when every cell already is a node."""
+    """The node plans of ``plan``, or ``None`` when every cell already is a node."""
     items = list(plan.items)
     extra: dict[tuple[str, int, str], int] = {}
-    source = []
+    by_tile: dict[tuple[_Override, ...], list[tuple[tuple[int, ...], tuple[int, ...]]]] = {}
     nodes: dict[tuple[str, tuple[str, ...]], bool] = {}  # margins repeat a role's levels
     for gs in plan.grouping_sets:
-        add: set[int] = set()
+        choices: list[list[tuple[int, _Override | None]]] = []
         for role, axis in axes.items():
             mask = plan.masks[role]
             if mask.all():
@@ -69,26 +91,144 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
                 nodes[(role, levels)] = _all_nodes(axis, mask, list(levels))
             if nodes[(role, levels)]:
                 continue
+            tiling = _mixed_tiling(plan, axis, mask, list(levels))
+            if len(tiling) > 1:
+                choices.append(
+                    [
+                        (_node_item(items, extra, axis, role, lv, members), (role, lv, members))
+                        for lv, members in tiling
+                    ]
+                )
+                continue
             level = _tiling_level(axis, mask, [items[i].level for i in mine])
-            add.add(_item_for(items, extra, axis, mask, role, level))
-        source.append((gs, tuple(sorted(set(gs) | add))))
-    if all(a == b for a, b in source):
+            choices.append([(_item_for(items, extra, axis, mask, role, level), None)])
+        for combo in product(*choices):
+            key = tuple(o for _, o in combo if o is not None)
+            node_set = tuple(sorted(set(gs) | {i for i, _ in combo}))
+            by_tile.setdefault(key, []).append((gs, node_set))
+    if all(a == b for src in by_tile.values() for a, b in src):
         return None
+    tiles = tuple(_tile(plan, items, axes, key, src) for key, src in by_tile.items())
+    n_cells = sum(t.plan.n_cells for t in tiles)
+    if n_cells > max_cells:
+        raise TooManyCells(
+            f"this custom group is answered from its {n_cells:,} member cells; the "
+            f"maximum is {max_cells:,}: choose fewer members, a coarser level or fewer breakdowns",
+            [Problem("cuts", "too many member cells")],
+        )
+    return Composition(tiles)
+
+
+def _tile(
+    plan: Plan,
+    items: list[Item],
+    axes: dict[str, RoleAxis],
+    overrides: tuple[_Override, ...],
+    source: list[tuple[tuple[int, ...], tuple[int, ...]]],
+) -> Tile:
+    """The node plan of one tile: the node sets of ``source``, each overridden role's mask
+    cut down to its nodes at their level, and every part reading only those nodes' rows."""
+    masks = dict(plan.masks)
+    for role, level, members in overrides:
+        masks[role] = masks[role] & np.isin(axes[role].levels[level].base_index, members)
     sets = tuple(dict.fromkeys(node for _, node in source))
+    used = {i for gs in sets for i in gs}
+    parts = []
+    for p in plan.parts:
+        part = _with_items(plan, p, items)
+        keep = [k for k, i in enumerate(part.items) if i in used]  # a tile's sets only
+        part = replace(
+            part,
+            items=tuple(part.items[k] for k in keep),
+            roles=tuple(part.roles[k] for k in keep),
+        )
+        filters = list(part.filters)
+        for role, level, members in overrides:
+            mapped = role if p.cube is plan.cube else _mapped(plan, p, role)
+            node_rows = np.isin(axes[role].levels[level].base_index, members)
+            # a cut every node row passes says nothing more: without it a part of whole
+            # provincies reads a rollup by provincie, not one by wijk for the cut's wijken
+            filters = [
+                f for f in filters if not (f.role == mapped and _passes(axes[role], node_rows, f))
+            ]
+            keys = axes[role].levels[level].keys
+            filters.append(KeyFilter(mapped, level, tuple(keys[m] for m in members)))
+        parts.append(replace(part, filters=tuple(filters)))
     node_plan = replace(
         plan,
         items=tuple(items),
         grouping_sets=sets,
-        parts=tuple(_with_items(plan, p, items) for p in plan.parts),
-        n_cells=_n_cells(items, sets),
+        parts=tuple(parts),
+        n_cells=_n_cells(items, sets, axes, masks),
+        masks=masks,
     )
-    if node_plan.n_cells > max_cells:
-        raise TooManyCells(
-            f"this custom group is answered from its {node_plan.n_cells:,} member cells; the "
-            f"maximum is {max_cells:,}: choose fewer members, a coarser level or fewer breakdowns",
-            [Problem("cuts", "too many member cells")],
-        )
-    return Composition(node_plan, tuple(source))
+    return Tile(node_plan, tuple(source), overrides)
+
+
+def _passes(axis: RoleAxis, rows: np.ndarray, f: KeyFilter) -> bool:
+    """Does every base item of ``rows`` pass the filter ``f`` (a filter on ``axis``'s role)?"""
+    if f.level not in axis.levels:
+        return False
+    lax = axis.levels[f.level]
+    held = {lax.keys[m] for m in np.unique(lax.base_index[rows]).tolist()}
+    return held.isdisjoint(f.keys) if f.exclude else held <= set(f.keys)
+
+
+def _mapped(plan: Plan, part: Part, role: str) -> str:
+    other = other_role(plan.cube, part.cube, role)
+    assert other is not None  # _mixed_tiling tiles only roles every part breaks down by
+    return other.id
+
+
+def _mixed_tiling(
+    plan: Plan, axis: RoleAxis, mask: np.ndarray, levels: list[str]
+) -> list[tuple[str, tuple[int, ...]]]:
+    """A region group tiled by whole members of several levels (``tiling``), where every part
+    breaks down by the role at each of its levels; ``[]`` otherwise (the single-level tiling
+    of ``_tiling_level`` answers those: a part broadcast over the role is counted once)."""
+    role = axis.role
+    if any(lv.kind != "region" for lv in role.dimension.levels):
+        return []
+    for p in plan.parts:
+        mapped = role if p.cube is plan.cube else other_role(plan.cube, p.cube, role.id)
+        if mapped is None or any(lv not in mapped.levels for lv in role.levels):
+            return []
+        taken = {r: plan.items[i].role for i, r in zip(p.items, p.roles, strict=True)}
+        if taken.get(mapped.id, role.id) != role.id:  # another role of the answer has it
+            return []
+    return tiling(axis, mask, levels)
+
+
+def tiling(
+    axis: RoleAxis, mask: np.ndarray, levels: list[str]
+) -> list[tuple[str, tuple[int, ...]]]:
+    """``mask`` tiled by whole members of several levels, coarsest first: at each level of the
+    role, the members that lie wholly in the part of ``mask`` not yet tiled and within one
+    cell (their members at ``levels``), as (level, member indexes); ``[]`` if the levels
+    leave some of ``mask`` untiled. "The Netherlands but one wijk" is the other provincies,
+    the rest of its provincie by politie-eenheid, veiligheidsregio or gemeente, and the other
+    wijken of its gemeente: some tens of nodes instead of thousands of wijken, so that fewer
+    of them are suppressed and hide the sum. Every node is still one member of one level,
+    protected and perturbed as it is everywhere else."""
+    cell_key = _level_key(axis, levels)
+    left = mask.copy()
+    out: list[tuple[str, tuple[int, ...]]] = []
+    for name in axis.role.levels:
+        if not left.any():
+            break
+        lax = axis.levels[name]
+        n_left = np.bincount(lax.base_index[left], minlength=len(lax.codes))
+        whole = (n_left > 0) & (n_left == _member_sizes(axis, name))
+        if not whole.any():
+            continue
+        inside = whole[lax.base_index]
+        pairs = np.unique(np.stack([lax.base_index[inside], cell_key[inside]]), axis=1)
+        per_member = np.bincount(pairs[0], minlength=len(lax.codes))
+        chosen = np.flatnonzero(whole & (per_member == 1))
+        if len(chosen):
+            out.append((name, tuple(chosen.tolist())))
+            left &= ~np.isin(lax.base_index, chosen)
+    return out if not left.any() else []
 
 
 # What depends only on the base (a region role has some 14,000 buurten), never on a cut.
@@ -220,6 +360,20 @@ def _item_for(
     return extra[key]
 
 
+def _node_item(
+    items: list[Item],
+    extra: dict[tuple[str, int, str], int],
+    axis: RoleAxis,
+    role: str,
+    level: str,
+    members: tuple[int, ...],
+) -> int:
+    """The item of ``role@level`` (one of the answer's, or one added for nodes; a tile's mask
+    keeps only its own nodes of that level)."""
+    mask = np.isin(axis.levels[level].base_index, members)
+    return _item_for(items, extra, axis, mask, role, level)
+
+
 def other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
     """The role of ``other`` that ``role_id`` of the main cube maps onto (as planning does)."""
     dim = main.role(role_id).dimension.id
@@ -255,54 +409,99 @@ def _with_items(plan: Plan, part: Part, items: list[Item]) -> Part:
     return replace(part, items=tuple(used), roles=tuple(roles))
 
 
-def _n_cells(items: list[Item], sets: tuple[tuple[int, ...], ...]) -> int:
+def _n_cells(
+    items: list[Item],
+    sets: tuple[tuple[int, ...], ...],
+    axes: dict[str, RoleAxis],
+    masks: dict[str, np.ndarray],
+) -> int:
+    """At most this many cells: per set, the product of its items' members within the masks."""
+    sizes: dict[int, int] = {}
     total = 0
     for gs in sets:
         size = 1
         for i in gs:
-            size *= max(1, len(items[i].members))
+            if i not in sizes:
+                lax = axes[items[i].role].levels[items[i].level]
+                sizes[i] = len(np.unique(lax.base_index[masks[items[i].role]]))
+            size *= max(1, sizes[i])
         total += size
     return total
 
 
-def node_grid(comp: Composition, axes: dict[str, RoleAxis]) -> np.ndarray:
-    p = comp.plan
+def node_grid(tile: Tile, axes: dict[str, RoleAxis]) -> np.ndarray:
+    p = tile.plan
     return cell_grid(list(p.items), p.grouping_sets, axes, p.masks)
 
 
-def fold(
-    comp: Composition,
-    answer_grid: np.ndarray,
-    node_grid: np.ndarray,
-    parts: dict[tuple[str, int], dict[str, ProtectedMeasure]],
-    part_cells: dict[tuple[str, int], np.ndarray],
-) -> dict[tuple[str, int], dict[str, ProtectedMeasure]]:
-    """Each answer cell from the protected node cells that make it up (see the module doc).
+# One tile run: its node grid, its protected parts and, per part, the part cell behind each
+# node cell.
+_Parts = dict[tuple[str, int], dict[str, ProtectedMeasure]]
+TileRun = tuple[np.ndarray, _Parts, dict[tuple[str, int], np.ndarray]]
 
-    ``part_cells[key][c]`` is the part's own cell behind node cell ``c``: node cells that a part
-    does not tell apart (it is broadcast over the role) are counted once.
+
+def fold(
+    comp: Composition, answer_grid: np.ndarray, runs: list[TileRun]
+) -> dict[tuple[str, int], dict[str, ProtectedMeasure]]:
+    """Each answer cell from the protected node cells of every tile that make it up (see the
+    module doc).
+
+    ``part_cells[key][c]`` is the part's own cell behind node cell ``c`` of a tile: node cells
+    that a part does not tell apart (it is broadcast over the role) are counted once. Tiles
+    hold disjoint rows of every part (a tiled role is one every part breaks down by), so their
+    part cells are told apart.
     """
     n_items = answer_grid.shape[1]
-    pairs_answer, pairs_node = _pairs(comp, answer_grid, node_grid[:, :n_items], node_grid)
+    answers, nodes = [], []
+    cells: dict[tuple[str, int], list[np.ndarray]] = {}
+    joined: dict[tuple[str, int], dict[str, list[ProtectedMeasure]]] = {}
+    node_offset = 0
+    cell_offset: dict[tuple[str, int], int] = {}
+    for tile, (grid, parts, part_cells) in zip(comp.tiles, runs, strict=True):
+        pairs_answer, pairs_node = _pairs(tile, answer_grid, grid[:, :n_items], grid)
+        answers.append(pairs_answer)
+        nodes.append(pairs_node + node_offset)
+        node_offset += len(grid)
+        for key, protected in parts.items():
+            own = part_cells[key]
+            at = cell_offset.get(key, 0)
+            cells.setdefault(key, []).append(own[pairs_node] + at)
+            cell_offset[key] = at + (int(own.max()) + 1 if len(own) else 0)
+            for name, pm in protected.items():
+                joined.setdefault(key, {}).setdefault(name, []).append(pm)
+    pairs_answer = np.concatenate(answers)
+    pairs_node = np.concatenate(nodes)
     out: dict[tuple[str, int], dict[str, ProtectedMeasure]] = {}
-    for key, measures in parts.items():
-        cells = part_cells[key][pairs_node]
-        uniq = np.unique(np.stack([pairs_answer, cells]), axis=1)
-        first = _first_node(pairs_answer, cells, pairs_node, uniq)
+    for key, by_name in joined.items():
+        part = np.concatenate(cells[key])
+        uniq = np.unique(np.stack([pairs_answer, part]), axis=1)
+        first = _first_node(pairs_answer, part, pairs_node, uniq)
         out[key] = {
-            name: fold_cells(pm, uniq[0], first, len(answer_grid)) for name, pm in measures.items()
+            name: fold_cells(_joined(pms), uniq[0], first, len(answer_grid))
+            for name, pms in by_name.items()
         }
     return out
 
 
+def _joined(pms: list[ProtectedMeasure]) -> ProtectedMeasure:
+    if len(pms) == 1:
+        return pms[0]
+    return ProtectedMeasure(
+        np.concatenate([p.published for p in pms]),
+        np.concatenate([p.status for p in pms]),
+        np.concatenate([p.reason for p in pms]),
+        pms[0].facts,
+    )
+
+
 def _pairs(
-    comp: Composition, answer_grid: np.ndarray, node_coords: np.ndarray, node_grid: np.ndarray
+    tile: Tile, answer_grid: np.ndarray, node_coords: np.ndarray, node_grid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(answer cell, node cell) for every node cell that makes up an answer cell."""
+    """(answer cell, node cell) for every node cell of ``tile`` that makes up an answer cell."""
     a_pattern = _patterns(answer_grid)
     n_pattern = _patterns(node_grid)
     out_a, out_n = [], []
-    for gs, node_set in comp.source:
+    for gs, node_set in tile.source:
         a_rows = np.flatnonzero(a_pattern == _pattern_of(gs))
         n_rows = np.flatnonzero(n_pattern == _pattern_of(node_set))
         cols = np.asarray(gs, dtype=np.int64)

@@ -443,7 +443,10 @@ def _build_parts(
                 if other is cube
                 else getattr(_map_role(r, cube, other, cut.role, where, False), "id", None)
             )
-            if role and cut.level in other.role(role).levels:
+            if role is None or taken.setdefault(role, cut.role) != cut.role:
+                continue  # another role of the answer has it: the offence role's cut for a
+                # population denominator by residence leaves the residents alone
+            if cut.level in other.role(role).levels:
                 filters.append(KeyFilter(role, cut.level, keys, False))
         if shift:
             filters += _within_years(r, cube, other, filters, where)

@@ -220,7 +220,11 @@ def _part_grid(
     """The part's cells (the answer's cells on its items, plus its hidden members) and, per
     answer cell, the part cell behind it."""
     if part.cube is plan.cube and part.shift == 0:
-        return grid, np.arange(len(grid))
+        if len(part.items) == grid.shape[1]:
+            return grid, np.arange(len(grid))
+        # a tile of a custom group (cube/compose.py) groups by some items only; the others
+        # are a total in each of its cells
+        return grid[:, list(part.items)], np.arange(len(grid))
     sub = _translate(ctx, plan, part, grid[:, list(part.items)])
     if sub.shape[1] == 0:
         return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)

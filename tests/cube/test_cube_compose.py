@@ -59,17 +59,126 @@ def test_cells_that_are_hierarchy_members_need_no_composition(engine, cuts, dril
 @pytest.mark.parametrize(
     "cuts, drilldown, level",
     [
-        ((Cut("residence", "gemeente", members=GM[:2]),), (), "gemeente"),
         ((Cut("period", "year", from_="2022", to="2023"),), ("residence@gemeente",), "year"),
-        ((Cut("residence", "buurt", members=("BU00140001", "BU00140101")),), (), "buurt"),
-        ((Cut("residence", "wijk", members=("WK001400",), exclude=True),), (), "wijk"),
+        ((Cut("residence", "buurt", members=("BU00140001", "BU0363AA01")),), (), "buurt"),
+        ((Cut("residence", "wijk", members=("WK001400", "WK0363AB")),), (), "wijk"),
     ],
 )
 def test_custom_groups_are_tiled_by_the_coarsest_whole_members(engine, cuts, drilldown, level):
     query = Query("drug_suspects", ("suspects",), drilldown, cuts)
     comp = node_plan(engine, query)
+    assert comp is not None and len(comp.tiles) == 1
+    assert any(it.level == level for it in comp.tiles[0].plan.items[len(drilldown) :])
+
+
+def tiles(engine, comp) -> dict[str, list[str]]:
+    """Per level of a region tiled at several levels, the codes of its nodes."""
+    out: dict[str, list[str]] = {}
+    for tile in comp.tiles:
+        for role, level, members in tile.nodes:
+            codes = engine.axes_for(tile.plan.cube)[role].levels[level].codes
+            out.setdefault(level, []).extend(codes[m] for m in members)
+    return out
+
+
+@pytest.mark.parametrize(
+    "cut, drilldown, expected",
+    [
+        # the country but a wijk: the other provincie whole, the other wijk of its gemeente
+        (
+            Cut("residence", "wijk", members=("WK001400",), exclude=True),
+            (),
+            {"provincie": ["PV27"], "wijk": ["WK001401"]},
+        ),
+        # a member set that holds a whole provincie
+        (
+            Cut("residence", "gemeente", members=GM[:2]),
+            (),
+            {"provincie": ["PV20"], "gemeente": ["GM0363"]},
+        ),
+        # by gemeente, every node lies within one cell: Noord-Holland is not taken whole
+        # (Groningen is: the test release holds one gemeente of it)
+        (
+            Cut("residence", "buurt", members=("BU0363AA01",), exclude=True),
+            ("residence@gemeente",),
+            {
+                "provincie": ["PV20"],
+                "gemeente": ["GM0362"],
+                "wijk": ["WK0363AB"],
+                "buurt": ["BU0363AA02"],
+            },
+        ),
+    ],
+)
+def test_a_region_group_is_tiled_by_whole_members_of_several_levels(
+    engine, cut, drilldown, expected
+):
+    query = Query("drug_suspects", ("suspects",), drilldown, (cut, year_cut("2023")))
+    comp = node_plan(engine, query)
     assert comp is not None
-    assert any(it.level == level for it in comp.plan.items[len(drilldown) :])
+    assert {lv: sorted(codes) for lv, codes in tiles(engine, comp).items()} == expected
+
+
+def test_the_country_but_a_wijk_is_the_sum_of_the_members_that_tile_it(engine):
+    """Asked as a complement, the figure is the provincie's and the other wijk's published
+    values added (no noise of its own); rates take the same nodes' denominators."""
+    period = year_cut("2023")
+    measures = ("inhabitants", "inhabitants_single_parent")
+
+    def ask(cut: Cut) -> tuple:
+        return cells(engine, Query("population", measures, (), (cut, period)))[()]
+
+    but_wijk = ask(Cut("region", "wijk", members=("WK001400",), exclude=True))
+    nodes = [
+        ask(Cut("region", "provincie", members=("PV27",))),
+        ask(Cut("region", "wijk", members=("WK001401",))),
+    ]
+    for k in range(len(measures)):
+        if any(n[k][1] == "suppressed" for n in nodes):
+            assert but_wijk[k] == (None, "suppressed", "derived")
+        else:
+            assert but_wijk[k][0] == pytest.approx(sum(n[k][0] for n in nodes))
+    assert but_wijk[0][1] != "suppressed"  # the test release's inhabitants are published
+
+
+def test_a_tiled_rate_takes_its_denominator_from_the_same_nodes(engine):
+    period = year_cut("2023")
+    complement = Cut("residence", "wijk", members=("WK001400",), exclude=True)
+    rate = Query("drug_suspects", ("suspects", "population.inhabitants"), (), (complement, period))
+    comp = node_plan(engine, rate)
+    assert comp is not None and len(comp.tiles) == 2
+    got = cells(engine, rate)[()]
+    nodes = [
+        cells(engine, Query("drug_suspects", rate.measures, (), (cut, period)))[()]
+        for cut in (
+            Cut("residence", "provincie", members=("PV27",)),
+            Cut("residence", "wijk", members=("WK001401",)),
+        )
+    ]
+    for k in range(2):
+        if all(n[k][1] != "suppressed" for n in nodes):
+            assert got[k][0] == pytest.approx(sum(n[k][0] for n in nodes))
+        else:
+            assert got[k][1] == "suppressed"
+
+
+def test_a_role_a_part_does_not_break_down_by_is_tiled_at_one_level(engine):
+    """The population has one region, here the residence's: an offence group is tiled at one
+    level, so that the denominator, the same for every node, is counted once."""
+    offence = Cut("offence", "wijk", members=("WK001400",), exclude=True)
+    query = Query(
+        "drug_suspects",
+        ("population.inhabitants",),
+        ("residence@gemeente",),
+        (offence, year_cut("2023")),
+    )
+    comp = node_plan(engine, query)
+    assert comp is not None and len(comp.tiles) == 1 and comp.tiles[0].nodes == ()
+    alone = Query("drug_suspects", query.measures, query.drilldown, (year_cut("2023"),))
+    assert cells(engine, query) == cells(engine, alone)
+    # without the residence, the population is that of the offence region's nodes
+    by_offence = Query("drug_suspects", query.measures, (), (offence, year_cut("2023")))
+    assert len(node_plan(engine, by_offence).tiles) == 2
 
 
 def test_a_member_set_is_the_sum_of_its_members(engine):
@@ -269,3 +378,40 @@ def test_a_group_of_no_cells_is_an_empty_answer(engine, drilldown):
         ),
     )
     assert engine.answer(query).total_rows == 0
+
+
+@given(_axis_mask_levels(), st.booleans())
+def test_a_tiling_is_whole_disjoint_members_within_one_cell_each(case, with_base):
+    """Said directly with sets: the nodes of every level are members wholly inside the mask,
+    no base item lies in two nodes, together they are the mask, and each lies within one
+    cell; with a level of single base items (the buurt) every mask is tiled."""
+    from types import SimpleNamespace
+
+    from cube.compose import tiling
+
+    axis, mask, kept = case
+    if with_base:
+        base = SimpleNamespace(
+            base_index=np.arange(axis.base_size, dtype=np.int64),
+            codes=tuple(f"b{j}" for j in range(axis.base_size)),
+        )
+        levels = {**axis.levels, "base": base}
+        role = SimpleNamespace(dimension=axis.role.dimension, levels=tuple(levels))
+        axis = SimpleNamespace(role=role, base_size=axis.base_size, levels=levels)
+    got = tiling(axis, mask, kept)
+    if with_base and mask.any():
+        assert got
+    covered = np.zeros(axis.base_size, dtype=int)
+    for level, members in got:
+        index = axis.levels[level].base_index
+        for m in members:
+            items = index == m
+            assert items.any() and mask[items].all()  # whole, inside the mask
+            cells = {
+                tuple(int(axis.levels[k].base_index[b]) for k in kept)
+                for b in np.flatnonzero(items)
+            }
+            assert len(cells) == 1  # within one cell
+            covered += items
+    if got:
+        assert (covered == mask).all()  # disjoint (no item twice) and the whole mask
