@@ -532,3 +532,34 @@ def test_a_cut_leaves_out_the_hidden_members_of_another_cubes_part(engine, monke
     engine.answer(replace(query, cuts=(year,)))
     (plantations,) = [g for cube, g in grids[first:] if cube == "plantations"]
     assert len(plantations) == 4  # men, women, unknown (hidden) and the total
+
+
+def test_the_reports_of_several_tiles_are_merged_into_one():
+    """A region group tiled at several levels protects one table per level: the audit log
+    gets one report per part, its counts added and its smallest figures the smallest."""
+    from cube.answer import _merged
+
+    one = {
+        "drug_suspects": {
+            "policy": "default",
+            "by_status": {"safe": 3, "suppressed": 1},
+            "risk": {"smallest_published_contributors": 12, "lp_audits": 1},
+        }
+    }
+    two = {
+        "drug_suspects": {
+            "policy": "default",
+            "by_status": {"safe": 2, "perturbed": 4},
+            "risk": {"smallest_published_contributors": None, "lp_audits": 2},
+        },
+        "population": {"policy": "default", "by_status": {"safe": 1}},
+    }
+    assert _merged(one, two) == {
+        "drug_suspects": {
+            "policy": "default",
+            "by_status": {"safe": 5, "suppressed": 1, "perturbed": 4},
+            "risk": {"smallest_published_contributors": 12, "lp_audits": 3},
+        },
+        "population": {"policy": "default", "by_status": {"safe": 1}},
+    }
+    assert _merged({}, two) == two
