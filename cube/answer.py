@@ -83,12 +83,12 @@ def _protected(
     axes = run[0].axes_for(plan.cube)
     over = [p for p in plan.parts if is_over_years(plan, p)]
     rest = replace(plan, parts=tuple(p for p in plan.parts if p not in over))
-    stats = clock("execute", execute_parts, *run, rest, grid)
+    stats = _execute(clock, run, rest, grid)
     protected = clock("protect", protect_parts, rest, grid, stats)
     cells = {key: res.inverse for key, res in stats.items()}
     for part in over:
         ys = clock("grid", yearly, plan, part, grid, axes)
-        year_stats = clock("execute", execute_parts, *run, ys.plan, ys.grid)
+        year_stats = _execute(clock, run, ys.plan, ys.grid)
         year_protected = clock("protect", protect_parts, ys.plan, ys.grid, year_stats)
         protected[part.key] = {
             name: summed(ys, pm) for name, pm in year_protected[part.key].items()
@@ -96,6 +96,19 @@ def _protected(
         protected.reports.update(year_protected.reports)
         cells[part.key] = ys.inverse
     return protected, cells
+
+
+def _execute(clock: _Clock, run: tuple, plan: Plan, grid: np.ndarray) -> Any:
+    """``execute_parts`` within what is left of the answer's time limit: a custom group runs
+    one plan per tile, a stock over years one more per part, and all share the one limit."""
+    ctx, caches, backend, _ = run
+    left = clock.deadline - time.monotonic()
+    if left <= 0:
+        raise QueryTimeout.after(clock.limit_s)
+    try:
+        return clock("execute", execute_parts, ctx, caches, backend, left, plan, grid)
+    except QueryTimeout:
+        raise QueryTimeout.after(clock.limit_s) from None
 
 
 def _merged(a: dict, b: dict) -> dict:

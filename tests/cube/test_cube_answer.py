@@ -563,3 +563,40 @@ def test_the_reports_of_several_tiles_are_merged_into_one():
         "population": {"policy": "default", "by_status": {"safe": 1}},
     }
     assert _merged({}, two) == two
+
+
+def test_the_tiles_of_a_group_share_the_answers_one_time_limit(engine, monkeypatch):
+    """A region group tiled at two levels runs two plans: the second gets what the first
+    left of the limit, and once nothing is left the answer stops with the limit's message."""
+    import time
+
+    import cube.answer as driver
+    from cube.errors import QueryTimeout
+
+    query = Query(
+        "drug_suspects",
+        ("suspects",),
+        (),
+        (
+            Cut("residence", "wijk", members=("WK001400",), exclude=True),
+            Cut("period", "year", members=("2023",)),
+        ),
+    )
+    given: list[float] = []
+    run = driver.execute_parts
+
+    def slow(ctx, caches, backend, timeout_s, plan, grid):
+        given.append(timeout_s)
+        time.sleep(pause)
+        return run(ctx, caches, backend, timeout_s, plan, grid)
+
+    monkeypatch.setattr(driver, "execute_parts", slow)
+    args = (engine.context, engine.caches, engine.backend())
+    pause = 0.3
+    driver.answer(*args, 2.0, query)
+    assert len(given) == 2 and given[0] <= 2.0 and given[1] <= 2.0 - pause
+    given.clear()
+    pause = 1.2
+    with pytest.raises(QueryTimeout, match="longer than 1 s"):
+        driver.answer(*args, 1.0, query)
+    assert len(given) == 1
