@@ -25,6 +25,7 @@ from cube.query import Cut, Query
 from loaders.releases import current_release
 
 _YEAR = Cut("period", "year", (str(YEAR),))
+WK = "WK0363AB"  # Jordaan, a wijk of Amsterdam
 
 # Custom groups, as analysts ask them: their cells are sums of hierarchy members.
 CUSTOM: tuple[tuple[str, Query], ...] = (
@@ -54,6 +55,16 @@ CUSTOM: tuple[tuple[str, Query], ...] = (
         Query("transactions", ("transactions", "amount"), ("reporting_sector",),
               (Cut("region", "provincie", (PV,)), Cut("region", "gemeente", (GM,), exclude=True),
                _YEAR)),
+    ),
+    (
+        "country_but_one_gemeente_by_year",
+        Query("drug_suspects", ("suspects", "suspects_per_10k_inhabitants"), ("period@year",),
+              (Cut("residence", "gemeente", (GM,), exclude=True),)),
+    ),
+    (
+        "country_but_one_wijk_by_type",
+        Query("transactions", ("transactions", "amount"), ("transaction_type",),
+              (Cut("region", "wijk", (WK,), exclude=True), _YEAR)),
     ),
 )  # fmt: skip
 
