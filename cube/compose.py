@@ -19,11 +19,13 @@ group — each protected as it is everywhere else, and then summed:
 - a part that does not break down by that role (a denominator cube without the role) is
   counted once, not once per node.
 
-Periods are tiled at one level. A group of regions is tiled by the whole members of several
-levels, coarsest first (``tiling``): the country but one wijk is the other provincies, the
-rest of its provincie by politie-eenheid, veiligheidsregio or gemeente, and the other wijken
-of its gemeente. Each level's nodes run as a *tile*: an ordinary plan whose mask keeps only
-those members, protected as a table of its own; the answer sums over every tile.
+Periods are tiled at one level. A group of any other role's members is tiled by the whole
+members of several levels, coarsest first (``tiling``): the country but one wijk is the
+other provincies, the rest of its provincie by politie-eenheid, veiligheidsregio or
+gemeente, and the other wijken of its gemeente; ages 12 to 29 are the broad group 15-24, the
+band 25-29 and the years 12, 13 and 14. Each level's nodes run as a *tile*: an ordinary plan
+whose mask keeps only those members, protected as a table of its own; the answer sums over
+every tile.
 
 A count of units over a custom group is therefore the sum of the nodes' counts: a person in two
 months of a range counts in both (person-months), like a stock over a range of years counts
@@ -183,11 +185,13 @@ def _mapped(plan: Plan, part: Part, role: str) -> str:
 def _mixed_tiling(
     plan: Plan, axis: RoleAxis, mask: np.ndarray, levels: list[str]
 ) -> list[tuple[str, tuple[int, ...]]]:
-    """A region group tiled by whole members of several levels (``tiling``), where every part
-    breaks down by the role at each of its levels; ``[]`` otherwise (the single-level tiling
-    of ``_tiling_level`` answers those: a part broadcast over the role is counted once)."""
+    """A group tiled by whole members of several levels (``tiling``), where every part breaks
+    down by the role at each of its levels; ``[]`` otherwise (the single-level tiling of
+    ``_tiling_level`` answers those: a part broadcast over the role is counted once). Never
+    for periods: a person in two months of a range counts in both, so a range stays a sum of
+    like periods (person-months), not months beside a year that counts the person once."""
     role = axis.role
-    if any(lv.kind != "region" for lv in role.dimension.levels):
+    if role.dimension.id == "period":
         return []
     for p in plan.parts:
         mapped = role if p.cube is plan.cube else other_role(plan.cube, p.cube, role.id)

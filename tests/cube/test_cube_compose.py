@@ -72,7 +72,7 @@ def test_custom_groups_are_tiled_by_the_coarsest_whole_members(engine, cuts, dri
 
 
 def tiles(engine, comp) -> dict[str, list[str]]:
-    """Per level of a region tiled at several levels, the codes of its nodes."""
+    """Per level of a group tiled at several levels, the codes of its nodes."""
     out: dict[str, list[str]] = {}
     for tile in comp.tiles:
         for role, level, members in tile.nodes:
@@ -108,37 +108,57 @@ def tiles(engine, comp) -> dict[str, list[str]]:
                 "buurt": ["BU0363AA02"],
             },
         ),
+        # ages: a broad group whole (coarsest first), then a five-year band, then years
+        (
+            Cut("age", "single", from_="12", to="29"),
+            (),
+            {"broad": ["15-24"], "band5": ["25-29"], "single": ["12", "13", "14"]},
+        ),
     ],
 )
-def test_a_region_group_is_tiled_by_whole_members_of_several_levels(
-    engine, cut, drilldown, expected
-):
+def test_a_group_is_tiled_by_whole_members_of_several_levels(engine, cut, drilldown, expected):
     query = Query("drug_suspects", ("suspects",), drilldown, (cut, year_cut("2023")))
     comp = node_plan(engine, query)
     assert comp is not None
     assert {lv: sorted(codes) for lv, codes in tiles(engine, comp).items()} == expected
 
 
-def test_the_country_but_a_wijk_is_the_sum_of_the_members_that_tile_it(engine):
-    """Asked as a complement, the figure is the provincie's and the other wijk's published
-    values added (no noise of its own); rates take the same nodes' denominators."""
+@pytest.mark.parametrize(
+    "group, nodes, published",
+    [
+        (
+            Cut("region", "wijk", members=("WK001400",), exclude=True),
+            [Cut("region", "provincie", ("PV27",)), Cut("region", "wijk", ("WK001401",))],
+            True,  # the test release's inhabitants of both are published
+        ),
+        (
+            Cut("age", "single", from_="12", to="29"),
+            [
+                Cut("age", "broad", ("15-24",)),
+                Cut("age", "band5", ("25-29",)),
+                Cut("age", "single", ("12", "13", "14")),
+            ],
+            False,  # a few single years hold too few inhabitants: the group is hidden
+        ),
+    ],
+)
+def test_a_group_is_the_sum_of_the_members_that_tile_it(engine, group, nodes, published):
+    """Asked as a group, the figure is its nodes' published values added (no noise of its
+    own); a hidden node hides it."""
     period = year_cut("2023")
     measures = ("inhabitants", "inhabitants_single_parent")
 
     def ask(cut: Cut) -> tuple:
         return cells(engine, Query("population", measures, (), (cut, period)))[()]
 
-    but_wijk = ask(Cut("region", "wijk", members=("WK001400",), exclude=True))
-    nodes = [
-        ask(Cut("region", "provincie", members=("PV27",))),
-        ask(Cut("region", "wijk", members=("WK001401",))),
-    ]
+    whole = ask(group)
+    parts = [ask(cut) for cut in nodes]
     for k in range(len(measures)):
-        if any(n[k][1] == "suppressed" for n in nodes):
-            assert but_wijk[k] == (None, "suppressed", "derived")
+        if any(n[k][1] == "suppressed" for n in parts):
+            assert whole[k] == (None, "suppressed", "derived")
         else:
-            assert but_wijk[k][0] == pytest.approx(sum(n[k][0] for n in nodes))
-    assert but_wijk[0][1] != "suppressed"  # the test release's inhabitants are published
+            assert whole[k][0] == pytest.approx(sum(n[k][0] for n in parts))
+    assert (whole[0][1] != "suppressed") is published
 
 
 def test_a_tiled_rate_takes_its_denominator_from_the_same_nodes(engine):
