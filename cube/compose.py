@@ -58,20 +58,20 @@ class Tile:
 
     plan: Plan
     source: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # (answer set, node set)
-    # per region tiled at several levels: (role, level, node member indexes) of this tile
+    # per group tiled at several levels: (role, level, node member indexes) of this tile
     nodes: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Composition:
-    """How the answer's cells are made of node cells: one tile per set of masks (a custom
-    region tiled at several levels runs one tile per level: each is an ordinary table of whole
-    members, protected as such)."""
+    """How the answer's cells are made of node cells: one tile per set of masks (a group tiled
+    at several levels runs one tile per level: each is an ordinary table of whole members,
+    protected as such)."""
 
     tiles: tuple[Tile, ...]
 
 
-# one level of a custom region's tiling in a tile: (role, level, node member indexes)
+# one level of a group's tiling in a tile: (role, level, node member indexes)
 _Override = tuple[str, str, tuple[int, ...]]
 
 
