@@ -80,7 +80,9 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
     items = list(plan.items)
     extra: dict[tuple[str, int, str], int] = {}
     by_tile: dict[tuple[_Override, ...], list[tuple[tuple[int, ...], tuple[int, ...]]]] = {}
-    nodes: dict[tuple[str, tuple[str, ...]], bool] = {}  # margins repeat a role's levels
+    # margins repeat a role's levels: each decided once
+    nodes: dict[tuple[str, tuple[str, ...]], bool] = {}
+    tilings: dict[tuple[str, tuple[str, ...]], list[tuple[str, tuple[int, ...]]]] = {}
     for gs in plan.grouping_sets:
         choices: list[list[tuple[int, _Override | None]]] = []
         for role, axis in axes.items():
@@ -93,7 +95,9 @@ def compose(plan: Plan, axes: dict[str, RoleAxis], max_cells: int) -> Compositio
                 nodes[(role, levels)] = _all_nodes(axis, mask, list(levels))
             if nodes[(role, levels)]:
                 continue
-            tiling = _mixed_tiling(plan, axis, mask, list(levels))
+            if (role, levels) not in tilings:
+                tilings[(role, levels)] = _mixed_tiling(plan, axis, mask, list(levels))
+            tiling = tilings[(role, levels)]
             if len(tiling) > 1:
                 choices.append(
                     [
@@ -146,7 +150,7 @@ def _tile(
         )
         filters = list(part.filters)
         for role, level, members in overrides:
-            mapped = role if p.cube is plan.cube else _mapped(plan, p, role)
+            mapped = _mapped(plan, p, role)
             node_rows = np.isin(axes[role].levels[level].base_index, members)
             # a cut every node row passes says nothing more: without it a part of whole
             # provincies reads a rollup by provincie, not one by wijk for the cut's wijken
@@ -176,10 +180,17 @@ def _passes(axis: RoleAxis, rows: np.ndarray, f: KeyFilter) -> bool:
     return held.isdisjoint(f.keys) if f.exclude else held <= set(f.keys)
 
 
+def _part_role(plan: Plan, part: Part, role: str) -> Role | None:
+    """The role of ``part``'s cube that the answer's ``role`` is read through."""
+    return (
+        plan.cube.role(role) if part.cube is plan.cube else other_role(plan.cube, part.cube, role)
+    )
+
+
 def _mapped(plan: Plan, part: Part, role: str) -> str:
-    other = other_role(plan.cube, part.cube, role)
-    assert other is not None  # _mixed_tiling tiles only roles every part breaks down by
-    return other.id
+    mapped = _part_role(plan, part, role)
+    assert mapped is not None  # _mixed_tiling tiles only roles every part breaks down by
+    return mapped.id
 
 
 def _mixed_tiling(
@@ -194,7 +205,7 @@ def _mixed_tiling(
     if role.dimension.id == "period":
         return []
     for p in plan.parts:
-        mapped = role if p.cube is plan.cube else other_role(plan.cube, p.cube, role.id)
+        mapped = _part_role(plan, p, role.id)
         if mapped is None or any(lv not in mapped.levels for lv in role.levels):
             return []
         taken = {r: plan.items[i].role for i, r in zip(p.items, p.roles, strict=True)}
