@@ -8,6 +8,7 @@ cubes (``population.inhabitants``) and previous-period components (``change``) b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -423,14 +424,16 @@ def _build_parts(
         where = f"measures ({cid})"
         roles: list[str] = []
         used: list[int] = []
-        taken: dict[str, str] = {}  # this cube's role -> the answer role mapped onto it
+
+        def mapped(role_id: str, other: Cube = other, where: str = where) -> str | None:
+            if other is cube:
+                return role_id
+            return getattr(_map_role(r, cube, other, role_id, where, False), "id", None)
+
+        taken = _owners(cube, [it.role for it in items], [c.role for c, _ in cut_filters], mapped)
         for i, it in enumerate(items):
-            role = (
-                it.role
-                if other is cube
-                else getattr(_map_role(r, cube, other, it.role, where, False), "id", None)
-            )
-            if role is None or taken.setdefault(role, it.role) != it.role:
+            role = mapped(it.role)
+            if role is None or taken.get(role) != it.role:
                 continue  # e.g. the offence role for a population denominator: broadcast
             if it.level not in other.role(role).levels:
                 r.fail(where, f"cube {cid!r} has no level {it.level!r} for {role!r}")
@@ -438,12 +441,8 @@ def _build_parts(
             used.append(i)
         filters = []
         for cut, keys in cut_filters:
-            role = (
-                cut.role
-                if other is cube
-                else getattr(_map_role(r, cube, other, cut.role, where, False), "id", None)
-            )
-            if role is None or taken.setdefault(role, cut.role) != cut.role:
+            role = mapped(cut.role)
+            if role is None or taken.get(role) != cut.role:
                 continue  # another role of the answer has it: the offence role's cut for a
                 # population denominator by residence leaves the residents alone
             if cut.level in other.role(role).levels:
@@ -454,6 +453,23 @@ def _build_parts(
             Part(other, shift, tuple(used), tuple(roles), tuple(measures.values()), tuple(filters))
         )
     return parts
+
+
+def _owners(
+    cube: Cube, drilled: list[str], cut: list[str], mapped: Callable[[str], str | None]
+) -> dict[str, str]:
+    """Which answer role each role of a part's cube follows, where several map onto one (the
+    population's region for drug suspects' residence and offence): a role the answer breaks
+    down by before one it only cuts, and among those the one the main cube declares first
+    (residence before offence), never the order the query names them in."""
+    order = {role.id: i for i, role in enumerate(cube.roles)}
+    owners: dict[str, str] = {}
+    for group in (drilled, cut):
+        for role_id in sorted(set(group), key=lambda role_id: order.get(role_id, len(order))):
+            role = mapped(role_id)
+            if role is not None:
+                owners.setdefault(role, role_id)
+    return owners
 
 
 def _within_years(

@@ -1,14 +1,16 @@
-"""Cell coordinates of the plan (``cube/plan.py``)."""
+"""Cell coordinates and parts of the plan (``cube/plan.py``)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cube.plan import _role_tuples
+from cube.query import Cut, Query
 
 
 @st.composite
@@ -39,3 +41,43 @@ def test_role_tuples_are_the_distinct_member_tuples_in_order(case):
     )
     assert got.tolist() == [list(t) for t in want]
     assert got.shape == (len(want), len(levels))
+
+
+YEAR = Cut("period", "year", members=("2023",))
+LIVES = Cut("residence", "gemeente", members=("GM0014",))
+OFFENDS = Cut("offence", "gemeente", members=("GM0363",))
+
+
+def _values(engine, query: Query) -> dict[tuple, tuple]:
+    return {r.members: tuple(v.value for v in r.values) for r in engine.answer(query).rows}
+
+
+def _inhabitants(engine, gemeente: str) -> float:
+    query = Query(
+        "population",
+        ("inhabitants",),
+        (),
+        (Cut("region", "gemeente", members=(gemeente,)), YEAR),
+    )
+    ((value,),) = _values(engine, query).values()
+    return value
+
+
+@pytest.mark.parametrize("cuts", [(LIVES, OFFENDS, YEAR), (OFFENDS, YEAR, LIVES)])
+def test_a_population_follows_the_residence_whatever_order_the_cuts_come_in(engine, cuts):
+    """Suspects living in one gemeente who offended in another: the population beside them is
+    the residence's, however the query orders its cuts."""
+    query = Query("drug_suspects", ("suspects", "population.inhabitants"), (), cuts)
+    ((_, inhabitants),) = _values(engine, query).values()
+    assert inhabitants == _inhabitants(engine, "GM0014")
+
+
+@pytest.mark.parametrize(
+    "drilldown",
+    [("residence@gemeente", "offence@gemeente"), ("offence@gemeente", "residence@gemeente")],
+)
+def test_a_population_follows_the_residence_whatever_order_the_drilldown_names(engine, drilldown):
+    query = Query("drug_suspects", ("population.inhabitants",), drilldown, (YEAR,))
+    got = _values(engine, query)
+    at = drilldown.index("residence@gemeente")
+    assert got and all(value == (_inhabitants(engine, key[at]),) for key, value in got.items())
