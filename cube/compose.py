@@ -208,8 +208,7 @@ def _mixed_tiling(
         mapped = _part_role(plan, p, role.id)
         if mapped is None or any(lv not in mapped.levels for lv in role.levels):
             return []
-        taken = {r: plan.items[i].role for i, r in zip(p.items, p.roles, strict=True)}
-        if taken.get(mapped.id, role.id) != role.id:  # another role of the answer has it
+        if dict(p.follows).get(mapped.id, role.id) != role.id:  # another answer role has it
             return []
     return tiling(axis, mask, levels)
 
@@ -413,12 +412,8 @@ def _with_items(plan: Plan, part: Part, items: list[Item]) -> Part:
             role = mapped.id if mapped is not None else None
         if role is None or it.level not in part.cube.role(role).levels:
             continue
-        taken = {
-            r: plan.items[i].role if i < len(plan.items) else items[i].role
-            for i, r in zip(used, roles, strict=True)
-        }
-        if taken.get(role, it.role) != it.role:
-            continue
+        if dict(part.follows).get(role, it.role) != it.role:
+            continue  # another role of the answer has it (the residence's population)
         used.append(j)
         roles.append(role)
     return replace(part, items=tuple(used), roles=tuple(roles))

@@ -59,6 +59,9 @@ class Part:
     roles: tuple[str, ...]  # this cube's role for each of those items
     measures: tuple[Measure, ...]
     filters: tuple[KeyFilter, ...]
+    # this cube's role -> the answer's role it follows, for every role the answer reads
+    # through it (drilled or cut); another answer role mapping onto it is broadcast
+    follows: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -450,7 +453,15 @@ def _build_parts(
         if shift:
             filters += _within_years(r, cube, other, filters, where)
         parts.append(
-            Part(other, shift, tuple(used), tuple(roles), tuple(measures.values()), tuple(filters))
+            Part(
+                other,
+                shift,
+                tuple(used),
+                tuple(roles),
+                tuple(measures.values()),
+                tuple(filters),
+                tuple(sorted(taken.items())),
+            )
         )
     return parts
 

@@ -81,3 +81,14 @@ def test_a_population_follows_the_residence_whatever_order_the_drilldown_names(e
     got = _values(engine, query)
     at = drilldown.index("residence@gemeente")
     assert got and all(value == (_inhabitants(engine, key[at]),) for key, value in got.items())
+
+
+@pytest.mark.parametrize("first", ["residence", "offence"])
+def test_a_population_follows_the_residence_beside_an_offence_group(engine, first):
+    """An offence group (the country but a wijk) is tiled by its members; the population stays
+    the residence's, counted once."""
+    group = Cut("offence", "wijk", members=("WK001400",), exclude=True)
+    cuts = (LIVES, group, YEAR) if first == "residence" else (group, LIVES, YEAR)
+    query = Query("drug_suspects", ("suspects", "population.inhabitants"), (), cuts)
+    ((_, inhabitants),) = _values(engine, query).values()
+    assert inhabitants == _inhabitants(engine, "GM0014")
