@@ -470,16 +470,16 @@ def _owners(
     cube: Cube, drilled: list[str], cut: list[str], mapped: Callable[[str], str | None]
 ) -> dict[str, str]:
     """Which answer role each role of a part's cube follows, where several map onto one (the
-    population's region for drug suspects' residence and offence): a role the answer breaks
-    down by before one it only cuts, and among those the one the main cube declares first
-    (residence before offence), never the order the query names them in."""
+    population's region for drug suspects' residence and offence): the one the main cube
+    declares first among those the answer reads, drilled or cut, never the order the query
+    names them in. So a population is the residence's whenever the answer reads the
+    residence (the people the suspects are drawn from), else the offence area's."""
     order = {role.id: i for i, role in enumerate(cube.roles)}
     owners: dict[str, str] = {}
-    for group in (drilled, cut):
-        for role_id in sorted(set(group), key=lambda role_id: order.get(role_id, len(order))):
-            role = mapped(role_id)
-            if role is not None:
-                owners.setdefault(role, role_id)
+    for role_id in sorted(set(drilled) | set(cut), key=lambda role_id: order[role_id]):
+        role = mapped(role_id)
+        if role is not None:
+            owners.setdefault(role, role_id)
     return owners
 
 

@@ -92,3 +92,18 @@ def test_a_population_follows_the_residence_beside_an_offence_group(engine, firs
     query = Query("drug_suspects", ("suspects", "population.inhabitants"), (), cuts)
     ((_, inhabitants),) = _values(engine, query).values()
     assert inhabitants == _inhabitants(engine, "GM0014")
+
+
+def test_a_population_is_the_residence_s_when_the_answer_only_cuts_the_residence(engine):
+    """Residents of one gemeente by offence gemeente: each row's population is that of the
+    residence (the people the suspects are drawn from), not that of the offence gemeente;
+    without the residence, it is the offence gemeente's."""
+    by_offence = ("offence@gemeente",)
+    got = _values(
+        engine, Query("drug_suspects", ("population.inhabitants",), by_offence, (LIVES, YEAR))
+    )
+    assert len(got) == 3 and set(got.values()) == {(_inhabitants(engine, "GM0014"),)}
+    alone = _values(
+        engine, Query("drug_suspects", ("population.inhabitants",), by_offence, (YEAR,))
+    )
+    assert alone == {key: (_inhabitants(engine, key[0]),) for key in alone}
