@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import combinations
 from typing import Any
 
@@ -427,12 +428,7 @@ def _build_parts(
         where = f"measures ({cid})"
         roles: list[str] = []
         used: list[int] = []
-
-        def mapped(role_id: str, other: Cube = other, where: str = where) -> str | None:
-            if other is cube:
-                return role_id
-            return getattr(_map_role(r, cube, other, role_id, where, False), "id", None)
-
+        mapped = partial(_role_in, r, cube, other, where)
         taken = _owners(cube, [it.role for it in items], [c.role for c, _ in cut_filters], mapped)
         for i, it in enumerate(items):
             role = mapped(it.role)
@@ -464,6 +460,13 @@ def _build_parts(
             )
         )
     return parts
+
+
+def _role_in(r: _Resolver, cube: Cube, other: Cube, where: str, role_id: str) -> str | None:
+    """The role of ``other`` that the main cube's ``role_id`` is read through, if any."""
+    if other is cube:
+        return role_id
+    return getattr(_map_role(r, cube, other, role_id, where, False), "id", None)
 
 
 def _owners(
