@@ -238,6 +238,8 @@ def test_a_copied_link_restores_the_view_in_english(page):
 def test_copy_link_copies_the_view_and_a_pasted_link_redraws_it(page):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&mode=abs&year=2022")
+    # the whole view drawn: the scatter plot adds its axes to the URL when it is ready
+    page.wait_for_selector("#scatter[data-status=ready]", timeout=30_000)
     page.click("#copy-link")
     page.wait_for_function("() => document.querySelector('#status').textContent.length > 0")
     copied = page.evaluate("() => navigator.clipboard.readText()")
