@@ -44,8 +44,8 @@ import numpy as np
 
 from cube.axes import PerAxis, RoleAxis
 from cube.errors import Problem, TooManyCells
-from cube.model import Cube, Role
-from cube.plan import Item, KeyFilter, Part, Plan, cell_grid
+from cube.model import Role
+from cube.plan import Item, KeyFilter, Part, Plan, cell_grid, other_role
 from sdc.protect import ProtectedMeasure
 from sdc.status import DERIVED, PERTURBED, SAFE, SUPPRESSED
 
@@ -386,19 +386,6 @@ def _node_item(
     keeps only its own nodes of that level)."""
     mask = np.isin(axis.levels[level].base_index, members)
     return _item_for(items, extra, axis, mask, role, level)
-
-
-def other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
-    """The role of ``other`` that ``role_id`` of the main cube maps onto (as planning does)."""
-    dim = main.role(role_id).dimension.id
-    try:
-        same = other.role(role_id)
-        if same.dimension.id == dim:
-            return same
-    except KeyError:
-        pass
-    candidates = other.roles_of(dim)
-    return candidates[0] if len(candidates) == 1 else None
 
 
 def _with_items(plan: Plan, part: Part, items: list[Item]) -> Part:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cube.axes import RoleAxis
-from cube.compose import fold_cells, other_role
+from cube.compose import fold_cells
 from cube.model import Cube
-from cube.plan import Item, Part, Plan
+from cube.plan import Item, Part, Plan, other_role
 from cube.sql import local_sets
 from sdc.protect import ProtectedMeasure
 

@@ -370,9 +370,10 @@ def cell_grid(
     return np.concatenate(blocks) if blocks else np.zeros((0, len(items)), dtype=np.int64)
 
 
-def _map_role(
-    r: _Resolver, main: Cube, other: Cube, role_id: str, where: str, required: bool
-) -> Role | None:
+def other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
+    """The role of ``other`` that ``role_id`` of the main cube maps onto: the one of the same
+    name and dimension, else its only role of that dimension; None when there is none or
+    several (the answer's role is then broadcast over that cube's part)."""
     dim = main.role(role_id).dimension.id
     try:
         same = other.role(role_id)
@@ -381,14 +382,7 @@ def _map_role(
     except KeyError:
         pass
     candidates = other.roles_of(dim)
-    if len(candidates) == 1:
-        return candidates[0]
-    if required:
-        r.fail(
-            where,
-            f"cube {other.id!r} cannot be broken down by {role_id!r} (no single {dim} dimension)",
-        )
-    return None
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def _stock_single_year(
@@ -428,7 +422,7 @@ def _build_parts(
         where = f"measures ({cid})"
         roles: list[str] = []
         used: list[int] = []
-        mapped = partial(_role_in, r, cube, other, where)
+        mapped = partial(_role_in, cube, other)
         taken = _owners(cube, [it.role for it in items], [c.role for c, _ in cut_filters], mapped)
         for i, it in enumerate(items):
             role = mapped(it.role)
@@ -462,11 +456,11 @@ def _build_parts(
     return parts
 
 
-def _role_in(r: _Resolver, cube: Cube, other: Cube, where: str, role_id: str) -> str | None:
+def _role_in(cube: Cube, other: Cube, role_id: str) -> str | None:
     """The role of ``other`` that the main cube's ``role_id`` is read through, if any."""
     if other is cube:
         return role_id
-    return getattr(_map_role(r, cube, other, role_id, where, False), "id", None)
+    return getattr(other_role(cube, other, role_id), "id", None)
 
 
 def _owners(
@@ -496,7 +490,7 @@ def _within_years(
     period = [role for role in cube.roles if role.dimension.id == "period"]
     if not period:
         return []
-    mapped = period[0] if other is cube else _map_role(r, cube, other, period[0].id, where, False)
+    mapped = period[0] if other is cube else other_role(cube, other, period[0].id)
     if mapped is None or any(f.role == mapped.id for f in filters):
         return []
     years = r.axes(cube)[period[0].id].levels["year"].keys
