@@ -54,14 +54,41 @@ class DuckDbBackend:
             raise Interrupted from None
 
     def columns(self, sql: Statement | str) -> dict[str, Any]:
-        """The result as numpy columns (masked where NULL): no Python tuple per row."""
+        """The result as numpy columns (masked where NULL): no Python tuple per row. A list
+        column (the two largest contributions, ``max(x, 2)``) comes as two plain columns,
+        ``name[1]`` and ``name[2]`` (NULL where the list is shorter), once a run of the
+        statement's template has shown which columns are lists: numpy holds a list column as
+        one Python object per row, several times slower to fetch and read (16,075 rows of
+        companies by wijk x SBI section: 25 ms of 62)."""
+        text = duckdb_text(sql)
+        memo = None if isinstance(sql, str) else sql.memo
+        lists = None if memo is None else memo.get("list_columns")
+        if lists:
+            text = _split_lists(text, lists)
         try:
-            return self.cursor.execute(duckdb_text(sql)).fetchnumpy()
+            res = self.cursor.execute(text)
+            if memo is not None and lists is None:
+                memo["list_columns"] = tuple(d[0] for d in res.description if _is_list(d[1]))
+            return res.fetchnumpy()
         except duckdb.InterruptException:
             raise Interrupted from None
 
     def interrupt(self) -> None:
         self.cursor.interrupt()
+
+
+def _is_list(kind: Any) -> bool:
+    return getattr(kind, "id", None) == "list"
+
+
+def _split_lists(text: str, names: tuple[str, ...]) -> str:
+    """``text`` with each list column of ``names`` replaced by its first two elements."""
+    split = ", ".join(f"{_quoted(n)}[{i}] AS {_quoted(f'{n}[{i}]')}" for n in names for i in (1, 2))
+    return f"SELECT * EXCLUDE ({', '.join(map(_quoted, names))}), {split} FROM ({text})"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def duckdb_text(sql: Statement | str) -> str:

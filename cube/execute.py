@@ -58,7 +58,8 @@ class Cells:
         out = []
         for i, own in enumerate(names):
             rows = src == i
-            out.append(Result({c: cols[c][rows] for c in own}, self.grid, self.maps))
+            mine = [k for c in own for k in (c, f"{c}[1]", f"{c}[2]") if k in cols]
+            out.append(Result({k: cols[k][rows] for k in mine}, self.grid, self.maps))
         return out
 
     def refine_where(self, cells: np.ndarray, rows: exp.Expr | None = None) -> exp.Expr:
@@ -96,31 +97,53 @@ class Result:
         out[self.pos] = np.ma.filled(col, 0) if np.ma.isMaskedArray(col) else col
         return out
 
+    def has(self, name: str) -> bool:
+        """Whether the result holds column ``name`` (a list column perhaps as its elements)."""
+        return name in self.cols or f"{name}[1]" in self.cols
+
     def top2(self, name: str, second: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The two largest contributions per cell from a column of lists (the largest first;
         NULL or short where fewer contributed; 0 fills). ``second`` names a column with one
         more candidate for second place (a rollup's singles: the largest of their groups'
         second values, beside the two largest firsts)."""
         x1, x2 = np.zeros(self.n), np.zeros(self.n)
+        if f"{name}[1]" in self.cols:  # the lists' elements as columns (``DuckDbBackend``)
+            x1[self.pos] = self._filled(f"{name}[1]", 0.0)
+            if second is None:
+                x2[self.pos] = self._filled(f"{name}[2]", 0.0)
+                return x1, x2
+            runner = self._filled(f"{name}[2]", np.nan)
+        else:
+            first, runner = self._listed(name, 0.0 if second is None else np.nan)
+            x1[self.pos] = first
+            if second is None:
+                x2[self.pos] = runner
+                return x1, x2
+        extra = self.cols[second][self.hit]
+        known = ~np.ma.getmaskarray(extra)
+        value = np.ma.getdata(extra).astype(np.float64)
+        both = ~np.isnan(runner) & known
+        x2[self.pos] = np.where(
+            both, np.maximum(runner, value), np.where(known, value, np.nan_to_num(runner))
+        )
+        return x1, x2
+
+    def _filled(self, name: str, missing: float) -> np.ndarray:
+        """Column ``name`` at the hit rows as floats, ``missing`` where NULL."""
+        col = self.cols[name][self.hit]
+        return np.ma.filled(np.ma.asarray(col).astype(np.float64), missing)
+
+    def _listed(self, name: str, missing: float) -> tuple[np.ndarray, np.ndarray]:
+        """The first and second elements of a column of lists (a backend without
+        ``DuckDbBackend``'s split): 0 where a list is empty, ``missing`` where it is short."""
         col = self.cols[name][self.hit]  # lists; NULL (masked or None) when no row counted
         tops: list[Any] = [
             [] if m or t is None else t
             for t, m in zip(np.ma.getdata(col), np.ma.getmaskarray(col), strict=True)
         ]
-        first = [t[0] if len(t) > 0 else 0.0 for t in tops]
-        if second is None:
-            x2[self.pos] = [t[1] if len(t) > 1 else 0.0 for t in tops]
-        else:
-            extra = self.cols[second][self.hit]
-            known = ~np.ma.getmaskarray(extra)
-            value = np.ma.getdata(extra).astype(np.float64)
-            runner = np.array([t[1] if len(t) > 1 else np.nan for t in tops], dtype=np.float64)
-            both = ~np.isnan(runner) & known
-            x2[self.pos] = np.where(
-                both, np.maximum(runner, value), np.where(known, value, np.nan_to_num(runner))
-            )
-        x1[self.pos] = first
-        return x1, x2
+        first = np.array([t[0] if len(t) > 0 else 0.0 for t in tops], dtype=np.float64)
+        runner = np.array([t[1] if len(t) > 1 else missing for t in tops], dtype=np.float64)
+        return first, runner
 
 
 def _branches(sql: Statement) -> list[exp.Expr]:
@@ -273,7 +296,7 @@ def stats(res: Result, cols: Columns, j: int, holding: bool) -> dict[str, np.nda
         second = f"sec{sa}" if f"sec{sa}" in res.cols else None
         out["x1"], out["x2"] = res.top2(f"top{sa}", second)
     elif row_count(m):
-        if f"rtop{a}" in res.cols:  # rows per holding, from the holding pass
+        if res.has(f"rtop{a}"):  # rows per holding, from the holding pass
             out["x1"], out["x2"] = res.top2(f"rtop{a}")
         else:  # a holding has one row here (or bounds replace this: cube/strategies/bounds.py)
             out["x1"], out["x2"] = ones_top2(n)

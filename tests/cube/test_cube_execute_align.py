@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cube import execute
+from cube.backend import DuckDbBackend
+from cube.dialects import parse_duckdb
 from cube.execute import KeyIndex, Result, _grid_positions, fetch_columns
+from cube.statement import Statement
 
 
 class _RowsOnly:
@@ -144,12 +148,46 @@ def test_top2_with_a_second_column_is_the_two_largest_of_every_group_value(cells
         [all(s is None for _, s in c) for c in cells],  # NULL: no group has a second value
     )
 
-    class _R(Result):
-        def __init__(self):
-            self.cols = {"top0": firsts, "sec0": seconds}
-            self.n, self.hit, self.pos = n, np.arange(n), np.arange(n)
+    # the same lists as DuckDbBackend splits them: their elements, NULL where short
+    split = {
+        f"top0[{k}]": np.ma.masked_array(
+            [t[k - 1] if t is not None and len(t) >= k else 0 for t in np.ma.getdata(firsts)],
+            [t is None or len(t) < k for t in np.ma.getdata(firsts)],
+        )
+        for k in (1, 2)
+    }
+    for tops in ({"top0": firsts}, split):
 
-    x1, x2 = _R().top2("top0", "sec0")
-    for i, c in enumerate(cells):
-        every = sorted([f for f, _ in c] + [s for _, s in c if s is not None], reverse=True)
-        assert (x1[i], x2[i]) == tuple([*every, 0, 0][:2])
+        class _R(Result):
+            def __init__(self, tops=tops):
+                self.cols = {**tops, "sec0": seconds}
+                self.n, self.hit, self.pos = n, np.arange(n), np.arange(n)
+
+        x1, x2 = _R().top2("top0", "sec0")
+        for i, c in enumerate(cells):
+            every = sorted([f for f, _ in c] + [s for _, s in c if s is not None], reverse=True)
+            assert (x1[i], x2[i]) == tuple([*every, 0, 0][:2])
+
+
+def test_duckdb_splits_a_list_column_once_a_run_of_the_template_showed_it():
+    """A list column comes as its two elements from the second run of a statement's template
+    on: the same two largest contributions, 0 where fewer contributed."""
+    backend = DuckDbBackend(duckdb.connect().cursor())
+    sql = Statement(
+        parse_duckdb(
+            "SELECT k, MAX(x, 2) AS top0, COUNT(*) AS n0 FROM (VALUES (1, 5.0), (1, 2.0), "
+            "(1, 9.0), (2, 3.0), (3, NULL)) AS t(k, x) GROUP BY k ORDER BY k"
+        )
+    )
+    first, again = backend.columns(sql), backend.columns(sql.bind())
+    assert set(first) == {"k", "top0", "n0"} and set(again) == {"k", "n0", "top0[1]", "top0[2]"}
+    for cols in (first, again):
+
+        class _R(Result):
+            def __init__(self, cols=cols):
+                self.cols, self.n, self.hit, self.pos = cols, 3, np.arange(3), np.arange(3)
+
+        r = _R()
+        assert r.has("top0") and not r.has("top1")
+        x1, x2 = r.top2("top0")
+        assert x1.tolist() == [9.0, 3.0, 0.0] and x2.tolist() == [5.0, 0.0, 0.0]
