@@ -178,7 +178,8 @@ def _open(template: Compiled, names: list[str]) -> Compiled | None:
             seen |= found
             if not found:
                 continue
-            kept = {k: v for k, v in value.memo.items() if k == "branches"}  # same columns
+            # the same result columns
+            kept = {k: v for k, v in value.memo.items() if k in ("branches", "list_columns")}
             opened[f.name] = Statement(tree, memo=kept)
     if seen != set(names):
         return None

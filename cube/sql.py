@@ -394,7 +394,7 @@ def one_pass(
                 aggs.append(_as(w(_top(_units(_col(f"x{j}")), 2)), f"top{j}"))
     keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
     select = _select([*keys, _as(_grouping(n, sets), "g"), *aggs], "f", _sets(sets, n), where)
-    return Statement(_with(select, [("f", proj)]))
+    return Statement(_with(select, [("f", proj)]), memo={"list_columns": list_columns(select)})
 
 
 def staged(part: Part, n: int, sets: tuple[tuple[int, ...], ...], special: bool) -> bool:
@@ -448,7 +448,9 @@ def _staged_pass(
     select = _select(
         [*(k.copy() for k in keys), _as(_grouping(n, sets), "g"), *outer], "p", _sets(sets, n)
     )
-    return Statement(_with(select, [("f", proj), ("p", finest)]))
+    return Statement(
+        _with(select, [("f", proj), ("p", finest)]), memo={"list_columns": list_columns(select)}
+    )
 
 
 def holding_pass(
@@ -504,7 +506,10 @@ def holding_pass(
     )
     group = exp.Group(expressions=[_col(f"k{i}") for i in range(n)] + [_col("g")])
     select = _select([*(k.copy() for k in keys), _col("g"), *outer], "h", group)
-    return Statement(_with(select, [("f", proj), ("h", per_holding)]))
+    return Statement(
+        _with(select, [("f", proj), ("h", per_holding)]),
+        memo={"list_columns": list_columns(select)},
+    )
 
 
 def together(*statements: Statement) -> Statement:
@@ -541,12 +546,27 @@ def together(*statements: Statement) -> Statement:
         union = exp.union(union, branch, distinct=False)
     union.set("with_", exp.With(expressions=ctes))
     # each statement's columns, which ``Cells.results`` reads its rows by
-    return Statement(union, memo={"branches": [result_columns(t) for t in trees]})
+    lists = tuple(dict.fromkeys(c for t in trees for c in list_columns(t)))
+    return Statement(
+        union, memo={"branches": [result_columns(t) for t in trees], "list_columns": lists}
+    )
 
 
 def result_columns(tree: exp.Expr) -> list[str]:
     """The names of a statement's result columns."""
     return [e.alias_or_name for e in tree.expressions]
+
+
+def list_columns(tree: exp.Expr) -> tuple[str, ...]:
+    """The result columns that hold lists (``_top``: the largest values of a cell), which
+    ``cube.backend.DuckDbBackend`` fetches as their elements."""
+    from sqlglot import exp
+
+    return tuple(
+        e.alias_or_name
+        for e in tree.expressions
+        if any(m.args.get("count") is not None for m in e.find_all(exp.Max))
+    )
 
 
 def facts_tree(

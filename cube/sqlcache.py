@@ -42,6 +42,8 @@ LIBRARIES = ("ibis-framework", "sqlglot", "duckdb")
 STRATEGIES = "cube.strategies."
 FORMAT = 2
 _NODES = ("sqlglot.expressions.", "DataType.Type")  # sqlglot's nodes, its type enum
+# what a statement keeps of its memo when stored with its members bound into the tree
+_KEPT = ("branches", "list_columns")
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +141,7 @@ def _record(compiled: Any, part: Part) -> dict[str, Any] | None:
         value = getattr(compiled, f.name)
         if isinstance(value, Statement):
             if value.members:  # stored as the tree with its members as literals
-                kept = {k: v for k, v in value.memo.items() if k == "branches"}
+                kept = {k: v for k, v in value.memo.items() if k in _KEPT}
                 value = Statement(value.bound_tree(), memo=kept)
             texts[f.name] = _statement_record(value)
         elif isinstance(value, bool):
@@ -176,6 +178,8 @@ def _statement_record(statement: Statement) -> dict[str, Any]:
         record["duckdb"] = parts
     if "branches" in statement.memo:
         record["branches"] = statement.memo["branches"]
+    if "list_columns" in statement.memo:
+        record["lists"] = list(statement.memo["list_columns"])
     return record
 
 
@@ -196,6 +200,8 @@ def _statement(record: dict[str, Any]) -> Statement:
         memo[pieces_key("duckdb", None, cuts)] = parts
     if "branches" in record:
         memo["branches"] = [[str(c) for c in b] for b in record["branches"]]
+    if "lists" in record:
+        memo["list_columns"] = tuple(str(c) for c in record["lists"])
     return Statement(tree, memo=memo)
 
 

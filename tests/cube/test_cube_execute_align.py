@@ -11,6 +11,7 @@ from cube import execute
 from cube.backend import DuckDbBackend
 from cube.dialects import parse_duckdb
 from cube.execute import KeyIndex, Result, _grid_positions, fetch_columns
+from cube.sql import list_columns
 from cube.statement import Statement
 
 
@@ -181,6 +182,10 @@ def test_duckdb_splits_a_list_column_once_a_run_of_the_template_showed_it():
     )
     first, again = backend.columns(sql), backend.columns(sql.bind())
     assert set(first) == {"k", "top0", "n0"} and set(again) == {"k", "n0", "top0[1]", "top0[2]"}
+    # a compiled statement knows its list columns before it runs (cube.sql.list_columns)
+    assert list_columns(sql.tree) == ("top0",)
+    known = Statement(sql.tree, memo={"list_columns": list_columns(sql.tree)})
+    assert backend.columns(known).keys() == again.keys()
     for cols in (first, again):
 
         class _R(Result):

@@ -185,3 +185,30 @@ def test_the_cache_is_private_whatever_the_umask(release, tmp_path):
     for path in found:
         expected = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+def _lists(compiled) -> dict[str, tuple[str, ...]]:
+    return {
+        f.name: value.memo.get("list_columns")
+        for f in dataclasses.fields(compiled)
+        if isinstance(value := getattr(compiled, f.name), Statement)
+    }
+
+
+def test_the_list_columns_are_known_from_compilation_and_kept_on_disk(release, tmp_path):
+    """A sum's two largest contributions come back from DuckDB as a list per row; which
+    columns do is known when the shape is compiled and stored with it, so that even the first
+    answer fetches them as plain columns (``cube.backend.DuckDbBackend``)."""
+    namespace: dict = {"Query": Query, "Cut": Cut}
+    exec(WOZ, namespace)
+    with _engine(release) as engine:
+        engine.answer(namespace["WOZ"]("GM0014"))
+        (compiled,) = list(engine.caches.sql.values())
+        ((shape_part, *_),) = list(engine.caches.templates.keys())
+    lists = _lists(compiled)
+    assert any(
+        names and all(n.startswith(("top", "rtop")) for n in names) for names in lists.values()
+    )
+    disk = DiskTemplates(tmp_path, release.id)
+    disk.put(("key",), compiled, shape_part)
+    assert _lists(disk.get(("key",), shape_part)) == lists
