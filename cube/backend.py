@@ -56,10 +56,10 @@ class DuckDbBackend:
     def columns(self, sql: Statement | str) -> dict[str, Any]:
         """The result as numpy columns (masked where NULL): no Python tuple per row. A list
         column (the two largest contributions, ``max(x, 2)``) comes as two plain columns,
-        ``name[1]`` and ``name[2]`` (NULL where the list is shorter), once a run of the
-        statement's template has shown which columns are lists: numpy holds a list column as
-        one Python object per row, several times slower to fetch and read (16,075 rows of
-        companies by wijk x SBI section: 25 ms of 62)."""
+        ``name[1]`` and ``name[2]`` (NULL where the list is shorter) where the statement names
+        its list columns (``cube.sql.list_columns``; a statement that does not learns them at
+        its first run): numpy holds a list column as one Python object per row, several times
+        slower to fetch and read (16,075 rows of companies by wijk x SBI section: 25 ms of 62)."""
         text = duckdb_text(sql)
         memo = None if isinstance(sql, str) else sql.memo
         lists = None if memo is None else memo.get("list_columns")

@@ -178,9 +178,7 @@ def _open(template: Compiled, names: list[str]) -> Compiled | None:
             seen |= found
             if not found:
                 continue
-            # the same result columns
-            kept = {k: v for k, v in value.memo.items() if k in ("branches", "list_columns")}
-            opened[f.name] = Statement(tree, memo=kept)
+            opened[f.name] = value.with_tree(tree)  # the same result columns
     if seen != set(names):
         return None
     return replace(template, **opened)  # type: ignore[type-var]

@@ -42,8 +42,6 @@ LIBRARIES = ("ibis-framework", "sqlglot", "duckdb")
 STRATEGIES = "cube.strategies."
 FORMAT = 2
 _NODES = ("sqlglot.expressions.", "DataType.Type")  # sqlglot's nodes, its type enum
-# what a statement keeps of its memo when stored with its members bound into the tree
-_KEPT = ("branches", "list_columns")
 
 
 @lru_cache(maxsize=1)
@@ -141,8 +139,7 @@ def _record(compiled: Any, part: Part) -> dict[str, Any] | None:
         value = getattr(compiled, f.name)
         if isinstance(value, Statement):
             if value.members:  # stored as the tree with its members as literals
-                kept = {k: v for k, v in value.memo.items() if k in _KEPT}
-                value = Statement(value.bound_tree(), memo=kept)
+                value = value.with_tree(value.bound_tree())
             texts[f.name] = _statement_record(value)
         elif isinstance(value, bool):
             flags[f.name] = value

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 
+# What ``Statement.memo`` knows of the result's columns: still true of another tree with the
+# same columns (members bound into it, a condition dropped or opened).
+COLUMN_MEMO = ("branches", "list_columns")
+
+
 class DialectError(Exception):
     """A statement that cannot be written in a dialect (a function without an entry, ...)."""
 
@@ -80,9 +85,15 @@ class Statement:
         if dropped:  # a new tree: rendered anew
             from cube.dialects import fill
 
-            return Statement(fill(self.tree, dropped), {**self.members, **bound})
+            return self.with_tree(fill(self.tree, dropped), {**self.members, **bound})
         # the same tree: its text around what is bound is shared, rendered once per dialect
         return Statement(self.source, {**self.members, **bound}, self.memo)
+
+    def with_tree(self, tree: exp.Expr, members: Mapping[str, Any] | None = None) -> Statement:
+        """A statement of another tree with the same result columns: what the memo knows of
+        them is kept, nothing else (its texts are of this tree)."""
+        kept = {k: self.memo[k] for k in COLUMN_MEMO if k in self.memo}
+        return Statement(tree, dict(members or {}), kept)
 
     def bound_tree(self) -> exp.Expr:
         """The tree with its member lists as literal nodes and its conditions in place."""
