@@ -423,7 +423,7 @@ def _build_parts(
         roles: list[str] = []
         used: list[int] = []
         mapped = partial(_role_in, cube, other)
-        taken = _owners(cube, [it.role for it in items], [c.role for c, _ in cut_filters], mapped)
+        taken = _owners(cube, [it.role for it in items] + [c.role for c, _ in cut_filters], mapped)
         for i, it in enumerate(items):
             role = mapped(it.role)
             if role is None or taken.get(role) != it.role:
@@ -463,9 +463,7 @@ def _role_in(cube: Cube, other: Cube, role_id: str) -> str | None:
     return getattr(other_role(cube, other, role_id), "id", None)
 
 
-def _owners(
-    cube: Cube, drilled: list[str], cut: list[str], mapped: Callable[[str], str | None]
-) -> dict[str, str]:
+def _owners(cube: Cube, read: list[str], mapped: Callable[[str], str | None]) -> dict[str, str]:
     """Which answer role each role of a part's cube follows, where several map onto one (the
     population's region for drug suspects' residence and offence): the one the main cube
     declares first among those the answer reads, drilled or cut, never the order the query
@@ -473,7 +471,7 @@ def _owners(
     residence (the people the suspects are drawn from), else the offence area's."""
     order = {role.id: i for i, role in enumerate(cube.roles)}
     owners: dict[str, str] = {}
-    for role_id in sorted(set(drilled) | set(cut), key=lambda role_id: order[role_id]):
+    for role_id in sorted(set(read), key=lambda role_id: order[role_id]):
         role = mapped(role_id)
         if role is not None:
             owners.setdefault(role, role_id)
