@@ -181,10 +181,9 @@ def _passes(axis: RoleAxis, rows: np.ndarray, f: KeyFilter) -> bool:
 
 
 def _part_role(plan: Plan, part: Part, role: str) -> Role | None:
-    """The role of ``part``'s cube that the answer's ``role`` is read through."""
-    return (
-        plan.cube.role(role) if part.cube is plan.cube else other_role(plan.cube, part.cube, role)
-    )
+    """The role of ``part``'s cube that the answer's ``role`` is read through (the main
+    cube's own role for the main cube's parts)."""
+    return other_role(plan.cube, part.cube, role)
 
 
 def _mapped(plan: Plan, part: Part, role: str) -> str:
@@ -393,10 +392,8 @@ def _with_items(plan: Plan, part: Part, items: list[Item]) -> Part:
     used, roles = list(part.items), list(part.roles)
     for j in range(len(plan.items), len(items)):
         it = items[j]
-        role = it.role if part.cube is plan.cube else None
-        if role is None:
-            mapped = other_role(plan.cube, part.cube, it.role)
-            role = mapped.id if mapped is not None else None
+        mapped = _part_role(plan, part, it.role)
+        role = mapped.id if mapped is not None else None
         if role is None or it.level not in part.cube.role(role).levels:
             continue
         if dict(part.follows).get(role, it.role) != it.role:

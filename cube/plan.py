@@ -457,9 +457,8 @@ def _build_parts(
 
 
 def _role_in(cube: Cube, other: Cube, role_id: str) -> str | None:
-    """The role of ``other`` that the main cube's ``role_id`` is read through, if any."""
-    if other is cube:
-        return role_id
+    """The role of ``other`` that the main cube's ``role_id`` is read through, if any (the
+    same role when ``other`` is the main cube)."""
     return getattr(other_role(cube, other, role_id), "id", None)
 
 
