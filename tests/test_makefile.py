@@ -59,3 +59,23 @@ def test_a_full_install_also_serves_without_installing_again(tmp_path):
     # `make test` touches both stamps; pyproject.toml is older than them.
     out = _dry_run(tmp_path, "run", "bin/python", ".installed-test", ".installed-run")
     assert "pip install" not in out
+
+
+def test_the_package_builds_without_deprecated_metadata(tmp_path):
+    # `make run` builds the package with the newest setuptools the registry has; a form it
+    # deprecates (a license as a table) will one day fail a fresh machine's first command.
+    import sys
+    import zipfile
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    said = (done.stdout + done.stderr).lower()
+    assert "deprecat" not in said, said[-2000:]
+    (wheel,) = tmp_path.glob("zicht-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith("METADATA"))).decode()
+    assert "License-Expression: EUPL-1.2" in meta
