@@ -512,6 +512,64 @@ def holding_pass(
     )
 
 
+def only_sets(statement: Statement, kept: set[tuple[int, ...]]) -> Statement:
+    """A holding pass (``holding_pass``) over the grouping sets ``kept`` only (local item
+    indexes; sets it does not have are ignored), or ``statement`` itself when that is all of
+    them. A refinement needs only the sets of the cells the bounds left (of the dwellings
+    by owner type x doorsluis x gemeente with margins at scale 1, the four sets with the
+    gemeente: 0.56 instead of 0.88 s; the other cells are not read). Each row's ``g`` keeps its
+    grouping bits: an item no kept set groups by is a total on every row, a constant bit.
+    The restricted tree is kept in the memo, so another filling of the shape (other members,
+    another ``where``) reuses it and its rendered text."""
+    from sqlglot import exp
+
+    from cube.statement import COLUMN_MEMO, Statement
+
+    holding = statement.tree.find(exp.GroupingSets)
+    if holding is None:  # one plain set: nothing to leave out
+        return statement
+    tuples = holding.expressions
+    items = [
+        sorted(int(c.name[1:]) for c in t.find_all(exp.Column) if c.name != "holding")
+        for t in tuples
+    ]
+    keep = [i for i, its in enumerate(items) if tuple(its) in kept]
+    if len(keep) == len(tuples) or not keep:
+        return statement
+    key = ("only_sets", tuple(keep))
+    found = statement.memo.get(key)
+    if found is None:
+        tree = statement.tree.copy()
+        sets = tree.find(exp.GroupingSets)
+        per_holding = sets.find_ancestor(exp.Select) if sets is not None else None
+        grouping = per_holding.find(exp.Grouping) if per_holding is not None else None
+        assert sets is not None and per_holding is not None and grouping is not None
+        sets.set("expressions", [sets.expressions[i] for i in keep])
+        grouped = {d for i in keep for d in items[i]}
+        n = len(grouping.expressions)
+        if len(grouped) < n:  # GROUPING may name grouped columns only: one bit at a time
+            absent = {f"k{d}" for d in range(n)} - {f"k{d}" for d in grouped}
+            for e in per_holding.expressions:  # an item no set groups by: NULL, as in a total
+                if isinstance(e, exp.Column) and e.name in absent:
+                    e.replace(_as(exp.Null(), e.name))
+            bits: list[exp.Expr] = []
+            for d, col in enumerate(grouping.expressions):
+                weight = _num(1 << (n - 1 - d))
+                if d in grouped:
+                    one = exp.Grouping(expressions=[col.copy()])
+                    bits.append(exp.Mul(this=one, expression=weight))
+                else:
+                    bits.append(weight)
+            total = bits[0]
+            for b in bits[1:]:
+                total = exp.Add(this=total, expression=b)
+            grouping.replace(exp.paren(total, copy=False))
+        kept_memo = {k: statement.memo[k] for k in COLUMN_MEMO if k in statement.memo}
+        found = statement.memo[key] = (tree, kept_memo)
+    tree, memo = found
+    return Statement(tree, dict(statement.members), memo)
+
+
 def together(*statements: Statement) -> Statement:
     """Statements that do not depend on each other as one (one round trip, one plan): the
     ``UNION ALL`` of their rows, each row tagged with its statement's index in ``src`` and

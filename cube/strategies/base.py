@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -14,11 +14,8 @@ from cube.backend import Backend
 from cube.execute import Cells, Stats
 from cube.plan import Item, Part
 from cube.rollups import RollupTable
-from cube.sql import Columns, counted_rows
+from cube.sql import Columns, counted_rows, only_sets
 from cube.statement import Statement
-
-if TYPE_CHECKING:
-    from sqlglot import exp
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,23 +167,28 @@ def refine_only(cells: Cells, cols: Columns, todo: list[np.ndarray]) -> tuple[in
 
 def refinement(
     exact: Statement,
+    holding: Statement,
     cells: Cells,
     cols: Columns,
     per: list[Stats],
     todo: list[np.ndarray],
     todo_cells: np.ndarray,
-) -> tuple[tuple[int, ...], exp.Expr]:
+) -> tuple[tuple[int, ...], Statement]:
     """What the bounds' holding pass refines, ``todo_cells`` of the cells (``todo[j]``:
     measure j's unsettled cells; ``per``: every measure's bounds): the measures it refines
-    (``refine_only``) and the rows it reads. Notes in ``exact``'s memo whether the shape's
-    next run should read one exact statement instead (``note_refined``)."""
+    (``refine_only``) and the statement: ``holding`` over the rows of those cells, in their
+    grouping sets only (its other cells are not read). Notes in ``exact``'s memo whether the
+    shape's next run should read one exact statement instead (``note_refined``)."""
     rows = part_rows(cells, [p["n"] for p in per])
     only = refine_only(cells, cols, todo)
     restrict = counted_rows(cols, only)
     # rows the restricted pass may read: those the refined measures count in its cells
     counted = None if restrict is None else sum(int(per[j]["n"][todo_cells].sum()) for j in only)
     note_refined(exact, len(todo_cells), cells, rows, counted)
-    return only, cells.refine_where(todo_cells, restrict)
+    grouped = np.unique(cells.grid[todo_cells] >= 0, axis=0)  # per set: the items not totals
+    sets = {tuple(np.flatnonzero(row).tolist()) for row in grouped}
+    where = cells.refine_where(todo_cells, restrict)
+    return only, only_sets(holding, sets).bind(where=where)
 
 
 def part_rows(cells: Cells, rows_per_cell: list[np.ndarray]) -> int:

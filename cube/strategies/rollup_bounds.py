@@ -140,8 +140,8 @@ def run(backend: Backend, sql: Compiled, cells: Cells) -> list[Stats]:
     if len(todo_cells) == 0:
         return per
     # filtered measures: only the rows they count; the next run: one statement?
-    only, where = refinement(sql.exact, cells, cols, per, todo, todo_cells)
-    exact = cells.result(backend, sql.holding.bind(where=where))
+    only, refined = refinement(sql.exact, sql.holding, cells, cols, per, todo, todo_cells)
+    exact = cells.result(backend, refined)
     for j in only:
         s = per[j]
         fixed = stats(exact, cols, j, holding=True)

@@ -460,3 +460,76 @@ def test_cells_of_quarters_and_months_lie_within_one_year(
     grid = cell_grid(list(plan.items), plan.grouping_sets, axes, plan.masks)
     got = run_part(eng.backend(), sql, part, plan.items, grid, axes)
     check_against_oracle(eng, plan, grid, got)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        {(0, 1)},  # the cells themselves: both items grouped
+        {(0,), (1,)},  # each margin: every item grouped somewhere, GROUPING kept
+        {(1,)},  # item 0 a total on every row: its grouping bit a constant
+        {()},  # the grand total alone: every bit a constant
+        {(0, 1), (0,), (1,), ()},  # every set: the statement itself
+    ],
+)
+def test_a_refinement_over_some_grouping_sets_gives_their_cells_bit_for_bit(
+    kept, engine, facts_engine
+):
+    """``cube.sql.only_sets``: the holding pass over some of its grouping sets gives the
+    statistics of their cells exactly as the pass over all of them (the others not at all),
+    with each row's grouping bits unchanged; on the facts (``bounds``) and on a rollup's multis
+    (``rollup_bounds``)."""
+    from cube.execute import Cells, stats
+    from cube.sql import only_sets
+
+    for name, eng in (("bounds", facts_engine), ("rollup_bounds", engine)):
+        query = Query(
+            "dwellings",
+            ("dwellings",),
+            ("region@gemeente", "owner_type"),
+            (YEAR,),
+            totals="margins",
+        )
+        plan, part, _, axes, grid = _compiled(eng, query)
+        sql = BY_NAME[name].compile(run.target(eng.context, plan, part))
+        full = sql.holding.bind(where=None)
+        some = only_sets(sql.holding, kept).bind(where=None)
+        if len(kept) == 4:
+            assert only_sets(sql.holding, kept) is sql.holding
+        else:
+            assert str(some).count("holding)") == len(kept)  # only the kept sets' tuples
+        cells = Cells.of(part, plan.items, grid, axes)
+        a = stats(cells.result(eng.backend(), full), sql.columns, 0, holding=True)
+        b = stats(cells.result(eng.backend(), some), sql.columns, 0, holding=True)
+        inside = np.array([tuple(np.flatnonzero(row >= 0)) in kept for row in grid])
+        assert inside.any() and (len(kept) == 4 or not inside.all())
+        for field in ("n", "c", "key", "x1", "x2"):
+            assert np.array_equal(
+                np.ma.filled(a[field], -1)[inside], np.ma.filled(b[field], -1)[inside]
+            ), (name, field)
+            if not inside.all():  # the other sets' cells are not computed
+                assert not np.ma.filled(b["n"], 0)[~inside].any()
+
+
+def test_the_bounds_refine_only_the_grouping_sets_of_the_cells_they_leave(engine, monkeypatch):
+    """Dwellings by gemeente x owner type with margins: the bounds settle the country's and
+    the owner types' totals, so the holding pass groups by the sets with a gemeente only,
+    and the published values are still the exact strategy's."""
+    query = Query(
+        "dwellings", ("dwellings",), ("region@gemeente", "owner_type"), (YEAR,), totals="margins"
+    )
+    eng = engine
+    eng.sql_cache.clear()
+    eng.template_cache.clear()
+    seen = _statements(eng, monkeypatch)
+    plan, part, sql, axes, grid = _compiled(eng, query)
+    assert sql.strategy == "rollup_bounds"
+    got = run_part(eng.backend(), sql, part, plan.items, grid, axes)
+    assert len(seen) == 2, "the bounds leave some cells to the holding pass"
+    assert seen[1].count("holding)") < 4, "the pass groups by fewer sets than the answer has"
+    other = BY_NAME["rollup"].compile(run.target(eng.context, plan, part))
+    want = run_part(eng.backend(), other, part, plan.items, grid, axes)
+    for mid in got:
+        for field in ("value", "cell_key"):
+            assert np.array_equal(getattr(got[mid], field), getattr(want[mid], field)), mid
+    check_against_oracle(eng, plan, grid, got)
