@@ -26,6 +26,7 @@ from cube.model import Cube
 from cube.plan import Item, Part, Plan, other_role
 from cube.sql import local_sets
 from sdc.protect import ProtectedMeasure
+from sdc.table import unique_rows
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -73,17 +74,16 @@ def yearly(plan: Plan, part: Part, grid: np.ndarray, axes: dict[str, RoleAxis]) 
     cols = [i for i in part.items if i != y]
     full = np.full((len(grid), len(items)), -1, dtype=np.int64)
     full[:, : grid.shape[1]] = grid
-    cells, inverse = np.unique(full[:, [*cols, y]], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    cells, inverse = unique_rows(full[:, [*cols, y]])
     spans = cells[:, -1] < 0  # the cell's year is every year of the cut
     n_rows = np.where(spans, len(years), 1)
     cell_of = np.repeat(np.arange(len(cells)), n_rows)
     rows = cells[cell_of]
     rows[spans[cell_of], -1] = np.tile(years, int(spans.sum()))
-    rows, row_of = np.unique(rows, axis=0, return_inverse=True)  # a year may be a cell too
+    rows, row_of = unique_rows(rows)  # a year may be a cell too
     year_grid = np.full((len(rows), len(items)), -1, dtype=np.int64)
     year_grid[:, [*cols, y]] = rows
-    return YearlyStock(own, year_plan, year_grid, cell_of, row_of.reshape(-1), len(cells), inverse)
+    return YearlyStock(own, year_plan, year_grid, cell_of, row_of, len(cells), inverse)
 
 
 def summed(ys: YearlyStock, pm: ProtectedMeasure) -> ProtectedMeasure:

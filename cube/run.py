@@ -17,7 +17,7 @@ from cube.errors import QueryTimeout
 from cube.plan import Part, Plan
 from cube.sql import local_sets
 from cube.strategies import Compiled, Situation, Target, choose, run_part
-from sdc.table import MeasureStats
+from sdc.table import MeasureStats, unique_rows
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -228,8 +228,8 @@ def _part_grid(
     if sub.shape[1] == 0:
         return np.full((1, 0), -1, dtype=grid.dtype), np.zeros(len(grid), dtype=np.int64)
     every = _with_hidden(ctx, plan, part, sub)
-    unique, inverse = np.unique(every, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)[: len(sub)]
+    unique, inverse = unique_rows(every)
+    return unique, inverse[: len(sub)]
 
 
 def _with_hidden(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -> np.ndarray:
@@ -255,7 +255,7 @@ def _with_hidden(ctx: ReleaseContext, plan: Plan, part: Part, sub: np.ndarray) -
                 hidden = [i for i in hidden if (dst.keys[i] in keys) != f.exclude]
         if not hidden:
             continue
-        on = np.unique(out[out[:, col] >= 0], axis=0)  # cells with a member on the item
+        on = unique_rows(out[out[:, col] >= 0])[0]  # cells with a member on the item
         extra = np.repeat(on, len(hidden), axis=0)
         extra[:, col] = np.tile(np.asarray(hidden, dtype=out.dtype), len(on))
         out = np.concatenate([out, extra])

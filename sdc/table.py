@@ -133,6 +133,27 @@ def _has_duplicate_rows(coords: np.ndarray) -> bool:
     return bool(np.any(codes[1:] == codes[:-1]))
 
 
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` of a 2-d integer array: the distinct
+    rows in the same (lexicographic) order and, per row, the index of its own (flat). Each
+    row packed into one integer first where they fit in 62 bits: ``np.unique(axis=0)`` sorts a
+    record view, which took half a second for the 370,000 yearly cells behind an answer of
+    wijken x income deciles over ten years."""
+    if rows.ndim != 2 or rows.shape[1] == 0 or len(rows) == 0:
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    low = rows.min(axis=0).astype(np.int64)
+    span = rows.max(axis=0).astype(np.int64) - low + 1
+    if float(np.prod(span.astype(np.float64))) >= 2.0**62:
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    packed = np.zeros(len(rows), dtype=np.int64)
+    for d in range(rows.shape[1]):  # first column most significant: the same order
+        packed = packed * span[d] + (rows[:, d].astype(np.int64) - low[d])
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)
+
+
 def _counted_duplicates(shifted: np.ndarray) -> bool | None:
     """Duplicate rows found without a sort (``dense_codes``, then counted); None when the
     codes would span much more than the rows (then sort)."""
