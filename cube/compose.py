@@ -48,6 +48,7 @@ from cube.model import Role
 from cube.plan import Item, KeyFilter, Part, Plan, cell_grid, other_role
 from sdc.protect import ProtectedMeasure
 from sdc.status import DERIVED, PERTURBED, SAFE, SUPPRESSED
+from sdc.table import unique_rows
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -468,7 +469,7 @@ def fold(
     out: dict[tuple[str, int], dict[str, ProtectedMeasure]] = {}
     for key, by_name in joined.items():
         part = np.concatenate(cells[key])
-        uniq = np.unique(np.stack([pairs_answer, part]), axis=1)
+        uniq = unique_rows(np.stack([pairs_answer, part], axis=1))[0].T
         first = _first_node(pairs_answer, part, pairs_node, uniq)
         out[key] = {
             name: fold_cells(_joined(pms), uniq[0], first, len(answer_grid))
@@ -498,16 +499,22 @@ def _pairs(
     for gs, node_set in tile.source:
         a_rows = np.flatnonzero(a_pattern == _pattern_of(gs))
         n_rows = np.flatnonzero(n_pattern == _pattern_of(node_set))
+        if not len(a_rows) or not len(n_rows):
+            continue
         cols = np.asarray(gs, dtype=np.int64)
-        a_keys = [tuple(r) for r in answer_grid[np.ix_(a_rows, cols)].tolist()]
-        index = {k: a for k, a in zip(a_keys, a_rows.tolist(), strict=True)}
-        n_keys = node_coords[np.ix_(n_rows, cols)].tolist()
-        for row, k in zip(n_rows.tolist(), n_keys, strict=True):
-            a = index.get(tuple(k))
-            if a is not None:
-                out_a.append(a)
-                out_n.append(row)
-    return np.asarray(out_a, dtype=np.int64), np.asarray(out_n, dtype=np.int64)
+        # answer and node keys numbered together: a node cell meets the answer cell of its key
+        keys = np.concatenate(
+            [answer_grid[np.ix_(a_rows, cols)], node_coords[np.ix_(n_rows, cols)]]
+        )
+        ids = unique_rows(keys)[1]
+        answer_of = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
+        answer_of[ids[: len(a_rows)]] = a_rows
+        found = answer_of[ids[len(a_rows) :]]
+        out_a.append(found[found >= 0])
+        out_n.append(n_rows[found >= 0])
+    if not out_a:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_a), np.concatenate(out_n)
 
 
 def _patterns(grid: np.ndarray) -> np.ndarray:
