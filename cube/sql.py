@@ -514,14 +514,13 @@ def holding_pass(
 
 def only_sets(statement: Statement, kept: set[tuple[int, ...]]) -> Statement:
     """A holding pass (``holding_pass``) over the grouping sets ``kept`` only (local item
-    indexes; sets it does not have are ignored), or ``statement`` itself when that is all of
-    them. A refinement needs only the sets of the cells the bounds left (of the dwellings
-    by owner type x doorsluis x gemeente with margins at scale 1, the four sets with the
-    gemeente: 0.56 instead of 0.88 s; the other cells are not read). Each row's ``g`` keeps its
-    grouping bits, written one item at a time: an item no kept set groups by is a total on
-    every row, a constant bit.
-    The restricted tree is kept in the memo, so another filling of the shape (other members,
-    another ``where``) reuses it and its rendered text."""
+    indexes), or ``statement`` itself when that is all of them or one is not among them. A
+    refinement needs only the sets of the cells the bounds left (of the dwellings by owner
+    type x doorsluis x gemeente with margins at scale 1, the four sets with the gemeente: 0.56
+    instead of 0.88 s; the other cells are not read). Each row's ``g`` keeps its grouping
+    bits, written one item at a time: an item no kept set groups by is a total on every row,
+    a constant bit. The restricted tree is kept in the memo, so another filling of the shape
+    (other members, another ``where``) reuses it and its rendered text."""
     from sqlglot import exp
 
     from cube.statement import COLUMN_MEMO, Statement
@@ -535,7 +534,7 @@ def only_sets(statement: Statement, kept: set[tuple[int, ...]]) -> Statement:
         for t in tuples
     ]
     keep = [i for i, its in enumerate(items) if tuple(its) in kept]
-    if len(keep) == len(tuples) or not keep:
+    if not keep or len(keep) == len(tuples) or len(keep) < len(kept):  # or a set it lacks
         return statement
     key = ("only_sets", tuple(keep))
     found = statement.memo.get(key)

@@ -496,6 +496,7 @@ def test_a_refinement_over_some_grouping_sets_gives_their_cells_bit_for_bit(
         some = only_sets(sql.holding, kept).bind(where=None)
         if len(kept) == 4:
             assert only_sets(sql.holding, kept) is sql.holding
+            assert only_sets(sql.holding, {(0,), (0, 1, 2)}) is sql.holding  # not its own
         else:
             assert str(some).count("holding)") == len(kept)  # only the kept sets' tuples
         cells = Cells.of(part, plan.items, grid, axes)
