@@ -435,3 +435,43 @@ def test_a_tiling_is_whole_disjoint_members_within_one_cell_each(case, with_base
             covered += items
     if got:
         assert (covered == mask).all()  # disjoint (no item twice) and the whole mask
+
+
+def _pairs_by_dict(tile, answer_grid, node_coords, node_grid):
+    """What ``cube.compose._pairs`` gives, spelled out row by row."""
+    out = []
+    for gs, node_set in tile.source:
+        for n, node in enumerate(node_grid.tolist()):
+            if [d for d, v in enumerate(node) if v >= 0] != list(node_set):
+                continue
+            for a, row in enumerate(answer_grid.tolist()):
+                on = [d for d, v in enumerate(row) if v >= 0]
+                if on == list(gs) and all(row[d] == node_coords[n][d] for d in gs):
+                    out.append((a, n))
+    return sorted(out)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 2)), max_size=30),
+)
+def test_node_cells_meet_the_answer_cells_of_their_keys(members, nodes):
+    """Each node cell of a tile meets the answer cell whose items of the answer's grouping
+    set hold its own members (a node cell's extra item breaks a group into nodes)."""
+    from cube.compose import Tile, _pairs
+
+    answer = sorted({(a, b) for a, b in members})
+    answer_grid = np.array(
+        [*answer, *{(a, -1) for a, _ in answer}, *{(-1, b) for _, b in answer}, (-1, -1)],
+        dtype=np.int64,
+    )
+    base = np.array(sorted(set(nodes)) or [(0, 0, 0)], dtype=np.int64)  # (a, b, node)
+    margin, grand = base.copy(), base.copy()
+    margin[:, 1] = -1  # the nodes of the margin over item 1
+    grand[:, :2] = -1  # and of the grand total
+    node_grid = np.unique(np.concatenate([base, margin, grand]), axis=0)
+    tile = Tile(None, (((0, 1), (0, 1, 2)), ((0,), (0, 2)), ((), (2,))))  # type: ignore[arg-type]
+    got_a, got_n = _pairs(tile, answer_grid, node_grid[:, :2], node_grid)
+    assert sorted(zip(got_a.tolist(), got_n.tolist(), strict=True)) == _pairs_by_dict(
+        tile, answer_grid, node_grid[:, :2], node_grid
+    )
