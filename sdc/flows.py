@@ -26,6 +26,7 @@ SciPy's ``maximum_flow`` solves each flow: about 0.15 ms on a dashboard table, 1
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -54,6 +55,7 @@ def moves(
     down: np.ndarray,
     asked: np.ndarray,
     judge: bool = False,
+    frame: Frame | None = None,
 ) -> tuple[int, list[tuple[int, bool]] | None]:
     """Flows over ``component`` (suppressed cells linked by relations, ids) for its cells of
     ``asked`` that ``up`` and ``down`` (bool per cell: movement proven, updated in place)
@@ -65,13 +67,17 @@ def moves(
     proven or shown to fail; else None. Only for tables whose every line has its total
     (``complete``): a flow over rooms rounded *up* that falls short bounds the LP's
     optimum from above, which holds when the relations are exactly the line sums.
+    ``frame``: the table's ``Frame`` from an earlier call (computed here when it is not
+    that of ``coords``, ``values`` and the lower bounds).
     """
     open_cells = asked[component] & ~settled(t.eps[component], up[component], down[component])
     cells = component[open_cells]
     if len(cells) == 0 or len(cells) > open_limit(len(component)):
         return 0, None
-    net = _Network(coords, values, component, t.lower_bound)
-    need_up, need_down = need(values, t)
+    net = _Network(frame_of(frame, coords, values, t.lower_bound), component)
+    # Required movements of the component's cells only: the rest of the table is not read.
+    need_up, need_down = np.zeros(len(values)), np.zeros(len(values))
+    need_up[component], need_down[component] = need(values, t, component)
     flows = 0
     failing: list[tuple[int, bool]] | None = [] if judge else None
     for c in map(int, cells):
@@ -136,21 +142,59 @@ def open_limit(component: int) -> int:
     return min(MAX_OPEN, max(FEW_OPEN, component // CELLS_PER_FLOW))
 
 
-class _Network:
-    """The suppressed cells of one pattern as a flow network: row nodes, column nodes and a
-    source node feeding the flow's start, as a CSR matrix built once (capacities per flow)."""
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What every flow over one table shares, computed once for all its components: each
+    cell's row and column node, its sign and its rooms (for ``coords``, ``values`` and
+    ``lower_bound``, which it keeps to tell whether it fits another call)."""
 
-    def __init__(self, coords, values, cells, lower_bound) -> None:
-        from scipy import sparse
+    coords: np.ndarray
+    values: np.ndarray
+    lower_bound: np.ndarray
+    row: np.ndarray  # node of each cell's row
+    col: np.ndarray  # node of each cell's column
+    n_rows: int
+    n_nodes: int  # rows, columns and the source
+    sign: np.ndarray
+    y_up: np.ndarray
+    y_down: np.ndarray
 
+    @classmethod
+    def of(cls, coords: np.ndarray, values: np.ndarray, lower_bound: np.ndarray) -> Frame:
         a, b = axes(coords)
         n_rows = int(a.max(initial=0)) + 1
         n_nodes = n_rows + int(b.max(initial=0)) + 2
+        sign = signs(coords)
+        y_up, y_down = rooms(sign, values, lower_bound)
+        return cls(coords, values, lower_bound, a, n_rows + b, n_rows, n_nodes, sign, y_up, y_down)
+
+    def fits(self, coords: np.ndarray, values: np.ndarray, lower_bound: np.ndarray) -> bool:
+        return self.coords is coords and self.values is values and self.lower_bound is lower_bound
+
+
+def frame_of(
+    frame: Frame | None, coords: np.ndarray, values: np.ndarray, lower_bound: np.ndarray
+) -> Frame:
+    """``frame`` when it is that of these arrays (the same objects), else a new one."""
+    if frame is not None and frame.fits(coords, values, lower_bound):
+        return frame
+    return Frame.of(coords, values, lower_bound)
+
+
+class _Network:
+    """The suppressed cells of one pattern as a flow network: row nodes, column nodes and a
+    source node feeding the flow's start, as a CSR matrix built once (capacities per flow).
+    Only the component's cells are read: the table-wide parts come from its ``Frame``."""
+
+    def __init__(self, frame: Frame, cells: np.ndarray) -> None:
+        from scipy import sparse
+
+        n_rows, n_nodes = frame.n_rows, frame.n_nodes
         self.n_rows, self.source = n_rows, n_nodes - 1
-        self.sign = signs(coords)
-        y_up, y_down = rooms(self.sign, values, lower_bound)
+        self.sign = frame.sign
+        y_up, y_down = frame.y_up, frame.y_down
         self.cells = cells
-        self.row, self.col = a, n_rows + b  # node of each cell's row and column
+        self.row, self.col = frame.row, frame.col
         k = self.cells
         others = np.arange(n_nodes - 1)
         # Arcs: each suppressed cell row -> column (y up) and column -> row (y down), then the
@@ -167,10 +211,10 @@ class _Network:
         self.at[self.graph.data - 1] = np.arange(len(tail))
         self.n_arcs = len(tail)
         self.n_cells = len(k)
-        self.index = np.full(len(values), -1)
+        self.index = np.full(len(frame.values), -1)
         self.index[k] = np.arange(len(k))
         self.y_up, self.y_down = y_up, y_down
-        self.lower_bound = lower_bound
+        self.lower_bound = frame.lower_bound
 
     def movement(
         self, rel: Relations, values, c: int, amount: float, direction: float
@@ -183,14 +227,19 @@ class _Network:
             return None
         y, _, goal, unit = found
         y[self.index[c]] = goal * direction * self.sign[c]
+        k = self.cells
+        step = y * self.sign[k]  # whole units: exact in float arithmetic
+        # The movement is 0 off the component: the relations of its cells are all it can
+        # break, and its cells' bounds all it can cross.
+        if np.any(rel.by_cell[:, k] @ step):
+            return None
+        step *= unit  # a power of two: still exact
+        bound = self.lower_bound[k]
+        finite = np.isfinite(bound)
+        if np.any(values[k][finite] + step[finite] < bound[finite]):
+            return None
         move = np.zeros(len(values))
-        move[self.cells] = y * self.sign[self.cells]  # whole units: exact in float arithmetic
-        if np.any(rel.matrix @ move):
-            return None
-        move *= unit  # a power of two: still exact
-        finite = np.isfinite(self.lower_bound)
-        if np.any(values[finite] + move[finite] < self.lower_bound[finite]):
-            return None
+        move[k] = step
         return move if direction * move[c] >= amount else None
 
     def falls_short(self, c: int, amount: float, direction: float) -> bool:
@@ -251,6 +300,7 @@ def release(
     lower_bound: np.ndarray,
     cell: int,
     target: float,
+    frame: Frame | None = None,
 ) -> np.ndarray | Literal[False] | None:
     """The repair LP of ``sdc.repair`` on a two-way table, as a minimum-cost flow.
 
@@ -262,14 +312,15 @@ def release(
     LP's optimum; the candidates it moves are returned (empty: the target is reachable
     without any), None when no flow reaches the target, False when it took more than
     ``MAX_PATHS`` paths (the caller runs the LP). What it returns is only a choice of cells
-    to suppress: the audit proves the pattern afterwards, as after the LP.
+    to suppress: the audit proves the pattern afterwards, as after the LP. ``frame``: as
+    for ``moves``.
     """
     from scipy import sparse
     from scipy.sparse.csgraph import dijkstra
 
     # The suppressed cells' network (for the free part below) numbers the nodes and holds
     # every cell's sign and rooms.
-    network = _Network(coords, values, np.flatnonzero(suppressed), lower_bound)
+    network = _Network(frame_of(frame, coords, values, lower_bound), np.flatnonzero(suppressed))
     n_rows, n_nodes = network.n_rows, network.source  # nodes without the flow's source
     sign, y_up, y_down = network.sign, network.y_up, network.y_down
     free = suppressed | candidate

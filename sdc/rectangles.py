@@ -83,11 +83,16 @@ def settled(eps: np.ndarray, up: np.ndarray, down: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(eps), up & down, up | down)
 
 
-def need(values: np.ndarray, t: Targets) -> tuple[np.ndarray, np.ndarray]:
-    """Required movement of each value up and down (0: none required)."""
-    secondary = ~np.isnan(t.eps)
-    up = np.where(secondary, t.eps, np.nan_to_num(t.hi - values, nan=0.0))
-    down = np.where(secondary, t.eps, np.nan_to_num(values - t.lo, nan=0.0))
+def need(
+    values: np.ndarray, t: Targets, cells: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Required movement of each value (of ``cells`` only, in their order, when given) up and
+    down (0: none required)."""
+    at = slice(None) if cells is None else cells
+    eps, v = t.eps[at], values[at]
+    secondary = ~np.isnan(eps)
+    up = np.where(secondary, eps, np.nan_to_num(t.hi[at] - v, nan=0.0))
+    down = np.where(secondary, eps, np.nan_to_num(v - t.lo[at], nan=0.0))
     return up, down
 
 

@@ -136,6 +136,7 @@ class _State:
     # hypercubes (None: hypercubes only)
     coords: np.ndarray | None = None
     box_table: BoxTable | None = None  # built at the first box
+    flow_frame: flows.Frame | None = None  # built at the first flow (``sdc.flows.Frame``)
     rank_cost: np.ndarray | None = None  # a box's cost per cell not yet suppressed
 
     def spend(self, columns: int, lps: int = 1) -> bool:
@@ -459,8 +460,17 @@ def _flow_release(
     two relations around a cell reach the whole table; False elsewhere."""
     if s.grid is None:
         return False
+    s.flow_frame = flows.frame_of(s.flow_frame, s.grid, s.values, s.lower_bound)
     return flows.release(
-        s.grid, s.values, s.suppressed, s.candidate, weight, s.lower_bound, cell, target
+        s.grid,
+        s.values,
+        s.suppressed,
+        s.candidate,
+        weight,
+        s.lower_bound,
+        cell,
+        target,
+        s.flow_frame,
     )
 
 
@@ -589,8 +599,11 @@ def _flows_prove(
         return None
     up, down = moved
     judge = state.complete and not exact
+    frame = state.flow_frame = flows.frame_of(
+        state.flow_frame, state.grid, state.values, targets.lower_bound
+    )
     n, failing = flows.moves(
-        state.grid, state.rel, state.values, cells, targets, up, down, ~proven, judge
+        state.grid, state.rel, state.values, cells, targets, up, down, ~proven, judge, frame
     )
     if n:
         proven[cells] |= settled(targets.eps[cells], up[cells], down[cells])

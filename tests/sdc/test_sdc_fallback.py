@@ -72,8 +72,9 @@ def test_a_wide_ranged_70k_cell_table_gets_a_pattern_the_audit_proves_again():
         # primary must move as far as its protection asks, up and down.
         rng = np.random.default_rng(0)
         sample = rng.choice(np.flatnonzero(primary), SAMPLED_PRIMARIES, replace=False)
+        frame = flows.Frame.of(coords, values, lb)
         for cells in components(rel, suppressed):
-            net = flows._Network(coords, values, cells, lb)
+            net = flows._Network(frame, cells)
             for c in map(int, sample[np.isin(sample, cells)]):
                 for goal, way in (
                     (targets.hi[c] - values[c], 1.0),
@@ -91,7 +92,7 @@ def test_a_wide_ranged_70k_cell_table_gets_a_pattern_the_audit_proves_again():
         listed += [(c, False) for c in outcome.failing_down if c in cells]
         if not listed:
             continue
-        net = flows._Network(coords, values, cells, lb)
+        net = flows._Network(flows.Frame.of(coords, values, lb), cells)
         for c, up in listed:
             goal = targets.hi[c] - values[c] if up else values[c] - targets.lo[c]
             assert net.movement(rel, values, c, float(goal), 1.0 if up else -1.0) is not None

@@ -310,3 +310,36 @@ def test_a_cell_reaching_its_target_only_by_a_rounded_down_room_is_left_to_the_l
     up[:] = False
     _, failing = flows.moves(coords, rel, values, cells, t, up, down, inner, True)
     assert failing is not None and (at[(0, 0)], True) in failing
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("computed again: the frame has it")
+
+
+def test_one_frame_serves_the_flows_of_every_component(monkeypatch):
+    # The table-wide parts (nodes, signs, rooms) are computed once; the flows over each
+    # component then read that component's cells and prove what flows built afresh prove.
+    from sdc.audit import components
+
+    coords, values, at, _ = _table({(i, j): 10.0 + i + j for i in range(4) for j in range(4)})
+
+    def square(r: int, c: int) -> list[int]:
+        return [at[(r, c)], at[(r, c + 1)], at[(r + 1, c)], at[(r + 1, c + 1)]]
+
+    suppressed = _only(len(values), *square(0, 0), *square(2, 2))
+    primary = _only(len(values), at[(0, 0)], at[(2, 2)])
+    t = requirement(values, primary, np.full(len(values), 5.0), suppressed)
+    rel = build_relations(_cell_table(coords, values))
+    parts = components(rel, suppressed)
+    assert len(parts) == 2
+    fresh = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    for cells in parts:
+        flows.moves(coords, rel, values, cells, t, *fresh, suppressed)
+    frame = flows.Frame.of(coords, values, t.lower_bound)
+    for name in ("axes", "signs", "rooms"):
+        monkeypatch.setattr(flows, name, _never)
+    up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    for cells in parts:
+        flows.moves(coords, rel, values, cells, t, up, down, suppressed, frame=frame)
+    assert np.array_equal(up, fresh[0]) and np.array_equal(down, fresh[1])
+    assert up[at[(0, 0)]] and down[at[(0, 0)]] and up[at[(2, 2)]] and down[at[(2, 2)]]
