@@ -215,6 +215,11 @@ class _Network:
         self.index[k] = np.arange(len(k))
         self.y_up, self.y_down = y_up, y_down
         self.lower_bound = frame.lower_bound
+        # A cycle through a cell needs another of the component's cells in its row and one in
+        # its column; a cell without (a line with no total, where the component lies along
+        # the other line) moves by no flow at all.
+        degree = np.bincount(np.concatenate([self.row[k], self.col[k]]), minlength=n_nodes)
+        self.alone = (degree[self.row[k]] < 2) | (degree[self.col[k]] < 2)
 
     def movement(
         self, rel: Relations, values, c: int, amount: float, direction: float
@@ -264,8 +269,10 @@ class _Network:
             return None
         unit = 2.0 ** (math.frexp(amount)[1] - UNIT_BITS)
         goal = math.ceil(amount / unit)
-        cap = np.minimum(rounding(self.room / unit), goal)
         i = self.index[c]
+        if self.alone[i]:  # no path back to the cell: nothing flows (see ``__init__``)
+            return np.zeros(self.n_cells), 0, goal, unit
+        cap = np.minimum(rounding(self.room / unit), goal)
         cap[[i, self.n_cells + i]] = 0  # the cell's own arcs: its move closes the cycle
         # y up: from its column back to its row; y down: from its row to its column.
         start, end = (self.col[c], self.row[c]) if y_dir > 0 else (self.row[c], self.col[c])

@@ -343,3 +343,38 @@ def test_one_frame_serves_the_flows_of_every_component(monkeypatch):
         flows.moves(coords, rel, values, cells, t, up, down, suppressed, frame=frame)
     assert np.array_equal(up, fresh[0]) and np.array_equal(down, fresh[1])
     assert up[at[(0, 0)]] and down[at[(0, 0)]] and up[at[(2, 2)]] and down[at[(2, 2)]]
+
+
+def test_a_cell_alone_in_its_row_moves_by_no_flow_and_none_is_solved(monkeypatch):
+    # Columns with their totals, rows without (a member set kept apart, say): a component
+    # along one column has one cell per row, so no cycle runs through any of its cells and
+    # the flows are known to be empty without a solver; the LP audit settles the component.
+    inner = {(0, 0): 20.0, (1, 0): 30.0, (2, 0): 25.0, (0, 1): 5.0, (1, 1): 6.0, (2, 1): 7.0}
+    coords = np.array([(r, c) for r in (-1, 0, 1, 2) for c in (0, 1)], dtype=np.int32)
+    values = np.array(
+        [sum(v for (i, j), v in inner.items() if j == c and r in (i, -1)) for r, c in coords]
+    )
+    at = {(int(r), int(c)): k for k, (r, c) in enumerate(coords)}
+    suppressed = _only(len(values), at[(0, 0)], at[(1, 0)], at[(-1, 0)])
+    primary = _only(len(values), at[(0, 0)])
+    t = requirement(values, primary, np.full(len(values), 4.0), suppressed)
+    rel = build_relations(_cell_table(coords, values))
+    cells = np.flatnonzero(suppressed)
+    net = flows._Network(flows.Frame.of(coords, values, t.lower_bound), cells)
+    assert net.alone.all()
+    solver = flows._Network(flows.Frame.of(coords, values, t.lower_bound), cells)
+    solver.alone[:] = False  # what the solver finds: nothing either
+    for way in (1.0, -1.0):
+        solved, known = solver.flow(at[(0, 0)], 4.0, way), net.flow(at[(0, 0)], 4.0, way)
+        assert solved is not None and known is not None
+        assert solved[1:] == known[1:] and solved[1] == 0
+        assert np.array_equal(solved[0], known[0])
+
+    def no_solver(*args, **kwargs):
+        raise AssertionError("a flow was solved")
+
+    monkeypatch.setattr("scipy.sparse.csgraph.maximum_flow", no_solver)
+    up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    n, _ = flows.moves(coords, rel, values, cells, t, up, down, suppressed)
+    assert n > 0 and not up[at[(0, 0)]] and not down[at[(0, 0)]]
+    assert net.movement(rel, values, at[(0, 0)], 4.0, 1.0) is None
