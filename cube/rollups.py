@@ -8,7 +8,13 @@ disclosure statistics must stay exact, every rollup is stored as two tables:
   per summed column, the exact sum ``sx_<col>`` and the two largest row values ``t1_<col>``,
   ``t2_<col>`` (in 1/``SUM_SCALE`` units, as the engine sums them);
 - ``…_m`` (*multis*): the other rows, grouped by the columns **and the holding**: ``n``,
-  ``rk`` and ``sx_<col>`` per holding, so the holding pass still sees whole holdings;
+  ``rk`` and ``sx_<col>`` per holding, so the holding pass still sees whole holdings; and per
+  region column ``<col>`` of the rollup, ``alone_<col>``: whether this is the holding's only
+  row of the table in its year and that region (a landlord's dwellings in one buurt, all of
+  one owner type). In a cell within one year and one such region (or a finer one) that row
+  *is* the holding's whole contribution, so the holding pass takes it as it is instead of
+  summing it per holding: at scale 1, 99 % of the gemeente rollup's multis in a gemeente
+  and 81 % of the buurt rollup's in a wijk;
 - ``…_b`` (*bounds*): the same rows grouped by the columns only, with Σ 1/rows-of-holding
   (``lb``, a lower bound on distinct holdings), the largest rows-of-holding in the year
   (``mr``), and from the multis the most rows one holding has in the group (``mh``) and its
@@ -61,6 +67,13 @@ class RollupTable:
     sums: tuple[str, ...]
     rows: int  # singles + multis: the engine prefers the smallest rollup that covers a part
     multi_rows: int
+    alone: tuple[str, ...] = ()  # the region columns with an ``alone_<col>`` flag in the multis
+
+
+def region_columns(cube: Cube, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``columns`` that hold a level of one of the cube's region roles."""
+    regional = {r.column(lv.id) for r in cube.roles if r.prefix for lv in r.dimension.levels}
+    return tuple(c for c in columns if c in regional)
 
 
 def table_names(cube: Cube, rollup: Rollup) -> tuple[str, str, str]:
@@ -163,9 +176,14 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
         f'CREATE TABLE "{singles}" AS SELECT {keep}{tops} FROM (SELECT {cols}, {counts}'
         f"{s_aggs} FROM ({s_src}) GROUP BY {cols}) ORDER BY {order}"
     )
+    # Whether a row is its holding's only one in its year and region (``alone_<col>``).
+    alone = region_columns(cube, rollup.columns)
+    flags = "".join(
+        f', count(*) OVER (PARTITION BY "year", "{c}", holding) = 1 AS "alone_{c}"' for c in alone
+    )
     con.execute(
-        f'CREATE TABLE "{multis}" AS SELECT {cols}, holding, {counts}{m_aggs} '
-        f"FROM ({m_src}) GROUP BY {cols}, holding ORDER BY {order}, holding"
+        f'CREATE TABLE "{multis}" AS SELECT *{flags} FROM (SELECT {cols}, holding, {counts}'
+        f"{m_aggs} FROM ({m_src}) GROUP BY {cols}, holding) ORDER BY {order}, holding"
     )
     # The multis of each group, read back per holding: the most rows one holding has there
     # (``mh``) and how many holdings (``hc``). A group lies within every cell that holds it.
@@ -191,6 +209,7 @@ def _build_one(con: duckdb.DuckDBPyConnection, cube: Cube, rollup: Rollup) -> Ro
         rollup.sums,
         n_s + n_m,
         n_m,
+        alone,
     )
 
 
@@ -243,11 +262,11 @@ def build(
         con.execute(
             "CREATE TABLE rollup_catalog (format INTEGER, release VARCHAR, sum_scale BIGINT, "
             "cube VARCHAR, name VARCHAR, singles VARCHAR, multis VARCHAR, bounds VARCHAR, "
-            "columns VARCHAR[], sums VARCHAR[], rows BIGINT, multi_rows BIGINT)"
+            "columns VARCHAR[], sums VARCHAR[], rows BIGINT, multi_rows BIGINT, alone VARCHAR[])"
         )
         for t in tables:
             con.execute(
-                "INSERT INTO rollup_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rollup_catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     FORMAT,
                     release_id,
@@ -261,6 +280,7 @@ def build(
                     list(t.sums),
                     t.rows,
                     t.multi_rows,
+                    list(t.alone),
                 ],
             )
         con.execute("DETACH src")
@@ -302,9 +322,9 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
         # start-up) to look at the types of Python parameters
         listed = con.execute(
             f"SELECT cube, name, singles, multis, bounds, columns, sums, rows, multi_rows, "
-            f"format, release, sum_scale FROM {SCHEMA}.rollup_catalog ORDER BY rows"
+            f"alone, format, release, sum_scale FROM {SCHEMA}.rollup_catalog ORDER BY rows"
         ).fetchall()
-        rows = [r[:9] for r in listed if tuple(r[9:]) == (FORMAT, release_id, SUM_SCALE)]
+        rows = [r[:10] for r in listed if tuple(r[10:]) == (FORMAT, release_id, SUM_SCALE)]
     except duckdb.Error:
         rows = []
     if not rows:
@@ -318,8 +338,8 @@ def attach(con: duckdb.DuckDBPyConnection, db_path: Path, release_id: str) -> li
         return []
     log.info("release %s: %d rollups", release_id, len(rows))
     return [
-        RollupTable(c, n, s, m, b, tuple(cols), tuple(sums), int(r), int(mr))
-        for c, n, s, m, b, cols, sums, r, mr in rows
+        RollupTable(c, n, s, m, b, tuple(cols), tuple(sums), int(r), int(mr), tuple(al))
+        for c, n, s, m, b, cols, sums, r, mr, al in rows
     ]
 
 

@@ -23,7 +23,7 @@ from cube.plan import Item, Part
 from measures.model import Filter, Measure
 
 if TYPE_CHECKING:  # Ibis and sqlglot are imported when SQL is first compiled, not at start-up
-    from ibis.expr.types import BooleanValue, Table
+    from ibis.expr.types import BooleanValue, Table, Value
     from sqlglot import exp
 
     from cube.statement import Statement
@@ -119,6 +119,7 @@ def projection(
     else:
         if source.multis:
             cols["holding"] = t["holding"]
+            cols |= _alone(part, items, axes, t, source)
         cols["n"], cols["rk"] = t["n"], t["rk"]
     alias, sum_alias = aliases(part.measures)
     for j, m in enumerate(part.measures):
@@ -146,6 +147,23 @@ def projection(
     return t.select(**cols)
 
 
+def _alone(
+    part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis], t: Table, source: Source
+) -> dict[str, Value]:
+    """``a{i}`` for each key ``k{i}`` that is a region column the multis flag (``alone_<col>``):
+    whether the row is its holding's only one in its year and that key's member."""
+    out = {}
+    for i, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
+        axis = axes[role]
+        level = items[item_idx].level
+        if not axis.role.prefix or level not in axis.levels:
+            continue
+        column = axis.role.column(level)
+        if column in source.alone and axis.levels[level].expr(t).equals(t[column]):
+            out[f"a{i}"] = t[f"alone_{column}"]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """A rollup table to read instead of the facts: its grouping ``columns`` (typed as in the
@@ -157,6 +175,9 @@ class Source:
     sums: tuple[str, ...]
     multis: bool  # the multis table (per holding), else the singles
     bounds: bool = False  # the bounds table: multis without holdings, with Σ 1/rows and max rows
+    # the multis' region columns with an ``alone_<col>`` flag: the row is its holding's only
+    # one in its year and that region
+    alone: tuple[str, ...] = ()
 
     def schema(self, fact_schema: Mapping[str, str]) -> dict[str, str]:
         out = {c: "boolean" if c.startswith(FLAG_PREFIX) else fact_schema[c] for c in self.columns}
@@ -165,6 +186,7 @@ class Source:
             return out | {"n": "int64", "rk": "int64"} | bounds
         if self.multis:
             out["holding"] = "int64"
+            out |= {f"alone_{c}": "boolean" for c in self.alone}
         out |= {"n": "int64", "rk": "int64"}
         for c in self.sums:
             out[f"sx_{c}"] = "int64"
@@ -463,7 +485,9 @@ def holding_pass(
     """Rows summed per holding within each grouping set, then per cell: exact distinct holdings
     and the two largest holding contributions. The placeholder ``where`` restricts the rows
     (bind it: ``None`` for every row). With ``pre``, the rows are a rollup's multis, already
-    summed per holding and group."""
+    summed per holding and group; where they carry ``alone`` flags (``a{i}``, see
+    ``cube.rollups``), a grouping set with such a key takes the rows flagged alone as whole
+    holdings and sums only the others per holding (``_split_per_holding``)."""
     from sqlglot import exp
 
     from cube.dialects import hole
@@ -471,6 +495,7 @@ def holding_pass(
 
     alias, sum_alias = aliases(part.measures)
     inner: list[exp.Expr] = []
+    rows: list[exp.Expr] = []  # ``inner`` for a group of one row
     outer: list[exp.Expr] = []
     for j, m in enumerate(part.measures):
         a = alias[j]
@@ -483,6 +508,10 @@ def holding_pass(
                 _as(_filtered(count, m, cond.copy()), f"n{j}"),
                 _as(_coalesce0(_filtered(_sum(key), m, cond.copy())), f"r{j}"),
             ]
+            rows += [
+                _as(_row_filtered(_col("n"), m, cond.copy(), None), f"n{j}"),
+                _as(_row_filtered(_coalesce0(_col("rk")), m, cond.copy(), 0), f"r{j}"),
+            ]
             outer += [
                 _as(_sum(_col(f"n{j}")), f"n{j}"),
                 _as(_filtered(_count_star(), m, present.copy()), f"c{j}"),
@@ -493,23 +522,77 @@ def holding_pass(
             ]
         if m.kind == "sum" and sum_alias[j] == j:
             inner.append(_as(_coalesce0(_filtered(_sum(_col(f"x{j}")), m, cond.copy())), f"s{j}"))
+            rows.append(_as(_row_filtered(_coalesce0(_col(f"x{j}")), m, cond.copy(), 0), f"s{j}"))
             outer += [
                 _as(_units(_sum(_col(f"s{j}"))), f"s{j}"),
                 _as(_filtered(_top(_units(_col(f"s{j}")), 2), m, present.copy()), f"top{j}"),
             ]
     keys: list[exp.Expr] = [_col(f"k{i}") for i in range(n)]
-    per_holding = _select(
-        [*keys, _as(_grouping(n, sets), "g"), _col("holding"), *inner],
-        "f",
-        _sets(sets, n, "holding"),
-        hole("where"),
-    )
+    named = set(proj.named_selects) if pre and isinstance(proj, exp.Select) else set()
+    alone = tuple(i for i in range(n) if f"a{i}" in named)
+    ctes: list[tuple[str, exp.Expr]] = [("f", proj)]
+    if any(i in gs for gs in sets for i in alone):
+        where = exp.Select(expressions=[exp.Star()]).from_("f", copy=False)
+        where.set("where", exp.Where(this=hole("where")))
+        ctes.append(("w", where))
+        ctes.append(("h", _split_per_holding(n, sets, alone, inner, rows)))
+    else:
+        per_holding = _select(
+            [*keys, _as(_grouping(n, sets), "g"), _col("holding"), *inner],
+            "f",
+            _sets(sets, n, "holding"),
+            hole("where"),
+        )
+        ctes.append(("h", per_holding))
     group = exp.Group(expressions=[_col(f"k{i}") for i in range(n)] + [_col("g")])
     select = _select([*(k.copy() for k in keys), _col("g"), *outer], "h", group)
-    return Statement(
-        _with(select, [("f", proj), ("h", per_holding)]),
-        memo={"list_columns": list_columns(select)},
-    )
+    return Statement(_with(select, ctes), memo={"list_columns": list_columns(select)})
+
+
+def _row_filtered(x: exp.Expr, m: Measure, cond: exp.Expr, otherwise: int | None) -> exp.Expr:
+    """What ``_filtered`` of a sum gives over one row: ``x`` where the row passes measure
+    ``m``'s filter, else ``otherwise`` (``None``: NULL, as a sum over no rows)."""
+    from sqlglot import exp
+
+    if not m.filters:
+        return x
+    default = exp.Null() if otherwise is None else _num(otherwise)
+    return exp.Case(ifs=[exp.If(this=cond, true=x)], default=default)
+
+
+def _split_per_holding(
+    n: int,
+    sets: tuple[tuple[int, ...], ...],
+    alone: tuple[int, ...],
+    inner: list[exp.Expr],
+    rows: list[exp.Expr],
+) -> exp.Expr:
+    """The holding pass's rows per holding and grouping set, one branch per set (``UNION
+    ALL``) over the rows ``w``: in a set with a key flagged ``alone`` (the first), the rows so
+    flagged as they are (each is its holding's whole contribution to the cell) and only the
+    others summed per holding; in a set without, every row summed per holding. Each branch
+    names its set by its grouping bits ``g``, a constant (``only_sets`` keeps branches by it)."""
+    from sqlglot import exp
+
+    branches: list[exp.Select] = []
+    for gs in sets:
+        g = sum(1 << (n - 1 - d) for d in range(n) if d not in gs)
+        keys = [_col(f"k{d}") if d in gs else _as(exp.Null(), f"k{d}") for d in range(n)]
+        head = [*keys, _as(_num(g), "g"), _col("holding")]
+        group = exp.Group(expressions=[_col(f"k{d}") for d in sorted(gs)] + [_col("holding")])
+        flag = next((d for d in gs if d in alone), None)
+        if flag is None:
+            branches.append(_select([*head, *(e.copy() for e in inner)], "w", group))
+            continue
+        others = exp.not_(_col(f"a{flag}"))
+        summed = _select([*head, *(e.copy() for e in inner)], "w", group, others)
+        whole = exp.Select(expressions=[*(e.copy() for e in head), *(e.copy() for e in rows)])
+        whole = whole.from_("w", copy=False).where(_col(f"a{flag}"), copy=False)
+        branches += [summed, whole]
+    out: exp.Expr = branches[0]
+    for b in branches[1:]:
+        out = exp.union(out, b, distinct=False)
+    return out
 
 
 def only_sets(statement: Statement, kept: set[tuple[int, ...]]) -> Statement:
@@ -525,6 +608,9 @@ def only_sets(statement: Statement, kept: set[tuple[int, ...]]) -> Statement:
 
     from cube.statement import COLUMN_MEMO, Statement
 
+    split = _only_branches(statement, kept)
+    if split is not None:
+        return split
     holding = statement.tree.find(exp.GroupingSets)
     if holding is None:  # one plain set: nothing to leave out
         return statement
@@ -569,6 +655,53 @@ def only_sets(statement: Statement, kept: set[tuple[int, ...]]) -> Statement:
         found = statement.memo[key] = (tree, kept_memo)
     tree, memo = found
     return Statement(tree, dict(statement.members), memo)
+
+
+def _only_branches(statement: Statement, kept: set[tuple[int, ...]]) -> Statement | None:
+    """``only_sets`` of a holding pass split per grouping set (``_split_per_holding``): its
+    branches of the sets ``kept``; None when the pass is not split."""
+    from sqlglot import exp
+
+    from cube.statement import COLUMN_MEMO, Statement
+
+    h = next((c for c in statement.tree.find_all(exp.CTE) if c.alias == "h"), None)
+    if h is None or not isinstance(h.this, exp.Union):
+        return None
+    branches = list(_union_branches(h.this))
+
+    def grouped(b: exp.Select) -> tuple[int, ...]:
+        names = b.named_selects
+        n = sum(1 for c in names if c[:1] == "k" and c[1:].isdigit())
+        bits = next(int(e.this.name) for e in b.expressions if e.alias_or_name == "g")
+        return tuple(d for d in range(n) if not bits >> (n - 1 - d) & 1)
+
+    keep = [i for i, b in enumerate(branches) if grouped(b) in kept]
+    if not keep or len(keep) == len(branches) or not kept <= {grouped(b) for b in branches}:
+        return statement  # nothing to leave out, or a set it lacks
+    key = ("only_sets", tuple(keep))
+    found = statement.memo.get(key)
+    if found is None:
+        tree = statement.tree.copy()
+        cte = next(c for c in tree.find_all(exp.CTE) if c.alias == "h")
+        mine = list(_union_branches(cte.this))
+        body: exp.Expr = mine[keep[0]]
+        for i in keep[1:]:
+            body = exp.union(body, mine[i], distinct=False)
+        cte.set("this", body)
+        kept_memo = {k: statement.memo[k] for k in COLUMN_MEMO if k in statement.memo}
+        found = statement.memo[key] = (tree, kept_memo)
+    tree, memo = found
+    return Statement(tree, dict(statement.members), memo)
+
+
+def _union_branches(node: exp.Expr) -> list[exp.Select]:
+    """The selects of a chain of ``UNION ALL``, in order."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Union):
+        return _union_branches(node.this) + _union_branches(node.expression)
+    assert isinstance(node, exp.Select)
+    return [node]
 
 
 def together(*statements: Statement) -> Statement:

@@ -21,7 +21,7 @@ LAYOUT_VERSION = 2
 EXPORT_ROLLUP_DIR = "rollups"
 # The layout of the rollup tables (which columns each holds), recorded beside them in the
 # rollup file and in an export: tables of another layout are not read (rebuild, re-export).
-ROLLUP_FORMAT = 2
+ROLLUP_FORMAT = 3
 
 # Region levels a fact table carries per region role, as columns ``<role>_<level>`` (region ids).
 REGION_LEVELS = ("buurt", "wijk", "gemeente", "provincie", "politie_eenheid", "veiligheidsregio")

@@ -45,7 +45,7 @@ def sources(rt: RollupTable) -> tuple[Source, Source, Source]:
     """The rollup's singles, multis and bounds tables."""
     return (
         Source(SCHEMA, rt.singles, rt.columns, rt.sums, multis=False),
-        Source(SCHEMA, rt.multis, rt.columns, rt.sums, multis=True),
+        Source(SCHEMA, rt.multis, rt.columns, rt.sums, multis=True, alone=rt.alone),
         Source(SCHEMA, rt.bounds, rt.columns, rt.sums, multis=True, bounds=True),
     )
 

@@ -190,6 +190,36 @@ def test_bounds_hold_each_groups_holdings_and_most_rows_of_one(engine):
             assert got == want, t.name
 
 
+def test_alone_flags_mark_a_holdings_only_row_in_its_year_and_region(engine):
+    """``alone_<col>`` of every multis row, for every region column of the rollup and only
+    those: whether the facts give its holding rows in that year and region in this group only
+    (the facts grouped as the multis are, then counted per holding, year and region)."""
+    cur = engine.cursor()
+    flagged = 0
+    for tables in engine.rollups.values():
+        for t in tables:
+            cube = engine.catalog.cubes[t.cube]
+            assert t.alone == rollups.region_columns(cube, t.columns), t.name
+            flags = dict(next(r for r in cube.rollups if r.name == t.name).flags)
+            row = ", ".join(
+                f'{_flag(flags[c])} AS "{c}"' if c in flags else f'"{c}"' for c in t.columns
+            )
+            cols = ", ".join(f'"{c}"' for c in t.columns)
+            for c in t.alone:
+                want = cur.execute(
+                    f'SELECT {cols}, holding, count(*) OVER (PARTITION BY year, "{c}", holding) '
+                    f'= 1 FROM (SELECT DISTINCT {row}, holding FROM "{cube.fact}" '
+                    f"WHERE holding_rows_year > 1) ORDER BY ALL"
+                ).fetchall()
+                got = cur.execute(
+                    f'SELECT {cols}, holding, "alone_{c}" FROM {rollups.SCHEMA}."{t.multis}" '
+                    f"ORDER BY ALL"
+                ).fetchall()
+                assert got == want, (t.name, c)
+                flagged += sum(1 for r in got if r[-1])
+    assert flagged > 0  # the fixture has holdings alone in a region
+
+
 def test_flags_count_the_rows_each_filter_passes(engine):
     """Per flag of a rollup, its rows counted per year: the fact rows that pass the filter."""
     cur = engine.cursor()
