@@ -39,6 +39,13 @@ COVERED = [
         order=(Order("doorsluis_per_1000_dwellings", desc=True),),
     ),
     Query("dwellings", ("woz_total", "woz_mean"), ("owner_type", "region@gemeente"), (YEAR,)),
+    Query(  # by tenure and buurt (``region_tenure_flags``), a filtered measure beside
+        "population",
+        ("inhabitants", "inhabitants_young_men"),
+        ("region@buurt", "tenure"),
+        (YEAR,),
+        totals="margins",
+    ),
     Query(
         "companies",
         ("employees", "establishments", "companies"),
