@@ -151,7 +151,9 @@ def _alone(
     part: Part, items: tuple[Item, ...], axes: Mapping[str, RoleAxis], t: Table, source: Source
 ) -> dict[str, Value]:
     """``a{i}`` for each key ``k{i}`` that is a region column the multis flag (``alone_<col>``):
-    whether the row is its holding's only one in its year and that key's member."""
+    whether the row is its holding's only one in its year and that key's member. Sound
+    because multis are read only for cells within one year (a rollup has multis only where
+    holdings repeat in a year, and then the rollup strategies apply to one-year cells)."""
     out = {}
     for i, (item_idx, role) in enumerate(zip(part.items, part.roles, strict=True)):
         axis = axes[role]
@@ -667,7 +669,7 @@ def _only_branches(statement: Statement, kept: set[tuple[int, ...]]) -> Statemen
     h = next((c for c in statement.tree.find_all(exp.CTE) if c.alias == "h"), None)
     if h is None or not isinstance(h.this, exp.Union):
         return None
-    branches = list(_union_branches(h.this))
+    branches = _union_branches(h.this)
 
     def grouped(b: exp.Select) -> tuple[int, ...]:
         names = b.named_selects
@@ -683,7 +685,7 @@ def _only_branches(statement: Statement, kept: set[tuple[int, ...]]) -> Statemen
     if found is None:
         tree = statement.tree.copy()
         cte = next(c for c in tree.find_all(exp.CTE) if c.alias == "h")
-        mine = list(_union_branches(cte.this))
+        mine = _union_branches(cte.this)
         body: exp.Expr = mine[keep[0]]
         for i in keep[1:]:
             body = exp.union(body, mine[i], distinct=False)

@@ -179,17 +179,25 @@ def _audits(monkeypatch) -> list[int]:
     return sizes
 
 
-def test_tiny_components_of_a_table_without_flows_are_audited_together(monkeypatch):
-    """40 slices, each its own components: one LP audit over all of them (the same pattern as
-    auditing each alone, which the old way did 40 times and more)."""
-    table = sliced_table(3, 40, (3, 3))
+def _batched_and_apart(monkeypatch, table: CellTable, smaller: int):
+    """The count's pattern with the batches as they are and with ``BATCH_COMPONENT`` at
+    ``smaller``, with the sizes of the cell sets audited each way."""
     policy = Policy(perturb=False)
     sizes = _audits(monkeypatch)
     together = protect(table, policy).measures["count"]
     batched = list(sizes)
     sizes.clear()
-    monkeypatch.setattr(secondary, "BATCH_COMPONENT", 0)
-    alone = protect(table, policy).measures["count"]
+    monkeypatch.setattr(secondary, "BATCH_COMPONENT", smaller)
+    apart = protect(table, policy).measures["count"]
+    return together, apart, batched, list(sizes)
+
+
+def test_tiny_components_of_a_table_without_flows_are_audited_together(monkeypatch):
+    """40 slices, each its own components: one LP audit over all of them (the same pattern as
+    auditing each alone, which the old way did 40 times and more)."""
+    table = sliced_table(3, 40, (3, 3))
+    policy = Policy(perturb=False)
+    together, alone, batched, sizes = _batched_and_apart(monkeypatch, table, 0)
     assert len(alone.status) == 40 * 16 and (alone.status == status.SUPPRESSED).sum() > 40 * 4
     assert len(sizes) >= 40 and len(batched) < len(sizes) // 10
     assert sum(batched) == sum(sizes)  # the same cells, audited in fewer LPs
@@ -203,12 +211,7 @@ def test_components_of_a_few_dozen_cells_are_audited_together_too(monkeypatch):
     set-up): batched as the tiny ones are, in far fewer LPs, to the same pattern."""
     table = sliced_table(11, 30, (7, 7))
     policy = Policy(perturb=False)
-    sizes = _audits(monkeypatch)
-    together = protect(table, policy).measures["count"]
-    batched = list(sizes)
-    sizes.clear()
-    monkeypatch.setattr(secondary, "BATCH_COMPONENT", 16)  # tiny ones only
-    apart = protect(table, policy).measures["count"]
+    together, apart, batched, sizes = _batched_and_apart(monkeypatch, table, 16)  # tiny only
     assert sum(1 for n in sizes if n > 16) >= 10  # components of more than 16 cells
     assert len(batched) < len(sizes) // 3
     assert sum(batched) == sum(sizes)
