@@ -29,9 +29,14 @@ run: $(STAMP_RUN)
 	$(BIN)/zicht demo --if-missing $(DEMO_ARGS)
 	$(BIN)/zicht serve
 
-## make test: install test dependencies and run the whole suite
+## make test: install test dependencies and run the whole suite: first on every core (one
+## worker per core, each module whole in one worker), then the modules marked serial, which
+## time answers or watch memory under load, alone (tests/conftest.py); fails if either fails
 test: $(STAMP_TEST)
-	$(BIN)/pytest -q -p no:cacheprovider --durations=15
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n auto --maxprocesses 4 \
+		--dist loadscope -m "not serial"; spread=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider --durations=5 -m serial; alone=$$?; \
+	test $$spread -eq 0 && test $$alone -eq 0
 
 ## make demo-check: build the release `make run` builds (national magnitudes, about six minutes)
 ## and check from the API that its first views, the risk maps included, show a figure for at
