@@ -191,7 +191,17 @@ def _dimension(did: str, raw: Mapping[str, Any], problems: list[str]) -> Dimensi
             problems.append(f"{where}.hierarchies.{hid}: unknown levels {unknown}")
         hierarchies.append(Hierarchy(hid, tuple(hl)))
     label = _label(raw.get("label"), where, problems)
-    return Dimension(did, label, tuple(levels), tuple(hierarchies), raw.get("description", ""))
+    by_name_only = raw.get("by_name_only", False)
+    if not isinstance(by_name_only, bool):
+        problems.append(f"{where}.by_name_only: must be true or false")
+    return Dimension(
+        did,
+        label,
+        tuple(levels),
+        tuple(hierarchies),
+        raw.get("description", ""),
+        by_name_only is True,
+    )
 
 
 def _filters(raw: Any, where: str, problems: list[str]) -> tuple[Filter, ...]:

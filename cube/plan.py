@@ -372,16 +372,20 @@ def cell_grid(
 
 def other_role(main: Cube, other: Cube, role_id: str) -> Role | None:
     """The role of ``other`` that ``role_id`` of the main cube maps onto: the one of the same
-    name and dimension, else its only role of that dimension; None when there is none or
-    several (the answer's role is then broadcast over that cube's part)."""
-    dim = main.role(role_id).dimension.id
+    name and dimension, else its only role of that dimension unless the dimension maps by
+    name only (a yes/no flag: transactions paid in cash are not doorsluis dwellings); None
+    when there is none or several (the answer's role is then broadcast over that cube's
+    part: each member of it gets the other cube's figure for all of them)."""
+    dim = main.role(role_id).dimension
     try:
         same = other.role(role_id)
-        if same.dimension.id == dim:
+        if same.dimension.id == dim.id:
             return same
     except KeyError:
         pass
-    candidates = other.roles_of(dim)
+    if dim.by_name_only:
+        return None
+    candidates = other.roles_of(dim.id)
     return candidates[0] if len(candidates) == 1 else None
 
 

@@ -59,6 +59,10 @@ class Dimension:
     levels: tuple[Level, ...]
     hierarchies: tuple[Hierarchy, ...]
     description: str = ""
+    # Its roles mean different things in different cubes (a yes/no flag: cash payment,
+    # doorsluis dwelling, earlier suspicion): one maps onto another cube's role of the same
+    # name only, never onto its only role of the dimension (``cube.plan.other_role``).
+    by_name_only: bool = False
 
     @property
     def level_ids(self) -> tuple[str, ...]:

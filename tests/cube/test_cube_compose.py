@@ -475,3 +475,33 @@ def test_node_cells_meet_the_answer_cells_of_their_keys(members, nodes):
     assert sorted(zip(got_a.tolist(), got_n.tolist(), strict=True)) == _pairs_by_dict(
         tile, answer_grid, node_grid[:, :2], node_grid
     )
+
+
+@pytest.mark.parametrize(
+    "cube,role,reference",
+    [
+        ("drug_suspects", "first_registration", "population.inhabitants"),
+        ("transactions", "cash", "dwellings.dwellings"),
+        ("dwellings", "doorsluis", "transactions.transactions"),
+    ],
+)
+def test_a_flag_of_one_cube_is_not_read_as_another_cubes_flag(engine, cube, role, reference):
+    """Yes/no roles mean something of their own in each cube: first registrations are not the
+    inhabitants suspected before (the reverse, rather), cash payments are not doorsluis
+    dwellings. Another cube's figure by such a role is its figure for all members alike."""
+    period = year_cut("2023")
+    region = "residence@gemeente" if cube == "drug_suspects" else "region@gemeente"
+    by_flag = cells(engine, Query(cube, (reference,), (region, role), (period,)))
+    alone = cells(engine, Query(cube, (reference,), (region,), (period,)))
+    assert by_flag and {k[1] for k in by_flag} == {"yes", "no"}
+    assert all(cell == alone[(k[0],)] for k, cell in by_flag.items())
+
+
+def test_other_roles_still_map_onto_the_reference_cubes_role_of_their_dimension(engine):
+    from cube.plan import other_role
+
+    cubes = engine.catalog.cubes
+    assert other_role(cubes["drug_suspects"], cubes["population"], "residence").id == "region"
+    assert other_role(cubes["plantations"], cubes["population"], "resident_age").id == "age"
+    assert other_role(cubes["transactions"], cubes["dwellings"], "cash") is None
+    assert other_role(cubes["drug_suspects"], cubes["population"], "first_registration") is None
