@@ -69,7 +69,8 @@ COVERED = [
 ]
 # Measure filters by wijk and buurt, from the rollups' flags (whether each row passes each
 # filter), not from the columns the filters read: shares, and over-representation against
-# the population (a reference part of another cube, by sex and earlier suspicion too).
+# the population (a reference part of another cube, by sex too; first registration is the
+# drug suspects' own and broadcast over it).
 FLAGGED = [
     Query(
         "population",
@@ -90,7 +91,7 @@ FLAGGED = [
         ("region@buurt",),
         (Cut("region", "gemeente", ("GM0363",)), YEAR),
     ),
-    Query(  # the reference by earlier suspicion, wijk and age (the age pyramid's rollup)
+    Query(  # the reference by wijk and age (the age pyramid's rollup)
         "drug_suspects",
         ("registrations", "index_young_men"),
         ("first_registration", "residence@wijk"),
