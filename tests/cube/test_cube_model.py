@@ -40,6 +40,10 @@ def test_every_problem_in_a_broken_model_is_reported(tmp_path):
     text = text.replace("denominator: population.inhabitants", "denominator: population.nope")
     text = text.replace("kind: share", "kind: ratio")
     (models / "drug_suspects.yaml").write_text(text)
+    dims = (models / "dimensions.yaml").read_text()
+    (models / "dimensions.yaml").write_text(
+        dims.replace("by_name_only: true", "by_name_only: 'yes'")
+    )
     (models / "policies.yaml").write_text("default:\n  threshold: -3\n  colour: red\n")
     with pytest.raises(ModelError) as err:
         load_catalog(models)
@@ -50,5 +54,6 @@ def test_every_problem_in_a_broken_model_is_reported(tmp_path):
         "unknown measure kind 'ratio'",
         "policies.default: colour",
         "policies.default: threshold",
+        "dimensions.yes_no.by_name_only: must be true or false",
     ):
         assert expected in joined, expected
