@@ -26,9 +26,11 @@ def combine(fn: Callable[..., np.ndarray], *parts: ProtectedMeasure) -> Protecte
     perturbed = np.logical_or.reduce([p.status == st.PERTURBED for p in parts])
     with np.errstate(divide="ignore", invalid="ignore"):
         result = np.asarray(fn(*values), dtype=np.float64)
-    result = np.where(np.isfinite(result), result, np.nan)
+    undefined = ~np.isfinite(result)
+    result = np.where(undefined, np.nan, result)
     result[suppressed] = np.nan
-    status = np.where(perturbed, st.PERTURBED, st.SAFE).astype(np.int8)
+    # no figure, so no noise in it: an undefined result is safe whatever its components are
+    status = np.where(perturbed & ~undefined, st.PERTURBED, st.SAFE).astype(np.int8)
     status[suppressed] = st.SUPPRESSED
     reason = np.where(suppressed, st.DERIVED, st.NO_REASON).astype(np.int8)
     return ProtectedMeasure(result, status, reason)

@@ -255,8 +255,10 @@ def statline_bytes(answer: Answer) -> bytes:
 
         def cell(cells: tuple[Value, ...], j: int = j) -> str:
             v = cells[j]
-            shown = None if v.status == "suppressed" else _number(v.value)
-            attribute = "Confidential" if shown is None else "None"
+            hidden = v.status == "suppressed"
+            shown = None if hidden else _number(v.value)
+            # a null that is not suppressed is a figure that does not exist (a rate over 0)
+            attribute = "Confidential" if hidden else "None"
             return f',"ValueAttribute":{_dumps(attribute)},"Value":{_dumps(shown)}'
 
         measure = f',"Measure":{_dumps(m.id)}'

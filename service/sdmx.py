@@ -7,7 +7,8 @@ primary measure ``OBS_VALUE`` and two observation attributes from SDMX's cross-d
 lists:
 
 - ``OBS_STATUS``: ``A`` (normal value) for a safe cell, ``E`` (estimated value) for a
-  perturbed one (cell key noise), ``O`` (missing value) for a suppressed one;
+  perturbed one (cell key noise), ``O`` (missing value) for a suppressed one, ``M`` (missing
+  value; data cannot exist) for a figure that does not exist (a rate or change over 0);
 - ``CONF_STATUS``: ``F`` (free) when published; when suppressed the rule that suppressed it —
   ``A`` (primary confidentiality: small counts, the threshold rule), ``T`` (dominance by two
   units, the (2, k) rule), ``M`` (other measures of concentration, the p % rule), ``D``
@@ -108,6 +109,13 @@ def measure_code(measure: str) -> str:
     return measure.replace(".", "__")
 
 
+def obs_status(v: Value) -> str:
+    """``M`` for a published cell without a value (nothing to divide by), else by status."""
+    if v.status != "suppressed" and _number(v) is None:
+        return "M"
+    return OBS_STATUS[v.status]
+
+
 def conf_status(v: Value) -> str:
     if v.status != "suppressed":
         return "F"
@@ -167,7 +175,7 @@ def observations(
 def _obs_fields(v: Value) -> tuple[Any, str, str]:
     """``OBS_VALUE`` and the attributes of ``v``."""
     value = _number(v)
-    return "NaN" if value is None else value, OBS_STATUS[v.status], conf_status(v)
+    return "NaN" if value is None else value, obs_status(v), conf_status(v)
 
 
 def to_csv2(answer: Answer, roles: Sequence[str] = ()) -> str:
@@ -204,7 +212,7 @@ ATTRIBUTE_NAMES = {"OBS_STATUS": "Observation status", "CONF_STATUS": "Confident
 
 
 def _obs_attributes(v: Value) -> tuple[float | int | None, tuple[str, str]]:
-    return _number(v), (OBS_STATUS[v.status], conf_status(v))
+    return _number(v), (obs_status(v), conf_status(v))
 
 
 def to_json1(answer: Answer, roles: Sequence[str] = ()) -> dict[str, Any]:

@@ -36,6 +36,10 @@ OBS_STATUS_CODES = {
     "A": ("Normaal", "Normal value (safe)"),
     "E": ("Geschat: verstoord met celsleutelruis", "Estimated value (perturbed: cell key noise)"),
     "O": ("Ontbrekend: geheim", "Missing value (suppressed)"),
+    "M": (
+        "Ontbrekend: bestaat niet (deling door 0)",
+        "Missing value; data cannot exist (division by zero)",
+    ),
 }
 CONF_STATUS_CODES = {
     "F": ("Vrij", "Free"),

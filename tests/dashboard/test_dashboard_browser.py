@@ -143,6 +143,27 @@ def test_a_suppressed_gemeente_is_hatched_and_explained_as_x(page, server):
     assert ": x (" in label
 
 
+def test_a_figure_that_does_not_exist_is_a_dot_not_an_x(page, server):
+    # the change on the previous year over a gemeente with no plantations the year before:
+    # no figure (value null, status safe), nothing hidden, so not hatched and not `x`
+    open_dashboard(page, "#theme=drugs&ind=plantations.change_plantations&mode=rate&year=2023")
+    shown = "document.querySelector('#map').dataset.indicator"
+    page.wait_for_function(f"() => {shown} === 'plantations.change_plantations'")
+    cells = map_answer(server, *shown_indicator(page))
+    none = sorted(
+        c for c, cell in cells.items() if cell["status"] != "suppressed" and cell["value"] is None
+    )
+    suppressed = {c for c, cell in cells.items() if cell["status"] == "suppressed"}
+    assert none and suppressed, "the fixture should give both kinds of cell without a value"
+    state = map_state(page)
+    assert all(state[c]["fill"] == "#e6e6e6" and state[c]["status"] == "safe" for c in none)
+    assert {c for c, s in state.items() if s["fill"] == HATCH} == suppressed
+    label = page.get_attribute(f"#map path[data-code={none[0]}]", "aria-label") or ""
+    assert label.endswith(": . (geen cijfer: deling door 0)"), label
+    assert "geen cijfer (.)" in page.inner_text("#legend")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_clicking_a_gemeente_opens_its_profile(page, server):
     open_dashboard(page, "#theme=population&ind=population.inhabitants&year=2023")
     page.click("#map path[data-code=GM0363]", force=True)

@@ -41,3 +41,19 @@ def test_suppressed_denominator_suppresses_even_when_numerator_is_zero():
     hidden = measure([0], ["suppressed"])
     out = derived.ratio(zero, hidden)
     assert out.cell(0) == (None, "suppressed", "derived")
+
+
+def test_an_undefined_result_is_safe_even_over_perturbed_components():
+    # a perturbed count over a published 0, and 0 / 0 of perturbed parts: no figure exists,
+    # so nothing in it is perturbed (the status says "no value, nothing hidden")
+    numerator = measure([12, 0, 7], ["perturbed", "perturbed", "perturbed"])
+    denominator = measure([0, 0, 0], ["safe", "perturbed", "suppressed"])
+    out = derived.ratio(numerator, denominator)
+    assert [out.cell(i) for i in range(3)] == [
+        (None, "safe", None),
+        (None, "safe", None),
+        (None, "suppressed", "derived"),
+    ]
+    reference = measure([5, 5, 5], ["perturbed", "perturbed", "perturbed"])
+    index = derived.index(derived.share(numerator, denominator), reference)
+    assert index.cell(0) == (None, "safe", None)

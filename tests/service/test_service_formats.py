@@ -212,6 +212,47 @@ def test_statline_long_format():
     assert value[2]["Value"] is None and value[2]["ValueAttribute"] == "Confidential"
 
 
+def test_a_figure_that_does_not_exist_is_told_apart_from_a_suppressed_one():
+    # a share over a published 0 (value null, status safe) next to a suppressed share
+    answer = Answer(
+        query=Q,
+        release="r",
+        drilldown=Q.drilldown,
+        measures=M,
+        rows=(
+            Row(("GM0363", "2023-Q1"), ("A", "B"), (Value(0.0, "safe"), Value(None, "safe"))),
+            Row(
+                ("GM0599", "2023-Q1"),
+                ("C", "B"),
+                (Value(None, "suppressed", "threshold"), Value(None, "suppressed", "derived")),
+            ),
+        ),
+        total_rows=2,
+        truncated=False,
+        summary=Summary("default", 4, {"safe": 2, "suppressed": 2}, {"derived": 1, "threshold": 1}),
+    )
+    rows = csv.DictReader(io.StringIO(to_csv2(answer, ("residence", "period"))))
+    sdmx = [(r["MEASURE"], r["OBS_VALUE"], r["OBS_STATUS"], r["CONF_STATUS"]) for r in rows]
+    assert sdmx == [
+        ("suspects", "0", "A", "F"),
+        ("share", "NaN", "M", "F"),  # missing: cannot exist; free
+        ("suspects", "NaN", "O", "A"),
+        ("share", "NaN", "O", "D"),
+    ]
+    statline = json.loads(render(answer, "statline"))["value"]
+    assert [(v["Value"], v["ValueAttribute"]) for v in statline] == [
+        (0, "None"),
+        (None, "None"),
+        (None, "Confidential"),
+        (None, "Confidential"),
+    ]
+    tidy = list(csv.DictReader(io.StringIO(to_csv(answer))))
+    assert [(r["share"], r["share_status"], r["share_reason"]) for r in tidy] == [
+        ("", "safe", ""),
+        ("", "suppressed", "derived"),
+    ]
+
+
 @pytest.mark.parametrize(
     "fmt", ["csv", "csv-nl", "arrow", "parquet", "sdmx-csv", "sdmx-csv-1", "sdmx-json", "statline"]
 )
@@ -259,7 +300,7 @@ def _statline_dicts(answer: Answer) -> dict:
             dims[role] = cbs_period(code) if role == "period" and code else code
         for m, v in zip(answer.measures, row.values, strict=True):
             shown = None if v.status == "suppressed" else _plain_number(v.value)
-            attribute = "Confidential" if shown is None else "None"
+            attribute = "Confidential" if v.status == "suppressed" else "None"
             cell = {"Measure": m.id, "ValueAttribute": attribute, "Value": shown, **dims}
             value.append({"Id": len(value), **cell})
     return {"release": answer.release, "cube": answer.query.cube, "value": value}

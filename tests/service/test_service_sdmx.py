@@ -48,6 +48,8 @@ def expected(base: str, cube: str, query: str) -> dict[tuple[str, ...], tuple]:
         members = tuple(row["members"].values())
         for mid, cell in row["cells"].items():
             status = {"safe": "A", "perturbed": "E", "suppressed": "O"}[cell["status"]]
+            if cell["status"] != "suppressed" and cell["value"] is None:
+                status = "M"  # a figure that does not exist: a rate or change over 0
             conf = CONF[cell["reason"]] if cell["status"] == "suppressed" else "F"
             out[(*members, mid)] = (cell["value"], status, conf)
     return out

@@ -43,7 +43,8 @@ export function drawAreaMap(container, entries, collection, { lang, decimals, ti
     .attr("fill", (f) => {
       const cell = byCode.get(f.properties.code)?.cell;
       if (!cell) return "#e6e6e6";
-      if (cell.status === "suppressed" || cell.value == null) return "url(#area-hatch)";
+      if (cell.status === "suppressed") return "url(#area-hatch)";
+      if (cell.value == null) return "#e6e6e6"; // no figure (`.`): nothing hidden
       return colours ? colours.scale(cell.value) : "#e6e6e6";
     })
     .append("title")

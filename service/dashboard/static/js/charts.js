@@ -1,5 +1,6 @@
 // Small d3 charts: a time series, horizontal bars with `x` markers, and a scatter.
 import { numberFormat, t } from "./i18n.js";
+import { noFigure } from "./map.js";
 
 const d3 = window.d3;
 
@@ -68,7 +69,8 @@ export function lineChart(container, series, { lang, decimals, title }) {
 }
 
 /**
- * Horizontal bars, one per item {name, cell, highlight}; suppressed bars show `x`.
+ * Horizontal bars, one per item {name, cell, highlight}; suppressed bars show `x`, a figure
+ * that does not exist (a rate over 0) `.`.
  * `reference` {value, name} draws a vertical line (e.g. the national figure or index 100).
  */
 export function barChart(container, bars, { lang, decimals, title, reference, log = false }) {
@@ -100,10 +102,10 @@ export function barChart(container, bars, { lang, decimals, title, reference, lo
     .attr("height", y.bandwidth());
   rows
     .append("text")
-    .attr("class", (d) => (published(d) ? "bar-value" : "bar-value x-mark"))
+    .attr("class", (d) => (published(d) || noFigure(d.cell) ? "bar-value" : "bar-value x-mark"))
     .attr("x", (d) => (published(d) ? (log ? x(d.cell.value) : x(Math.max(0, d.cell.value))) + 4 : (log ? 0 : x(0)) + 4))
     .attr("y", (d) => y(d.i) + y.bandwidth() / 2)
-    .text((d) => (published(d) ? fmt.format(d.cell.value) : "x"));
+    .text((d) => (published(d) ? fmt.format(d.cell.value) : noFigure(d.cell) ? "." : "x"));
   if (reference && reference.value != null) {
     const g = inner.append("g").attr("class", "reference");
     g.append("line").attr("x1", x(reference.value)).attr("x2", x(reference.value)).attr("y1", -4).attr("y2", items.length * rowH);

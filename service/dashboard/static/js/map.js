@@ -6,9 +6,16 @@ const WIDTH = 560;
 const HEIGHT = 660;
 const NO_DATA = "#e6e6e6";
 
-/** Display text of a cell: formatted value, or `x` for a suppressed one. */
+/**
+ * A published cell without a value: the figure does not exist (a rate, share or change over a
+ * published 0). Nothing is hidden, so it is not `x`: it reads `.` and is not hatched.
+ */
+export const noFigure = (cell) => Boolean(cell) && cell.status !== "suppressed" && cell.value == null;
+
+/** Display text of a cell: formatted value, `x` for a suppressed one, `.` for no figure. */
 export function cellText(lang, cell, decimals) {
-  if (!cell || cell.status === "suppressed" || cell.value == null) return "x";
+  if (noFigure(cell)) return ".";
+  if (!cell || cell.status === "suppressed") return "x";
   return numberFormat(lang, decimals).format(cell.value);
 }
 
@@ -19,6 +26,7 @@ export function cellExplained(lang, cell, decimals) {
     const why = reasonText(lang, cell.reason);
     return `x (${t(lang, "suppressed").replace(/^x = /, "")}${why ? `: ${why}` : ""})`;
   }
+  if (noFigure(cell)) return `. (${t(lang, "no_figure")})`;
   const text = cellText(lang, cell, decimals);
   return cell.status === "perturbed" ? `${text} (${t(lang, "perturbed")})` : text;
 }
@@ -205,7 +213,8 @@ export class ChoroplethMap {
   _fill(f, colours) {
     const entry = this._entry(f);
     if (!entry || !entry.cell) return NO_DATA;
-    if (entry.cell.status === "suppressed" || entry.cell.value == null) return "url(#hatch)";
+    if (entry.cell.status === "suppressed") return "url(#hatch)";
+    if (entry.cell.value == null) return NO_DATA;
     return colours ? colours.scale(entry.cell.value) : NO_DATA;
   }
 
@@ -246,7 +255,7 @@ export class ChoroplethMap {
   }
 }
 
-/** The legend: one swatch per class, then `x` (hatched) and "no data". */
+/** The legend: one swatch per class, then `x` (hatched) and "no data" (or no figure, `.`). */
 export function drawLegend(container, colours, measureMeta, lang) {
   container.replaceChildren();
   const fmt = numberFormat(lang, measureMeta ? measureMeta.decimals : 0);
@@ -256,7 +265,7 @@ export function drawLegend(container, colours, measureMeta, lang) {
     items.push({ swatch: colour, text });
   }
   items.push({ cls: "swatch-hatch", text: t(lang, "suppressed") });
-  items.push({ swatch: NO_DATA, text: t(lang, "no_data") });
+  items.push({ swatch: NO_DATA, text: t(lang, "no_data_legend") });
   for (const item of items) {
     const li = document.createElement("li");
     const sw = document.createElement("span");

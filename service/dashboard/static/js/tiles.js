@@ -37,7 +37,8 @@ export function drawTiles(container, entries, { lang, decimals, title }) {
     .attr("data-status", (e) => (e.cell ? e.cell.status : "nodata"))
     .attr("fill", (e) => {
       if (!e.cell) return "#e6e6e6";
-      if (e.cell.status === "suppressed" || e.cell.value == null) return "url(#tile-hatch)";
+      if (e.cell.status === "suppressed") return "url(#tile-hatch)";
+      if (e.cell.value == null) return "#e6e6e6"; // no figure (`.`): nothing hidden
       return colours ? colours.scale(e.cell.value) : "#e6e6e6";
     })
     .append("title")
