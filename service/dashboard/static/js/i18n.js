@@ -18,9 +18,9 @@ const TEXT = {
     breakdown_note: "De kaart toont alleen {what}.",
     provincie_note: "De kaart toont provincies: per gemeente is het cijfer meestal x.",
     show_gemeenten: "Toon gemeenten",
-    mostly_x_pv: "Op deze kaart tonen {shown} van de {total} provincies een cijfer; de rest is x (geheim) of 0.",
-    mostly_x_wijken: "In deze tabel tonen {shown} van de {total} wijken een cijfer; de rest is x (geheim) of 0.",
-    mostly_x_buurten: "In deze tabel tonen {shown} van de {total} buurten een cijfer; de rest is x (geheim) of 0.",
+    mostly_x_pv: "Op deze kaart tonen {shown} van de {total} provincies een cijfer; de rest is x (geheim), 0 of . (geen cijfer).",
+    mostly_x_wijken: "In deze tabel tonen {shown} van de {total} wijken een cijfer; de rest is x (geheim), 0 of . (geen cijfer).",
+    mostly_x_buurten: "In deze tabel tonen {shown} van de {total} buurten een cijfer; de rest is x (geheim), 0 of . (geen cijfer).",
     level_provincie: "per provincie",
     level_gemeente: "de gemeente als geheel",
     level_wijk: "per wijk",
@@ -50,7 +50,7 @@ const TEXT = {
     pooled_why: "Per jaar tonen maar {single} van de {total} gemeenten een cijfer: in kleine gemeenten zijn het er te weinig om te publiceren (x).",
     controls_label: "Keuze van de kaart",
     one_year: "Toon één jaar",
-    mostly_x: "Op deze kaart tonen {shown} van de {total} gemeenten een cijfer; de rest is x (geheim) of 0.",
+    mostly_x: "Op deze kaart tonen {shown} van de {total} gemeenten een cijfer; de rest is x (geheim), 0 of . (geen cijfer).",
     what_publishes: "Wat wel een beeld geeft:",
     nothing_publishes: "Ook samengenomen jaren of een grovere indeling geven hier niet meer cijfers.",
     guide_pool_periods: "{from}–{to} samen",
@@ -103,7 +103,8 @@ const TEXT = {
       "Alle cijfers zijn beveiligd, zodat geen persoon, bedrijf of adres herkenbaar is. " +
       "Een x betekent geheim: te weinig personen of bedrijven, of één bedrijf overheerst het " +
       "cijfer, of het cijfer zou anders terug te rekenen zijn. Kleine aantallen zijn licht " +
-      "verstoord; totalen kunnen daardoor afwijken van de som van de delen.",
+      "verstoord; totalen kunnen daardoor afwijken van de som van de delen. Een . betekent " +
+      "geen cijfer: een verhouding of verandering ten opzichte van 0 bestaat niet.",
     synthetic: "De microdata in deze versie zijn synthetisch.",
     profile: "Profiel",
     close_profile: "Sluit profiel",
@@ -162,9 +163,9 @@ const TEXT = {
     breakdown_note: "The map shows only {what}.",
     provincie_note: "The map shows provincies: per gemeente the figure is mostly x.",
     show_gemeenten: "Show gemeenten",
-    mostly_x_pv: "On this map {shown} of the {total} provincies show a figure; the rest are x (secret) or 0.",
-    mostly_x_wijken: "In this table {shown} of the {total} wijken show a figure; the rest are x (secret) or 0.",
-    mostly_x_buurten: "In this table {shown} of the {total} buurten show a figure; the rest are x (secret) or 0.",
+    mostly_x_pv: "On this map {shown} of the {total} provincies show a figure; the rest are x (secret), 0 or . (no figure).",
+    mostly_x_wijken: "In this table {shown} of the {total} wijken show a figure; the rest are x (secret), 0 or . (no figure).",
+    mostly_x_buurten: "In this table {shown} of the {total} buurten show a figure; the rest are x (secret), 0 or . (no figure).",
     level_provincie: "by provincie",
     level_gemeente: "the gemeente as a whole",
     level_wijk: "by wijk",
@@ -195,7 +196,7 @@ const TEXT = {
     pooled_why: "Per year only {single} of the {total} gemeenten show a figure: in small gemeenten there are too few to publish (x).",
     controls_label: "Choice of map",
     one_year: "Show one year",
-    mostly_x: "On this map {shown} of the {total} gemeenten show a figure; the rest are x (secret) or 0.",
+    mostly_x: "On this map {shown} of the {total} gemeenten show a figure; the rest are x (secret), 0 or . (no figure).",
     what_publishes: "What does give a picture:",
     nothing_publishes: "Pooled years or a coarser level do not publish more here either.",
     guide_pool_periods: "{from}–{to} together",
@@ -248,7 +249,8 @@ const TEXT = {
       "All figures are protected so that no person, company or address can be recognised. " +
       "An x means confidential: too few persons or companies, one company dominates the " +
       "figure, or the figure could otherwise be recalculated. Small counts are slightly " +
-      "perturbed; totals may therefore differ from the sum of their parts.",
+      "perturbed; totals may therefore differ from the sum of their parts. A . means no " +
+      "figure: a ratio or change relative to 0 does not exist.",
     synthetic: "The microdata in this version are synthetic.",
     profile: "Profile",
     close_profile: "Close profile",
