@@ -50,6 +50,36 @@ class KeyFilter:
     exclude: bool = False
 
 
+def coarsest(f: KeyFilter, axis: RoleAxis) -> KeyFilter | None:
+    """``f`` on a region as the fewest keys of one level that keep exactly the same base items
+    (so the same fact rows: every row's region columns come from its buurt): every buurt of a
+    gemeente is that gemeente, 1 key where there were hundreds (a list DuckDB tests row by
+    row: 3.9 against 1.5 ms for a gemeente's buurten at scale 0.1), and a rollup without the
+    buurt column covers it. None when ``f`` keeps every base item (no filter at all); ``f``
+    itself when no level does with fewer keys. Depends on the keys only, never on the data."""
+    if axis.role.dimension.id != "region" or f.level not in axis.levels:
+        return f
+    lax = axis.levels[f.level]
+    positions = {k: i for i, k in enumerate(lax.keys)}
+    chosen_members = np.zeros(len(lax.keys), dtype=bool)
+    chosen_members[[positions[k] for k in f.keys if k in positions]] = True
+    rows = chosen_members[lax.base_index]  # base items the filter names
+    if not rows.any():
+        return f
+    if rows.all() and not f.exclude:
+        return None
+    best = f
+    for other in axis.levels.values():
+        if other.level == f.level or len(other.keys) <= 1:  # a constant (land) reads no column
+            continue
+        held = np.zeros(len(other.keys), dtype=bool)
+        held[other.base_index[rows]] = True
+        if held.sum() < len(best.keys) and np.array_equal(held[other.base_index], rows):
+            keys = tuple(other.keys[i] for i in np.flatnonzero(held).tolist())
+            best = KeyFilter(f.role, other.level, keys, f.exclude)
+    return best
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """One aggregate over one cube's facts: base measures at the answer's grain."""

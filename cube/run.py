@@ -14,7 +14,7 @@ from cube.backend import Backend, Interrupted
 from cube.context import ReleaseContext, SqlCaches
 from cube.deadlines import WATCHER
 from cube.errors import QueryTimeout
-from cube.plan import Part, Plan
+from cube.plan import Part, Plan, coarsest
 from cube.sql import local_sets
 from cube.strategies import Compiled, Situation, Target, choose, run_part
 from sdc.table import MeasureStats, unique_rows
@@ -42,6 +42,7 @@ def compiled(ctx: ReleaseContext, caches: SqlCaches, plan: Plan, part: Part) -> 
         hit = caches.sql.get(key)
     if hit is not None:
         return hit
+    part = coarsened(ctx, part)
     situation = situation_of(ctx, plan, part)
     ps = None
     shape, fills = _shape(part)
@@ -91,6 +92,18 @@ def _template(
 
 def _item_shapes(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple((it.role, it.level) for it in plan.items)
+
+
+def coarsened(ctx: ReleaseContext, part: Part) -> Part:
+    """``part`` with each region cut read through the fewest keys (``cube.plan.coarsest``):
+    the same rows, so the same cells; for its SQL only (the plan keeps the cut as asked)."""
+    axes = ctx.axes_for(part.cube)
+    filters = []
+    for f in part.filters:
+        g = coarsest(f, axes[f.role])
+        if g is not None:
+            filters.append(g)
+    return part if tuple(filters) == part.filters else replace(part, filters=tuple(filters))
 
 
 def situation_of(ctx: ReleaseContext, plan: Plan, part: Part) -> Situation:
