@@ -54,6 +54,14 @@ class LevelAxis:
 
         return _POSITIONS.get(self, "positions", make)  # type: ignore[no-any-return]
 
+    def key_positions(self) -> dict[Any, int]:
+        """Each member's index by its SQL key, built once per level (as ``positions``)."""
+
+        def make() -> dict[Any, int]:
+            return {k: i for i, k in enumerate(self.keys)}
+
+        return _POSITIONS.get(self, "key_positions", make)  # type: ignore[no-any-return]
+
 
 class PerAxis:
     """What an answer derives from a level or role axis alone, computed once per axis and key:

@@ -60,7 +60,7 @@ def coarsest(f: KeyFilter, axis: RoleAxis) -> KeyFilter | None:
     if axis.role.dimension.id != "region" or f.level not in axis.levels:
         return f
     lax = axis.levels[f.level]
-    positions = {k: i for i, k in enumerate(lax.keys)}
+    positions = lax.key_positions()
     chosen_members = np.zeros(len(lax.keys), dtype=bool)
     chosen_members[[positions[k] for k in f.keys if k in positions]] = True
     rows = chosen_members[lax.base_index]  # base items the filter names
