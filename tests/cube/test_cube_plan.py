@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cube.plan import _role_tuples
+from cube.axes import LevelAxis, RoleAxis
+from cube.plan import KeyFilter, _role_tuples, coarsest
 from cube.query import Cut, Query
 
 
@@ -41,6 +42,59 @@ def test_role_tuples_are_the_distinct_member_tuples_in_order(case):
     )
     assert got.tolist() == [list(t) for t in want]
     assert got.shape == (len(want), len(levels))
+
+
+@st.composite
+def _regions_and_filter(draw):
+    """A small region hierarchy (buurten in wijken in gemeenten, the land as a constant) and a
+    filter on one of its levels."""
+    n_buurten = draw(st.integers(1, 24))
+    wijk_of = draw(st.lists(st.integers(0, 7), min_size=n_buurten, max_size=n_buurten))
+    gemeente_of_wijk = draw(st.lists(st.integers(0, 3), min_size=8, max_size=8))
+    parents = {
+        "land": [0] * n_buurten,
+        "gemeente": [gemeente_of_wijk[w] for w in wijk_of],
+        "wijk": wijk_of,
+        "buurt": list(range(n_buurten)),
+    }
+    levels = {}
+    for level, index in parents.items():
+        n = max(index) + 1
+        levels[level] = LevelAxis(
+            level, tuple(f"{level}{i}" for i in range(n)), (), tuple(range(1, n + 1)),
+            np.asarray(index, dtype=np.int64), lambda t: t,
+        )  # fmt: skip
+    role = SimpleNamespace(dimension=SimpleNamespace(id="region"))
+    axis = RoleAxis(role, n_buurten, levels)  # type: ignore[arg-type]
+    level = draw(st.sampled_from(["gemeente", "wijk", "buurt"]))
+    keys = draw(st.lists(st.sampled_from(levels[level].keys), min_size=1, unique=True))
+    return axis, KeyFilter("region", level, tuple(keys), draw(st.booleans()))
+
+
+def _kept(axis: RoleAxis, f: KeyFilter) -> np.ndarray:
+    lax = axis.levels[f.level]
+    inside = np.isin(np.asarray(lax.keys)[lax.base_index], f.keys)
+    return ~inside if f.exclude else inside
+
+
+@given(_regions_and_filter())
+def test_a_region_filter_is_read_through_the_fewest_keys_keeping_the_same_base_items(case):
+    """``coarsest`` keeps exactly the base items (so the fact rows) the filter keeps, through
+    no more keys, and no level keeps them with fewer; None only for a filter keeping all."""
+    axis, f = case
+    g = coarsest(f, axis)
+    if g is None:
+        assert _kept(axis, f).all() and not f.exclude
+        return
+    assert np.array_equal(_kept(axis, g), _kept(axis, f))
+    assert g.exclude == f.exclude and len(g.keys) <= len(f.keys) and g.level != "land"
+    for level, lax in axis.levels.items():
+        if level == "land":
+            continue
+        named = np.unique(lax.base_index[_kept(axis, f) != f.exclude])
+        other = KeyFilter("region", level, tuple(lax.keys[i] for i in named), f.exclude)
+        if len(named) and np.array_equal(_kept(axis, other), _kept(axis, f)):
+            assert len(g.keys) <= len(other.keys), (level, g)
 
 
 YEAR = Cut("period", "year", members=("2023",))
