@@ -109,12 +109,16 @@ def _legend(answer: Answer) -> str:
     shown = f"{len(answer.rows)} of {answer.total_rows} rows" + (
         " (truncated)" if answer.truncated else ""
     )
+    no_figure = sum(
+        1 for row in answer.rows for v in row.values if v.status != "suppressed" and v.value is None
+    )
     return (
         f"\n{shown}; release {answer.release}\n"
         f"x = suppressed (geheim): {by_status.get('suppressed', 0)} cells"
         + (f" ({reasons})" if reasons else "")
         + f"; perturbed (cell key noise): {by_status.get('perturbed', 0)}; "
         f"safe: {by_status.get('safe', 0)}"
+        + (f"\n. = no figure (division by 0): {no_figure} cells" if no_figure else "")
     )
 
 

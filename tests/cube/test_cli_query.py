@@ -20,6 +20,23 @@ def test_query_prints_a_table_with_labels_and_a_legend(release, capsys):
     assert "x = suppressed (geheim)" in out and "perturbed (cell key noise)" in out
 
 
+def test_query_shows_a_figure_that_does_not_exist_as_a_dot_and_says_so(release, capsys):
+    # the change in the release's first year (2021) on a year it does not hold: no figure
+    q = {
+        "cube": "drug_suspects",
+        "measures": ["suspects", "change_suspects"],
+        "drilldown": ["residence@buurt"],
+        "cuts": [{"dimension": "period", "level": "year", "members": ["2021"]}],
+    }
+    assert main(["--home", _home(release), "query", json.dumps(q)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "│" in line]  # the data rows
+    changes = [line.rsplit("│", 1)[1].strip() for line in rows]
+    dots = changes.count(".")
+    assert dots and set(changes) <= {".", "x"}, changes
+    assert f". = no figure (division by 0): {dots} cells" in out
+
+
 def test_query_table_numbers_thousands_and_x(release, capsys):
     q = {
         "cube": "dwellings",
