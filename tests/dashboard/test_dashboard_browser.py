@@ -28,6 +28,12 @@ from tests.dashboard.dashboard_fixtures import (  # noqa: F401  (pytest fixtures
 )
 
 HATCH = "url(#hatch)"
+BROCHURE = Path(__file__).resolve().parents[2] / "service/dashboard/static/js/brochure.js"
+# the measures the page ranks wijken by ("kansrijke zoekgebieden"), as brochure.js lists them
+SEARCH_MEASURES = re.findall(
+    r'"([a-z_.0-9]+)"',
+    re.search(r"SEARCH_MEASURES = \[(.*?)\];", BROCHURE.read_text(), re.S).group(1),  # type: ignore[union-attr]
+)
 
 
 def map_state(pg) -> dict[str, dict[str, str]]:
@@ -496,6 +502,31 @@ def test_no_serious_or_critical_axe_violations(axe_page, name):
     assert blocking == [], json.dumps(blocking, indent=1)
 
 
+def test_a_wijk_whose_composite_has_no_figure_is_unranked_not_x(page):
+    # The fixture has no wijk with a rate over 0, so the API's answer is changed on its way to
+    # the page: the first wijk's composite becomes what such a wijk gets (null, safe).
+    changed = []
+
+    def no_figure(route):
+        body = route.fetch().json()
+        row = next(r for r in body["rows"] if r["members"]["residence@wijk"])
+        row["cells"]["composite"] = {"value": None, "status": "safe", "reason": None}
+        changed.append(row["labels"]["residence@wijk"])
+        route.fulfill(json=body)
+
+    page.route(re.compile(r".*/aggregate\?.*ranking=.*"), no_figure)
+    open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&year=2023&gm=GM0363")
+    page.wait_for_selector("#search-areas[data-status=ready]", timeout=30_000)
+    assert len(changed) == 1
+    rows = page.eval_on_selector_all(
+        "#search-table tbody tr",
+        "rs => rs.map(r => [r.dataset.status, ...[1, 2].map(i => r.children[i].textContent)])",
+    )
+    assert [s for s, name, _ in rows if name == changed[0]] == ["unranked"]
+    assert [t for _, name, t in rows if name == changed[0]] == ["."]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_the_brochure_views_of_a_gemeente(page, server):
     open_dashboard(page, "#theme=drugs&ind=drug_suspects.suspects&year=2023&gm=GM0363")
     for part in ("flows", "breakdowns", "search-areas", "sectors"):
@@ -521,10 +552,27 @@ def test_the_brochure_views_of_a_gemeente(page, server):
     assert page.locator("#search-table tbody tr").count() == len(wijken)
     assert page.locator("#search-table thead th").count() == 3 + 4
     ranked = int(page.get_attribute("#search-areas", "data-ranked"))
-    statuses = page.eval_on_selector_all(
-        "#search-table tbody tr", "rs => rs.map(r => r.dataset.status)"
+    rows = page.eval_on_selector_all(
+        "#search-table tbody tr",
+        "rs => rs.map(r => [r.dataset.status, ...[1, 2].map(i => r.children[i].textContent)])",
     )
-    assert statuses == ["ranked"] * ranked + ["suppressed"] * (len(wijken) - ranked)
+    assert [s for s, _, _ in rows[:ranked]] == ["ranked"] * ranked
+    # the rest: `x` where the API's composite is suppressed, `.` where it has no figure
+    composite = {
+        r["labels"]["residence@wijk"]: r["cells"]["composite"]
+        for r in server.json(
+            "/api/v1/cubes/drug_suspects/aggregate",
+            measures=",".join(SEARCH_MEASURES),
+            drilldown="residence@wijk",
+            cut=["residence@wijk:descendants(GM0363)", "period@year:2023"],
+            ranking=",".join(SEARCH_MEASURES),
+        )["rows"]
+        if r["members"]["residence@wijk"]
+    }
+    for status, name, text in rows[ranked:]:
+        cell = composite[name]
+        hidden = cell["status"] == "suppressed"
+        assert (status, text) == (("suppressed", "x") if hidden else ("unranked", ".")), name
     # Breakdowns: one bar per age group and per drug type, the cash line from the FIU cube.
     by_age = server.json(
         "/api/v1/cubes/drug_suspects/aggregate",

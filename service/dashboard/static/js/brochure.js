@@ -158,9 +158,11 @@ export async function renderSearchAreas(root, { metas, gm, year, lang }) {
   [...ranked, ...rest].forEach((r, i) => {
     const tr = document.createElement("tr");
     const ok = shows(r.cells.composite);
-    tr.dataset.status = ok ? "ranked" : "suppressed";
+    // not ranked: a suppressed component (`x`), or one without a figure (`.`: a rate over 0)
+    const hidden = r.cells.composite?.status === "suppressed";
+    tr.dataset.status = ok ? "ranked" : hidden ? "suppressed" : "unranked";
     tr.append(td(ok ? String(i + 1) : ""), td(r.labels["residence@wijk"] || r.members["residence@wijk"]));
-    tr.append(td(cellText(lang, r.cells.composite, 1), ok ? "num" : "num x-mark"));
+    tr.append(td(cellText(lang, r.cells.composite, 1), hidden ? "num x-mark" : "num"));
     for (const id of SEARCH_MEASURES) {
       const cell = r.cells[id];
       tr.append(td(cellText(lang, cell, 1), cell?.status === "suppressed" ? "num x-mark" : "num"));
