@@ -3,11 +3,11 @@ it runs alone afterwards.
 
 Each module is one unit of work: it runs whole in one worker, so its module fixtures (a demo
 release, a live server) are built once and module-wide tallies (the fuzz budget) add up.
-Modules that share a costly session fixture are one unit together. Modules in ``SERIAL`` are
-marked ``serial``: they time answers or watch memory while they load the machine themselves,
-so `make test` runs them after the rest, in one process with nothing beside them (``-m
-serial``), and with them the modules whose items xdist cannot tell apart; a plain ``pytest``
-runs everything in one process, in order.
+Modules that share a costly session fixture are one unit together; the units that take
+longest start first, so that the cores finish about together. Modules in ``SERIAL`` are marked
+``serial``: they time answers or watch memory while they load the machine themselves, so `make
+test` runs them after the rest, in one process with nothing beside them (``-m serial``); a
+plain ``pytest`` runs everything in one process, in order.
 """
 
 from __future__ import annotations
@@ -36,6 +36,21 @@ SERIAL = {
 }
 
 
+# The units that take longest (about a minute or more on two cores), longest first: xdist
+# starts the units with most tests first, which would leave a long one to run alone at the end.
+LONGEST_FIRST = (
+    "conformance",
+    "tests/sdc/test_sdc_sweep.py",
+    "browser",
+    "tests/hardening/test_hardening_series.py",
+    "tests/loaders/test_load_build_checksums.py",
+    "tests/sdc/test_sdc_fallback.py",
+    "tests/hardening/test_hardening_fuzz.py",
+    "tests/sdc/test_sdc_flows.py",
+    "tests/dashboard/test_dashboard_demo_shares.py",
+)
+
+
 def group_of(path: str) -> str:
     """The xdist group of the module at ``path`` (relative to the project, as in a node id)."""
     return next((g for prefix, g in SHARED.items() if path.startswith(prefix)), path)
@@ -50,15 +65,33 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return group_of(nodeid.split("::")[0])
 
+        def _assign_work_unit(self, node: Any) -> None:
+            for group in reversed(LONGEST_FIRST):
+                if group in self.workqueue:
+                    self.workqueue.move_to_end(group, last=False)
+            super()._assign_work_unit(node)
+
     return ByGroup(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Items sharing one node id (schemathesis' tests, one per API operation) are one item to
-    # xdist, which would run one of them: their modules run in the serial phase too.
+    # Schemathesis gives its items (one per API operation) one node id, which xdist reads as one
+    # item and would run once: each gets its own, from its name (``test_x[GET /path]``). Should
+    # a pytest keep node ids where this cannot reach, their modules run in the serial phase.
     ids = Counter(item.nodeid for item in items)
-    shared_ids = {item.nodeid.split("::")[0] for item in items if ids[item.nodeid] > 1}
+    for item in items:
+        if ids[item.nodeid] > 1:
+            _rename(item, f"{item.nodeid.split('::')[0]}::{item.name}")
+    ids = Counter(item.nodeid for item in items)
+    shared = {item.nodeid.split("::")[0] for item in items if ids[item.nodeid] > 1}
     for item in items:
         path = item.nodeid.split("::")[0]
-        if path in SERIAL or path in shared_ids:
+        if path in SERIAL or path in shared:
             item.add_marker(pytest.mark.serial)
+
+
+def _rename(item: pytest.Item, nodeid: str) -> None:
+    if hasattr(item, "_id"):  # pytest 9.2 keeps a node's id as a parsed structure
+        item._id = type(item._id).parse(nodeid)
+    else:
+        item._nodeid = nodeid

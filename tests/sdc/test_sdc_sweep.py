@@ -49,7 +49,7 @@ def engine(tmp_path_factory) -> Iterator[Engine]:
     if current_release(home) is None:
         subprocess.run(
             [sys.executable, "-m", "service.cli", "--home", str(home), "demo",
-             "--scale", SCALE, "--seed", "7"],
+             "--scale", SCALE, "--seed", "7", "--first-year", YEAR],
             check=True, capture_output=True,
         )  # fmt: skip
     release = current_release(home)
