@@ -1,11 +1,18 @@
 """The split `make test` runs (tests/conftest.py) names modules that exist: a renamed module
-would otherwise lose its place in the serial phase or its shared worker without a word."""
+would otherwise lose its place in the serial phase, its shared worker or its early start
+without a word."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import SERIAL, SHARED, group_of, pytest_collection_modifyitems
+from tests.conftest import (
+    LONGEST_FIRST,
+    SERIAL,
+    SHARED,
+    group_of,
+    pytest_collection_modifyitems,
+)
 
 ROOT = Path(__file__).parents[1]
 
@@ -13,6 +20,13 @@ ROOT = Path(__file__).parents[1]
 def test_every_module_named_for_the_split_exists():
     missing = [p for p in (*SERIAL, *SHARED) if not (ROOT / p).exists()]
     assert not missing, missing
+
+
+def test_every_unit_started_first_is_a_group_or_a_module_that_runs_on_every_core():
+    groups = set(SHARED.values())
+    unknown = [g for g in LONGEST_FIRST if g not in groups and not (ROOT / g).exists()]
+    assert not unknown, unknown
+    assert not [g for g in LONGEST_FIRST if g in SERIAL]
 
 
 def test_modules_sharing_a_session_fixture_share_a_worker():
@@ -26,22 +40,43 @@ def test_modules_sharing_a_session_fixture_share_a_worker():
 
 
 class Item:
-    def __init__(self, nodeid: str):
-        self.nodeid, self.marks = nodeid, []
+    """An item as pytest before 9.2 keeps it: its id in ``_nodeid``."""
+
+    def __init__(self, nodeid: str, name: str = ""):
+        self._nodeid, self.marks = nodeid, []
+        self.name = name or nodeid.split("::")[-1]
+
+    @property
+    def nodeid(self) -> str:
+        return self._nodeid
 
     def add_marker(self, mark) -> None:
         self.marks.append(mark.name)
 
 
-def test_items_sharing_a_node_id_run_in_the_serial_phase():
-    """xdist would run only one of them (schemathesis' tests: one item per API operation)."""
+def test_items_sharing_a_node_id_get_their_own_and_run_on_every_core():
+    """Schemathesis' tests (one item per API operation, one node id): xdist would run one."""
     items = [
-        Item("tests/service/test_a.py::test_fuzz"),
-        Item("tests/service/test_a.py::test_fuzz"),
+        Item("tests/service/test_a.py::test_fuzz", "test_fuzz[GET /a]"),
+        Item("tests/service/test_a.py::test_fuzz", "test_fuzz[GET /b]"),
         Item("tests/service/test_a.py::test_other"),
         Item("tests/service/test_b.py::test_plain[1]"),
-        Item("tests/service/test_b.py::test_plain[2]"),
         Item("tests/hardening/test_hardening_soak.py::test_memory"),
     ]
     pytest_collection_modifyitems(items)  # type: ignore[arg-type]
-    assert [it.marks for it in items] == [["serial"], ["serial"], ["serial"], [], [], ["serial"]]
+    assert [it.nodeid for it in items[:2]] == [
+        "tests/service/test_a.py::test_fuzz[GET /a]",
+        "tests/service/test_a.py::test_fuzz[GET /b]",
+    ]
+    assert [it.marks for it in items] == [[], [], [], [], ["serial"]]
+
+
+def test_items_whose_node_ids_stay_shared_run_in_the_serial_phase():
+    items = [
+        Item("tests/service/test_a.py::test_fuzz", "test_fuzz"),
+        Item("tests/service/test_a.py::test_fuzz", "test_fuzz"),
+        Item("tests/service/test_a.py::test_other"),
+        Item("tests/service/test_b.py::test_plain[1]"),
+    ]
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [it.marks for it in items] == [["serial"], ["serial"], ["serial"], []]
