@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -100,16 +101,26 @@ def test_every_wijk_code_holds_its_gemeente_code() -> None:
 
 
 @pytest.fixture(scope="module")
-def rollup_path(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built_rollups(
+    db_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The rollups built once for the release, and their checksums."""
     out = tmp_path_factory.mktemp("rollups")
-    release_checksums.rollup_checksums(db_path, out)  # builds them into ``out``
-    return out / rollups.FILE
+    got = release_checksums.rollup_checksums(db_path, out)  # builds them into ``out``
+    return out / rollups.FILE, got
 
 
-def test_the_rollups_are_the_recorded_ones(db_path: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def rollup_path(built_rollups: tuple[Path, dict[str, dict[str, Any]]]) -> Path:
+    return built_rollups[0]
+
+
+def test_the_rollups_are_the_recorded_ones(
+    built_rollups: tuple[Path, dict[str, dict[str, Any]]],
+) -> None:
     """How the rollups are built never changes what they hold (``cube/rollups.py``)."""
     golden = json.loads(release_checksums.ROLLUP_GOLDEN.read_text("utf-8"))
-    got = release_checksums.rollup_checksums(db_path, tmp_path)
+    got = built_rollups[1]
     assert sorted(got) == sorted(golden)
     for table, want in golden.items():
         assert got[table] == want, table
