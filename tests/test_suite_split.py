@@ -4,6 +4,8 @@ without a word."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import (
@@ -80,3 +82,16 @@ def test_items_whose_node_ids_stay_shared_run_in_the_serial_phase():
     ]
     pytest_collection_modifyitems(items)  # type: ignore[arg-type]
     assert [it.marks for it in items] == [["serial"], ["serial"], ["serial"], []]
+
+
+def test_schemathesis_items_get_their_own_node_ids_in_a_real_collection():
+    """The renaming as the installed pytest and schemathesis do it (the fakes above stand for
+    a pytest before 9.2): one schemathesis module collected, every item with its own id."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "tests/service/test_service_openapi.py"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    ids = [line for line in out.splitlines() if "::test_schemathesis" in line]
+    assert len(ids) > 10 and len(set(ids)) == len(ids), ids[:3]
+    assert all(i.endswith("]") for i in ids), ids[:3]
