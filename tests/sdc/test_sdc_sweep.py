@@ -2,9 +2,9 @@
 
 On a demo release of the swept year (``zicht demo --first-year``, the year's rows as the full
 run writes them; scale ``ZICHT_SWEEP_SCALE``, default 0.02; a home with a current release can
-be given as ``ZICHT_SWEEP_HOME``), every such query up to the engine's
-cell limit must answer without an audit failure, and every suppression pattern it publishes
-is audited again from scratch: a fresh LP audit of the final pattern (no proof carried over
+be given as ``ZICHT_SWEEP_HOME``), every such query up to the engine's cell limit must answer
+without an audit failure, and every suppression pattern it publishes is audited again from
+scratch: a fresh LP audit of the final pattern (no proof carried over
 from the search, no rectangles, no sub-tables) must find every suppressed cell protected.
 ``ZICHT_SWEEP_FULL=1`` also sweeps buurt (``make sweep``).
 
