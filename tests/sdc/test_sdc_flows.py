@@ -16,6 +16,21 @@ from sdc.relations import build_relations
 from sdc.table import CellTable, Hierarchy
 
 EXACT = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Small networks are solved in plain Python, large ones by SciPy: every proof is tested by both.
+SOLVERS = pytest.mark.parametrize("small_arcs", [10**9, -1], ids=["python", "scipy"])
+
+
+class solver:
+    """Within it, networks of at most ``small_arcs`` arcs go to the plain-Python solver."""
+
+    def __init__(self, small_arcs: int) -> None:
+        self.small_arcs = small_arcs
+
+    def __enter__(self) -> None:
+        self.saved, flows.SMALL_ARCS = flows.SMALL_ARCS, self.small_arcs
+
+    def __exit__(self, *exc) -> None:
+        flows.SMALL_ARCS = self.saved
 
 
 def random_pattern(table, seed: int, p_suppressed: float, p_primary: float, level: float):
@@ -48,14 +63,16 @@ def flow_moves(table, values, suppressed, t):
     return up, down
 
 
+@SOLVERS
 @EXACT
 @given(table=two_way_tables, seed=st.integers(0, 2**31))
-def test_flows_prove_exactly_what_the_feasibility_intervals_allow(table, seed):
+def test_flows_prove_exactly_what_the_feasibility_intervals_allow(small_arcs, table, seed):
     # Both ways: a movement flows prove lies within the exact interval (soundness), and a
     # target the interval passes by a clear margin is proven (a two-way table's LP is a
     # flow problem). A broken direction, sign or capacity fails one side or the other.
     values, suppressed, primary, t = random_pattern(table, seed, 0.6, 0.5, 0.9)
-    up, down = flow_moves(table, values, suppressed, t)
+    with solver(small_arcs):
+        up, down = flow_moves(table, values, suppressed, t)
     assert not (up | down)[~suppressed].any()
     intervals = feasibility_intervals(build_relations(table), values, suppressed)
     tol = 1e-6 * max(1.0, values.max())
@@ -193,9 +210,10 @@ def test_open_limit_grows_with_the_component_up_to_its_cap():
     assert flows.open_limit(10**6) == flows.MAX_OPEN
 
 
+@SOLVERS
 @EXACT
 @given(table=two_way_tables, seed=st.integers(0, 2**31))
-def test_a_cell_flows_show_to_fail_falls_short_of_its_target_exactly(table, seed):
+def test_a_cell_flows_show_to_fail_falls_short_of_its_target_exactly(small_arcs, table, seed):
     # The judgement flows give the quick audit: every (cell, way) they list fails by the
     # exact intervals, and a cell they leave unlisted while judging everything is proven.
     from sdc.audit import components
@@ -207,7 +225,10 @@ def test_a_cell_flows_show_to_fail_falls_short_of_its_target_exactly(table, seed
     tol = 1e-6 * max(1.0, values.max())
     up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
     for cells in components(rel, suppressed):
-        _, failing = flows.moves(table.coords, rel, values, cells, t, up, down, suppressed, True)
+        with solver(small_arcs):
+            _, failing = flows.moves(
+                table.coords, rel, values, cells, t, up, down, suppressed, True
+            )
         if failing is None:
             continue
         for c, way in failing:
@@ -374,7 +395,52 @@ def test_a_cell_alone_in_its_row_moves_by_no_flow_and_none_is_solved(monkeypatch
         raise AssertionError("a flow was solved")
 
     monkeypatch.setattr("scipy.sparse.csgraph.maximum_flow", no_solver)
+    monkeypatch.setattr(flows, "_dinic", no_solver)
     up, down = np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
     n, _ = flows.moves(coords, rel, values, cells, t, up, down, suppressed)
     assert n > 0 and not up[at[(0, 0)]] and not down[at[(0, 0)]]
     assert net.movement(rel, values, at[(0, 0)], 4.0, 1.0) is None
+
+
+@EXACT
+@given(
+    table=two_way_tables, seed=st.integers(0, 2**31), rounding=st.sampled_from(["floor", "ceil"])
+)
+def test_the_python_and_scipy_flows_move_each_cell_as_far(table, seed, rounding):
+    # The two solvers may route a flow differently, but its value is the maximum both ways,
+    # and the plain-Python one's flow keeps every arc's capacity and every node's balance.
+    values, suppressed, _, t = random_pattern(table, seed, 0.6, 0.5, 0.9)
+    frame = flows.Frame.of(table.coords, values, t.lower_bound)
+    cells = np.flatnonzero(suppressed)
+    if len(cells) == 0:
+        return
+    nets = {}
+    for small_arcs in (10**9, -1):
+        with solver(small_arcs):
+            nets[small_arcs] = flows._Network(frame, cells)
+    python, scipy = nets[10**9], nets[-1]
+    assert python.small and not scipy.small
+    rounder = getattr(np, rounding)
+    for c in map(int, cells):
+        for amount, way in ((values[c] * 0.7 + 1.0, 1.0), (values[c] * 0.4, -1.0)):
+            ours, theirs = python.flow(c, amount, way, rounder), scipy.flow(c, amount, way, rounder)
+            assert (ours is None) == (theirs is None)
+            if ours is None or theirs is None:
+                continue
+            assert ours[1:] == theirs[1:]  # units moved, goal and unit
+            y, units, goal, unit = ours
+            room_up = np.minimum(rounder(python.y_up[cells] / unit), goal)
+            room_down = np.minimum(rounder(python.y_down[cells] / unit), goal)
+            assert np.all(y <= room_up) and np.all(-y <= room_down)
+            # At every row and column the flow in equals the flow out but at the cell's ends,
+            # where the units moved leave (and return through the cell's own move).
+            y_sign = way * python.sign[c]
+            net = np.zeros(frame.n_nodes)
+            np.add.at(net, python.row[cells], -y)
+            np.add.at(net, python.col[cells], y)
+            start, end = (
+                (python.col[c], python.row[c]) if y_sign > 0 else (python.row[c], python.col[c])
+            )
+            expected = np.zeros(frame.n_nodes)
+            expected[start], expected[end] = -units, units
+            assert np.array_equal(net, expected)
