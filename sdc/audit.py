@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sdc.relations import Relations
+from sdc.relations import Relations, entries
 
 # Largest violation of a relation or bound for an LP solution to count at all (HiGHS' default
 # primal feasibility tolerance), in the LP's own units (the component's largest value, or its
@@ -69,10 +69,10 @@ def components(rel: Relations, suppressed: np.ndarray) -> list[np.ndarray]:
         return []
     # Nodes: the relations, then the suppressed cells; an edge from each relation to each of
     # its suppressed cells (made symmetric by ``directed=False``).
-    sub = rel.by_cell[:, cells].tocoo()  # (n_relations, n_suppressed)
+    at, relation, _ = entries(rel.by_cell, cells)
     n = rel.n + len(cells)
-    edges = np.ones(len(sub.row), dtype=np.int8)
-    graph = sparse.csr_matrix((edges, (sub.row, rel.n + sub.col)), shape=(n, n))
+    edges = np.ones(len(at), dtype=np.int8)
+    graph = sparse.csr_matrix((edges, (relation, rel.n + at)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     labels = labels[rel.n :]
     order = np.argsort(labels, kind="stable")

@@ -35,7 +35,7 @@ import numpy as np
 
 from sdc.audit import Targets
 from sdc.rectangles import axes, need, rooms, settled, signs
-from sdc.relations import Relations
+from sdc.relations import Relations, entries
 
 # Flows per call at most, and the most open cells for which they are tried at all: many open
 # cells are the LP's push rounds' case (one LP moves them all at once); see ``open_limit``.
@@ -237,6 +237,7 @@ class _Network:
         # the other line) moves by no flow at all.
         degree = np.bincount(np.concatenate([self.row[k], self.col[k]]), minlength=n_nodes)
         self.alone = (degree[self.row[k]] < 2) | (degree[self.col[k]] < 2)
+        self._entries: tuple[Relations, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def movement(
         self, rel: Relations, values, c: int, amount: float, direction: float
@@ -253,7 +254,8 @@ class _Network:
         step = y * self.sign[k]  # whole units: exact in float arithmetic
         # The movement is 0 off the component: the relations of its cells are all it can
         # break, and its cells' bounds all it can cross.
-        if np.any(rel.by_cell[:, k] @ step):
+        at, relation, sign = self.relations_of(rel)
+        if np.any(np.bincount(relation, weights=sign * step[at])):
             return None
         step *= unit  # a power of two: still exact
         bound = self.lower_bound[k]
@@ -263,6 +265,13 @@ class _Network:
         move = np.zeros(len(values))
         move[k] = step
         return move if direction * move[c] >= amount else None
+
+    def relations_of(self, rel: Relations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``rel``'s entries on the component's cells (read once for every flow): for each,
+        the cell's position among them, the relation and the entry (+1 or -1)."""
+        if self._entries is None or self._entries[0] is not rel:
+            self._entries = rel, entries(rel.by_cell, self.cells)
+        return self._entries[1]
 
     def falls_short(self, c: int, amount: float, direction: float) -> bool:
         """Whether no movement takes ``c``'s value ``amount`` up or down: its own room is
