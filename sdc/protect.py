@@ -131,12 +131,13 @@ def protect_measure(
     or ``None`` when the table has none (no cell is a total)."""
     values = np.asarray(stats.value, dtype=np.float64)
     primary, reason, level = primary_suppression(stats, policy)
-    suppressed, n_lps, rounds = primary, 0, 0
+    suppressed, n_lps, rounds, fallbacks, weak = primary, 0, 0, 0, 0
     needed = policy.secondary and primary.any()
     rel = relations() if needed and callable(relations) else relations
     if needed and isinstance(rel, Relations) and rel.n:
         result = _secondary(table, rel, stats, policy, primary, level)
         suppressed, n_lps, rounds = result.suppressed, result.n_lps, result.rounds
+        fallbacks, weak = result.fallbacks, result.weak_fallbacks
         reason = np.where(result.secondary, st.SECONDARY, reason).astype(np.int8)
     published = _publish(stats, policy)
     published[suppressed] = np.nan
@@ -145,6 +146,10 @@ def protect_measure(
     facts = {
         "lp_audits": n_lps,
         "suppression_rounds": rounds,
+        # directions of the last resort (sdc.fallback), and of those the ones proven against
+        # non-negativity alone (no direction met what the reasons tell)
+        "fallbacks": fallbacks,
+        "fallbacks_without_status_bounds": weak,
         "smallest_published_contributors": _smallest_published(stats, suppressed),
         "max_abs_deviation": _max_dev(published, values, relative=False),
         "max_relative_deviation": _max_dev(published, values, relative=True),
@@ -201,7 +206,7 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
 
     n = len(primary)
     suppressed, secondary = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    n_lps = rounds = fallbacks = 0
+    n_lps = rounds = fallbacks = weak = 0
     keep = [d for d in range(table.coords.shape[1]) if (table.coords[:, d] < 0).any()]
     for cells in slices:
         sub = _sub_relations(rel, cells)
@@ -211,8 +216,8 @@ def _secondary(table, rel, stats: MeasureStats, policy: Policy, primary, level):
         )  # fmt: skip
         suppressed[cells], secondary[cells] = got.suppressed, got.secondary
         n_lps, rounds = n_lps + got.n_lps, max(rounds, got.rounds)
-        fallbacks += got.fallbacks
-    return Suppression(suppressed, secondary, n_lps, rounds, fallbacks)
+        fallbacks, weak = fallbacks + got.fallbacks, weak + got.weak_fallbacks
+    return Suppression(suppressed, secondary, n_lps, rounds, fallbacks, weak)
 
 
 def _two_way_slices(table: CellTable) -> list[np.ndarray] | None:
@@ -267,12 +272,21 @@ def _secondary_on(coords, hierarchies, rel, stats: MeasureStats, policy: Policy,
     }[policy.secondary_cost]
     coords = np.asarray(coords)
     rank = cell_rank(coords, cost)
-    lower_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
+    weak_bound = np.where(stats.negative_mask(), -np.inf, 0.0)
+    lower_bound = weak_bound
+    if stats.kind == "count":
+        # A suppressed count that passed the threshold rule says so by its reason (dominance,
+        # p %, secondary): it has at least the threshold of contributors, so of rows too, and
+        # the attacker may take that as known. (A threshold cell's "at least 1" is not
+        # modelled: see docs/disclosure-control.md.)
+        passed = contributors >= policy.threshold
+        lower_bound = np.where(passed, np.minimum(values, policy.threshold), weak_bound)
     grid = coords if dense(coords) and not hierarchies else None
     plain = None if hierarchies else coords
     return suppress(
-        rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid, coords=plain
-    )
+        rel, values, primary, level, rank, contributors > 0, lower_bound, grid=grid,
+        coords=plain, weak_bound=weak_bound,
+    )  # fmt: skip
 
 
 def _check_adds_up(rel: Relations, values: np.ndarray) -> None:

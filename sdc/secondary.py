@@ -112,6 +112,9 @@ class Suppression:
     n_lps: int
     rounds: int
     fallbacks: int = 0  # directions suppressed by ``sdc.fallback`` (0 when the LPs sufficed)
+    # of those, directions proven against non-negativity alone (``weak_bound``): no direction
+    # met what the reasons tell (``lower_bound``)
+    weak_fallbacks: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -136,6 +139,8 @@ class _State:
     # LP work left (``LP_BUDGET``, columns squared; None: no budget, a two-way table)
     budget: int | None = None
     fallbacks: int = 0  # directions suppressed (``sdc.fallback``)
+    weak_bound: np.ndarray | None = None  # the fallback's bounds where none meets lower_bound
+    weak_fallbacks: int = 0  # directions proven against ``weak_bound`` only
     # coordinates of a table with no hierarchy: boxes (``sdc.fallback.BoxTable``) before the
     # hypercubes (None: hypercubes only)
     coords: np.ndarray | None = None
@@ -183,6 +188,7 @@ def suppress(
     already: np.ndarray | None = None,
     grid: np.ndarray | None = None,
     coords: np.ndarray | None = None,
+    weak_bound: np.ndarray | None = None,
 ) -> Suppression:
     """Complete the primary pattern ``primary`` (+ ``already`` suppressed cells) and audit it.
 
@@ -191,6 +197,11 @@ def suppress(
     rest on a sub-table, and only what remains by LPs over whole components. These steps only
     prove, they never suppress: a cell they settle is one the LPs over the whole component
     would have settled too.
+
+    ``lower_bound``: how far down the attacker knows each cell cannot go (the audit's
+    model); ``weak_bound`` (default: the same), lower or equal: what the last resort,
+    ``sdc.fallback``, proves against where no direction meets ``lower_bound`` (counted in
+    ``weak_fallbacks``), so that a pattern is always found.
     """
     start = primary | (already if already is not None else False)
     state = _State(
@@ -209,6 +220,7 @@ def suppress(
         grid is not None and flows.complete(grid),
         None if grid is not None else LP_BUDGET,
         coords=coords,
+        weak_bound=weak_bound,
     )
     targets = requirements(values, primary, state.suppressed, level, lower_bound)
     # Repair cost per unit of movement: the ranking spread over (0, 1], cheap cells first.
@@ -228,7 +240,12 @@ def suppress(
         n_lps += lps
         if not failing:
             return Suppression(
-                state.suppressed, state.suppressed & ~start, n_lps, rounds, state.fallbacks
+                state.suppressed,
+                state.suppressed & ~start,
+                n_lps,
+                rounds,
+                state.fallbacks,
+                state.weak_fallbacks,
             )
         if state.spent:  # no LP left: directions prove what the LPs did not (below)
             break
@@ -262,7 +279,14 @@ def suppress(
         _fall_back(state, [c for c, _ in failing], proven)
     # (cells the LPs never judged, once they are spent: proven by directions)
     _fall_back(state, list(np.flatnonzero(state.suppressed & ~proven)), proven)
-    return Suppression(state.suppressed, state.suppressed & ~start, n_lps, rounds, state.fallbacks)
+    return Suppression(
+        state.suppressed,
+        state.suppressed & ~start,
+        n_lps,
+        rounds,
+        state.fallbacks,
+        state.weak_fallbacks,
+    )
 
 
 def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
@@ -293,8 +317,11 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
     for start in range(0, len(order), FALL_BACK_CHUNK):
         chunk = order[start : start + FALL_BACK_CHUNK]
         chunk = chunk[~proven[chunk]]
-        if len(chunk):
-            _fall_back_chunk(s, chunk, proven, targets)
+        left = _fall_back_chunk(s, chunk, proven, targets) if len(chunk) else []
+        if left and s.weak_bound is not None:
+            left = _fall_back_weakly(s, np.array(left, dtype=np.int64), proven)
+        if left:
+            raise AuditError("no direction of movement protects a suppressed cell")
     new = np.flatnonzero(s.suppressed & ~was)
     s.candidate[new] = False
     _, rows, _ = entries(s.rel.by_cell, new)  # the relations of the new cells (entries +-1)
@@ -304,7 +331,27 @@ def _fall_back(s: _State, cells: list[int], proven: np.ndarray) -> None:
 _NONE = np.zeros(0, dtype=bool)
 
 
-def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: Targets) -> None:
+def _fall_back_weakly(s: _State, cells: np.ndarray, proven: np.ndarray) -> list[int]:
+    """The fallback of ``cells`` against ``s.weak_bound`` (no direction met
+    ``s.lower_bound``: a cell of exactly the bound blocks every direction that takes it
+    down, and where hierarchies leave no box, every direction down may pass through one).
+    The cells it leaves without a direction."""
+    assert s.weak_bound is not None
+    strong, before = s.lower_bound, s.fallbacks
+    s.lower_bound = s.weak_bound
+    try:
+        everything = np.ones(len(s.values), dtype=bool)
+        targets = requirements(s.values, s.primary, everything, s.level, s.lower_bound)
+        return _fall_back_chunk(s, cells, proven, targets)
+    finally:
+        s.lower_bound = strong
+        s.weak_fallbacks += s.fallbacks - before
+
+
+def _fall_back_chunk(
+    s: _State, order: np.ndarray, proven: np.ndarray, targets: Targets
+) -> list[int]:
+    """The directions of ``order``'s cells (see ``_fall_back``); the cells none proves."""
     tried = [] if _box_table(s) is None else [_boxes(s, order, targets)]
     # the hypercubes of the cells no box proves (with no box, of all)
     rest = np.arange(len(order))
@@ -321,6 +368,7 @@ def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: 
         for i, f in zip(rest.tolist(), found, strict=True):
             spread[i] = f
         tried.append(spread)
+    left: list[int] = []
     for i, cell in enumerate(order.tolist()):
         if proven[cell]:
             continue
@@ -343,8 +391,10 @@ def _fall_back_chunk(s: _State, order: np.ndarray, proven: np.ndarray, targets: 
             if d is not None and s.movable[d.cells].all():
                 done = _prove_along(s, d, proven, cell)
         if not done:
-            raise AuditError("no direction of movement protects a suppressed cell")
+            left.append(cell)
+            continue
         s.fallbacks += 1
+    return left
 
 
 def _boxes(

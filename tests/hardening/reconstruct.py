@@ -15,7 +15,9 @@ reached it. Each answer cell adds one constraint:
   threshold contributors (and so at least as many rows);
 - published ``0`` with status ``safe``: every unit of the cell is 0;
 - suppressed for ``threshold``: the cell has 1 .. threshold−1 contributors (its rows: ≥ 1);
-- suppressed otherwise: nothing.
+- suppressed for ``dominance``, ``p_percent`` or ``secondary``: the threshold rule passed it,
+  so it has at least threshold contributors (and rows);
+- suppressed as ``derived`` (a group with a suppressed member): nothing.
 
 A small group is *recovered* when the integer programme's minimum equals its maximum; its
 feasible interval is also compared with its protection interval (``threshold_range`` % of its
@@ -36,6 +38,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from sdc.ckm import PTable
 
 THRESHOLD = 10
+# Reasons that say a suppressed cell passed the threshold rule (a later rule flagged it, or
+# it hides another): it has at least THRESHOLD contributors, so at least as many rows.
+PASSED_THRESHOLD = ("dominance", "p_percent", "secondary")
 RANGE = 0.30  # threshold_range: protection of a threshold-suppressed count, % of its value
 
 
@@ -116,6 +121,8 @@ class Reconstruction:
             if reason == "threshold":
                 top = THRESHOLD - 1 if self.holdings else math.inf
                 self._ranges.append((units, 1.0, top))
+            elif reason in PASSED_THRESHOLD:  # the threshold rule passed it: >= 10 contributors
+                self._ranges.append((units, float(THRESHOLD), math.inf))
             return
         if value == 0:
             self._ranges.append((units, 0.0, 0.0))

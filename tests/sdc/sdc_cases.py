@@ -97,13 +97,30 @@ tables = st.builds(
 )
 
 
-def assert_pattern_protects(table: CellTable, name: str, suppressed: np.ndarray, policy: Policy):
-    """Exact feasibility intervals (two LPs per cell), independent of the audit's shortcuts."""
+def known_lower_bound(stats: MeasureStats, policy: Policy) -> np.ndarray:
+    """What an attacker knows of a suppressed cell's value from below: 0, and for a count
+    with at least the threshold of contributors (its reason says it passed the threshold
+    rule) the threshold, or its value if smaller (more rows than contributors never fall
+    below the contributors)."""
+    values = np.asarray(stats.value, dtype=np.float64)
+    if stats.kind != "count":
+        return np.zeros(len(values))
+    passed = np.asarray(stats.contributors) >= policy.threshold
+    return np.where(passed, np.minimum(values, policy.threshold), 0.0)
+
+
+def assert_pattern_protects(
+    table: CellTable, name: str, suppressed: np.ndarray, policy: Policy, reasons: bool = True
+):
+    """Exact feasibility intervals (two LPs per cell), independent of the audit's shortcuts,
+    with what the reasons tell an attacker (``known_lower_bound``; ``reasons=False``:
+    non-negativity alone, what a fallback without status bounds promises)."""
     stats = table.measures[name]
     primary, _, level = primary_suppression(stats, policy)
     rel = build_relations(table)
     values = stats.value
-    intervals = feasibility_intervals(rel, values, suppressed) if rel.n else {}
+    known = known_lower_bound(stats, policy) if reasons else np.zeros(len(values))
+    intervals = feasibility_intervals(rel, values, suppressed, known) if rel.n else {}
     for c in np.flatnonzero(suppressed):
         if c not in intervals:  # no relation touches it: nothing to recompute from
             continue
@@ -111,6 +128,6 @@ def assert_pattern_protects(table: CellTable, name: str, suppressed: np.ndarray,
         tol = 1e-6 * max(1.0, abs(values).max())
         if primary[c]:
             assert hi >= values[c] + level[c] - tol
-            assert lo <= max(values[c] - level[c], 0.0) + tol
+            assert lo <= max(values[c] - level[c], known[c]) + tol
         else:
             assert hi - lo > tol  # secondary: never recomputed exactly

@@ -111,7 +111,7 @@ def test_without_any_lp_solution_the_fallback_still_protects(monkeypatch, hierar
         _no_lp(m)
         protected = protect(table, policy)
     for name, pm in protected.measures.items():
-        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
+        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy, _strong(pm))
 
 
 @NO_LP
@@ -122,7 +122,27 @@ def test_fallback_patterns_survive_the_exact_audit_on_random_tables(table):
         _no_lp(m)
         protected = protect(table, policy)
     for name, pm in protected.measures.items():
-        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy)
+        assert_pattern_protects(table, name, pm.status == status.SUPPRESSED, policy, _strong(pm))
+
+
+def _strong(pm) -> bool:
+    """Whether every fallback direction met what the reasons tell (else: non-negativity)."""
+    return pm.facts["fallbacks_without_status_bounds"] == 0
+
+
+def test_where_no_direction_meets_what_the_reasons_tell_the_fallback_proves_against_zero():
+    # A three-way table with a hierarchy and no LP: no box, and cells of exactly the
+    # threshold (known to hold it, as their reasons say) block the totals hypercubes and the
+    # scaling downwards. The fallback then proves those cells against non-negativity, says
+    # how many directions it so proved, and the answer is still found.
+    table = random_table(2, (4, 3, 3), 300, hierarchy=True)
+    policy = Policy()
+    with pytest.MonkeyPatch.context() as m:
+        _no_lp(m)
+        pm = protect(table, policy).measures["count"]
+    assert 0 < pm.facts["fallbacks_without_status_bounds"] <= pm.facts["fallbacks"]
+    assert_pattern_protects(table, "count", pm.status == status.SUPPRESSED, policy, False)
+    assert protect(table, policy).measures["count"].facts["fallbacks_without_status_bounds"] == 0
 
 
 def test_the_fallback_is_reported_and_only_used_when_lps_fail(monkeypatch):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sdc_cases import assert_pattern_protects, random_table, tables
+from sdc_cases import assert_pattern_protects, count, random_table, tables
 
 from sdc import status
 from sdc.audit import AuditError
@@ -131,6 +131,22 @@ def test_without_perturbation_published_values_are_true_values():
     shown = ~np.isnan(m.published)
     np.testing.assert_array_equal(m.published[shown], table.measures["amount"].value[shown])
     assert not np.any(m.status == status.PERTURBED)
+
+
+def test_a_secondary_count_is_known_to_hold_the_threshold_and_cannot_go_below_it():
+    # One line: total 43 = 3 (a threshold cell) + 10 + 30. The cheapest partner is the 10,
+    # but its reason ("secondary") says it passed the threshold rule: at least 10. With the
+    # total published, the 3 could then go no higher than 3 (its protection: up to 4), so
+    # the 30 must be suppressed too. An audit that took the 10 down to 9 would stop at two.
+    coords = np.array([[-1], [0], [1], [2]], dtype=np.int32)
+    values = np.array([43.0, 3.0, 10.0, 30.0])
+    table = CellTable(coords, {"n": count(values)}, ())
+    policy = Policy(perturb=False)
+    m = protect(table, policy).measures["n"]
+    reasons = [status.REASON_NAMES[r] for r in m.reason]
+    assert reasons == [None, "threshold", "secondary", "secondary"]
+    assert m.published[0] == 43.0 and np.isnan(m.published[1:]).all()
+    assert_pattern_protects(table, "n", m.status == status.SUPPRESSED, policy)
 
 
 def test_answer_without_totals_needs_no_secondary_suppression():
