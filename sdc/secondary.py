@@ -734,8 +734,7 @@ def _shortfalls(s: _State, rows, cols, is_part):
     """(relation, suppressed cell, missing capacity) for every shortfall."""
     sup = s.suppressed[cols]
     rows, cols, is_part = rows[sup], cols[sup], is_part[sup]
-    # Cells that may be negative are unbounded below: infinite capacity.
-    capacity = np.where(np.isinf(s.lower_bound), np.inf, np.abs(s.values))
+    capacity = _room(s)
     n_rel = s.rel.n
     part_sum = np.bincount(rows[is_part], weights=capacity[cols[is_part]], minlength=n_rel)
     total_sup = np.bincount(rows[~is_part], minlength=n_rel) > 0
@@ -789,7 +788,7 @@ def _best_in_relations(s: _State, rels: np.ndarray, needs: np.ndarray) -> np.nda
     which, members, signs = entries(s.rel.matrix, rels)
     ok = s.candidate[members]
     which, members, signs = which[ok], members[ok], signs[ok]
-    able = (signs > 0) | (np.abs(s.values[members]) >= needs[which])
+    able = (signs > 0) | (_room(s, members) >= needs[which])
     # per relation: the able candidates first, then by rank
     order = np.lexsort((s.rank[members], ~able, which))
     which, members = which[order], members[order]
@@ -807,14 +806,25 @@ def _best_in_relation(s: _State, r: int, need: float) -> int:
     if not ok.any():
         return -1
     members, signs = members[ok], signs[ok]
-    # A part can absorb a movement of `need` only if it holds that much; a total always can.
-    able = (signs > 0) | (np.abs(s.values[members]) >= need)
+    # A part can absorb a movement of `need` only if it can go down that far; a total always
+    # can (it goes up).
+    able = (signs > 0) | (_room(s, members) >= need)
     pool = members[able] if able.any() else members
     return int(pool[np.argmin(s.rank[pool])])
 
 
+def _room(s: _State, cells: np.ndarray | None = None) -> np.ndarray:
+    """How far each cell (of ``cells``; default all) can go down: to its lower bound (what
+    the attacker knows: 0, or a count's threshold), without limit for one that may be
+    negative."""
+    values = s.values if cells is None else s.values[cells]
+    bound = s.lower_bound if cells is None else s.lower_bound[cells]
+    return np.where(np.isinf(bound), np.inf, values - bound)
+
+
 def _better(s: _State, p: int, q: int, need: float) -> bool:
-    able_p, able_q = abs(s.values[p]) >= need, abs(s.values[q]) >= need
+    room = _room(s, np.array([p, q]))
+    able_p, able_q = bool(room[0] >= need), bool(room[1] >= need)
     if able_p != able_q:
         return bool(able_p)
     return bool(s.rank[p] < s.rank[q])

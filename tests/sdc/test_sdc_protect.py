@@ -134,19 +134,21 @@ def test_without_perturbation_published_values_are_true_values():
 
 
 def test_a_secondary_count_is_known_to_hold_the_threshold_and_cannot_go_below_it():
-    # One line: total 43 = 3 (a threshold cell) + 10 + 30. The cheapest partner is the 10,
-    # but its reason ("secondary") says it passed the threshold rule: at least 10. With the
-    # total published, the 3 could then go no higher than 3 (its protection: up to 4), so
-    # the 30 must be suppressed too. An audit that took the 10 down to 9 would stop at two.
+    # One line: total 43 = 3 (a threshold cell) + 10 + 30. By value the 10 is the cheapest
+    # partner, but as a secondary its reason says it passed the threshold rule: at least 10.
+    # With the total published, the 3 could then go no higher than 3 (its protection: up to
+    # 4). The 30 can give way (down to 10), so it is the partner and the 10 is published.
     coords = np.array([[-1], [0], [1], [2]], dtype=np.int32)
     values = np.array([43.0, 3.0, 10.0, 30.0])
     table = CellTable(coords, {"n": count(values)}, ())
     policy = Policy(perturb=False)
     m = protect(table, policy).measures["n"]
     reasons = [status.REASON_NAMES[r] for r in m.reason]
-    assert reasons == [None, "threshold", "secondary", "secondary"]
-    assert m.published[0] == 43.0 and np.isnan(m.published[1:]).all()
+    assert reasons == [None, "threshold", None, "secondary"]
+    assert m.published[0] == 43.0 and m.published[2] == 10.0
     assert_pattern_protects(table, "n", m.status == status.SUPPRESSED, policy)
+    with pytest.raises(AssertionError):  # the pattern an audit without that bound accepts
+        assert_pattern_protects(table, "n", np.array([False, True, True, False]), policy)
 
 
 def test_answer_without_totals_needs_no_secondary_suppression():

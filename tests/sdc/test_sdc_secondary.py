@@ -127,10 +127,10 @@ def test_a_grand_total_alone_is_a_valid_table():
     assert m.measures["n"].published.tolist() == [42.0]
 
 
-@pytest.mark.parametrize("seed", [9, 16, 24, 27])
+@pytest.mark.parametrize("seed", [0, 16, 41, 45])
 def test_repairs_by_interior_point_give_patterns_that_pass_the_exact_audit(monkeypatch, seed):
     # Large repair LPs run interior point without presolve; forced here on tables small
-    # enough to audit exactly.
+    # enough to audit exactly (seeds whose patterns need a repair LP at all).
     import scipy.optimize
 
     methods: list[tuple[str, bool]] = []
