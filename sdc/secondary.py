@@ -239,14 +239,7 @@ def suppress(
         failing, lps = _audit_changed(state, targets, proven, exact, moved)
         n_lps += lps
         if not failing:
-            return Suppression(
-                state.suppressed,
-                state.suppressed & ~start,
-                n_lps,
-                rounds,
-                state.fallbacks,
-                state.weak_fallbacks,
-            )
+            return _outcome(state, start, n_lps, rounds)
         if state.spent:  # no LP left: directions prove what the LPs did not (below)
             break
         released = False
@@ -279,13 +272,13 @@ def suppress(
         _fall_back(state, [c for c, _ in failing], proven)
     # (cells the LPs never judged, once they are spent: proven by directions)
     _fall_back(state, list(np.flatnonzero(state.suppressed & ~proven)), proven)
+    return _outcome(state, start, n_lps, rounds)
+
+
+def _outcome(s: _State, start: np.ndarray, n_lps: int, rounds: int) -> Suppression:
+    """The pattern ``suppress`` ends with (``start``: the cells suppressed before it)."""
     return Suppression(
-        state.suppressed,
-        state.suppressed & ~start,
-        n_lps,
-        rounds,
-        state.fallbacks,
-        state.weak_fallbacks,
+        s.suppressed, s.suppressed & ~start, n_lps, rounds, s.fallbacks, s.weak_fallbacks
     )
 
 
