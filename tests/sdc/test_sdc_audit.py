@@ -372,3 +372,36 @@ def test_components_are_the_suppressed_cells_linked_by_shared_relations(seed):
     found = components(rel, suppressed)
     assert sorted(map(list, found)) == sorted(expected.values())
     assert all(np.all(np.diff(group) > 0) for group in found)  # sorted cell ids
+
+
+@pytest.mark.parametrize("retry", [True, False])
+def test_a_point_too_rough_to_prove_a_cell_is_solved_again_from_scratch(monkeypatch, retry):
+    """Amounts to 1e10: a warm start can stop at a point that is not optimal and keeps the
+    relations only roughly (hundreds of grid units). The cell it leaves unproven gets its LP
+    once more, from scratch, where it is proven; without that retry it would be reported
+    failing (and suppress more)."""
+    import sdc.audit as audit_module
+
+    coords, counts, rel = table_3x2()
+    values = counts * 1e9 + 0.37 * (coords[:, 0] + 2)  # not on a coarse grid: no exact points
+    suppressed = np.array([tuple(c) in {(0, 0), (0, 1), (1, 0), (1, 1)} for c in coords])
+    primary = np.array([tuple(c) == (0, 0) for c in coords])
+    real_solve = audit_module._WarmSolver.solve
+    attempts: list[int] = []
+
+    def rough_at_first(self, attempt, objective, lo, hi):
+        attempts.append(attempt)
+        x = real_solve(self, attempt, objective, lo, hi)
+        if attempt == 0 and x is not None:
+            x = np.maximum(lo, np.minimum(hi, 0.0))  # where it started: not optimal
+            x[0] += 1e-8  # off the relations by 1e-8 of the largest value: within tolerance
+        return x
+
+    monkeypatch.setattr(audit_module._WarmSolver, "solve", rough_at_first)
+    monkeypatch.setattr(audit_module._Movements, "_polish", lambda s, d: (d, s._violation(d)))
+    if not retry:
+        monkeypatch.setattr(audit_module, "_rough", lambda w: 0.0)
+    level = np.full(len(values), 1e9)  # X11 = 4e9 + 0.74 can move by 2e9 either way
+    out = audit(rel, values, suppressed, targets(values, primary, level))
+    assert out.passed is retry
+    assert (1 in attempts) is retry
