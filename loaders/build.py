@@ -8,7 +8,8 @@ adding region ids per role, the record key and the holding statistics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -180,21 +181,42 @@ def build_fact(con: duckdb.DuckDBPyConnection, spec: FactLayout, derived_key: st
     # tested), so sorting on the buurt id alone gives that order with a third of the sort keys.
     first = spec.regions[0]
     key = record_key_sql(derived_key, ds.name, ds.record_id)
-    for i, where in enumerate(parts):
-        select = f"""WITH base AS (SELECT *{period}, {key} AS record_key
-                FROM ({base}){where}){hold_cte}
-            SELECT {region_sel}, base.year, {"base.quarter, base.month, " if spec.date else ""}
-                base.record_key,
-                CAST(base.{spec.holding} AS BIGINT) AS holding, {hold_sel},
-                {own}{"".join(", base." + d for d in derived)}
-            FROM base {region_join} {hold_join}
-            ORDER BY {first.name}_buurt, base.year"""
-        if i == 0:
-            con.execute(f"CREATE TABLE rel.{spec.table} AS {select}")
-        else:
-            con.execute(f"INSERT INTO rel.{spec.table} {select}")
+    with _streamed(con, len(parts) > 1):
+        for i, where in enumerate(parts):
+            select = f"""WITH base AS (SELECT *{period}, {key} AS record_key
+                    FROM ({base}){where}){hold_cte}
+                SELECT {region_sel}, base.year, {"base.quarter, base.month, " if spec.date else ""}
+                    base.record_key,
+                    CAST(base.{spec.holding} AS BIGINT) AS holding, {hold_sel},
+                    {own}{"".join(", base." + d for d in derived)}
+                FROM base {region_join} {hold_join}
+                ORDER BY {first.name}_buurt, base.year"""
+            if i == 0:
+                con.execute(f"CREATE TABLE rel.{spec.table} AS {select}")
+            else:
+                con.execute(f"INSERT INTO rel.{spec.table} {select}")
     if len(parts) > 1 and hold_join:
         con.execute("DROP TABLE hold")
+
+
+@contextmanager
+def _streamed(con: duckdb.DuckDBPyConnection, parts: bool) -> Iterator[None]:
+    """A large fact's parts stream through their joins into the sort, in the order written.
+
+    Each join of a part (the base's lookups, the region ids, the holding statistics) has the
+    part on its left, so the hash tables are built on the lookups, never on the part. DuckDB's
+    optimizer estimates a part (a range of buurt codes) at a fraction of its rows and may
+    build the hash table on it instead: a national input of two years ran out of the load's
+    2 GB that way while five years loaded, by which side each estimate happened to favour.
+    """
+    if not parts:
+        yield
+        return
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
 
 
 def _parts(con: duckdb.DuckDBPyConnection, spec: FactLayout) -> list[str]:

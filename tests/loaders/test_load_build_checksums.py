@@ -62,18 +62,30 @@ def test_facts_built_in_parts_are_the_same_and_in_order(
     """A fact of more than ``PART_ROWS`` rows is built in parts by buurt ranges (population
     here in 6 parts, dwellings, whose holdings span parts, in 3): the same tables, in order."""
     parts: dict[str, int] = {}
-    real = build._parts
+    built_on: dict[str, list[str]] = {}  # per fact: what its parts' hash tables hold
+    real, real_build = build._parts, build.build_fact
 
     def counted(con: duckdb.DuckDBPyConnection, spec: FactLayout) -> list[str]:
         found = real(con, spec)
         parts[spec.dataset] = len(found)
         return found
 
+    def explained(con: duckdb.DuckDBPyConnection, spec: FactLayout, key: str) -> None:
+        real_build(Explaining(con, built_on.setdefault(spec.dataset, [])), spec, key)
+
     monkeypatch.setattr(build, "PART_ROWS", 150_000)
     monkeypatch.setattr(build, "_parts", counted)
+    monkeypatch.setattr(build, "build_fact", explained)
     source = db_path.parents[3] / "in"
     in_parts = load_directory(source, tmp_path / "home", secret=SECRET).db_path
     assert parts["population"] >= 5 and parts["dwellings"] >= 2 and parts["suspects"] == 1
+    # A part streams through its joins: no hash table is built on the part's own rows (what
+    # ran out of memory on a national input), only on the lookups and holding statistics.
+    for dataset in ("population", "dwellings"):
+        assert built_on[dataset], dataset
+        own = [t for t in built_on[dataset] if "src_" in t or t.startswith("READ_")]
+        assert own == [], built_on[dataset]  # the input file or its staged table
+    assert "temp.main.hold" in built_on["dwellings"]
     assert release_checksums.checksums(in_parts) == release_checksums.checksums(db_path)
     with duckdb.connect(str(in_parts), read_only=True) as con:
         for spec in FACTS:
@@ -81,6 +93,38 @@ def test_facts_built_in_parts_are_the_same_and_in_order(
             keys = f"{role}_gemeente, {role}_wijk, {role}_buurt, year"
             rows = con.execute(f"SELECT {keys} FROM {spec.table}").fetchall()
             assert rows == sorted(rows), spec.table
+
+
+class Explaining:
+    """A connection that notes the tables each fact statement builds hash tables on."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, built_on: list[str]) -> None:
+        self.con, self.built_on = con, built_on
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.startswith(("CREATE TABLE rel.", "INSERT INTO rel.")):
+            row = self.con.execute(f"EXPLAIN (FORMAT JSON) {sql}").fetchone()
+            self.built_on += _build_sides(json.loads(row[1]) if row else [])
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.con, name)
+
+
+def _build_sides(nodes: list[dict[str, Any]]) -> list[str]:
+    """The tables scanned on the build side (the right child) of every hash join."""
+    out: list[str] = []
+    for node in nodes:
+        if node["name"] == "HASH_JOIN":
+            out += _tables(node["children"][1:])
+        out += _build_sides(node["children"])
+    return out
+
+
+def _tables(nodes: list[dict[str, Any]]) -> list[str]:
+    leaves = [n for n in nodes if not n["children"]]
+    found = [str(n["extra_info"].get("Table", n["name"])).replace('"', "") for n in leaves]
+    return found + [t for n in nodes for t in _tables(n["children"])]
 
 
 @pytest.mark.parametrize("spec", FACTS, ids=lambda f: f.table)
