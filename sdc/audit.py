@@ -269,7 +269,7 @@ def audit_component(
         if need_up_cells()[i] and i != settled_up:
             w = lp.solve(_unit(len(cells), i, -1.0), lp.floor, _capped(free_hi, i, cap[i]))
             witness(w)
-            rough = _rough(w)
+            rough = _rough(w) if max_lps is None or lp.n_lps < max_lps else 0.0
             if rough and need_up_cells()[i]:
                 hi = _capped(free_hi, i, cap[i] + ROOM * rough)
                 witness(lp.solve(_unit(len(cells), i, -1.0), lp.floor, hi, start=1))
@@ -279,7 +279,7 @@ def audit_component(
             low[i] = floor_t[i]
             w = lp.solve(_unit(len(cells), i, 1.0), low, free_hi)
             witness(w)
-            rough = _rough(w)
+            rough = _rough(w) if max_lps is None or lp.n_lps < max_lps else 0.0
             if rough and need_down_cells()[i]:
                 low[i] = max(floor_t[i] - ROOM * rough, lp.floor[i])
                 witness(lp.solve(_unit(len(cells), i, 1.0), low, free_hi, start=1))
