@@ -1,16 +1,25 @@
 """Where a bench query's time goes: floor, cold answer, its stages and each SQL statement.
 
     python -m bench.profile [--home DIR] [--scale 1] [--repeat 5] [--first] [QUERY ...]
+    python -m bench.profile --statements [--repeat 30] [QUERY ...]
 
 For each query of ``bench.queries.MIX`` (default: all) prints the best floor and cold times,
 the stage timings of the best cold run (``Answer.timings``: plan, grid, execute, protect,
 derive, assemble) and the time of every SQL statement the engine ran. ``--first`` clears the
 compiled shapes too (nothing cached). Uses the bench home of ``bench.run``.
+
+``--statements`` splits the cold answer instead, in rounds that take turns (each round: the
+floor, the cold answer, the engine's statements run alone as DuckDB runs them, the same
+statements prepared once and executed): medians over ``--repeat`` rounds. What the
+statements take alone is the least the answer can take with DuckDB planning each statement
+anew; the prepared ones show how much of that is planning; the rest of the answer is Python
+(planning the query, protecting, assembling).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from typing import Any
@@ -20,6 +29,7 @@ import duckdb
 from bench.queries import MIX
 from bench.run import bench_home
 from cube import execute
+from cube.backend import executed_text
 from cube.engine import Engine
 from loaders.releases import current_release
 
@@ -31,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--first", action="store_true", help="also clear the compiled shapes")
+    ap.add_argument(
+        "--statements", action="store_true", help="split the cold answer (medians of rounds)"
+    )
     args = ap.parse_args(argv)
     unknown = set(args.queries) - {q.name for q in MIX}
     if unknown:
@@ -40,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("no release at that scale: run `make bench` (or bench.run --scale) first")
     engine = Engine.open(release)
     con = duckdb.connect(str(release.db_path), read_only=True)
+    if args.statements:
+        try:
+            for bq in MIX:
+                if not args.queries or bq.name in args.queries:
+                    print(split_line(bq.name, split(engine, con, bq, args.repeat)))
+        finally:
+            con.close()
+            engine.close()
+        return 0
     statements: list[float] = []
     fetch = execute.fetch_columns
 
@@ -84,6 +106,56 @@ def main(argv: list[str] | None = None) -> int:
         con.close()
         engine.close()
     return 0
+
+
+def split(engine: Engine, con: duckdb.DuckDBPyConnection, bq: Any, rounds: int) -> dict:
+    """Medians (ms) over ``rounds`` rounds of the floor, the cold answer (its shape compiled),
+    its statements run alone on ``con`` and the same statements prepared on ``con``."""
+    texts: list[str] = []
+    fetch = execute.fetch_columns
+
+    def recording(backend: Any, sql: Any) -> dict[str, Any]:
+        out = fetch(backend, sql)
+        texts.append(executed_text(sql))  # after the run: the list columns are known then
+        return out
+
+    execute.fetch_columns = recording  # type: ignore[assignment]
+    try:
+        engine.answer(bq.query)  # compiles the shape
+        texts.clear()
+        engine.answer_cache.clear()
+        engine.sql_cache.clear()
+        engine.answer(bq.query)
+    finally:
+        execute.fetch_columns = fetch  # type: ignore[assignment]
+    names = [f"zicht_profile_{i}" for i in range(len(texts))]
+    for name, text in zip(names, texts, strict=True):
+        con.execute(f"PREPARE {name} AS {text}")
+    try:
+        runs: dict[str, list[float]] = {k: [] for k in ("floor", "answer", "alone", "prepared")}
+        for _ in range(rounds + 1):  # the first round warms up and is dropped
+            runs["floor"].append(_time(lambda: con.execute(bq.floor).fetchnumpy()))
+            engine.answer_cache.clear()
+            engine.sql_cache.clear()
+            runs["answer"].append(_time(lambda: engine.answer(bq.query)))
+            runs["alone"].append(sum(_time(lambda t=t: con.execute(t).fetchnumpy()) for t in texts))
+            runs["prepared"].append(
+                sum(_time(lambda n=n: con.execute(f"EXECUTE {n}").fetchnumpy()) for n in names)
+            )
+    finally:
+        for name in names:
+            con.execute(f"DEALLOCATE {name}")
+    return {k: statistics.median(v[1:]) for k, v in runs.items()} | {"statements": len(texts)}
+
+
+def split_line(name: str, m: dict) -> str:
+    floor = m["floor"]
+    return (
+        f"{name:<26} floor {floor:6.2f} ms  answer {m['answer']:6.2f} (x{m['answer'] / floor:4.1f})"
+        f"  statements alone {m['alone']:6.2f} (x{m['alone'] / floor:4.1f})"
+        f"  prepared {m['prepared']:6.2f} (x{m['prepared'] / floor:4.1f})"
+        f"  rest {m['answer'] - m['alone']:6.2f}  [{m['statements']} statement(s)]"
+    )
 
 
 def _time(fn: Any) -> float:
