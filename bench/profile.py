@@ -128,10 +128,11 @@ def split(engine: Engine, con: duckdb.DuckDBPyConnection, bq: Any, rounds: int) 
         engine.answer(bq.query)
     finally:
         execute.fetch_columns = fetch  # type: ignore[assignment]
-    names = [f"zicht_profile_{i}" for i in range(len(texts))]
-    for name, text in zip(names, texts, strict=True):
-        con.execute(f"PREPARE {name} AS {text}")
+    names: list[str] = []
     try:
+        for text in texts:
+            con.execute(f"PREPARE zicht_profile_{len(names)} AS {text}")
+            names.append(f"zicht_profile_{len(names)}")
         runs: dict[str, list[float]] = {k: [] for k in ("floor", "answer", "alone", "prepared")}
         for _ in range(rounds + 1):  # the first round warms up and is dropped
             runs["floor"].append(_time(lambda: con.execute(bq.floor).fetchnumpy()))
