@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def split(engine: Engine, con: duckdb.DuckDBPyConnection, bq: Any, rounds: int) -> dict:
-    """Medians (ms) over ``rounds`` rounds of the floor, the cold answer (its shape compiled),
-    its statements run alone on ``con`` and the same statements prepared on ``con``."""
+def cold_statements(engine: Engine, query: Any) -> list[str]:
+    """The texts DuckDB runs for ``query`` answered cold: its shape compiled by a first
+    answer, then the answer and its SQL no longer cached."""
     texts: list[str] = []
     fetch = execute.fetch_columns
 
@@ -119,15 +119,21 @@ def split(engine: Engine, con: duckdb.DuckDBPyConnection, bq: Any, rounds: int) 
         texts.append(executed_text(sql))  # after the run: the list columns are known then
         return out
 
+    engine.answer(query)  # compiles the shape
+    engine.answer_cache.clear()
+    engine.sql_cache.clear()
     execute.fetch_columns = recording  # type: ignore[assignment]
     try:
-        engine.answer(bq.query)  # compiles the shape
-        texts.clear()
-        engine.answer_cache.clear()
-        engine.sql_cache.clear()
-        engine.answer(bq.query)
+        engine.answer(query)
     finally:
         execute.fetch_columns = fetch  # type: ignore[assignment]
+    return texts
+
+
+def split(engine: Engine, con: duckdb.DuckDBPyConnection, bq: Any, rounds: int) -> dict:
+    """Medians (ms) over ``rounds`` rounds of the floor, the cold answer (its shape compiled),
+    its statements run alone on ``con`` and the same statements prepared on ``con``."""
+    texts = cold_statements(engine, bq.query)
     names: list[str] = []
     try:
         for text in texts:

@@ -9,8 +9,6 @@ import pytest
 
 from bench import profile
 from bench.queries import MIX
-from cube import execute
-from cube.backend import executed_text
 from cube.engine import Engine
 
 BY_NAME = {bq.name: bq for bq in MIX}
@@ -28,33 +26,34 @@ def opened(tmp_path_factory):
     engine.close()
 
 
-def _statements_run(engine: Engine, query) -> list[str]:
-    """The texts the engine runs for ``query`` asked cold (its shape compiled)."""
-    texts: list[str] = []
-    fetch = execute.fetch_columns
+def _run_by_the_backend(engine: Engine, query, monkeypatch) -> list[str]:
+    """The texts the DuckDB backend itself runs for ``query`` answered cold."""
+    import cube.backend
 
-    def recording(backend, sql):
-        out = fetch(backend, sql)
-        texts.append(executed_text(sql))
-        return out
+    texts: list[str] = []
+    real = cube.backend.executed_text
+
+    def recording(sql):
+        texts.append(real(sql))
+        return texts[-1]
 
     engine.answer(query)
     engine.answer_cache.clear()
     engine.sql_cache.clear()
-    execute.fetch_columns = recording
-    try:
-        engine.answer(query)
-    finally:
-        execute.fetch_columns = fetch
+    monkeypatch.setattr(cube.backend, "executed_text", recording)
+    engine.answer(query)
+    monkeypatch.undo()
     return texts
 
 
 @pytest.mark.parametrize("name", ["readme_rate", "transactions_quarterly"])
-def test_the_split_times_the_statements_the_answer_runs(opened, name):
+def test_the_split_times_the_statements_the_answer_runs(opened, name, monkeypatch):
     engine, con = opened
     bq = BY_NAME[name]
+    ran = _run_by_the_backend(engine, bq.query, monkeypatch)
+    assert profile.cold_statements(engine, bq.query) == ran and ran
     m = profile.split(engine, con, bq, rounds=3)
-    assert m["statements"] == len(_statements_run(engine, bq.query)) >= 1
+    assert m["statements"] == len(ran)
     assert all(m[k] > 0 for k in ("floor", "answer", "alone", "prepared"))
     line = profile.split_line(name, m)
     assert line.startswith(name) and f"[{m['statements']} statement(s)]" in line
@@ -67,11 +66,11 @@ def test_the_prepared_statements_are_gone_afterwards(opened):
         con.execute("EXECUTE zicht_profile_0")
 
 
-def test_a_statement_runs_with_its_list_columns_split_once_known(opened):
-    """The text run is the one DuckDB's backend runs: after the first run, the two largest
-    contributions come as two plain columns, not a list."""
+def test_a_statement_runs_with_its_list_columns_split_once_known(opened, monkeypatch):
+    """After the first run, the two largest contributions come as two plain columns, not a
+    list."""
     engine, con = opened
-    texts = _statements_run(engine, BY_NAME["monthly_national"].query)
+    texts = _run_by_the_backend(engine, BY_NAME["monthly_national"].query, monkeypatch)
     assert any('"top1"[1]' in t for t in texts)
     names = [d[0] for d in con.execute(texts[0]).description]
     assert "top1[1]" in names and "top1" not in names
