@@ -22,6 +22,8 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -53,80 +55,81 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("no release at that scale: run `make bench` (or bench.run --scale) first")
     engine = Engine.open(release)
     con = duckdb.connect(str(release.db_path), read_only=True)
-    if args.statements:
-        try:
-            for bq in MIX:
-                if not args.queries or bq.name in args.queries:
-                    print(split_line(bq.name, split(engine, con, bq, args.repeat)))
-        finally:
-            con.close()
-            engine.close()
-        return 0
-    statements: list[float] = []
-    fetch = execute.fetch_columns
-
-    def timed_fetch(backend: Any, sql: str) -> dict[str, Any]:
-        start = time.perf_counter()
-        try:
-            return fetch(backend, sql)
-        finally:
-            statements.append((time.perf_counter() - start) * 1000)
-
-    execute.fetch_columns = timed_fetch  # type: ignore[assignment]
     try:
         for bq in MIX:
             if args.queries and bq.name not in args.queries:
                 continue
-            con.execute(bq.floor).arrow()
-            floor = min(
-                _time(lambda q=bq: con.execute(q.floor).arrow()) for _ in range(args.repeat)
-            )
-            engine.answer(bq.query)  # compiles the shape
-            best: tuple[float, Any, list[float]] = (float("inf"), None, [])
-            for _ in range(args.repeat):
-                engine.answer_cache.clear()
-                engine.sql_cache.clear()
-                if args.first:
-                    engine.template_cache.clear()
-                statements.clear()
-                start = time.perf_counter()
-                answer = engine.answer(bq.query)
-                took = (time.perf_counter() - start) * 1000
-                if took < best[0]:
-                    best = (took, answer, list(statements))
-            took, answer, sql = best
-            stages = ", ".join(f"{k} {v:.1f}" for k, v in answer.timings.items())
-            print(
-                f"{bq.name:<24} floor {floor:7.1f} ms  cold {took:7.1f} ms  "
-                f"x{took / floor:5.2f}\n    stages (ms): {stages}\n"
-                f"    SQL statements (ms): {', '.join(f'{t:.1f}' for t in sql)}"
-            )
+            if args.statements:
+                print(split_line(bq.name, split(engine, con, bq, args.repeat)))
+            else:
+                print(best_cold(engine, con, bq, args.repeat, args.first))
     finally:
-        execute.fetch_columns = fetch  # type: ignore[assignment]
         con.close()
         engine.close()
     return 0
+
+
+def best_cold(
+    engine: Engine, con: duckdb.DuckDBPyConnection, bq: Any, repeat: int, first: bool
+) -> str:
+    """The best floor and cold times of ``repeat`` runs, the best run's stages and the time of
+    each of its statements (``first``: the compiled shapes cleared too), as printed."""
+    con.execute(bq.floor).arrow()
+    floor = min(_time(lambda: con.execute(bq.floor).arrow()) for _ in range(repeat))
+    engine.answer(bq.query)  # compiles the shape
+    statements: list[float] = []
+    best: tuple[float, Any, list[float]] = (float("inf"), None, [])
+    with _each_statement(lambda sql, ms: statements.append(ms)):
+        for _ in range(repeat):
+            engine.answer_cache.clear()
+            engine.sql_cache.clear()
+            if first:
+                engine.template_cache.clear()
+            statements.clear()
+            start = time.perf_counter()
+            answer = engine.answer(bq.query)
+            took = (time.perf_counter() - start) * 1000
+            if took < best[0]:
+                best = (took, answer, list(statements))
+    took, answer, sql = best
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in answer.timings.items())
+    return (
+        f"{bq.name:<24} floor {floor:7.1f} ms  cold {took:7.1f} ms  "
+        f"x{took / floor:5.2f}\n    stages (ms): {stages}\n"
+        f"    SQL statements (ms): {', '.join(f'{t:.1f}' for t in sql)}"
+    )
+
+
+@contextmanager
+def _each_statement(seen: Callable[[Any, float], None]) -> Iterator[None]:
+    """While open, every statement the engine runs is given to ``seen`` after it ran, with
+    its time in ms."""
+    fetch = execute.fetch_columns
+
+    def watched(backend: Any, sql: Any) -> dict[str, Any]:
+        start = time.perf_counter()
+        try:
+            return fetch(backend, sql)
+        finally:
+            seen(sql, (time.perf_counter() - start) * 1000)
+
+    execute.fetch_columns = watched  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        execute.fetch_columns = fetch  # type: ignore[assignment]
 
 
 def cold_statements(engine: Engine, query: Any) -> list[str]:
     """The texts DuckDB runs for ``query`` answered cold: its shape compiled by a first
     answer, then the answer and its SQL no longer cached."""
     texts: list[str] = []
-    fetch = execute.fetch_columns
-
-    def recording(backend: Any, sql: Any) -> dict[str, Any]:
-        out = fetch(backend, sql)
-        texts.append(executed_text(sql))  # after the run: the list columns are known then
-        return out
-
     engine.answer(query)  # compiles the shape
     engine.answer_cache.clear()
     engine.sql_cache.clear()
-    execute.fetch_columns = recording  # type: ignore[assignment]
-    try:
+    # recorded after each run: the statement knows its list columns then
+    with _each_statement(lambda sql, ms: texts.append(executed_text(sql))):
         engine.answer(query)
-    finally:
-        execute.fetch_columns = fetch  # type: ignore[assignment]
     return texts
 
 

@@ -74,3 +74,12 @@ def test_a_statement_runs_with_its_list_columns_split_once_known(opened, monkeyp
     assert any('"top1"[1]' in t for t in texts)
     names = [d[0] for d in con.execute(texts[0]).description]
     assert "top1[1]" in names and "top1" not in names
+
+
+def test_the_default_profile_times_each_statement_of_the_best_run(opened, monkeypatch):
+    engine, con = opened
+    bq = BY_NAME["readme_rate"]
+    ran = _run_by_the_backend(engine, bq.query, monkeypatch)
+    line = profile.best_cold(engine, con, bq, repeat=2, first=False)
+    timed = line.split("SQL statements (ms): ")[1].split(", ")
+    assert line.startswith(bq.name) and len(timed) == len(ran)
